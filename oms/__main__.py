@@ -1,0 +1,194 @@
+"""``oms``: serve, worker, migrate, bootstrap, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from oms import API_PREFIX
+from oms.config import Mode, Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    from oms.kit.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    return int(args.handler(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oms", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="API worker processes (PostgreSQL only)")
+    serve.set_defaults(handler=_serve)
+
+    commands.add_parser("worker", help="run the background jobs").set_defaults(handler=_worker)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
+    commands.add_parser("bootstrap", help="first-start set-up: a sandbox tenant and key, printed once") \
+        .set_defaults(handler=_bootstrap)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create", help="create an API key (prints the secret once)")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--mode", choices=[m.value for m in Mode], default=None)
+    create.set_defaults(handler=_keys_create)
+    listing = keys.add_parser("list", help="list API keys")
+    listing.add_argument("--tenant")
+    listing.set_defaults(handler=_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke an API key; its tokens stop working at once")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(handler=_keys_revoke)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+    if workers > 1 and settings.is_sqlite:
+        print("oms: several API workers need PostgreSQL; serving with one.", file=sys.stderr)
+        workers = 1
+    uvicorn.run("oms.asgi:app", host=host, port=port, workers=workers, log_config=None, access_log=False,
+                server_header=False, proxy_headers=False, loop="uvloop", http="httptools")
+    return 0
+
+
+def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    from oms import worker
+    from oms.context import AppContext
+
+    async def run() -> None:
+        ctx = AppContext.build(settings)
+        await ctx.start()
+        try:
+            await worker.run_all(ctx)
+        finally:
+            await ctx.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def _migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from oms.migrations.runner import upgrade
+
+    upgrade(settings.database_url)
+    return 0
+
+
+def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    mode = Mode(args.mode) if args.mode else settings.mode
+    issued = asyncio.run(_create_key(settings, args.tenant, mode))
+    print(f"tenant:     {args.tenant} ({issued.tenant_id})")
+    print(f"apiKey:     {issued.key_id}")
+    print(f"apiSecret:  {issued.secret}")
+    print("The secret is shown only now; store it safely.")
+    return 0
+
+
+async def _create_key(settings: Settings, tenant: str, mode: Mode):  # type: ignore[no-untyped-def]
+    from oms.context import AppContext
+
+    ctx = AppContext.build(settings)
+    try:
+        async with ctx.db.session_scope() as session:
+            return await ctx.auth.create_key(session, tenant_name=tenant, mode=mode)
+    finally:
+        await ctx.close()
+
+
+def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
+    from oms.auth import repository
+    from oms.context import AppContext
+
+    async def run() -> None:
+        ctx = AppContext.build(settings)
+        try:
+            async with ctx.db.session_scope(write=False) as session:
+                for key, tenant in await repository.list_keys(session, args.tenant):
+                    state = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
+                    print(f"{key.id}\t{tenant.name}\t{key.mode}\t{state}")
+        finally:
+            await ctx.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from oms.auth import repository
+    from oms.context import AppContext
+
+    async def run() -> bool:
+        ctx = AppContext.build(settings)
+        try:
+            async with ctx.db.session_scope() as session:
+                return await repository.revoke_key(session, args.key_id, ctx.clock.now())
+        finally:
+            await ctx.close()
+
+    if not asyncio.run(run()):
+        print(f"oms: no active key {args.key_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key_id}")
+    return 0
+
+
+def _bootstrap(settings: Settings, _: argparse.Namespace) -> int:
+    """On the first start of a sandbox install, create a tenant and key and show how to use them."""
+    from oms.auth import repository
+    from oms.context import AppContext
+
+    async def run():  # type: ignore[no-untyped-def]
+        ctx = AppContext.build(settings)
+        try:
+            await ctx.start()
+            async with ctx.db.session_scope() as session:
+                if await repository.list_keys(session, None):
+                    return None
+                return await ctx.auth.create_key(session, tenant_name="sandbox", mode=Mode.sandbox)
+        finally:
+            await ctx.close()
+
+    if settings.mode is not Mode.sandbox:
+        return 0
+    issued = asyncio.run(run())
+    base = f"http://{settings.host}:{settings.port}{API_PREFIX}"
+    if issued is None:
+        print(f"\nOMS sandbox at {base} (docs: {base}/docs). Your first key was printed at first start;\n"
+              "create another with: .venv/bin/oms keys create --tenant sandbox\n")
+        return 0
+    print(f"""
+OMS sandbox is ready at {base}  (interactive docs: {base}/docs)
+
+  apiKey:    {issued.key_id}
+  apiSecret: {issued.secret}
+
+This secret is shown only once. Exchange the key for a bearer token:
+
+curl -X POST {base}/auth/token \\
+  -H "Content-Type: application/json" \\
+  -d '{{
+    "apiKey": "{issued.key_id}",
+    "apiSecret": "{issued.secret}"
+  }}'
+""")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

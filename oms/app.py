@@ -1,0 +1,76 @@
+"""``create_app(settings)``: the FastAPI application with its routers, middleware and lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from oms import API_PREFIX, worker
+from oms.auth.endpoints import router as auth_router
+from oms.config import Settings
+from oms.context import AppContext
+from oms.customer.endpoints import router as customer_router
+from oms.errors import NotFound, OMSError
+from oms.kit.time import Clock
+from oms.middleware import RequestContextMiddleware
+from oms.responses import JSONResponse
+from oms.routing import error_response, validation_error
+from oms.wallet.endpoints import router as wallet_router
+
+ROUTERS = (auth_router, customer_router, wallet_router)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContext | None = None) -> FastAPI:
+    context = ctx or AppContext.build(settings, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await context.start()
+        background = asyncio.create_task(worker.run_all(context)) if settings.embedded_worker else None
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
+            await context.close()
+
+    app = FastAPI(
+        title="OMS API", version="0.9", lifespan=lifespan,
+        description="Custodial wallets and stablecoin payments (OMS API v0.9), self-hosted.",
+        openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+        default_response_class=JSONResponse,
+    )
+    app.state.ctx = context
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(NotFound("unrecognized_request_url", "Unrecognized request URL."))
+        error = OMSError("http_error", str(exc.detail))
+        error.status = exc.status_code  # type: ignore[misc]
+        error.type = "invalid_request_error" if exc.status_code < 500 else "api_error"  # type: ignore[misc]
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(validation_error(exc))
+
+    @app.exception_handler(OMSError)
+    async def oms_error(_: Request, exc: OMSError) -> JSONResponse:
+        return error_response(exc)
+
+    del http_error, invalid, oms_error  # registered; the names are not used otherwise

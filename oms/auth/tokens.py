@@ -1,0 +1,52 @@
+"""Bearer tokens: library-signed JWTs (HS256 under a key derived from the server secret)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from oms.kit.ids import new_id
+from oms.kit.time import Clock
+
+ISSUER = "oms"
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    key_id: str
+    tenant_id: str
+    mode: str
+    expires_at: datetime
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class TokenSigner:
+    def __init__(self, key: bytes, clock: Clock, ttl_seconds: int) -> None:
+        self._key = key
+        self._clock = clock
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, *, key_id: str, tenant_id: str, mode: str) -> tuple[str, datetime]:
+        issued = self._clock.now()
+        expires = issued + timedelta(seconds=self.ttl_seconds)
+        claims = {"iss": ISSUER, "sub": key_id, "tid": tenant_id, "mode": mode, "jti": new_id("tok"),
+                  "iat": int(issued.timestamp()), "exp": int(expires.timestamp())}
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM), expires
+
+    def verify(self, token: str) -> TokenClaims:
+        try:
+            # Expiry is checked against the injected clock below, not the library's wall clock.
+            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], issuer=ISSUER,
+                                options={"verify_exp": False, "require": ["exp", "sub", "tid", "mode", "iss"]})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        expires = datetime.fromtimestamp(int(claims["exp"]), tz=self._clock.now().tzinfo)
+        if self._clock.now() >= expires:
+            raise InvalidToken("token expired")
+        return TokenClaims(claims["sub"], claims["tid"], claims["mode"], expires)

@@ -1,0 +1,123 @@
+"""One typed Settings object (prefix ``OMS_``), built once and passed to ``create_app``."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    sandbox = "sandbox"
+    live = "live"
+
+    @property
+    def key_infix(self) -> str:
+        return "sdbx" if self is Mode.sandbox else "live"
+
+
+class ConfigurationError(RuntimeError):
+    """The server refuses to start with this configuration."""
+
+
+_MIN_SECRET_BYTES = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
+
+    mode: Mode = Mode.sandbox
+    data_dir: Path = Path(".oms")
+    database_url: str = ""
+    # Root secret for API-key hashing, token signing and PII encryption (base64 or hex, >= 32 bytes).
+    secret_key: str = ""
+    # Key-encryption key for the custody seed (base64 or hex, exactly 32 bytes).
+    custody_kek: str = ""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    # Runs the background jobs (KYC review, chain, webhooks) inside the API process; right for a
+    # single-process SQLite install, switched off when separate `oms worker` processes run.
+    embedded_worker: bool = True
+
+    token_ttl_seconds: int = 3600
+    idempotency_ttl_seconds: int = 24 * 3600
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    sandbox_kyc_delay_seconds: float = Field(default=0.2, ge=0)
+
+    @model_validator(mode="after")
+    def _defaults_and_live_rules(self) -> Self:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'oms.db'}"
+        if self.mode is Mode.live:
+            for name in ("secret_key", "custody_kek"):
+                if not getattr(self, name):
+                    raise ConfigurationError(f"OMS_{name.upper()} is required in live mode")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secret_key_bytes(self) -> bytes:
+        return _secret_bytes(self, "secret_key", "secret.key", exact=None)
+
+    def custody_kek_bytes(self) -> bytes:
+        return _secret_bytes(self, "custody_kek", "custody.kek", exact=32)
+
+
+def decode_secret(value: str) -> bytes:
+    """Accept a secret as hex or (url-safe) base64."""
+    value = value.strip()
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        pass
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        return base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
+    except ValueError as exc:
+        raise ConfigurationError("secret must be hex or base64") from exc
+
+
+def _secret_bytes(settings: Settings, field: str, filename: str, *, exact: int | None) -> bytes:
+    configured = getattr(settings, field)
+    if configured:
+        raw = decode_secret(configured)
+    elif settings.mode is Mode.live:
+        raise ConfigurationError(f"OMS_{field.upper()} is required in live mode")
+    else:
+        raw = _development_secret(settings.data_dir / filename)
+    if exact is not None and len(raw) != exact:
+        raise ConfigurationError(f"OMS_{field.upper()} must be exactly {exact} bytes")
+    if len(raw) < _MIN_SECRET_BYTES:
+        raise ConfigurationError(f"OMS_{field.upper()} must be at least {_MIN_SECRET_BYTES} bytes")
+    return raw
+
+
+def _development_secret(path: Path) -> bytes:
+    """A per-install secret generated into the data directory (sandbox only), readable only by us."""
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, raw.hex().encode())
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return raw

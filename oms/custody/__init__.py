@@ -1,0 +1,1 @@
+"""Custody: the only code that ever sees the master seed or a private key."""

@@ -1,0 +1,54 @@
+"""All SQL for customers and endorsements."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.kit.ids import is_valid_id
+from oms.kit.sql import is_postgres
+from oms.models import Customer, Endorsement
+
+
+async def get(session: AsyncSession, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
+    if not is_valid_id(customer_id, "cst"):
+        return None
+    statement = select(Customer).where(Customer.id == customer_id, Customer.tenant_id == tenant_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def list_statement(tenant_id: str, *, status: str | None, email: str | None,
+                   external_id: str | None) -> Select[Any]:
+    statement = select(Customer).where(Customer.tenant_id == tenant_id)
+    if status is not None:
+        statement = statement.where(Customer.status == status)
+    if email is not None:
+        statement = statement.where(Customer.email == email)
+    if external_id is not None:
+        statement = statement.where(Customer.external_id == external_id)
+    return statement
+
+
+async def endorsements_of(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, list[Endorsement]]:
+    found: dict[str, list[Endorsement]] = defaultdict(list)
+    if customer_ids:
+        rows = await session.execute(select(Endorsement).where(Endorsement.customer_id.in_(customer_ids)))
+        for endorsement in rows.scalars():
+            found[endorsement.customer_id].append(endorsement)
+    return found
+
+
+async def due_for_review(session: AsyncSession, now: datetime, limit: int) -> list[Endorsement]:
+    """Pending endorsements whose review time has come; claimed so parallel workers never share one."""
+    statement = (select(Endorsement).where(Endorsement.status == "pending", Endorsement.review_after <= now)
+                 .order_by(Endorsement.review_after).limit(limit))
+    if is_postgres(session):
+        statement = statement.with_for_update(skip_locked=True)
+    return list((await session.execute(statement)).scalars())

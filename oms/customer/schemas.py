@@ -1,0 +1,154 @@
+"""Wire models for customers and endorsements."""
+
+from __future__ import annotations
+
+from datetime import date
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
+
+EndorsementName = Literal["basic", "cryptoCustody", "usd"]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
+MAX_METADATA_KEYS = 50
+
+
+def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > MAX_METADATA_KEYS:
+        raise ValueError(f"at most {MAX_METADATA_KEYS} keys")
+    for key in value:
+        if not 0 < len(key) <= 40:
+            raise ValueError("keys must be 1 to 40 characters")
+    return value
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_check_metadata)]
+
+
+class Strict(BaseModel):
+    """Request models refuse unknown fields: a typo must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Address(Strict):
+    line1: Name
+    line2: Name | None = None
+    city: Name
+    state: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    country: CountryCode
+    zipCode: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+
+
+class IdentityDocument(Strict):
+    type: Literal["ssn", "itin", "driversLicense", "passport"]
+    issuingCountry: CountryCode
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=64)]
+
+
+def _past(value: date) -> date:
+    if value >= date.today():
+        raise ValueError("must be in the past")
+    return value
+
+
+class CustomerFields(Strict):
+    firstName: Name | None = None
+    middleName: Name | None = None
+    lastName: Name | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    birthDate: Annotated[date, AfterValidator(_past)] | None = None
+    nationality: CountryCode | None = None
+    ipAddress: IPv4Address | IPv6Address | None = None
+    externalId: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    signedAgreement: StrictBool | None = None
+    residentialAddress: Address | None = None
+    identifyingInformation: Annotated[list[IdentityDocument], Field(max_length=10)] | None = None
+    endorsements: list[EndorsementName] | None = None
+    metadata: Metadata | None = None
+
+    @field_validator("endorsements")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("must not repeat an endorsement")
+        return value
+
+
+class CustomerCreate(CustomerFields):
+    type: Literal["individual"] = "individual"
+
+
+class CustomerUpdate(CustomerFields):
+    pass
+
+
+class Requirements(BaseModel):
+    complete: list[str]
+    pending: list[str]
+    missing: list[str]
+    issues: list[str]
+
+
+class RejectionReason(BaseModel):
+    reason: str
+    developerReason: str
+
+
+class EndorsementOut(BaseModel):
+    name: EndorsementName
+    status: Literal["pending", "active", "rejected"]
+    requirements: Requirements
+    rejectionReasons: list[RejectionReason]
+
+
+class CustomerWallet(BaseModel):
+    id: str
+    type: Literal["custodial"] = "custodial"
+    address: str
+    network: str
+    asset: str
+    balance: str
+    estimatedValueUsd: str
+    createdAt: str
+
+
+class Customer(BaseModel):
+    id: str
+    object: Literal["customer"] = "customer"
+    type: Literal["individual"]
+    firstName: str | None
+    middleName: str | None
+    lastName: str | None
+    email: str | None
+    phone: str | None
+    nationality: str | None
+    externalId: str | None
+    status: Literal["active", "inactive"]
+    signedAgreement: bool
+    signedAgreementAt: str | None
+    wallets: list[CustomerWallet]
+    endorsements: list[EndorsementOut]
+    metadata: dict[str, Any]
+    createdAt: str
+    updatedAt: str
+
+
+class CustomerList(BaseModel):
+    data: list[Customer]
+    hasMore: bool
+    nextCursor: str | None
+    previousCursor: str | None
+    cursor: str | None

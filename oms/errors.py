@@ -1,0 +1,85 @@
+"""The typed error tree. Domain code raises these; one handler renders the API's error envelope."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class OMSError(Exception):
+    """An error with its HTTP status, envelope ``type`` and stable ``code``."""
+
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "api_error"
+    # Business answers (4xx raised while executing a request) are stored for idempotent replay.
+    replayable: ClassVar[bool] = True
+
+    def __init__(self, code: str, message: str, *, param: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+        self.headers = headers or {}
+
+    def envelope(self, request_id: str | None) -> dict[str, object]:
+        return {"error": {"type": self.type, "code": self.code, "message": self.message,
+                          "param": self.param, "requestId": request_id}}
+
+
+class InvalidRequest(OMSError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class AuthenticationFailed(OMSError):
+    status = 401
+    type = "authentication_error"
+    replayable = False
+
+    def __init__(self, message: str = "Invalid or expired credentials.", code: str = "invalid_token") -> None:
+        super().__init__(code, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class PermissionDenied(OMSError):
+    status = 403
+    type = "permission_error"
+
+
+class NotFound(OMSError):
+    status = 404
+    type = "not_found_error"
+
+    @classmethod
+    def resource(cls, name: str, identifier: str, param: str | None = None) -> NotFound:
+        return cls("resource_missing", f"No such {name}: '{identifier}'.", param=param)
+
+
+class Conflict(OMSError):
+    status = 409
+    type = "conflict_error"
+
+
+class Unprocessable(OMSError):
+    status = 422
+    type = "unprocessable_error"
+
+
+class PayloadTooLarge(OMSError):
+    status = 413
+    type = "invalid_request_error"
+    replayable = False
+
+
+class RateLimited(OMSError):
+    status = 429
+    type = "rate_limit_error"
+    replayable = False
+
+
+class InternalError(OMSError):
+    status = 500
+    type = "api_error"
+    replayable = False
+
+    def __init__(self) -> None:
+        super().__init__("internal_error", "An unexpected error occurred; it has been logged.")

@@ -1,0 +1,28 @@
+"""The transactional outbox: events are written in the same transaction as the change they describe."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.kit.ids import new_id
+from oms.kit.time import isoformat
+from oms.models import Event
+
+
+async def record(session: AsyncSession, *, tenant_id: str, type: str, object_id: str,
+                 resource: dict[str, Any], at: datetime) -> Event:
+    """Append an event whose ``sequence`` is one more than the object's previous event."""
+    previous = await session.scalar(select(func.max(Event.sequence)).where(Event.object_id == object_id))
+    event_id = new_id("evt")
+    sequence = (previous or 0) + 1
+    envelope = {"id": event_id, "object": "event", "type": type, "createdAt": isoformat(at),
+                "sequence": sequence, "data": {"object": resource}}
+    event = Event(id=event_id, tenant_id=tenant_id, type=type, object_id=object_id, sequence=sequence,
+                  data=envelope, created_at=at)
+    session.add(event)
+    await session.flush()
+    return event

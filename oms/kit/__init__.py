@@ -1,0 +1,1 @@
+"""Domain-free helpers: nothing here imports from a domain package."""

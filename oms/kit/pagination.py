@@ -1,0 +1,97 @@
+"""Cursor pagination shared by every list: newest first, ``startingAfter`` / ``endingBefore`` by id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.errors import InvalidRequest
+from oms.kit.time import as_utc
+
+T = TypeVar("T")
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    starting_after: str | None
+    ending_before: str | None
+    created_after: datetime | None
+    created_before: datetime | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    starting_after: Annotated[str | None, Query(alias="startingAfter")] = None,
+    ending_before: Annotated[str | None, Query(alias="endingBefore")] = None,
+    created_after: Annotated[datetime | None, Query(alias="createdAfter")] = None,
+    created_before: Annotated[datetime | None, Query(alias="createdBefore")] = None,
+) -> PageParams:
+    if starting_after and ending_before:
+        raise InvalidRequest("parameter_conflict", "Use either startingAfter or endingBefore, not both.",
+                             param="endingBefore")
+    return PageParams(limit, starting_after, ending_before,
+                      as_utc(created_after) if created_after else None,
+                      as_utc(created_before) if created_before else None)
+
+
+@dataclass
+class Page(Generic[T]):
+    items: Sequence[T]
+    has_more: bool
+
+    def envelope(self, data: list[Any], *, id_of: Any = lambda item: item.id) -> dict[str, Any]:
+        return {
+            "data": data,
+            "hasMore": self.has_more,
+            "nextCursor": id_of(self.items[-1]) if self.items else None,
+            "previousCursor": id_of(self.items[0]) if self.items else None,
+        }
+
+
+class ListEnvelope(BaseModel, Generic[T]):
+    model_config = ConfigDict(populate_by_name=True)
+    data: list[T]
+    hasMore: bool
+    nextCursor: str | None
+    previousCursor: str | None
+
+
+async def paginate(session: AsyncSession, statement: Select[Any], model: Any, params: PageParams,
+                   *, scope: Any) -> Page[Any]:
+    """Run ``statement`` (already filtered to the tenant) one page at a time.
+
+    ``scope`` is the tenant condition a cursor must satisfy: a cursor from another tenant is unknown.
+    """
+    created, ident = model.created_at, model.id
+    if params.created_after is not None:
+        statement = statement.where(created >= params.created_after)
+    if params.created_before is not None:
+        statement = statement.where(created <= params.created_before)
+    cursor_id = params.starting_after or params.ending_before
+    if cursor_id is not None:
+        row = (await session.execute(select(created, ident).where(ident == cursor_id, scope))).first()
+        if row is None:
+            param = "startingAfter" if params.starting_after else "endingBefore"
+            raise InvalidRequest("invalid_cursor", f"Unknown cursor '{cursor_id}'.", param=param)
+        at, cid = row
+        if params.starting_after:
+            statement = statement.where(or_(created < at, and_(created == at, ident < cid)))
+        else:
+            statement = statement.where(or_(created > at, and_(created == at, ident > cid)))
+    backwards = params.ending_before is not None
+    order = (created.asc(), ident.asc()) if backwards else (created.desc(), ident.desc())
+    rows = list((await session.execute(statement.order_by(*order).limit(params.limit + 1))).scalars())
+    has_more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    if backwards:
+        rows.reverse()
+    return Page(rows, has_more)

@@ -1,0 +1,47 @@
+"""Time is injected: the server reads a ``Clock``; tests move a ``ManualClock``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+def truncate(moment: datetime) -> datetime:
+    """Timestamps are kept to the millisecond so a value read from the API round-trips exactly."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return truncate(datetime.now(UTC))
+
+
+class ManualClock:
+    """A clock that only moves when told to (tests)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = truncate(start or datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta: float) -> datetime:
+        self._now = truncate(self._now + timedelta(**delta))
+        return self._now
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a ``Z``, to the millisecond."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken to be UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

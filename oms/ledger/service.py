@@ -1,0 +1,113 @@
+"""The double-entry ledger. ``post_entry`` is the only writer of postings and balances.
+
+Every wallet has three accounts in its currency (``<asset>:<chain>``):
+``available`` (spendable), ``held`` (reserved for outgoing transfers in flight) and ``pending``
+(incoming, not yet settled). A wallet's settled ``balance`` is available + held. Counterpart accounts
+(the chain, fees, clearing) are tenant system accounts and may go negative; wallet accounts may not,
+which both ``post_entry`` and a CHECK constraint enforce.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.errors import Unprocessable
+from oms.ledger import repository
+
+WALLET_KINDS = ("available", "held", "pending")
+
+
+def currency_of(asset: str, chain: str) -> str:
+    return f"{asset}:{chain}"
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    account_id: int
+    currency: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class WalletBalance:
+    available: int = 0
+    held: int = 0
+    pending: int = 0
+
+    @property
+    def balance(self) -> int:
+        return self.available + self.held
+
+
+class UnbalancedEntry(ValueError):
+    """A programming error: an entry whose legs do not sum to zero per currency."""
+
+
+class InsufficientFunds(Unprocessable):
+    def __init__(self) -> None:
+        super().__init__("insufficient_funds", "The source wallet's available balance is too low.")
+
+
+async def open_wallet_accounts(session: AsyncSession, *, tenant_id: str, wallet_id: str, currency: str,
+                               at: datetime) -> None:
+    await repository.add_accounts(session, [
+        {"tenant_id": tenant_id, "currency": currency, "kind": kind, "wallet_id": wallet_id,
+         "allow_negative": False, "balance": 0, "created_at": at} for kind in WALLET_KINDS])
+
+
+async def system_account(session: AsyncSession, *, tenant_id: str, currency: str, kind: str,
+                         at: datetime) -> int:
+    return await repository.system_account_id(session, tenant_id=tenant_id, currency=currency, kind=kind, at=at)
+
+
+def _validate(legs: Sequence[Leg]) -> None:
+    if len(legs) < 2:
+        raise UnbalancedEntry("an entry needs at least two legs")
+    totals: dict[str, int] = defaultdict(int)
+    for leg in legs:
+        if leg.amount == 0:
+            raise UnbalancedEntry("a leg must move a non-zero amount")
+        totals[leg.currency] += leg.amount
+    if any(totals.values()):
+        raise UnbalancedEntry(f"legs do not sum to zero per currency: {dict(totals)}")
+
+
+async def post_entry(session: AsyncSession, *, tenant_id: str, kind: str, reference: str | None,
+                     legs: Sequence[Leg], at: datetime) -> int:
+    """Post one balanced entry atomically, or raise ``InsufficientFunds`` having changed nothing visible.
+
+    Balances are updated in account-id order so concurrent entries lock rows in one global order.
+    The caller's transaction must be rolled back on error (the request pipeline and ``session_scope``
+    both do).
+    """
+    _validate(legs)
+    for leg in sorted(legs, key=lambda leg: leg.account_id):
+        if not await repository.apply(session, leg.account_id, leg.currency, leg.amount):
+            if await repository.account_currency(session, leg.account_id) != leg.currency:
+                raise UnbalancedEntry(f"account {leg.account_id} is not in {leg.currency}")
+            raise InsufficientFunds()
+    return await repository.insert_entry(session, tenant_id=tenant_id, kind=kind, reference=reference, at=at,
+                                         legs=[(leg.account_id, leg.currency, leg.amount) for leg in legs])
+
+
+async def wallet_balances(session: AsyncSession, wallet_ids: Sequence[str]) -> dict[str, WalletBalance]:
+    parts: dict[str, dict[str, int]] = defaultdict(dict)
+    for wallet_id, kind, balance in await repository.wallet_accounts(session, wallet_ids):
+        parts[wallet_id][kind] = balance
+    return {wallet_id: WalletBalance(**parts.get(wallet_id, {})) for wallet_id in wallet_ids}
+
+
+async def check_invariants(session: AsyncSession) -> list[str]:
+    """Every violation of the ledger's invariants, in words; empty when the books are sound."""
+    problems = [f"entry {entry} does not sum to zero in {currency} (off by {total})"
+                for entry, currency, total in await repository.unbalanced_entries(session)]
+    problems += [f"account {account} caches {cached} but its postings sum to {summed}"
+                 for account, cached, summed in await repository.drifted_accounts(session)]
+    problems += [f"account {account} is negative ({balance}) but may not be"
+                 for account, balance in await repository.negative_accounts(session)]
+    return problems

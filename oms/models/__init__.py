@@ -1,0 +1,15 @@
+"""SQLAlchemy models, one file per aggregate. Importing this package registers every table."""
+
+from oms.models.base import Base
+from oms.models.custody import CustodyKey, CustodySeed
+from oms.models.customer import Customer, Endorsement
+from oms.models.event import Event
+from oms.models.idempotency import IdempotencyRecord
+from oms.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
+from oms.models.tenant import ApiKey, Tenant
+from oms.models.wallet import Wallet
+
+__all__ = [
+    "ApiKey", "Base", "CustodyKey", "CustodySeed", "Customer", "Endorsement", "Event",
+    "IdempotencyRecord", "LedgerAccount", "LedgerEntry", "LedgerPosting", "Tenant", "Wallet",
+]

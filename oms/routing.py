@@ -1,0 +1,163 @@
+"""The request pipeline shared by every endpoint.
+
+``OMSRoute`` gives each request one database session and transaction: committed after the handler
+returns and before the response leaves, rolled back on any error. It renders every error in the
+API's envelope, stores idempotent answers in the same transaction as their effect, and refuses query
+parameters the endpoint does not declare.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from oms import idempotency
+from oms.auth.service import AuthContext
+from oms.context import AppContext
+from oms.errors import InternalError, InvalidRequest, OMSError
+from oms.kit.logging import request_id_var
+from oms.responses import JSONResponse
+
+log = logging.getLogger("oms.request")
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def error_response(error: OMSError) -> JSONResponse:
+    return JSONResponse(error.envelope(request_id_var.get()), status_code=error.status, headers=error.headers)
+
+
+def validation_error(exc: RequestValidationError) -> InvalidRequest:
+    """The first problem of a request, named by its parameter (``source.amount``, ``limit``)."""
+    first = exc.errors()[0]
+    location = [str(part) for part in first.get("loc", ())]
+    if location and location[0] in {"body", "query", "path", "header"}:
+        location = location[1:]
+    param = ".".join(location) or None
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return InvalidRequest("invalid_json", "The request body is not valid JSON.")
+    if kind == "extra_forbidden":
+        return InvalidRequest("unknown_parameter", f"Received unknown parameter: {param}.", param=param)
+    if kind == "missing":
+        if not param:
+            return InvalidRequest("body_missing", "A JSON request body is required.")
+        return InvalidRequest("parameter_missing", f"Missing required parameter: {param}.", param=param)
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return InvalidRequest("parameter_invalid", f"Invalid {param}: {message}.", param=param)
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+class OMSRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        allowed_query = _query_names(self.dependant)
+        write = bool(self.methods & WRITE_METHODS)
+
+        async def route_handler(request: Request) -> Response:
+            ctx: AppContext = request.app.state.ctx
+            async with ctx.db.session(write=write) as session:
+                request.state.session = session
+                try:
+                    _reject_unknown_query(request, allowed_query)
+                    response = await handler(request)
+                except idempotency.Replay as replay:
+                    return replay.response()
+                except RequestValidationError as exc:
+                    return error_response(validation_error(exc))
+                except OMSError as error:
+                    await session.rollback()
+                    response = error_response(error)
+                    await _store_business_error(ctx, request, error, response)
+                    return response
+                except Exception:
+                    await session.rollback()
+                    log.exception("unhandled error", extra={"path": request.url.path})
+                    return error_response(InternalError())
+                if response.status_code >= 500:
+                    await session.rollback()
+                    return response
+                claim: idempotency.Claim | None = getattr(request.state, "idempotency", None)
+                try:
+                    if claim is not None:
+                        await idempotency.store(session, claim, response)
+                    if write:
+                        await session.commit()
+                except OMSError as error:
+                    await session.rollback()
+                    return error_response(error)
+                return response
+
+        return route_handler
+
+
+def _reject_unknown_query(request: Request, allowed: set[str]) -> None:
+    for name in request.query_params:
+        if name not in allowed:
+            raise InvalidRequest("unknown_parameter", f"Received unknown parameter: {name}.", param=name)
+
+
+async def _store_business_error(ctx: AppContext, request: Request, error: OMSError, response: Response) -> None:
+    """A 4xx decided while executing is the request's answer: store it (its effects were rolled back)."""
+    claim: idempotency.Claim | None = getattr(request.state, "idempotency", None)
+    if claim is None or not error.replayable or not 400 <= error.status < 500:
+        return
+    async with ctx.db.session(write=True) as session:
+        try:
+            await idempotency.claim(session, tenant_id=claim.tenant_id, key=claim.key, method=request.method,
+                                    path=request.url.path, body=await request.body(), now=claim.now,
+                                    ttl=claim.ttl)
+            await idempotency.store(session, claim, response)
+            await session.commit()
+        except (idempotency.Replay, OMSError):
+            await session.rollback()
+
+
+# --- dependencies -----------------------------------------------------------------------------------
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> AsyncSession:
+    return request.state.session  # type: ignore[no-any-return]
+
+
+async def authenticate(request: Request, session: Annotated[AsyncSession, Depends(get_session)],
+                       ctx: Annotated[AppContext, Depends(get_context)]) -> AuthContext:
+    auth = await ctx.auth.authenticate(session, request.headers.get("authorization"))
+    request.state.tenant_id = auth.tenant_id
+    return auth
+
+
+async def require_idempotency_key(
+    request: Request,
+    auth: Annotated[AuthContext, Depends(authenticate)],
+    session: Annotated[AsyncSession, Depends(get_session)],
+    ctx: Annotated[AppContext, Depends(get_context)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> None:
+    request.state.idempotency = await idempotency.claim(
+        session, tenant_id=auth.tenant_id, key=idempotency_key, method=request.method,
+        path=request.url.path, body=await request.body(), now=ctx.clock.now(),
+        ttl=timedelta(seconds=ctx.settings.idempotency_ttl_seconds))
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+Context = Annotated[AppContext, Depends(get_context)]
+Auth = Annotated[AuthContext, Depends(authenticate)]
+Idempotent = Depends(require_idempotency_key)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from oms.kit.pagination import PageParams, page_params
+from oms.responses import JSONResponse
+from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
+from oms.wallet.schemas import Balance, Wallet, WalletCreate, WalletList
+
+router = APIRouter(route_class=OMSRoute, tags=["Wallet"])
+Page = Annotated[PageParams, Depends(page_params)]
+
+
+@router.post("/customers/{customer_id}/wallets", status_code=201, response_model=Wallet,
+             dependencies=[Idempotent], summary="Provision a custodial wallet for a customer")
+async def create_wallet(customer_id: str, body: WalletCreate, auth: Auth, session: Session,
+                        ctx: Context) -> JSONResponse:
+    return JSONResponse(await ctx.wallets.create(session, auth, customer_id, body), status_code=201)
+
+
+@router.get("/customers/{customer_id}/wallets", response_model=WalletList, summary="List a customer's wallets")
+async def list_wallets(customer_id: str, auth: Auth, session: Session, ctx: Context, page: Page) -> JSONResponse:
+    return JSONResponse(await ctx.wallets.list(session, auth, customer_id, page))
+
+
+@router.get("/wallets/{wallet_id}/balance", response_model=Balance, summary="Read a wallet's balance")
+async def get_wallet_balance(
+    wallet_id: str, auth: Auth, session: Session, ctx: Context,
+    currency_code: Annotated[str, Query(alias="estimatedBalanceCurrencyCode")] = "USD",
+) -> JSONResponse:
+    return JSONResponse(await ctx.wallets.balance(session, auth, wallet_id, currency_code))

@@ -1,0 +1,40 @@
+"""All SQL for wallets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.kit.ids import is_valid_id
+from oms.models import Wallet
+
+
+async def get(session: AsyncSession, tenant_id: str, wallet_id: str) -> Wallet | None:
+    if not is_valid_id(wallet_id, "wlt"):
+        return None
+    statement = select(Wallet).where(Wallet.id == wallet_id, Wallet.tenant_id == tenant_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def exists_for(session: AsyncSession, customer_id: str, asset: str, chain: str) -> bool:
+    statement = select(Wallet.id).where(Wallet.customer_id == customer_id, Wallet.asset == asset,
+                                        Wallet.chain == chain)
+    return (await session.scalar(statement)) is not None
+
+
+def list_statement(tenant_id: str, customer_id: str) -> Select[Any]:
+    return select(Wallet).where(Wallet.tenant_id == tenant_id, Wallet.customer_id == customer_id)
+
+
+async def of_customers(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, list[Wallet]]:
+    found: dict[str, list[Wallet]] = defaultdict(list)
+    if customer_ids:
+        rows = await session.execute(select(Wallet).where(Wallet.customer_id.in_(customer_ids))
+                                     .order_by(Wallet.created_at, Wallet.id))
+        for wallet in rows.scalars():
+            found[wallet.customer_id].append(wallet)
+    return found

@@ -1,0 +1,56 @@
+"""Background jobs. Each job runs in its own transaction (``session_scope``) and is safe to run in
+several processes at once (rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from oms.config import Mode
+from oms.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval: float
+    run: Callable[[AppContext], Awaitable[int]]
+
+
+async def review_endorsements(ctx: AppContext) -> int:
+    async with ctx.db.session_scope() as session:
+        return await ctx.customers.review_due(session)
+
+
+def jobs_for(ctx: AppContext) -> list[Job]:
+    jobs: list[Job] = []
+    if ctx.settings.mode is Mode.sandbox:
+        jobs.append(Job("sandbox-kyc-review", 0.1, review_endorsements))
+    return jobs
+
+
+async def run_job_forever(ctx: AppContext, job: Job) -> None:
+    while True:
+        try:
+            done = await job.run(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job failed", extra={"job": job.name})
+            done = 0
+        if not done:
+            await asyncio.sleep(job.interval)
+
+
+async def run_all(ctx: AppContext) -> None:
+    """Run every job until cancelled."""
+    await asyncio.gather(*(run_job_forever(ctx, job) for job in jobs_for(ctx)))
+
+
+async def run_once(ctx: AppContext) -> int:
+    """Run each job once (tests and one-shot commands); returns how much work was done."""
+    return sum([await job.run(ctx) for job in jobs_for(ctx)])
