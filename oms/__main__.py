@@ -36,8 +36,9 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="run the background jobs").set_defaults(handler=_worker)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
-    commands.add_parser("bootstrap", help="first-start set-up: a sandbox tenant and key, printed once") \
-        .set_defaults(handler=_bootstrap)
+    commands.add_parser("bootstrap", help="first-start set-up: a sandbox tenant and key, printed once").set_defaults(
+        handler=_bootstrap
+    )
 
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="keys_command", required=True)
     create = keys.add_parser("create", help="create an API key (prints the secret once)")
@@ -62,8 +63,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if workers > 1 and settings.is_sqlite:
         print("oms: several API workers need PostgreSQL; serving with one.", file=sys.stderr)
         workers = 1
-    uvicorn.run("oms.asgi:app", host=host, port=port, workers=workers, log_config=None, access_log=False,
-                server_header=False, proxy_headers=False, loop="uvloop", http="httptools")
+    uvicorn.run(
+        "oms.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        loop="uvloop",
+        http="httptools",
+    )
     return 0
 
 
@@ -86,7 +97,7 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     from oms.migrations.runner import upgrade
 
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, schema=settings.database_schema or None)
     return 0
 
 
@@ -169,8 +180,10 @@ def _bootstrap(settings: Settings, _: argparse.Namespace) -> int:
     issued = asyncio.run(run())
     base = f"http://{settings.host}:{settings.port}{API_PREFIX}"
     if issued is None:
-        print(f"\nOMS sandbox at {base} (docs: {base}/docs). Your first key was printed at first start;\n"
-              "create another with: .venv/bin/oms keys create --tenant sandbox\n")
+        print(
+            f"\nOMS sandbox at {base} (docs: {base}/docs). Your first key was printed at first start;\n"
+            "create another with: .venv/bin/oms keys create --tenant sandbox\n"
+        )
         return 0
     print(f"""
 OMS sandbox is ready at {base}  (interactive docs: {base}/docs)

@@ -42,9 +42,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
             await context.close()
 
     app = FastAPI(
-        title="OMS API", version="0.9", lifespan=lifespan,
+        title="OMS API",
+        version="0.9",
+        lifespan=lifespan,
         description="Custodial wallets and stablecoin payments (OMS API v0.9), self-hosted.",
-        openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
         default_response_class=JSONResponse,
     )
     app.state.ctx = context

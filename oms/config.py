@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     mode: Mode = Mode.sandbox
     data_dir: Path = Path(".oms")
     database_url: str = ""
+    # PostgreSQL schema to use (search_path); empty means the database's default.
+    database_schema: str = ""
     # Root secret for API-key hashing, token signing and PII encryption (base64 or hex, >= 32 bytes).
     secret_key: str = ""
     # Key-encryption key for the custody seed (base64 or hex, exactly 32 bytes).

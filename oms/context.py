@@ -30,13 +30,23 @@ class AppContext:
         clock = clock or SystemClock()
         root = settings.secret_key_bytes()
         signer = TokenSigner(derive_key(root, "jwt-hs256"), clock, settings.token_ttl_seconds)
-        auth = AuthService(pepper=derive_key(root, "api-secret-pepper"), signer=signer, clock=clock,
-                           mode=settings.mode)
+        auth = AuthService(pepper=derive_key(root, "api-secret-pepper"), signer=signer, clock=clock, mode=settings.mode)
         custody = Custody(settings.custody_kek_bytes(), clock)
-        customers = CustomerService(clock=clock, mode=settings.mode, pii_key=derive_key(root, "pii-aes-256-gcm"),
-                                    review_delay=settings.sandbox_kyc_delay_seconds)
-        return cls(settings=settings, db=db or Database(settings), clock=clock, auth=auth, custody=custody,
-                   customers=customers, wallets=WalletService(custody=custody, customers=customers, clock=clock))
+        customers = CustomerService(
+            clock=clock,
+            mode=settings.mode,
+            pii_key=derive_key(root, "pii-aes-256-gcm"),
+            review_delay=settings.sandbox_kyc_delay_seconds,
+        )
+        return cls(
+            settings=settings,
+            db=db or Database(settings),
+            clock=clock,
+            auth=auth,
+            custody=custody,
+            customers=customers,
+            wallets=WalletService(custody=custody, customers=customers, clock=clock),
+        )
 
     async def start(self) -> None:
         """Work every process does once at start: make sure the custody seed exists and is ours."""

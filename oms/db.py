@@ -30,7 +30,8 @@ class Database:
     PostgreSQL both are the same engine.
     """
 
-    def __init__(self, settings: Settings, *, schema: str | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
+        schema = settings.database_schema
         self.url = make_url(normalise_url(settings.database_url))
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -45,8 +46,12 @@ class Database:
             if schema:
                 connect_args["server_settings"]["search_path"] = schema
             self.writer = create_async_engine(
-                self.url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
-                pool_pre_ping=False, connect_args=connect_args)
+                self.url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+                pool_pre_ping=False,
+                connect_args=connect_args,
+            )
             self.reader = self.writer
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False, autoflush=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False, autoflush=False)

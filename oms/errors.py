@@ -13,8 +13,9 @@ class OMSError(Exception):
     # Business answers (4xx raised while executing a request) are stored for idempotent replay.
     replayable: ClassVar[bool] = True
 
-    def __init__(self, code: str, message: str, *, param: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, param: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -22,8 +23,15 @@ class OMSError(Exception):
         self.headers = headers or {}
 
     def envelope(self, request_id: str | None) -> dict[str, object]:
-        return {"error": {"type": self.type, "code": self.code, "message": self.message,
-                          "param": self.param, "requestId": request_id}}
+        return {
+            "error": {
+                "type": self.type,
+                "code": self.code,
+                "message": self.message,
+                "param": self.param,
+                "requestId": request_id,
+            }
+        }
 
 
 class InvalidRequest(OMSError):

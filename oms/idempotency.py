@@ -40,8 +40,12 @@ class Replay(Exception):
         self.record = record
 
     def response(self) -> Response:
-        return Response(self.record.response_body, status_code=self.record.response_status,
-                        media_type="application/json", headers={REPLAY_HEADER: "true"})
+        return Response(
+            self.record.response_body,
+            status_code=self.record.response_status,
+            media_type="application/json",
+            headers={REPLAY_HEADER: "true"},
+        )
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -57,16 +61,28 @@ def _lock_id(tenant_id: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def claim(session: AsyncSession, *, tenant_id: str, key: str | None, method: str, path: str,
-                body: bytes, now: datetime, ttl: timedelta) -> Claim:
+async def claim(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    key: str | None,
+    method: str,
+    path: str,
+    body: bytes,
+    now: datetime,
+    ttl: timedelta,
+) -> Claim:
     """Take the key for this request, or raise ``Replay`` / 409 / 422."""
     if key is None or not key.strip():
-        raise InvalidRequest("idempotency_key_missing", "The Idempotency-Key header is required on POST.",
-                             param="Idempotency-Key")
+        raise InvalidRequest(
+            "idempotency_key_missing", "The Idempotency-Key header is required on POST.", param="Idempotency-Key"
+        )
     if len(key) > MAX_KEY_LENGTH:
-        raise InvalidRequest("idempotency_key_invalid",
-                             f"The Idempotency-Key header must be at most {MAX_KEY_LENGTH} characters.",
-                             param="Idempotency-Key")
+        raise InvalidRequest(
+            "idempotency_key_invalid",
+            f"The Idempotency-Key header must be at most {MAX_KEY_LENGTH} characters.",
+            param="Idempotency-Key",
+        )
     wanted = fingerprint(method, path, body)
     if is_postgres(session):
         locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_id(tenant_id, key))))
@@ -75,22 +91,32 @@ async def claim(session: AsyncSession, *, tenant_id: str, key: str | None, metho
     record = await session.get(IdempotencyRecord, (tenant_id, key))
     if record is not None and record.expires_at > now:
         if record.fingerprint != wanted:
-            raise Unprocessable("idempotency_key_reused",
-                                "This Idempotency-Key was used with a different request.",
-                                param="Idempotency-Key")
+            raise Unprocessable(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with a different request.",
+                param="Idempotency-Key",
+            )
         raise Replay(record)
     if record is not None:
-        await session.execute(delete(IdempotencyRecord).where(
-            IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key))
+        await session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key)
+        )
     return Claim(tenant_id, key, wanted, now, ttl)
 
 
 async def store(session: AsyncSession, claim: Claim, response: Response) -> None:
     """Record the answer in the caller's transaction; a conflict here means a concurrent twin won."""
-    result = await session.execute(insert_ignore(session, IdempotencyRecord).values(
-        tenant_id=claim.tenant_id, key=claim.key, fingerprint=claim.fingerprint,
-        response_status=response.status_code, response_body=bytes(response.body),
-        created_at=claim.now, expires_at=claim.now + claim.ttl))
+    result = await session.execute(
+        insert_ignore(session, IdempotencyRecord).values(
+            tenant_id=claim.tenant_id,
+            key=claim.key,
+            fingerprint=claim.fingerprint,
+            response_status=response.status_code,
+            response_body=bytes(response.body),
+            created_at=claim.now,
+            expires_at=claim.now + claim.ttl,
+        )
+    )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise _in_use()
 
@@ -100,6 +126,8 @@ class IdempotencyKeyInUse(Conflict):
 
 
 def _in_use() -> Conflict:
-    return IdempotencyKeyInUse("idempotency_key_in_use",
-                    "A request with this Idempotency-Key is still being processed; retry shortly.",
-                    param="Idempotency-Key")
+    return IdempotencyKeyInUse(
+        "idempotency_key_in_use",
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+        param="Idempotency-Key",
+    )

@@ -41,17 +41,22 @@ class RequestContextMiddleware:
             if scope["method"] in _BODY_METHODS:
                 body = await self._read_body(scope, receive)
                 if body is None:
-                    error = PayloadTooLarge("body_too_large",
-                                            f"The request body exceeds {self.max_body_bytes} bytes.")
+                    error = PayloadTooLarge("body_too_large", f"The request body exceeds {self.max_body_bytes} bytes.")
                     response = JSONResponse(error.envelope(request_id), status_code=error.status)
                     await response(scope, receive, send_with_id)
                     return
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_with_id)
         finally:
-            access_log.info("request", extra={
-                "method": scope["method"], "path": scope["path"], "status": status,
-                "durationMs": round((time.perf_counter() - started) * 1000, 2)})
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
             request_id_var.reset(token)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:

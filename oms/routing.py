@@ -118,9 +118,16 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
         return
     async with ctx.db.session(write=True) as session:
         try:
-            await idempotency.claim(session, tenant_id=claim.tenant_id, key=claim.key, method=request.method,
-                                    path=request.url.path, body=await request.body(), now=claim.now,
-                                    ttl=claim.ttl)
+            await idempotency.claim(
+                session,
+                tenant_id=claim.tenant_id,
+                key=claim.key,
+                method=request.method,
+                path=request.url.path,
+                body=await request.body(),
+                now=claim.now,
+                ttl=claim.ttl,
+            )
             await idempotency.store(session, claim, response)
             await session.commit()
         except (idempotency.Replay, OMSError):
@@ -128,6 +135,7 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
 
 
 # --- dependencies -----------------------------------------------------------------------------------
+
 
 def get_context(request: Request) -> AppContext:
     return request.app.state.ctx  # type: ignore[no-any-return]
@@ -137,8 +145,11 @@ def get_session(request: Request) -> AsyncSession:
     return request.state.session  # type: ignore[no-any-return]
 
 
-async def authenticate(request: Request, session: Annotated[AsyncSession, Depends(get_session)],
-                       ctx: Annotated[AppContext, Depends(get_context)]) -> AuthContext:
+async def authenticate(
+    request: Request,
+    session: Annotated[AsyncSession, Depends(get_session)],
+    ctx: Annotated[AppContext, Depends(get_context)],
+) -> AuthContext:
     auth = await ctx.auth.authenticate(session, request.headers.get("authorization"))
     request.state.tenant_id = auth.tenant_id
     return auth
@@ -152,9 +163,15 @@ async def require_idempotency_key(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> None:
     request.state.idempotency = await idempotency.claim(
-        session, tenant_id=auth.tenant_id, key=idempotency_key, method=request.method,
-        path=request.url.path, body=await request.body(), now=ctx.clock.now(),
-        ttl=timedelta(seconds=ctx.settings.idempotency_ttl_seconds))
+        session,
+        tenant_id=auth.tenant_id,
+        key=idempotency_key,
+        method=request.method,
+        path=request.url.path,
+        body=await request.body(),
+        now=ctx.clock.now(),
+        ttl=timedelta(seconds=ctx.settings.idempotency_ttl_seconds),
+    )
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]

@@ -20,8 +20,9 @@ async def get_key(session: AsyncSession, key_id: str) -> ApiKey | None:
 
 async def key_status(session: AsyncSession, key_id: str) -> tuple[str, str, datetime | None] | None:
     """(tenant id, mode, revoked at) of a key: the one query every authenticated request makes."""
-    row = (await session.execute(
-        select(ApiKey.tenant_id, ApiKey.mode, ApiKey.revoked_at).where(ApiKey.id == key_id))).first()
+    row = (
+        await session.execute(select(ApiKey.tenant_id, ApiKey.mode, ApiKey.revoked_at).where(ApiKey.id == key_id))
+    ).first()
     return None if row is None else (row[0], row[1], row[2])
 
 
@@ -34,5 +35,6 @@ async def list_keys(session: AsyncSession, tenant_name: str | None) -> list[tupl
 
 async def revoke_key(session: AsyncSession, key_id: str, at: datetime) -> bool:
     result = await session.execute(
-        update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=at))
+        update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=at)
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -55,8 +55,13 @@ class AuthService:
             session.add(tenant)
             await session.flush()
         secret = generate_secret(SECRET_PREFIX)
-        key = ApiKey(id=new_id(f"sk_{mode.key_infix}"), tenant_id=tenant.id, mode=mode.value,
-                     secret_hash=self.hash_secret(secret), created_at=now)
+        key = ApiKey(
+            id=new_id(f"sk_{mode.key_infix}"),
+            tenant_id=tenant.id,
+            mode=mode.value,
+            secret_hash=self.hash_secret(secret),
+            created_at=now,
+        )
         session.add(key)
         await session.flush()
         return IssuedKey(key.id, secret, tenant.id, mode.value)
@@ -64,22 +69,26 @@ class AuthService:
     async def exchange(self, session: AsyncSession, *, api_key: str, api_secret: str) -> tuple[str, datetime]:
         key = await repository.get_key(session, api_key)
         # One answer for unknown, wrong, revoked and other-mode keys: nothing to enumerate.
-        if (key is None or key.revoked_at is not None or key.mode != self._mode.value
-                or not constant_time_equals(key.secret_hash, self.hash_secret(api_secret))):
+        if (
+            key is None
+            or key.revoked_at is not None
+            or key.mode != self._mode.value
+            or not constant_time_equals(key.secret_hash, self.hash_secret(api_secret))
+        ):
             raise AuthenticationFailed("Invalid API key or secret.", code="invalid_api_key")
         return self.signer.issue(key_id=key.id, tenant_id=key.tenant_id, mode=key.mode)
 
     async def authenticate(self, session: AsyncSession, authorization: str | None) -> AuthContext:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationFailed("Missing bearer token: send 'Authorization: Bearer <accessToken>'.",
-                                       code="missing_token")
+            raise AuthenticationFailed(
+                "Missing bearer token: send 'Authorization: Bearer <accessToken>'.", code="missing_token"
+            )
         try:
             claims = self.signer.verify(token.strip())
         except InvalidToken as exc:
             raise AuthenticationFailed("Invalid or expired access token.", code="invalid_token") from exc
         status = await repository.key_status(session, claims.key_id)
-        if (status is None or status[2] is not None or status[0] != claims.tenant_id
-                or status[1] != self._mode.value):
+        if status is None or status[2] is not None or status[0] != claims.tenant_id or status[1] != self._mode.value:
             raise AuthenticationFailed("Invalid or expired access token.", code="invalid_token")
         return AuthContext(claims.tenant_id, claims.key_id, claims.mode)

@@ -35,15 +35,32 @@ class TokenSigner:
     def issue(self, *, key_id: str, tenant_id: str, mode: str) -> tuple[str, datetime]:
         issued = self._clock.now()
         expires = issued + timedelta(seconds=self.ttl_seconds)
-        claims = {"iss": ISSUER, "sub": key_id, "tid": tenant_id, "mode": mode, "jti": new_id("tok"),
-                  "iat": int(issued.timestamp()), "exp": int(expires.timestamp())}
+        claims = {
+            "iss": ISSUER,
+            "sub": key_id,
+            "tid": tenant_id,
+            "mode": mode,
+            "jti": new_id("tok"),
+            "iat": int(issued.timestamp()),
+            "exp": int(expires.timestamp()),
+        }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM), expires
 
     def verify(self, token: str) -> TokenClaims:
         try:
             # Expiry is checked against the injected clock below, not the library's wall clock.
-            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], issuer=ISSUER,
-                                options={"verify_exp": False, "require": ["exp", "sub", "tid", "mode", "iss"]})
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                    "require": ["exp", "sub", "tid", "mode", "iss"],
+                },
+            )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         expires = datetime.fromtimestamp(int(claims["exp"]), tz=self._clock.now().tzinfo)

@@ -38,8 +38,13 @@ class Custody:
             phrase = mnemonic or keys.generate_mnemonic()
             nonce, ciphertext = keys.seal_mnemonic(self._kek, phrase, SEED_ID)
             statement = insert_ignore(session, CustodySeed).values(
-                id=SEED_ID, nonce=nonce, ciphertext=ciphertext, kek_fingerprint=self._kek_fingerprint,
-                account_xpub=keys.account_xpub(phrase), created_at=self._clock.now())
+                id=SEED_ID,
+                nonce=nonce,
+                ciphertext=ciphertext,
+                kek_fingerprint=self._kek_fingerprint,
+                account_xpub=keys.account_xpub(phrase),
+                created_at=self._clock.now(),
+            )
             await session.execute(statement)
             seed = await session.get(CustodySeed, SEED_ID, populate_existing=True)
             assert seed is not None
@@ -66,12 +71,11 @@ class Custody:
     async def new_address(self, session: AsyncSession, *, purpose: str) -> tuple[int, str]:
         """Allocate the next derivation index and return it with its EIP-55 address."""
         result = await session.execute(
-            insert(CustodyKey).values(purpose=purpose, created_at=self._clock.now())
-            .returning(CustodyKey.index))
+            insert(CustodyKey).values(purpose=purpose, created_at=self._clock.now()).returning(CustodyKey.index)
+        )
         index = result.scalar_one()
         address = keys.address_at(self.xpub, index)
-        await session.execute(
-            CustodyKey.__table__.update().where(CustodyKey.index == index).values(address=address))
+        await session.execute(CustodyKey.__table__.update().where(CustodyKey.index == index).values(address=address))
         return index, address
 
     async def _mnemonic(self, session: AsyncSession) -> str:
@@ -82,4 +86,3 @@ class Custody:
             return keys.open_mnemonic(self._kek, seed.nonce, seed.ciphertext, seed.id)
         except DecryptionFailed as exc:
             raise CustodyError("the custody seed failed authentication") from exc
-

@@ -14,8 +14,9 @@ router = APIRouter(route_class=OMSRoute, tags=["Customers"])
 Page = Annotated[PageParams, Depends(page_params)]
 
 
-@router.post("/customers", status_code=201, response_model=Customer, dependencies=[Idempotent],
-             summary="Create a customer")
+@router.post(
+    "/customers", status_code=201, response_model=Customer, dependencies=[Idempotent], summary="Create a customer"
+)
 async def create_customer(body: CustomerCreate, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
     resource = await ctx.customers.create(session, auth, body, customer_id=new_id("cst"))
     return JSONResponse(resource, status_code=201)
@@ -23,13 +24,17 @@ async def create_customer(body: CustomerCreate, auth: Auth, session: Session, ct
 
 @router.get("/customers", response_model=CustomerList, summary="List customers")
 async def list_customers(
-    auth: Auth, session: Session, ctx: Context, page: Page,
+    auth: Auth,
+    session: Session,
+    ctx: Context,
+    page: Page,
     status: Literal["active", "inactive"] | None = None,
     email: str | None = None,
     external_id: Annotated[str | None, Query(alias="externalId")] = None,
 ) -> JSONResponse:
-    return JSONResponse(await ctx.customers.list(session, auth, page, status=status, email=email,
-                                                 external_id=external_id))
+    return JSONResponse(
+        await ctx.customers.list(session, auth, page, status=status, email=email, external_id=external_id)
+    )
 
 
 @router.get("/customers/{customer_id}", response_model=Customer, summary="Retrieve a customer")
@@ -38,6 +43,7 @@ async def get_customer(customer_id: str, auth: Auth, session: Session, ctx: Cont
 
 
 @router.patch("/customers/{customer_id}", response_model=Customer, summary="Update a customer")
-async def update_customer(customer_id: str, body: CustomerUpdate, auth: Auth, session: Session,
-                          ctx: Context) -> JSONResponse:
+async def update_customer(
+    customer_id: str, body: CustomerUpdate, auth: Auth, session: Session, ctx: Context
+) -> JSONResponse:
     return JSONResponse(await ctx.customers.update(session, auth, customer_id, body))

@@ -13,8 +13,18 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_REQUEST = ("cryptoCustody", "usd")
 ORDER = ("basic", "cryptoCustody", "usd")
-IDENTITY_FIELDS = {"firstName", "middleName", "lastName", "email", "phone", "birthDate", "nationality",
-                   "ipAddress", "residentialAddress", "identifyingInformation"}
+IDENTITY_FIELDS = {
+    "firstName",
+    "middleName",
+    "lastName",
+    "email",
+    "phone",
+    "birthDate",
+    "nationality",
+    "ipAddress",
+    "residentialAddress",
+    "identifyingInformation",
+}
 # Sandbox: a customer with this last name is always rejected, to exercise the unhappy path.
 SANDBOX_REJECT_LAST_NAME = "reject"
 

@@ -24,8 +24,7 @@ async def get(session: AsyncSession, tenant_id: str, customer_id: str, *, for_up
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-def list_statement(tenant_id: str, *, status: str | None, email: str | None,
-                   external_id: str | None) -> Select[Any]:
+def list_statement(tenant_id: str, *, status: str | None, email: str | None, external_id: str | None) -> Select[Any]:
     statement = select(Customer).where(Customer.tenant_id == tenant_id)
     if status is not None:
         statement = statement.where(Customer.status == status)
@@ -47,8 +46,12 @@ async def endorsements_of(session: AsyncSession, customer_ids: Sequence[str]) ->
 
 async def due_for_review(session: AsyncSession, now: datetime, limit: int) -> list[Endorsement]:
     """Pending endorsements whose review time has come; claimed so parallel workers never share one."""
-    statement = (select(Endorsement).where(Endorsement.status == "pending", Endorsement.review_after <= now)
-                 .order_by(Endorsement.review_after).limit(limit))
+    statement = (
+        select(Endorsement)
+        .where(Endorsement.status == "pending", Endorsement.review_after <= now)
+        .order_by(Endorsement.review_after)
+        .limit(limit)
+    )
     if is_postgres(session):
         statement = statement.with_for_update(skip_locked=True)
     return list((await session.execute(statement)).scalars())

@@ -26,8 +26,15 @@ from oms.wallet import repository as wallets
 
 log = logging.getLogger(__name__)
 PII_FIELDS = ("birthDate", "residentialAddress", "ipAddress", "identifyingInformation")
-_PLAIN_FIELDS = {"firstName": "first_name", "middleName": "middle_name", "lastName": "last_name",
-                 "email": "email", "phone": "phone", "nationality": "nationality", "externalId": "external_id"}
+_PLAIN_FIELDS = {
+    "firstName": "first_name",
+    "middleName": "middle_name",
+    "lastName": "last_name",
+    "email": "email",
+    "phone": "phone",
+    "nationality": "nationality",
+    "externalId": "external_id",
+}
 
 
 class CustomerService:
@@ -39,20 +46,32 @@ class CustomerService:
 
     # --- commands -------------------------------------------------------------------------------------
 
-    async def create(self, session: AsyncSession, auth: AuthContext, body: CustomerCreate,
-                     *, customer_id: str) -> dict[str, Any]:
+    async def create(
+        self, session: AsyncSession, auth: AuthContext, body: CustomerCreate, *, customer_id: str
+    ) -> dict[str, Any]:
         now = self._clock.now()
         fields = body.model_dump(exclude_unset=True, mode="json")
-        customer = Customer(id=customer_id, tenant_id=auth.tenant_id, type=body.type, status="active",
-                            signed_agreement=False, signed_agreement_at=None, metadata_={}, provided_fields={},
-                            version=1, created_at=now, updated_at=now)
+        customer = Customer(
+            id=customer_id,
+            tenant_id=auth.tenant_id,
+            type=body.type,
+            status="active",
+            signed_agreement=False,
+            signed_agreement_at=None,
+            metadata_={},
+            provided_fields={},
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
         self._apply(customer, fields)
         session.add(customer)
         await session.flush()
         # The quickstart's empty customer is approved at once in sandbox; anything else goes to review.
         instant = self._mode is Mode.sandbox and not (kyc.IDENTITY_FIELDS & fields.keys())
-        endorsements = [self._new_endorsement(customer, name, instant=instant)
-                        for name in kyc.requested(body.endorsements)]
+        endorsements = [
+            self._new_endorsement(customer, name, instant=instant) for name in kyc.requested(body.endorsements)
+        ]
         session.add_all(endorsements)
         await session.flush()
         if instant:
@@ -60,8 +79,9 @@ class CustomerService:
                 await self._emit_granted(session, customer, endorsement.name)
         return (await self.render(session, [customer]))[0]
 
-    async def update(self, session: AsyncSession, auth: AuthContext, customer_id: str,
-                     body: CustomerUpdate) -> dict[str, Any]:
+    async def update(
+        self, session: AsyncSession, auth: AuthContext, customer_id: str, body: CustomerUpdate
+    ) -> dict[str, Any]:
         customer = await self._get(session, auth, customer_id, for_update=True)
         fields = body.model_dump(exclude_unset=True, mode="json")
         self._apply(customer, fields)
@@ -87,11 +107,17 @@ class CustomerService:
             now = self._clock.now()
             if (customer.last_name or "").strip().lower() == kyc.SANDBOX_REJECT_LAST_NAME:
                 endorsement.status = "rejected"
-                endorsement.rejection_reasons = {"items": [{
-                    "reason": "We could not verify this customer's identity.",
-                    "developerReason": "Sandbox: customers whose lastName is 'Reject' always fail review."}]}
-                endorsement.requirements = kyc.requirements(endorsement.name, "rejected", provided,
-                                                            issues=["identityVerificationFailed"])
+                endorsement.rejection_reasons = {
+                    "items": [
+                        {
+                            "reason": "We could not verify this customer's identity.",
+                            "developerReason": "Sandbox: customers whose lastName is 'Reject' always fail review.",
+                        }
+                    ]
+                }
+                endorsement.requirements = kyc.requirements(
+                    endorsement.name, "rejected", provided, issues=["identityVerificationFailed"]
+                )
                 event_type = "customer.endorsement.rejected"
             else:
                 endorsement.status = "active"
@@ -103,8 +129,9 @@ class CustomerService:
             customer.updated_at = now
             await session.flush()
             resource = (await self.render(session, [customer]))[0]
-            await events.record(session, tenant_id=customer.tenant_id, type=event_type, object_id=customer.id,
-                                resource=resource, at=now)
+            await events.record(
+                session, tenant_id=customer.tenant_id, type=event_type, object_id=customer.id, resource=resource, at=now
+            )
             decided += 1
         return decided
 
@@ -113,28 +140,39 @@ class CustomerService:
     async def get(self, session: AsyncSession, auth: AuthContext, customer_id: str) -> dict[str, Any]:
         return (await self.render(session, [await self._get(session, auth, customer_id)]))[0]
 
-    async def get_model(self, session: AsyncSession, auth: AuthContext, customer_id: str, *,
-                        param: str | None = None) -> Customer:
+    async def get_model(
+        self, session: AsyncSession, auth: AuthContext, customer_id: str, *, param: str | None = None
+    ) -> Customer:
         return await self._get(session, auth, customer_id, param=param)
 
-    async def list(self, session: AsyncSession, auth: AuthContext, page: PageParams, *, status: str | None,
-                   email: str | None, external_id: str | None) -> dict[str, Any]:
+    async def list(
+        self,
+        session: AsyncSession,
+        auth: AuthContext,
+        page: PageParams,
+        *,
+        status: str | None,
+        email: str | None,
+        external_id: str | None,
+    ) -> dict[str, Any]:
         statement = repository.list_statement(auth.tenant_id, status=status, email=email, external_id=external_id)
         result = await paginate(session, statement, Customer, page, scope=Customer.tenant_id == auth.tenant_id)
         envelope = result.envelope(await self.render(session, result.items))
         envelope["cursor"] = envelope["nextCursor"]
         return envelope
 
-    async def require_endorsement(self, session: AsyncSession, auth: AuthContext, customer_id: str,
-                                  name: str, *, param: str | None = None) -> Customer:
+    async def require_endorsement(
+        self, session: AsyncSession, auth: AuthContext, customer_id: str, name: str, *, param: str | None = None
+    ) -> Customer:
         """The customer, if it is active and holds an active ``name`` endorsement; else 404 / 403."""
         customer = await self._get(session, auth, customer_id, param=param)
         if customer.status != "active":
             raise PermissionDenied("customer_inactive", f"Customer '{customer.id}' is inactive.", param=param)
         held = (await repository.endorsements_of(session, [customer.id]))[customer.id]
         if not any(e.name == name and e.status == "active" for e in held):
-            raise PermissionDenied("endorsement_required",
-                                   f"Customer '{customer.id}' needs an active '{name}' endorsement.", param=param)
+            raise PermissionDenied(
+                "endorsement_required", f"Customer '{customer.id}' needs an active '{name}' endorsement.", param=param
+            )
         return customer
 
     async def render(self, session: AsyncSession, customers: Sequence[Customer]) -> list[dict[str, Any]]:
@@ -142,13 +180,22 @@ class CustomerService:
         endorsements = await repository.endorsements_of(session, ids)
         owned = await wallets.of_customers(session, ids)
         balances = await ledger.wallet_balances(session, [w.id for ws in owned.values() for w in ws])
-        return [_resource(c, endorsements[c.id], [_wallet_summary(w, balances[w.id].balance) for w in owned[c.id]])
-                for c in customers]
+        return [
+            _resource(c, endorsements[c.id], [_wallet_summary(w, balances[w.id].balance) for w in owned[c.id]])
+            for c in customers
+        ]
 
     # --- helpers --------------------------------------------------------------------------------------
 
-    async def _get(self, session: AsyncSession, auth: AuthContext, customer_id: str, *,
-                   for_update: bool = False, param: str | None = None) -> Customer:
+    async def _get(
+        self,
+        session: AsyncSession,
+        auth: AuthContext,
+        customer_id: str,
+        *,
+        for_update: bool = False,
+        param: str | None = None,
+    ) -> Customer:
         customer = await repository.get(session, auth.tenant_id, customer_id, for_update=for_update)
         if customer is None:
             raise NotFound.resource("customer", customer_id, param=param)
@@ -181,20 +228,29 @@ class CustomerService:
         current = {**self._open_pii(customer), **changes}
         current = {key: value for key, value in current.items() if value is not None}
         customer.pii_nonce, customer.pii_ciphertext = seal(
-            self._pii_key, json.dumps(current).encode(), customer.id.encode())
+            self._pii_key, json.dumps(current).encode(), customer.id.encode()
+        )
         return set(current)
 
     def _open_pii(self, customer: Customer) -> dict[str, Any]:
         if customer.pii_ciphertext is None or customer.pii_nonce is None:
             return {}
-        return dict(json.loads(open_sealed(self._pii_key, customer.pii_nonce, customer.pii_ciphertext,
-                                           customer.id.encode())))
+        return dict(
+            json.loads(open_sealed(self._pii_key, customer.pii_nonce, customer.pii_ciphertext, customer.id.encode()))
+        )
 
     def _new_endorsement(self, customer: Customer, name: str, *, instant: bool) -> Endorsement:
         now = self._clock.now()
-        endorsement = Endorsement(customer_id=customer.id, name=name, status="active" if instant else "pending",
-                                  requirements={}, rejection_reasons={"items": []}, review_after=None,
-                                  created_at=now, updated_at=now)
+        endorsement = Endorsement(
+            customer_id=customer.id,
+            name=name,
+            status="active" if instant else "pending",
+            requirements={},
+            rejection_reasons={"items": []},
+            review_after=None,
+            created_at=now,
+            updated_at=now,
+        )
         provided = set(customer.provided_fields)
         if instant:
             endorsement.requirements = kyc.requirements(name, "active", provided)
@@ -214,30 +270,59 @@ class CustomerService:
 
     async def _emit_granted(self, session: AsyncSession, customer: Customer, name: str) -> None:
         resource = (await self.render(session, [customer]))[0]
-        await events.record(session, tenant_id=customer.tenant_id, type="customer.endorsement.granted",
-                            object_id=customer.id, resource=resource, at=self._clock.now())
+        await events.record(
+            session,
+            tenant_id=customer.tenant_id,
+            type="customer.endorsement.granted",
+            object_id=customer.id,
+            resource=resource,
+            at=self._clock.now(),
+        )
 
 
-def _resource(customer: Customer, endorsements: list[Endorsement], wallet_summaries: list[dict[str, Any]]) -> dict[str, Any]:
+def _resource(
+    customer: Customer, endorsements: list[Endorsement], wallet_summaries: list[dict[str, Any]]
+) -> dict[str, Any]:
     order = {name: index for index, name in enumerate(kyc.ORDER)}
     return {
-        "id": customer.id, "object": "customer", "type": customer.type,
-        "firstName": customer.first_name, "middleName": customer.middle_name, "lastName": customer.last_name,
-        "email": customer.email, "phone": customer.phone, "nationality": customer.nationality,
-        "externalId": customer.external_id, "status": customer.status,
-        "signedAgreement": customer.signed_agreement, "signedAgreementAt": isoformat(customer.signed_agreement_at),
+        "id": customer.id,
+        "object": "customer",
+        "type": customer.type,
+        "firstName": customer.first_name,
+        "middleName": customer.middle_name,
+        "lastName": customer.last_name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "nationality": customer.nationality,
+        "externalId": customer.external_id,
+        "status": customer.status,
+        "signedAgreement": customer.signed_agreement,
+        "signedAgreementAt": isoformat(customer.signed_agreement_at),
         "wallets": wallet_summaries,
         "endorsements": [
-            {"name": e.name, "status": e.status, "requirements": e.requirements,
-             "rejectionReasons": e.rejection_reasons.get("items", [])}
-            for e in sorted(endorsements, key=lambda e: order[e.name])],
+            {
+                "name": e.name,
+                "status": e.status,
+                "requirements": e.requirements,
+                "rejectionReasons": e.rejection_reasons.get("items", []),
+            }
+            for e in sorted(endorsements, key=lambda e: order[e.name])
+        ],
         "metadata": customer.metadata_,
-        "createdAt": isoformat(customer.created_at), "updatedAt": isoformat(customer.updated_at),
+        "createdAt": isoformat(customer.created_at),
+        "updatedAt": isoformat(customer.updated_at),
     }
 
 
 def _wallet_summary(wallet: Wallet, settled: int) -> dict[str, Any]:
     amount = format_amount(settled, ASSETS[wallet.asset].decimals)
-    return {"id": wallet.id, "type": "custodial", "address": wallet.address, "network": wallet.chain,
-            "asset": wallet.asset, "balance": amount, "estimatedValueUsd": amount,
-            "createdAt": isoformat(wallet.created_at)}
+    return {
+        "id": wallet.id,
+        "type": "custodial",
+        "address": wallet.address,
+        "network": wallet.chain,
+        "asset": wallet.asset,
+        "balance": amount,
+        "estimatedValueUsd": amount,
+        "createdAt": isoformat(wallet.created_at),
+    }

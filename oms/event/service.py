@@ -13,16 +13,30 @@ from oms.kit.time import isoformat
 from oms.models import Event
 
 
-async def record(session: AsyncSession, *, tenant_id: str, type: str, object_id: str,
-                 resource: dict[str, Any], at: datetime) -> Event:
+async def record(
+    session: AsyncSession, *, tenant_id: str, type: str, object_id: str, resource: dict[str, Any], at: datetime
+) -> Event:
     """Append an event whose ``sequence`` is one more than the object's previous event."""
     previous = await session.scalar(select(func.max(Event.sequence)).where(Event.object_id == object_id))
     event_id = new_id("evt")
     sequence = (previous or 0) + 1
-    envelope = {"id": event_id, "object": "event", "type": type, "createdAt": isoformat(at),
-                "sequence": sequence, "data": {"object": resource}}
-    event = Event(id=event_id, tenant_id=tenant_id, type=type, object_id=object_id, sequence=sequence,
-                  data=envelope, created_at=at)
+    envelope = {
+        "id": event_id,
+        "object": "event",
+        "type": type,
+        "createdAt": isoformat(at),
+        "sequence": sequence,
+        "data": {"object": resource},
+    }
+    event = Event(
+        id=event_id,
+        tenant_id=tenant_id,
+        type=type,
+        object_id=object_id,
+        sequence=sequence,
+        data=envelope,
+        created_at=at,
+    )
     session.add(event)
     await session.flush()
     return event

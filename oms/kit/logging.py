@@ -8,7 +8,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -20,8 +20,21 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"\b0x[0-9a-fA-F]{64}\b"),  # raw private keys / 32-byte secrets
 ]
-_SECRET_KEYS = {"apisecret", "secret", "accesstoken", "authorization", "mnemonic", "seed", "password",
-                "privatekey", "private_key", "kek", "secret_key", "custody_kek", "token"}
+_SECRET_KEYS = {
+    "apisecret",
+    "secret",
+    "accesstoken",
+    "authorization",
+    "mnemonic",
+    "seed",
+    "password",
+    "privatekey",
+    "private_key",
+    "kek",
+    "secret_key",
+    "custody_kek",
+    "token",
+}
 REDACTED = "[REDACTED]"
 
 
@@ -84,8 +97,8 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(level: str = "INFO", *, json_lines: bool = True, stream: IO[str] | None = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JSONFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()

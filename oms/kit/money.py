@@ -29,7 +29,7 @@ class AmountError(ValueError):
 def parse_amount(text: str, decimals: int, *, allow_zero: bool = False) -> int:
     """Parse a plain decimal string (no sign, no exponent) into minor units; refuse extra precision."""
     if not isinstance(text, str) or not _DECIMAL.match(text):
-        raise AmountError("must be a decimal string such as \"12.50\" (no sign, no exponent)")
+        raise AmountError('must be a decimal string such as "12.50" (no sign, no exponent)')
     whole, _, fraction = text.partition(".")
     if len(fraction) > decimals:
         raise AmountError(f"has more than {decimals} decimal places")

@@ -36,11 +36,16 @@ def page_params(
     created_before: Annotated[datetime | None, Query(alias="createdBefore")] = None,
 ) -> PageParams:
     if starting_after and ending_before:
-        raise InvalidRequest("parameter_conflict", "Use either startingAfter or endingBefore, not both.",
-                             param="endingBefore")
-    return PageParams(limit, starting_after, ending_before,
-                      as_utc(created_after) if created_after else None,
-                      as_utc(created_before) if created_before else None)
+        raise InvalidRequest(
+            "parameter_conflict", "Use either startingAfter or endingBefore, not both.", param="endingBefore"
+        )
+    return PageParams(
+        limit,
+        starting_after,
+        ending_before,
+        as_utc(created_after) if created_after else None,
+        as_utc(created_before) if created_before else None,
+    )
 
 
 @dataclass
@@ -65,8 +70,9 @@ class ListEnvelope(BaseModel, Generic[T]):
     previousCursor: str | None
 
 
-async def paginate(session: AsyncSession, statement: Select[Any], model: Any, params: PageParams,
-                   *, scope: Any) -> Page[Any]:
+async def paginate(
+    session: AsyncSession, statement: Select[Any], model: Any, params: PageParams, *, scope: Any
+) -> Page[Any]:
     """Run ``statement`` (already filtered to the tenant) one page at a time.
 
     ``scope`` is the tenant condition a cursor must satisfy: a cursor from another tenant is unknown.

@@ -16,16 +16,27 @@ async def add_accounts(session: AsyncSession, rows: list[dict[str, object]]) -> 
     await session.execute(insert(LedgerAccount), rows)
 
 
-async def system_account_id(session: AsyncSession, *, tenant_id: str, currency: str, kind: str,
-                            at: datetime) -> int:
+async def system_account_id(session: AsyncSession, *, tenant_id: str, currency: str, kind: str, at: datetime) -> int:
     """The tenant's system account of this kind and currency, created on first use."""
-    condition = and_(LedgerAccount.tenant_id == tenant_id, LedgerAccount.currency == currency,
-                     LedgerAccount.kind == kind, LedgerAccount.wallet_id.is_(None))
+    condition = and_(
+        LedgerAccount.tenant_id == tenant_id,
+        LedgerAccount.currency == currency,
+        LedgerAccount.kind == kind,
+        LedgerAccount.wallet_id.is_(None),
+    )
     found = await session.scalar(select(LedgerAccount.id).where(condition))
     if found is None:
-        await session.execute(insert_ignore(session, LedgerAccount).values(
-            tenant_id=tenant_id, currency=currency, kind=kind, wallet_id=None, allow_negative=True,
-            balance=0, created_at=at))
+        await session.execute(
+            insert_ignore(session, LedgerAccount).values(
+                tenant_id=tenant_id,
+                currency=currency,
+                kind=kind,
+                wallet_id=None,
+                allow_negative=True,
+                balance=0,
+                created_at=at,
+            )
+        )
         found = await session.scalar(select(LedgerAccount.id).where(condition))
     assert found is not None
     return found
@@ -35,9 +46,13 @@ async def apply(session: AsyncSession, account_id: int, currency: str, amount: i
     """Move one account's balance; refuses (False) to take a non-negative account below zero."""
     result = await session.execute(
         update(LedgerAccount)
-        .where(LedgerAccount.id == account_id, LedgerAccount.currency == currency,
-               LedgerAccount.allow_negative | (LedgerAccount.balance + amount >= 0))
-        .values(balance=LedgerAccount.balance + amount))
+        .where(
+            LedgerAccount.id == account_id,
+            LedgerAccount.currency == currency,
+            LedgerAccount.allow_negative | (LedgerAccount.balance + amount >= 0),
+        )
+        .values(balance=LedgerAccount.balance + amount)
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -45,13 +60,29 @@ async def account_currency(session: AsyncSession, account_id: int) -> str | None
     return await session.scalar(select(LedgerAccount.currency).where(LedgerAccount.id == account_id))
 
 
-async def insert_entry(session: AsyncSession, *, tenant_id: str, kind: str, reference: str | None,
-                       at: datetime, legs: Sequence[tuple[int, str, int]]) -> int:
-    entry_id = (await session.execute(insert(LedgerEntry).values(
-        tenant_id=tenant_id, kind=kind, reference=reference, created_at=at).returning(LedgerEntry.id))).scalar_one()
-    await session.execute(insert(LedgerPosting), [
-        {"entry_id": entry_id, "account_id": account, "currency": currency, "amount": amount}
-        for account, currency, amount in legs])
+async def insert_entry(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    kind: str,
+    reference: str | None,
+    at: datetime,
+    legs: Sequence[tuple[int, str, int]],
+) -> int:
+    entry_id = (
+        await session.execute(
+            insert(LedgerEntry)
+            .values(tenant_id=tenant_id, kind=kind, reference=reference, created_at=at)
+            .returning(LedgerEntry.id)
+        )
+    ).scalar_one()
+    await session.execute(
+        insert(LedgerPosting),
+        [
+            {"entry_id": entry_id, "account_id": account, "currency": currency, "amount": amount}
+            for account, currency, amount in legs
+        ],
+    )
     return entry_id
 
 
@@ -59,8 +90,11 @@ async def wallet_accounts(session: AsyncSession, wallet_ids: Sequence[str]) -> l
     """(wallet id, kind, balance) of every account of these wallets."""
     if not wallet_ids:
         return []
-    rows = await session.execute(select(LedgerAccount.wallet_id, LedgerAccount.kind, LedgerAccount.balance)
-                                 .where(LedgerAccount.wallet_id.in_(wallet_ids)))
+    rows = await session.execute(
+        select(LedgerAccount.wallet_id, LedgerAccount.kind, LedgerAccount.balance).where(
+            LedgerAccount.wallet_id.in_(wallet_ids)
+        )
+    )
     return [(row[0], row[1], row[2]) for row in rows]
 
 
@@ -68,23 +102,29 @@ async def unbalanced_entries(session: AsyncSession) -> list[tuple[int, str, int]
     rows = await session.execute(
         select(LedgerPosting.entry_id, LedgerPosting.currency, func.sum(LedgerPosting.amount))
         .group_by(LedgerPosting.entry_id, LedgerPosting.currency)
-        .having(func.sum(LedgerPosting.amount) != 0))
+        .having(func.sum(LedgerPosting.amount) != 0)
+    )
     return [(row[0], row[1], int(row[2])) for row in rows]
 
 
 async def drifted_accounts(session: AsyncSession) -> list[tuple[int, int, int]]:
     """Accounts whose cached balance differs from the sum of their postings: (id, cached, summed)."""
-    summed = (select(LedgerPosting.account_id, func.sum(LedgerPosting.amount).label("total"))
-              .group_by(LedgerPosting.account_id).subquery())
+    summed = (
+        select(LedgerPosting.account_id, func.sum(LedgerPosting.amount).label("total"))
+        .group_by(LedgerPosting.account_id)
+        .subquery()
+    )
     total = func.coalesce(summed.c.total, literal_column("0"))
     rows = await session.execute(
         select(LedgerAccount.id, LedgerAccount.balance, total)
         .outerjoin(summed, summed.c.account_id == LedgerAccount.id)
-        .where(LedgerAccount.balance != total))
+        .where(LedgerAccount.balance != total)
+    )
     return [(row[0], row[1], int(row[2])) for row in rows]
 
 
 async def negative_accounts(session: AsyncSession) -> list[tuple[int, int]]:
-    rows = await session.execute(select(LedgerAccount.id, LedgerAccount.balance)
-                                 .where(~LedgerAccount.allow_negative, LedgerAccount.balance < 0))
+    rows = await session.execute(
+        select(LedgerAccount.id, LedgerAccount.balance).where(~LedgerAccount.allow_negative, LedgerAccount.balance < 0)
+    )
     return [(row[0], row[1]) for row in rows]

@@ -53,15 +53,27 @@ class InsufficientFunds(Unprocessable):
         super().__init__("insufficient_funds", "The source wallet's available balance is too low.")
 
 
-async def open_wallet_accounts(session: AsyncSession, *, tenant_id: str, wallet_id: str, currency: str,
-                               at: datetime) -> None:
-    await repository.add_accounts(session, [
-        {"tenant_id": tenant_id, "currency": currency, "kind": kind, "wallet_id": wallet_id,
-         "allow_negative": False, "balance": 0, "created_at": at} for kind in WALLET_KINDS])
+async def open_wallet_accounts(
+    session: AsyncSession, *, tenant_id: str, wallet_id: str, currency: str, at: datetime
+) -> None:
+    await repository.add_accounts(
+        session,
+        [
+            {
+                "tenant_id": tenant_id,
+                "currency": currency,
+                "kind": kind,
+                "wallet_id": wallet_id,
+                "allow_negative": False,
+                "balance": 0,
+                "created_at": at,
+            }
+            for kind in WALLET_KINDS
+        ],
+    )
 
 
-async def system_account(session: AsyncSession, *, tenant_id: str, currency: str, kind: str,
-                         at: datetime) -> int:
+async def system_account(session: AsyncSession, *, tenant_id: str, currency: str, kind: str, at: datetime) -> int:
     return await repository.system_account_id(session, tenant_id=tenant_id, currency=currency, kind=kind, at=at)
 
 
@@ -77,8 +89,9 @@ def _validate(legs: Sequence[Leg]) -> None:
         raise UnbalancedEntry(f"legs do not sum to zero per currency: {dict(totals)}")
 
 
-async def post_entry(session: AsyncSession, *, tenant_id: str, kind: str, reference: str | None,
-                     legs: Sequence[Leg], at: datetime) -> int:
+async def post_entry(
+    session: AsyncSession, *, tenant_id: str, kind: str, reference: str | None, legs: Sequence[Leg], at: datetime
+) -> int:
     """Post one balanced entry atomically, or raise ``InsufficientFunds`` having changed nothing visible.
 
     Balances are updated in account-id order so concurrent entries lock rows in one global order.
@@ -91,8 +104,14 @@ async def post_entry(session: AsyncSession, *, tenant_id: str, kind: str, refere
             if await repository.account_currency(session, leg.account_id) != leg.currency:
                 raise UnbalancedEntry(f"account {leg.account_id} is not in {leg.currency}")
             raise InsufficientFunds()
-    return await repository.insert_entry(session, tenant_id=tenant_id, kind=kind, reference=reference, at=at,
-                                         legs=[(leg.account_id, leg.currency, leg.amount) for leg in legs])
+    return await repository.insert_entry(
+        session,
+        tenant_id=tenant_id,
+        kind=kind,
+        reference=reference,
+        at=at,
+        legs=[(leg.account_id, leg.currency, leg.amount) for leg in legs],
+    )
 
 
 async def wallet_balances(session: AsyncSession, wallet_ids: Sequence[str]) -> dict[str, WalletBalance]:
@@ -104,10 +123,16 @@ async def wallet_balances(session: AsyncSession, wallet_ids: Sequence[str]) -> d
 
 async def check_invariants(session: AsyncSession) -> list[str]:
     """Every violation of the ledger's invariants, in words; empty when the books are sound."""
-    problems = [f"entry {entry} does not sum to zero in {currency} (off by {total})"
-                for entry, currency, total in await repository.unbalanced_entries(session)]
-    problems += [f"account {account} caches {cached} but its postings sum to {summed}"
-                 for account, cached, summed in await repository.drifted_accounts(session)]
-    problems += [f"account {account} is negative ({balance}) but may not be"
-                 for account, balance in await repository.negative_accounts(session)]
+    problems = [
+        f"entry {entry} does not sum to zero in {currency} (off by {total})"
+        for entry, currency, total in await repository.unbalanced_entries(session)
+    ]
+    problems += [
+        f"account {account} caches {cached} but its postings sum to {summed}"
+        for account, cached, summed in await repository.drifted_accounts(session)
+    ]
+    problems += [
+        f"account {account} is negative ({balance}) but may not be"
+        for account, balance in await repository.negative_accounts(session)
+    ]
     return problems

@@ -7,8 +7,8 @@ from pathlib import Path
 
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
-from alembic import command  # noqa: E402
-from alembic.config import Config  # noqa: E402
+from alembic import command
+from alembic.config import Config
 
 from oms.db import normalise_url
 

@@ -10,6 +10,17 @@ from oms.models.tenant import ApiKey, Tenant
 from oms.models.wallet import Wallet
 
 __all__ = [
-    "ApiKey", "Base", "CustodyKey", "CustodySeed", "Customer", "Endorsement", "Event",
-    "IdempotencyRecord", "LedgerAccount", "LedgerEntry", "LedgerPosting", "Tenant", "Wallet",
+    "ApiKey",
+    "Base",
+    "CustodyKey",
+    "CustodySeed",
+    "Customer",
+    "Endorsement",
+    "Event",
+    "IdempotencyRecord",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerPosting",
+    "Tenant",
+    "Wallet",
 ]

@@ -29,10 +29,23 @@ class LedgerAccount(Base):
         CheckConstraint("allow_negative OR balance >= 0", name="non_negative"),
         # Target of the postings' (account, currency) key: a leg can only be in its account's currency.
         UniqueConstraint("id", "currency"),
-        Index("uq_ledger_accounts_wallet_kind", "wallet_id", "kind", unique=True,
-              postgresql_where=text("wallet_id IS NOT NULL"), sqlite_where=text("wallet_id IS NOT NULL")),
-        Index("uq_ledger_accounts_system", "tenant_id", "currency", "kind", unique=True,
-              postgresql_where=text("wallet_id IS NULL"), sqlite_where=text("wallet_id IS NULL")),
+        Index(
+            "uq_ledger_accounts_wallet_kind",
+            "wallet_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("wallet_id IS NOT NULL"),
+            sqlite_where=text("wallet_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_ledger_accounts_system",
+            "tenant_id",
+            "currency",
+            "kind",
+            unique=True,
+            postgresql_where=text("wallet_id IS NULL"),
+            sqlite_where=text("wallet_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)

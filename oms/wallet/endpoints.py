@@ -13,10 +13,16 @@ router = APIRouter(route_class=OMSRoute, tags=["Wallet"])
 Page = Annotated[PageParams, Depends(page_params)]
 
 
-@router.post("/customers/{customer_id}/wallets", status_code=201, response_model=Wallet,
-             dependencies=[Idempotent], summary="Provision a custodial wallet for a customer")
-async def create_wallet(customer_id: str, body: WalletCreate, auth: Auth, session: Session,
-                        ctx: Context) -> JSONResponse:
+@router.post(
+    "/customers/{customer_id}/wallets",
+    status_code=201,
+    response_model=Wallet,
+    dependencies=[Idempotent],
+    summary="Provision a custodial wallet for a customer",
+)
+async def create_wallet(
+    customer_id: str, body: WalletCreate, auth: Auth, session: Session, ctx: Context
+) -> JSONResponse:
     return JSONResponse(await ctx.wallets.create(session, auth, customer_id, body), status_code=201)
 
 
@@ -27,7 +33,10 @@ async def list_wallets(customer_id: str, auth: Auth, session: Session, ctx: Cont
 
 @router.get("/wallets/{wallet_id}/balance", response_model=Balance, summary="Read a wallet's balance")
 async def get_wallet_balance(
-    wallet_id: str, auth: Auth, session: Session, ctx: Context,
+    wallet_id: str,
+    auth: Auth,
+    session: Session,
+    ctx: Context,
     currency_code: Annotated[str, Query(alias="estimatedBalanceCurrencyCode")] = "USD",
 ) -> JSONResponse:
     return JSONResponse(await ctx.wallets.balance(session, auth, wallet_id, currency_code))

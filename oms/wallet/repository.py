@@ -21,8 +21,7 @@ async def get(session: AsyncSession, tenant_id: str, wallet_id: str) -> Wallet |
 
 
 async def exists_for(session: AsyncSession, customer_id: str, asset: str, chain: str) -> bool:
-    statement = select(Wallet.id).where(Wallet.customer_id == customer_id, Wallet.asset == asset,
-                                        Wallet.chain == chain)
+    statement = select(Wallet.id).where(Wallet.customer_id == customer_id, Wallet.asset == asset, Wallet.chain == chain)
     return (await session.scalar(statement)) is not None
 
 
@@ -33,8 +32,9 @@ def list_statement(tenant_id: str, customer_id: str) -> Select[Any]:
 async def of_customers(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, list[Wallet]]:
     found: dict[str, list[Wallet]] = defaultdict(list)
     if customer_ids:
-        rows = await session.execute(select(Wallet).where(Wallet.customer_id.in_(customer_ids))
-                                     .order_by(Wallet.created_at, Wallet.id))
+        rows = await session.execute(
+            select(Wallet).where(Wallet.customer_id.in_(customer_ids)).order_by(Wallet.created_at, Wallet.id)
+        )
         for wallet in rows.scalars():
             found[wallet.customer_id].append(wallet)
     return found

@@ -30,68 +30,106 @@ class WalletService:
         self._customers = customers
         self._clock = clock
 
-    async def create(self, session: AsyncSession, auth: AuthContext, customer_id: str,
-                     body: WalletCreate) -> dict[str, Any]:
+    async def create(
+        self, session: AsyncSession, auth: AuthContext, customer_id: str, body: WalletCreate
+    ) -> dict[str, Any]:
         chain_asset = _supported(body.asset, body.chain)
         customer = await self._customers.require_endorsement(session, auth, customer_id, "cryptoCustody")
         if await repository.exists_for(session, customer.id, body.asset, body.chain):
             raise _duplicate(body)
         now = self._clock.now()
         key_index, address = await self._custody.new_address(session, purpose="wallet")
-        wallet = Wallet(id=new_id("wlt"), tenant_id=auth.tenant_id, customer_id=customer.id,
-                        asset=chain_asset.asset, chain=chain_asset.chain, address=address, key_index=key_index,
-                        status="active", created_at=now, updated_at=now)
+        wallet = Wallet(
+            id=new_id("wlt"),
+            tenant_id=auth.tenant_id,
+            customer_id=customer.id,
+            asset=chain_asset.asset,
+            chain=chain_asset.chain,
+            address=address,
+            key_index=key_index,
+            status="active",
+            created_at=now,
+            updated_at=now,
+        )
         session.add(wallet)
         try:
             await session.flush()
         except IntegrityError as exc:  # a concurrent twin won the unique (customer, asset, chain)
             raise _duplicate(body) from exc
-        await ledger.open_wallet_accounts(session, tenant_id=auth.tenant_id, wallet_id=wallet.id,
-                                          currency=ledger.currency_of(wallet.asset, wallet.chain), at=now)
+        await ledger.open_wallet_accounts(
+            session,
+            tenant_id=auth.tenant_id,
+            wallet_id=wallet.id,
+            currency=ledger.currency_of(wallet.asset, wallet.chain),
+            at=now,
+        )
         return render(wallet)
 
-    async def list(self, session: AsyncSession, auth: AuthContext, customer_id: str,
-                   page: PageParams) -> dict[str, Any]:
+    async def list(
+        self, session: AsyncSession, auth: AuthContext, customer_id: str, page: PageParams
+    ) -> dict[str, Any]:
         customer = await self._customers.get_model(session, auth, customer_id)
         statement = repository.list_statement(auth.tenant_id, customer.id)
         result = await paginate(session, statement, Wallet, page, scope=Wallet.customer_id == customer.id)
         return result.envelope([render(wallet) for wallet in result.items])
 
-    async def balance(self, session: AsyncSession, auth: AuthContext, wallet_id: str,
-                      currency_code: str) -> dict[str, Any]:
+    async def balance(
+        self, session: AsyncSession, auth: AuthContext, wallet_id: str, currency_code: str
+    ) -> dict[str, Any]:
         if currency_code.upper() not in ESTIMATE_CURRENCIES:
-            raise InvalidRequest("unsupported_currency", f"Estimated balances are available in: "
-                                 f"{', '.join(sorted(ESTIMATE_CURRENCIES))}.", param="estimatedBalanceCurrencyCode")
+            raise InvalidRequest(
+                "unsupported_currency",
+                f"Estimated balances are available in: {', '.join(sorted(ESTIMATE_CURRENCIES))}.",
+                param="estimatedBalanceCurrencyCode",
+            )
         wallet = await repository.get(session, auth.tenant_id, wallet_id)
         if wallet is None:
             raise NotFound.resource("wallet", wallet_id)
         amounts = (await ledger.wallet_balances(session, [wallet.id]))[wallet.id]
         decimals = ASSETS[wallet.asset].decimals
         settled = format_amount(amounts.balance, decimals)
-        return {"object": "balance", "walletId": wallet.id, "asset": wallet.asset, "chain": wallet.chain,
-                "balance": settled, "available": format_amount(amounts.available, decimals),
-                "pending": format_amount(amounts.pending, decimals),
-                # Stablecoins are valued one to one against the dollar.
-                "estimatedBalance": {"currencyCode": currency_code.upper(), "amount": settled}}
+        return {
+            "object": "balance",
+            "walletId": wallet.id,
+            "asset": wallet.asset,
+            "chain": wallet.chain,
+            "balance": settled,
+            "available": format_amount(amounts.available, decimals),
+            "pending": format_amount(amounts.pending, decimals),
+            # Stablecoins are valued one to one against the dollar.
+            "estimatedBalance": {"currencyCode": currency_code.upper(), "amount": settled},
+        }
 
 
 def render(wallet: Wallet) -> dict[str, Any]:
     chain_asset = assets.SUPPORTED[(wallet.asset, wallet.chain)]
-    return {"id": wallet.id, "object": "wallet", "customerId": wallet.customer_id, "address": wallet.address,
-            "asset": wallet.asset, "chain": wallet.chain, "status": wallet.status, "type": "internal",
-            "assetIdentity": {"chain": wallet.chain, "protocol": chain_asset.protocol,
-                              "tokenId": chain_asset.token_id},
-            "createdAt": isoformat(wallet.created_at), "updatedAt": isoformat(wallet.updated_at)}
+    return {
+        "id": wallet.id,
+        "object": "wallet",
+        "customerId": wallet.customer_id,
+        "address": wallet.address,
+        "asset": wallet.asset,
+        "chain": wallet.chain,
+        "status": wallet.status,
+        "type": "internal",
+        "assetIdentity": {"chain": wallet.chain, "protocol": chain_asset.protocol, "tokenId": chain_asset.token_id},
+        "createdAt": isoformat(wallet.created_at),
+        "updatedAt": isoformat(wallet.updated_at),
+    }
 
 
 def _supported(asset: str, chain: str) -> assets.ChainAsset:
     if asset not in assets.ASSETS:
-        raise InvalidRequest("unsupported_asset", f"Unsupported asset '{asset}'; use one of: "
-                             f"{', '.join(assets.ASSETS)}.", param="asset")
+        raise InvalidRequest(
+            "unsupported_asset", f"Unsupported asset '{asset}'; use one of: {', '.join(assets.ASSETS)}.", param="asset"
+        )
     found = assets.lookup(asset, chain)
     if found is None:
-        raise InvalidRequest("unsupported_chain", f"Unsupported chain '{chain}' for {asset}; use one of: "
-                             f"{', '.join(assets.CHAINS)}.", param="chain")
+        raise InvalidRequest(
+            "unsupported_chain",
+            f"Unsupported chain '{chain}' for {asset}; use one of: {', '.join(assets.CHAINS)}.",
+            param="chain",
+        )
     return found
 
 

@@ -1,0 +1,81 @@
+"""Custody: BIP-39/44 derivation, the sealed seed, and restarts."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from sqlalchemy import select
+
+from oms.custody import keys
+from oms.custody.service import Custody, CustodyError
+from oms.kit.crypto import DecryptionFailed
+from oms.models import CustodySeed, Wallet
+from tests.support import Api, create_customer, create_wallet
+
+TEST_MNEMONIC = "abandon " * 11 + "about"
+
+
+def test_standard_test_mnemonic_derives_the_known_first_address() -> None:
+    xpub = keys.account_xpub(TEST_MNEMONIC)
+    assert keys.address_at(xpub, 0) == "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"
+
+
+def test_public_derivation_matches_the_private_key() -> None:
+    from eth_account import Account
+
+    xpub = keys.account_xpub(TEST_MNEMONIC)
+    for index in (1, 7, 1000):
+        assert Account.from_key(keys.private_key_at(TEST_MNEMONIC, index)).address == keys.address_at(xpub, index)
+
+
+def test_invalid_mnemonic_is_refused() -> None:
+    with pytest.raises(keys.InvalidMnemonic):
+        keys.account_xpub("abandon " * 12)
+
+
+@pytest.mark.parametrize("part", ["ciphertext", "nonce", "associated_data"])
+def test_a_changed_byte_fails_decryption(part: str) -> None:
+    kek = secrets.token_bytes(32)
+    nonce, ciphertext = keys.seal_mnemonic(kek, TEST_MNEMONIC, 1)
+    seed_id = 1
+    if part == "ciphertext":
+        ciphertext = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
+    elif part == "nonce":
+        nonce = bytes([nonce[0] ^ 1]) + nonce[1:]
+    else:
+        seed_id = 2  # the associated data binds the ciphertext to its seed row
+    with pytest.raises(DecryptionFailed):
+        keys.open_mnemonic(kek, nonce, ciphertext, seed_id)
+    assert keys.open_mnemonic(kek, *keys.seal_mnemonic(kek, TEST_MNEMONIC, 1), 1) == TEST_MNEMONIC
+
+
+async def test_the_stored_seed_is_sealed_not_plain(ctx) -> None:
+    async with ctx.db.session_scope(write=False) as session:
+        seed = (await session.execute(select(CustodySeed))).scalar_one()
+    mnemonic = await _mnemonic(ctx)
+    assert mnemonic.encode() not in seed.ciphertext
+    assert len(mnemonic.split()) == 24
+
+
+async def test_a_restart_derives_the_same_addresses(api: Api, ctx) -> None:
+    customer = await create_customer(api)
+    wallet = await create_wallet(api, customer["id"])
+    restarted = Custody(ctx.settings.custody_kek_bytes(), ctx.clock)
+    async with ctx.db.session_scope() as session:
+        await restarted.ensure_seed(session)
+        row = (await session.execute(select(Wallet).where(Wallet.id == wallet["id"]))).scalar_one()
+    assert keys.address_at(restarted.xpub, row.key_index) == wallet["address"]
+    assert keys.address_at(keys.account_xpub(await _mnemonic(ctx)), row.key_index) == wallet["address"]
+
+
+async def test_a_different_key_encryption_key_is_refused_at_start(ctx) -> None:
+    wrong = Custody(secrets.token_bytes(32), ctx.clock)
+    async with ctx.db.session_scope() as session:
+        with pytest.raises(CustodyError, match="key-encryption key"):
+            await wrong.ensure_seed(session)
+
+
+async def _mnemonic(ctx) -> str:  # type: ignore[no-untyped-def]
+    async with ctx.db.session_scope(write=False) as session:
+        return await ctx.custody._mnemonic(session)

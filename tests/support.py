@@ -1,0 +1,112 @@
+"""Factories and helpers shared by the tests: plain functions, no magic."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from oms.auth.service import IssuedKey
+from oms.config import Mode
+from oms.context import AppContext
+from oms.kit.time import truncate
+
+
+class OffsetClock:
+    """Real time plus an offset that tests can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return truncate(datetime.now(UTC) + self.offset)
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+async def create_key(ctx: AppContext, *, tenant: str | None = None, mode: Mode = Mode.sandbox) -> IssuedKey:
+    async with ctx.db.session_scope() as session:
+        return await ctx.auth.create_key(session, tenant_name=tenant or f"tenant-{uuid.uuid4().hex}", mode=mode)
+
+
+async def exchange(client: httpx.AsyncClient, issued: IssuedKey) -> str:
+    response = await client.post("/auth/token", json={"apiKey": issued.key_id, "apiSecret": issued.secret})
+    assert response.status_code == 200, response.text
+    return str(response.json()["accessToken"])
+
+
+class Api:
+    """An authenticated client of one tenant; POSTs get a fresh Idempotency-Key unless one is given."""
+
+    def __init__(self, client: httpx.AsyncClient, token: str, issued: IssuedKey) -> None:
+        self.client = client
+        self.token = token
+        self.issued = issued
+
+    @property
+    def tenant_id(self) -> str:
+        return self.issued.tenant_id
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **(extra or {})}
+
+    async def get(self, path: str, **params: Any) -> httpx.Response:
+        return await self.client.get(path, params=params or None, headers=self.headers())
+
+    async def post(self, path: str, json: Any = None, *, key: str | None = None) -> httpx.Response:
+        headers = self.headers({"Idempotency-Key": key or str(uuid.uuid4())})
+        return await self.client.post(path, json={} if json is None else json, headers=headers)
+
+    async def patch(self, path: str, json: Any) -> httpx.Response:
+        return await self.client.patch(path, json=json, headers=self.headers())
+
+
+async def new_api(client: httpx.AsyncClient, ctx: AppContext) -> Api:
+    issued = await create_key(ctx)
+    return Api(client, await exchange(client, issued), issued)
+
+
+FULL_IDENTITY: dict[str, Any] = {
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "email": "ada@example.com",
+    "phone": "+12125551234",
+    "birthDate": "1990-12-10",
+    "nationality": "US",
+    "ipAddress": "203.0.113.7",
+    "signedAgreement": True,
+    "residentialAddress": {
+        "line1": "1 Main St",
+        "city": "New York",
+        "state": "NY",
+        "country": "US",
+        "zipCode": "10001",
+    },
+    "identifyingInformation": [{"type": "ssn", "issuingCountry": "US", "number": "123-45-6789"}],
+}
+
+
+async def create_customer(api: Api, **fields: Any) -> dict[str, Any]:
+    response = await api.post("/customers", fields)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def create_wallet(api: Api, customer_id: str, asset: str = "usdc", chain: str = "polygon") -> dict[str, Any]:
+    response = await api.post(f"/customers/{customer_id}/wallets", {"asset": asset, "chain": chain})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def assert_error(response: httpx.Response, status: int, code: str, param: str | None = None) -> dict[str, Any]:
+    """The response is the API's error envelope with this status, code (and param)."""
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code, error
+    assert error["requestId"] == response.headers["request-id"]
+    if param is not None:
+        assert error["param"] == param, error
+    return dict(error)

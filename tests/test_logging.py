@@ -1,0 +1,60 @@
+"""No secret, seed, token or personal datum ever reaches a log line."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from oms.kit.logging import RedactingFilter, configure_logging, redact_text
+from tests.support import FULL_IDENTITY, create_customer, create_key, create_wallet, exchange, new_api
+
+
+async def test_a_whole_session_logs_no_secret(client, ctx) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    configure_logging("DEBUG", stream=stream)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    try:
+        issued = await create_key(ctx)
+        token = await exchange(client, issued)
+        api = await new_api(client, ctx)
+        customer = await create_customer(api, **FULL_IDENTITY)
+        funded = await create_customer(api)
+        await create_wallet(api, funded["id"])
+        await api.get(f"/customers/{customer['id']}")
+        logging.getLogger("oms.test").warning("leaked? Bearer %s and %s", token, issued.secret)
+        async with ctx.db.session_scope(write=False) as session:
+            mnemonic = await ctx.custody._mnemonic(session)
+    finally:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    output = stream.getvalue()
+    assert "oms.access" in output and "leaked?" in output
+    for secret in (
+        issued.secret,
+        token,
+        api.token,
+        mnemonic,
+        mnemonic.split()[0] + " " + mnemonic.split()[1],
+        "123-45-6789",
+        "1990-12-10",
+    ):
+        assert secret not in output
+
+
+def test_redaction_covers_tokens_secrets_and_keys() -> None:
+    line = (
+        "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXZhbHVl secret sks_abcdefghijklmnop "
+        "whsec_0123456789abcdef key 0x" + "ab" * 32
+    )
+    redacted = redact_text(line)
+    assert "eyJ" not in redacted and "sks_" not in redacted and "whsec_" not in redacted and "ab" * 32 not in redacted
+
+
+def test_secret_named_fields_are_redacted() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
+    record.apiSecret = "plain"
+    RedactingFilter().filter(record)
+    assert record.apiSecret == "[REDACTED]"
