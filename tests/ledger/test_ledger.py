@@ -71,7 +71,7 @@ async def test_unbalanced_entry_is_refused(api: Api, ctx) -> None:
 
 
 async def test_a_leg_in_the_wrong_currency_is_refused(api: Api, ctx) -> None:
-    alice, bob = await two_wallets(api)
+    alice, _ = await two_wallets(api)
     other = ledger.currency_of("usdt", "polygon")
     async with ctx.db.session_scope() as session:
         chain = await ledger.system_account(
