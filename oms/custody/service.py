@@ -6,8 +6,12 @@ Callers get addresses and key indexes; no private key or seed leaves this module
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.custody import keys
@@ -20,6 +24,13 @@ log = logging.getLogger(__name__)
 SEED_ID = 1
 
 
+@dataclass(frozen=True, slots=True)
+class SignedTransaction:
+    raw: bytes
+    tx_hash: str
+    sender: str
+
+
 class CustodyError(RuntimeError):
     """Custody cannot operate (wrong key-encryption key, tampered seed)."""
 
@@ -30,6 +41,8 @@ class Custody:
         self._kek_fingerprint = fingerprint(kek)
         self._clock = clock
         self._xpub: str | None = None
+        # The sealed seed, kept as ciphertext: signing opens it for the moment it needs a key.
+        self._sealed: tuple[bytes, bytes, int] | None = None
 
     async def ensure_seed(self, session: AsyncSession, *, mnemonic: str | None = None) -> None:
         """Create the master seed on first start (or import ``mnemonic``); verify it on every start."""
@@ -50,6 +63,7 @@ class Custody:
             assert seed is not None
             log.info("custody seed ready", extra={"kekFingerprint": self._kek_fingerprint})
         self._xpub = self._verify(seed)
+        self._sealed = (seed.nonce, seed.ciphertext, seed.id)
 
     def _verify(self, seed: CustodySeed) -> str:
         if seed.kek_fingerprint != self._kek_fingerprint:
@@ -77,6 +91,49 @@ class Custody:
         address = keys.address_at(self.xpub, index)
         await session.execute(CustodyKey.__table__.update().where(CustodyKey.index == index).values(address=address))
         return index, address
+
+    async def system_key(self, session: AsyncSession, purpose: str) -> tuple[int, str]:
+        """The server's own key for ``purpose`` (a gas account, a treasury), created on first use.
+
+        Two processes racing may both create one; everyone uses the lowest index, so they agree.
+        """
+        statement = select(func.min(CustodyKey.index)).where(CustodyKey.purpose == purpose)
+        index = await session.scalar(statement)
+        if index is None:
+            await self.new_address(session, purpose=purpose)
+            index = await session.scalar(statement)
+        assert index is not None
+        return int(index), keys.address_at(self.xpub, int(index))
+
+    def sign_transaction(self, key_index: int, transaction: dict[str, Any]) -> SignedTransaction:
+        """Sign an EVM transaction dict with the key at ``key_index``; returns raw bytes and hash."""
+        account = Account.from_key(self._private_key(key_index))
+        signed = account.sign_transaction(transaction)
+        return SignedTransaction(raw=bytes(signed.raw_transaction), tx_hash="0x" + bytes(signed.hash).hex(),
+                                 sender=account.address)
+
+    def sign_typed_data(self, key_index: int, typed_data: dict[str, Any]) -> bytes:
+        """EIP-712 signature (65 bytes, r || s || v) by the key at ``key_index``."""
+        signed = Account.from_key(self._private_key(key_index)).sign_typed_data(full_message=typed_data)
+        return bytes(signed.signature)
+
+    def sign_digest(self, key_index: int, message: bytes) -> bytes:
+        """EIP-191 personal-message signature by the key at ``key_index``."""
+        signed = Account.from_key(self._private_key(key_index)).sign_message(encode_defunct(primitive=message))
+        return bytes(signed.signature)
+
+    def address_of(self, key_index: int) -> str:
+        return keys.address_at(self.xpub, key_index)
+
+    def _private_key(self, key_index: int) -> bytes:
+        if self._sealed is None:
+            raise CustodyError("custody is not initialised: call ensure_seed first")
+        nonce, ciphertext, seed_id = self._sealed
+        try:
+            mnemonic = keys.open_mnemonic(self._kek, nonce, ciphertext, seed_id)
+        except DecryptionFailed as exc:
+            raise CustodyError("the custody seed failed authentication") from exc
+        return keys.private_key_at(mnemonic, key_index)
 
     async def _mnemonic(self, session: AsyncSession) -> str:
         seed = await session.get(CustodySeed, SEED_ID)
