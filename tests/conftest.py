@@ -74,6 +74,7 @@ def clock() -> OffsetClock:
 @pytest.fixture(scope="session")
 async def ctx(settings: Settings, clock: OffsetClock) -> AsyncIterator[AppContext]:
     context = AppContext.build(settings, clock=clock)
+    await context.start()
     yield context
 
 
