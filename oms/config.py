@@ -7,7 +7,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +58,21 @@ class Settings(BaseSettings):
     log_json: bool = True
 
     sandbox_kyc_delay_seconds: float = Field(default=0.2, ge=0)
+
+    # --- chain ------------------------------------------------------------------------------------------
+    # "sandbox": the embedded chain kept in our database; "evm": a JSON-RPC node (Polygon, Amoy, anvil).
+    chain: Literal["sandbox", "evm"] = "sandbox"
+    # Blocks (including the one holding a transfer) before it is final and credited.
+    chain_confirmations: int = Field(default=3, ge=1)
+    # Sandbox chain: seconds between blocks produced by the worker (tests mine on demand instead).
+    sandbox_block_seconds: float = Field(default=2.0, gt=0)
+    # EVM node: the OMS chain name it serves ("polygon" or "ethereum"), where to reach it, and the
+    # token contracts (empty: that asset is not available on this node).
+    evm_network: str = "polygon"
+    evm_rpc_url: str = ""
+    evm_chain_id: int = 0
+    evm_usdc_address: str = ""
+    evm_usdt_address: str = ""
 
     @model_validator(mode="after")
     def _defaults_and_live_rules(self) -> Self:
