@@ -8,6 +8,7 @@ from oms.models.idempotency import IdempotencyRecord
 from oms.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
 from oms.models.tenant import ApiKey, Tenant
 from oms.models.wallet import Wallet
+from oms.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiKey",
@@ -23,4 +24,7 @@ __all__ = [
     "LedgerPosting",
     "Tenant",
     "Wallet",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]
