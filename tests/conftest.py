@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
+from decimal import Decimal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -63,6 +64,9 @@ def settings(database: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
         custody_kek=secrets.token_hex(32),
         embedded_worker=False,
         sandbox_kyc_delay_seconds=0,
+        # Non-zero fees, so every money test exercises the fee arithmetic and the on-chain fee sweep.
+        fee_crypto_to_crypto_rate=Decimal("0.001"),
+        fee_crypto_to_crypto_fixed=Decimal("0.01"),
     )
 
 

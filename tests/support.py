@@ -101,6 +101,53 @@ async def create_wallet(api: Api, customer_id: str, asset: str = "usdc", chain: 
     return dict(response.json())
 
 
+async def settle(ctx: AppContext, clock: OffsetClock, *, rounds: int = 8) -> None:
+    """Run the money pipeline as the worker does (send, mine a block, detect deposits, settle), round after
+    round with the clock moving a second each time, long enough for everything in flight to become final."""
+    for _ in range(rounds):
+        await ctx.sender.run_once()
+        for chain in ctx.chains.all():
+            await chain.mine(1)  # type: ignore[attr-defined]
+        await ctx.deposits.run_once()
+        async with ctx.db.session_scope() as session:
+            await ctx.transactions.settle_final_sends(session)
+        clock.advance(seconds=1)
+
+
+async def fund(api: Api, wallet: dict[str, Any], amount: str) -> None:
+    """Send test tokens to the wallet's address on the sandbox chain (credited once final)."""
+    response = await api.post("/sandbox/fund", {"address": wallet["address"], "amount": amount,
+                                                "asset": wallet["asset"], "network": wallet["chain"]})
+    assert response.status_code == 200, response.text
+
+
+async def balance(api: Api, wallet: dict[str, Any]) -> tuple[str, str, str]:
+    """(balance, available, pending) of a wallet."""
+    body = (await api.get(f"/wallets/{wallet['id']}/balance")).json()
+    return body["balance"], body["available"], body["pending"]
+
+
+async def quote(api: Api, customer: dict[str, Any], source: dict[str, Any], *, to: dict[str, Any] | str,
+                amount: str, side: str = "source") -> httpx.Response:
+    target = {"id": to["id"]} if isinstance(to, dict) else {"blockchainAddress": to}
+    body = {"customerId": customer["id"],
+            "source": {"walletId": source["id"], "asset": source["asset"], "network": source["chain"]},
+            "destination": {"asset": source["asset"], "network": source["chain"], "wallet": target}}
+    body["source" if side == "source" else "destination"]["amount"] = amount
+    return await api.post("/quotes", body)
+
+
+async def ledger_is_sound(ctx: AppContext, api: Api) -> None:
+    """The invariant check every money test ends with: balanced entries, true balances, none negative,
+    and the ledger equal to the chain."""
+    from oms.ledger import service as ledger
+
+    async with ctx.db.session_scope(write=False) as session:
+        assert await ledger.check_invariants(session) == []
+    _, differences = await ctx.reconciler.run(tenant_id=api.tenant_id)
+    assert [d.describe() for d in differences] == []
+
+
 def assert_error(response: httpx.Response, status: int, code: str, param: str | None = None) -> dict[str, Any]:
     """The response is the API's error envelope with this status, code (and param)."""
     assert response.status_code == status, response.text

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.support import Api, assert_error, create_customer, create_wallet
+from tests.support import Api, assert_error, create_customer, create_wallet, fund, quote, settle
 
 # Every route with an id in its path, and the body to send; the coverage test below keeps this complete.
 ID_ROUTES = {
@@ -14,7 +14,10 @@ ID_ROUTES = {
     ("PATCH", "/v0.9/customers/{customer_id}"): {"firstName": "Mallory"},
     ("POST", "/v0.9/customers/{customer_id}/wallets"): {"asset": "usdt", "chain": "polygon"},
     ("GET", "/v0.9/customers/{customer_id}/wallets"): None,
+    ("GET", "/v0.9/customers/{customer_id}/transactions"): None,
     ("GET", "/v0.9/wallets/{wallet_id}/balance"): None,
+    ("GET", "/v0.9/quotes/{quote_id}"): None,
+    ("GET", "/v0.9/transactions/{transaction_id}"): None,
 }
 
 
@@ -28,17 +31,30 @@ async def test_every_id_taking_route_is_covered(app) -> None:
     assert routes == set(ID_ROUTES)
 
 
-@pytest.mark.parametrize(("method", "template"), list(ID_ROUTES))
-async def test_another_tenants_id_is_404(api: Api, other_api: Api, method: str, template: str) -> None:
+@pytest.fixture
+async def owned(api: Api, ctx, clock) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """One of each id-bearing resource, owned by ``api``'s tenant, keyed by its path parameter name."""
     customer = await create_customer(api)
     wallet = await create_wallet(api, customer["id"])
-    path = template.removeprefix("/v0.9").format(customer_id=customer["id"], wallet_id=wallet["id"])
+    await fund(api, wallet, "5.00")
+    await settle(ctx, clock, rounds=4)
+    offer = (await quote(api, customer, wallet, to="0x" + "11" * 20, amount="1.00")).json()
+    transaction = (await api.post("/transactions", {"quoteId": offer["id"]})).json()
+    return {"customer_id": customer["id"], "wallet_id": wallet["id"], "quote_id": offer["id"],
+            "transaction_id": transaction["id"]}
+
+
+@pytest.mark.parametrize(("method", "template"), list(ID_ROUTES))
+async def test_another_tenants_id_is_404(owned: dict[str, str], other_api: Api, method: str, template: str) -> None:
+    path = template.removeprefix("/v0.9").format(**owned)
     body = ID_ROUTES[(method, template)]
     if method == "GET":
         response = await other_api.get(path)
     elif method == "PATCH":
         response = await other_api.patch(path, body)
+    elif method == "DELETE":
+        response = await other_api.client.delete(path, headers=other_api.headers())
     else:
         response = await other_api.post(path, body)
     assert_error(response, 404, "resource_missing")
-    assert re.search(r"cst_|wlt_", response.json()["error"]["message"])
+    assert re.search(r"[a-z]+_[0-9a-z]{26}", response.json()["error"]["message"])

@@ -86,6 +86,13 @@ async def insert_entry(
     return entry_id
 
 
+async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:
+    rows = await session.execute(
+        select(LedgerAccount.kind, LedgerAccount.id).where(LedgerAccount.wallet_id == wallet_id)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 async def wallet_accounts(session: AsyncSession, wallet_ids: Sequence[str]) -> list[tuple[str, str, int]]:
     """(wallet id, kind, balance) of every account of these wallets."""
     if not wallet_ids:

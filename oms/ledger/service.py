@@ -114,6 +114,11 @@ async def post_entry(
     )
 
 
+async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:
+    """The wallet's account ids by kind (available, held, pending)."""
+    return await repository.wallet_account_ids(session, wallet_id)
+
+
 async def wallet_balances(session: AsyncSession, wallet_ids: Sequence[str]) -> dict[str, WalletBalance]:
     parts: dict[str, dict[str, int]] = defaultdict(dict)
     for wallet_id, kind, balance in await repository.wallet_accounts(session, wallet_ids):

@@ -1,0 +1,263 @@
+"""Exactly-once on-chain sends.
+
+A ``ChainSend`` row is written by the service that wants money moved, in the same database
+transaction as the decision (and the ledger hold). This worker then moves it along:
+
+1. **sign**: take the fee payer's next nonce from ``chain_nonces`` (a row lock; survives restarts),
+   sign, and store the signed bytes as an attempt — committed *before* anything is broadcast;
+2. **broadcast** the stored bytes (idempotent, so a crash here just broadcasts them again);
+3. **watch**: find a receipt for any attempt; final once it has the required confirmations and its
+   block is still canonical; a transaction that vanished (reorganisation, dropped) is re-broadcast from
+   the stored bytes, and one pending too long is replaced at the same nonce with a higher fee.
+
+It never signs the same send twice with different nonces. Rows are claimed with ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, so several workers share the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.chain.port import ChainError, ChainUnavailable, NonceTooLow, Receipt, SignedTransfer, TransferIntent
+from oms.chain.registry import Chains
+from oms.db import Database
+from oms.kit.ids import new_id
+from oms.kit.sql import insert_ignore, is_postgres
+from oms.kit.time import Clock
+from oms.models import ChainNonce, ChainSend, ChainSendAttempt
+
+log = logging.getLogger(__name__)
+BATCH = 50
+RECHECK = timedelta(milliseconds=500)
+REPLACE_AFTER = timedelta(minutes=2)
+
+
+def new_send(
+    *,
+    tenant_id: str,
+    purpose: str,
+    reference: str,
+    chain: str,
+    asset: str,
+    from_address: str,
+    from_key_index: int,
+    to_address: str,
+    amount: int,
+    to_wallet_id: str | None,
+    at: datetime,
+) -> ChainSend:
+    return ChainSend(
+        id=new_id("send"),
+        tenant_id=tenant_id,
+        purpose=purpose,
+        reference=reference,
+        chain=chain,
+        asset=asset,
+        from_address=from_address,
+        from_key_index=from_key_index,
+        to_address=to_address,
+        to_wallet_id=to_wallet_id,
+        amount=amount,
+        status="queued",
+        settled=False,
+        next_check_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def intent_of(send: ChainSend) -> TransferIntent:
+    return TransferIntent(
+        asset=send.asset,
+        from_address=send.from_address,
+        from_key_index=send.from_key_index,
+        to_address=send.to_address,
+        amount=send.amount,
+    )
+
+
+class ChainSender:
+    def __init__(self, *, db: Database, chains: Chains, clock: Clock) -> None:
+        self._db = db
+        self._chains = chains
+        self._clock = clock
+
+    async def run_once(self) -> int:
+        """One pass over every stage; returns how many sends moved."""
+        return await self.sign_queued() + await self.broadcast_signed() + await self.watch_broadcast()
+
+    # --- 1. sign ----------------------------------------------------------------------------------------
+
+    async def sign_queued(self) -> int:
+        moved = 0
+        async with self._db.session_scope() as session:
+            for send in await self._claim(session, "queued"):
+                adapter = self._chains.get(send.chain)
+                intent = intent_of(send)
+                payer = adapter.fee_payer(intent)
+                try:
+                    nonce = await self._allocate_nonce(session, send.chain, payer.address, adapter)
+                    signed = await adapter.sign_transfer(intent, nonce)
+                except ChainUnavailable as exc:
+                    self._later(send, str(exc))
+                    continue
+                self._record_attempt(session, send, signed, attempt=0)
+                send.status, send.fee_payer, send.nonce = "signed", payer.address, nonce
+                moved += 1
+        return moved
+
+    async def _allocate_nonce(self, session: AsyncSession, chain: str, address: str, adapter: object) -> int:
+        """The next nonce of ``address``, starting from what the chain reports the first time."""
+        exists = await session.scalar(
+            select(ChainNonce.next_nonce).where(ChainNonce.chain == chain, ChainNonce.address == address)
+        )
+        if exists is None:
+            start = await adapter.pending_nonce(address)  # type: ignore[attr-defined]
+            await session.execute(
+                insert_ignore(session, ChainNonce).values(chain=chain, address=address, next_nonce=start)
+            )
+        result = await session.execute(
+            update(ChainNonce)
+            .where(ChainNonce.chain == chain, ChainNonce.address == address)
+            .values(next_nonce=ChainNonce.next_nonce + 1)
+            .returning(ChainNonce.next_nonce)
+        )
+        return int(result.scalar_one()) - 1
+
+    # --- 2. broadcast -----------------------------------------------------------------------------------
+
+    async def broadcast_signed(self) -> int:
+        moved = 0
+        async with self._db.session_scope() as session:
+            for send in await self._claim(session, "signed"):
+                attempt = await self._latest_attempt(session, send)
+                if await self._broadcast(session, send, attempt):
+                    send.status, send.broadcast_at = "broadcast", self._clock.now()
+                    send.next_check_at = self._clock.now()
+                    moved += 1
+        return moved
+
+    async def _broadcast(self, session: AsyncSession, send: ChainSend, attempt: ChainSendAttempt) -> bool:
+        adapter = self._chains.get(send.chain)
+        try:
+            await adapter.broadcast(SignedTransfer(attempt.tx_hash, attempt.raw, attempt.nonce, send.fee_payer or ""))
+        except NonceTooLow:
+            # Fine if one of our own attempts holds the nonce (it was mined); the watcher will see it.
+            if await self._any_receipt(send, session) is None:
+                log.warning("nonce taken by a foreign transaction; re-signing", extra={"send": send.id})
+                send.status, send.nonce = "queued", None
+                return False
+        except ChainUnavailable as exc:
+            self._later(send, str(exc))
+            return False
+        except ChainError as exc:
+            self._later(send, str(exc))
+            return False
+        return True
+
+    # --- 3. watch ---------------------------------------------------------------------------------------
+
+    async def watch_broadcast(self) -> int:
+        moved = 0
+        async with self._db.session_scope() as session:
+            for send in await self._claim(session, "broadcast"):
+                adapter = self._chains.get(send.chain)
+                try:
+                    receipt = await self._any_receipt(send, session)
+                    if receipt is None:
+                        await self._nudge(session, send)
+                        continue
+                    head = await adapter.head()
+                    if head - receipt.block_number + 1 < adapter.confirmations:
+                        send.tx_hash, send.block_number = receipt.tx_hash, receipt.block_number
+                        send.next_check_at = self._clock.now() + RECHECK
+                        continue
+                    if await adapter.block_hash(receipt.block_number) != receipt.block_hash:
+                        send.next_check_at = self._clock.now()  # reorganised under us: look again
+                        continue
+                except ChainUnavailable as exc:
+                    self._later(send, str(exc))
+                    continue
+                send.tx_hash, send.block_number = receipt.tx_hash, receipt.block_number
+                send.status = "confirmed" if receipt.succeeded else "failed"
+                send.last_error = None if receipt.succeeded else "the transaction reverted on chain"
+                send.updated_at = self._clock.now()
+                moved += 1
+        return moved
+
+    async def _nudge(self, session: AsyncSession, send: ChainSend) -> None:
+        """No receipt yet: re-broadcast the stored bytes (a reorganisation may have dropped them), and
+        replace the transaction at the same nonce with a higher fee once it has waited too long."""
+        attempt = await self._latest_attempt(session, send)
+        now = self._clock.now()
+        if now - attempt.created_at >= REPLACE_AFTER:
+            adapter = self._chains.get(send.chain)
+            bumped = await adapter.sign_transfer(intent_of(send), attempt.nonce, fee_bump=attempt.attempt + 1)
+            if bumped.tx_hash != attempt.tx_hash:
+                attempt = self._record_attempt(session, send, bumped, attempt=attempt.attempt + 1)
+                await session.flush()
+        await self._broadcast(session, send, attempt)
+        send.next_check_at = now + RECHECK
+
+    async def _any_receipt(self, send: ChainSend, session: AsyncSession) -> Receipt | None:
+        adapter = self._chains.get(send.chain)
+        attempts = (
+            await session.execute(
+                select(ChainSendAttempt.tx_hash)
+                .where(ChainSendAttempt.send_id == send.id)
+                .order_by(ChainSendAttempt.attempt.desc())
+            )
+        ).scalars()
+        for tx_hash in attempts:
+            receipt = await adapter.receipt(tx_hash)
+            if receipt is not None:
+                return receipt
+        return None
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    async def _claim(self, session: AsyncSession, status: str) -> list[ChainSend]:
+        statement = (
+            select(ChainSend)
+            .where(ChainSend.status == status, ChainSend.next_check_at <= self._clock.now())
+            .order_by(ChainSend.next_check_at, ChainSend.created_at)
+            .limit(BATCH)
+        )
+        if is_postgres(session):
+            statement = statement.with_for_update(skip_locked=True)
+        return list((await session.execute(statement)).scalars())
+
+    async def _latest_attempt(self, session: AsyncSession, send: ChainSend) -> ChainSendAttempt:
+        latest = await session.scalar(
+            select(func.max(ChainSendAttempt.attempt)).where(ChainSendAttempt.send_id == send.id)
+        )
+        attempt = await session.scalar(
+            select(ChainSendAttempt).where(ChainSendAttempt.send_id == send.id, ChainSendAttempt.attempt == latest)
+        )
+        assert attempt is not None, f"send {send.id} has no signed attempt"
+        return attempt
+
+    def _record_attempt(
+        self, session: AsyncSession, send: ChainSend, signed: SignedTransfer, *, attempt: int
+    ) -> ChainSendAttempt:
+        row = ChainSendAttempt(
+            tx_hash=signed.tx_hash,
+            send_id=send.id,
+            attempt=attempt,
+            nonce=signed.nonce,
+            raw=signed.raw,
+            created_at=self._clock.now(),
+        )
+        session.add(row)
+        send.tx_hash = send.tx_hash or signed.tx_hash
+        send.updated_at = self._clock.now()
+        return row
+
+    def _later(self, send: ChainSend, error: str) -> None:
+        send.last_error = error[:500]
+        send.next_check_at = self._clock.now() + timedelta(seconds=2)
+        log.warning("chain send delayed", extra={"send": send.id, "error": error[:200]})

@@ -1,0 +1,63 @@
+"""All SQL for deposit detection."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.kit.sql import insert_ignore, is_postgres
+from oms.models import ChainCursor, ChainDeposit, ChainSend, ChainSendAttempt, Wallet
+
+
+async def cursor(session: AsyncSession, chain: str, asset: str, *, start: int) -> ChainCursor:
+    """The scanner's cursor row, locked for this pass (created at ``start`` on first use)."""
+    await session.execute(insert_ignore(session, ChainCursor).values(chain=chain, asset=asset, scanned_to=start))
+    statement = select(ChainCursor).where(ChainCursor.chain == chain, ChainCursor.asset == asset)
+    if is_postgres(session):
+        statement = statement.with_for_update(skip_locked=True)
+    found = (await session.execute(statement)).scalar_one_or_none()
+    if found is None:
+        raise LookupError("another worker is scanning this chain")
+    return found
+
+
+async def wallets_at(session: AsyncSession, chain: str, asset: str, addresses: Collection[str]) -> dict[str, Wallet]:
+    if not addresses:
+        return {}
+    rows = await session.execute(
+        select(Wallet).where(Wallet.chain == chain, Wallet.asset == asset, Wallet.address.in_(list(addresses)))
+    )
+    return {wallet.address: wallet for wallet in rows.scalars()}
+
+
+async def settled_by_transfer(session: AsyncSession, tx_hashes: Collection[str]) -> set[str]:
+    """Hashes of our own sends to OMS wallets: settlement credits those, not the scanner."""
+    if not tx_hashes:
+        return set()
+    rows = await session.execute(
+        select(ChainSendAttempt.tx_hash)
+        .join(ChainSend, ChainSend.id == ChainSendAttempt.send_id)
+        .where(ChainSendAttempt.tx_hash.in_(list(tx_hashes)), ChainSend.to_wallet_id.is_not(None))
+    )
+    return set(rows.scalars())
+
+
+async def find(session: AsyncSession, chain: str, tx_hash: str, log_index: int) -> ChainDeposit | None:
+    return (
+        await session.execute(
+            select(ChainDeposit).where(
+                ChainDeposit.chain == chain, ChainDeposit.tx_hash == tx_hash, ChainDeposit.log_index == log_index
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def pending(session: AsyncSession, chain: str, asset: str) -> list[ChainDeposit]:
+    statement = (
+        select(ChainDeposit)
+        .where(ChainDeposit.chain == chain, ChainDeposit.asset == asset, ChainDeposit.status == "pending")
+        .order_by(ChainDeposit.block_number)
+    )
+    return list((await session.execute(statement)).scalars())

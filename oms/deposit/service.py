@@ -1,0 +1,190 @@
+"""Deposits: tokens arriving at a wallet's address, credited exactly once when final.
+
+Each pass re-reads the last ``confirmations`` blocks as well as the new ones, so a transfer that moved
+to another block in a reorganisation is followed. A deposit is ``pending`` (money in flight, shown in
+the balance's ``pending``) until its block has the required confirmations *and* is still canonical;
+then it is ``credited`` in the same database transaction as its ledger entry. A deposit whose transfer
+is no longer on the chain is ``orphaned`` and its pending amount reversed; it is never credited.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.chain.port import ChainAdapter, ChainUnavailable, TokenTransfer
+from oms.chain.registry import Chains
+from oms.db import Database
+from oms.deposit import repository
+from oms.event import service as events
+from oms.kit.ids import new_id
+from oms.kit.money import ASSETS, format_amount
+from oms.kit.time import Clock, isoformat
+from oms.ledger import service as ledger
+from oms.models import ChainDeposit, Wallet
+from oms.wallet.service import render as render_wallet
+
+log = logging.getLogger(__name__)
+MAX_BLOCKS_PER_PASS = 2_000
+
+
+class DepositScanner:
+    def __init__(self, *, db: Database, chains: Chains, clock: Clock) -> None:
+        self._db = db
+        self._chains = chains
+        self._clock = clock
+
+    async def run_once(self) -> int:
+        done = 0
+        for adapter in self._chains.all():
+            for asset in _assets_of(adapter):
+                try:
+                    done += await self.scan(adapter, asset)
+                except ChainUnavailable as exc:
+                    log.warning(
+                        "deposit scan skipped: chain unavailable", extra={"chain": adapter.chain, "error": str(exc)}
+                    )
+                except LookupError:
+                    continue
+        return done
+
+    async def scan(self, adapter: ChainAdapter, asset: str) -> int:
+        head = await adapter.head()
+        async with self._db.session_scope() as session:
+            position = await repository.cursor(session, adapter.chain, asset, start=0)
+            start = max(0, position.scanned_to - adapter.confirmations + 1)
+            end = min(head, start + MAX_BLOCKS_PER_PASS)
+            changed = 0
+            if end >= start:
+                transfers = await adapter.transfers(asset, start, end)
+                changed += await self._record(session, adapter.chain, asset, transfers)
+                position.scanned_to = max(position.scanned_to, end)
+            changed += await self._settle_pending(session, adapter, asset, head)
+            return changed
+
+    async def _record(self, session: AsyncSession, chain: str, asset: str, transfers: list[TokenTransfer]) -> int:
+        wallets = await repository.wallets_at(session, chain, asset, {t.to_address for t in transfers})
+        ours = [t for t in transfers if t.to_address in wallets]
+        internal = await repository.settled_by_transfer(session, {t.tx_hash for t in ours})
+        recorded = 0
+        for transfer in ours:
+            if transfer.tx_hash in internal:
+                continue
+            deposit = await repository.find(session, chain, transfer.tx_hash, transfer.log_index)
+            wallet = wallets[transfer.to_address]
+            if deposit is None:
+                await self._detect(session, wallet, transfer)
+                recorded += 1
+            elif deposit.status in ("pending", "orphaned") and deposit.block_hash != transfer.block_hash:
+                was_orphaned = deposit.status == "orphaned"
+                deposit.block_number, deposit.block_hash = transfer.block_number, transfer.block_hash
+                deposit.status, deposit.updated_at = "pending", self._clock.now()
+                if was_orphaned:
+                    await self._post(session, wallet, deposit, "deposit.detected", ("chain", "pending"))
+                recorded += 1
+        return recorded
+
+    async def _detect(self, session: AsyncSession, wallet: Wallet, transfer: TokenTransfer) -> None:
+        now = self._clock.now()
+        deposit = ChainDeposit(
+            id=new_id("dep"),
+            tenant_id=wallet.tenant_id,
+            wallet_id=wallet.id,
+            chain=wallet.chain,
+            asset=wallet.asset,
+            tx_hash=transfer.tx_hash,
+            log_index=transfer.log_index,
+            block_number=transfer.block_number,
+            block_hash=transfer.block_hash,
+            from_address=transfer.from_address,
+            amount=transfer.amount,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(deposit)
+        await session.flush()
+        await self._post(session, wallet, deposit, "deposit.detected", ("chain", "pending"))
+        await events.record(
+            session,
+            tenant_id=wallet.tenant_id,
+            type="wallet.depositDetected",
+            object_id=deposit.id,
+            resource=_deposit_resource(wallet, deposit),
+            at=now,
+        )
+
+    async def _settle_pending(self, session: AsyncSession, adapter: ChainAdapter, asset: str, head: int) -> int:
+        settled = 0
+        for deposit in await repository.pending(session, adapter.chain, asset):
+            if head - deposit.block_number + 1 < adapter.confirmations:
+                continue
+            wallet = await session.get(Wallet, deposit.wallet_id)
+            assert wallet is not None
+            if await adapter.block_hash(deposit.block_number) == deposit.block_hash:
+                deposit.status = "credited"
+                await self._post(session, wallet, deposit, "deposit.credited", ("pending", "available"))
+            elif not await self._still_on_chain(adapter, deposit, wallet.address):
+                deposit.status = "orphaned"
+                await self._post(session, wallet, deposit, "deposit.orphaned", ("pending", "chain"))
+            else:
+                continue  # moved to another block; the next pass records where
+            deposit.updated_at = self._clock.now()
+            settled += 1
+        return settled
+
+    async def _still_on_chain(self, adapter: ChainAdapter, deposit: ChainDeposit, address: str) -> bool:
+        head = await adapter.head()
+        found = await adapter.transfers(
+            deposit.asset, max(0, deposit.block_number - adapter.confirmations), head, [address]
+        )
+        return any(t.tx_hash == deposit.tx_hash and t.log_index == deposit.log_index for t in found)
+
+    async def _post(
+        self, session: AsyncSession, wallet: Wallet, deposit: ChainDeposit, kind: str, route: tuple[str, str]
+    ) -> None:
+        """Move the deposit's amount from one account to another: chain, the wallet's pending or available."""
+        currency = ledger.currency_of(wallet.asset, wallet.chain)
+        now = self._clock.now()
+        accounts = await ledger.wallet_account_ids(session, wallet.id)
+        chain_account = await ledger.system_account(
+            session, tenant_id=wallet.tenant_id, currency=currency, kind="chain", at=now
+        )
+        resolve = {"chain": chain_account, **accounts}
+        source, target = resolve[route[0]], resolve[route[1]]
+        await ledger.post_entry(
+            session,
+            tenant_id=wallet.tenant_id,
+            kind=kind,
+            reference=deposit.id,
+            at=now,
+            legs=[ledger.Leg(source, currency, -deposit.amount), ledger.Leg(target, currency, deposit.amount)],
+        )
+
+
+def _assets_of(adapter: ChainAdapter) -> list[str]:
+    from oms.chain import assets
+
+    supported = getattr(adapter, "assets", None)
+    return sorted(supported) if supported is not None else sorted(a for a, c in assets.SUPPORTED if c == adapter.chain)
+
+
+def _deposit_resource(wallet: Wallet, deposit: ChainDeposit) -> dict[str, Any]:
+    decimals = ASSETS[wallet.asset].decimals
+    return {
+        "id": deposit.id,
+        "object": "deposit",
+        "walletId": wallet.id,
+        "customerId": wallet.customer_id,
+        "wallet": render_wallet(wallet),
+        "asset": deposit.asset,
+        "network": deposit.chain,
+        "amount": format_amount(deposit.amount, decimals),
+        "fromAddress": deposit.from_address,
+        "txHash": deposit.tx_hash,
+        "blockNumber": deposit.block_number,
+        "status": deposit.status,
+        "createdAt": isoformat(deposit.created_at),
+    }

@@ -1,0 +1,97 @@
+"""Wire models for quotes (and the money-movement sides shared with transactions)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, StrictBool, StrictStr
+
+from oms.customer.schemas import Metadata, Strict
+
+
+class QuoteSource(Strict):
+    walletId: StrictStr
+    asset: StrictStr
+    network: StrictStr
+    amount: StrictStr | None = None
+
+
+class WalletTarget(Strict):
+    """Exactly one of: an OMS wallet (``id``, or ``wallet`` as the guides spell it), an address on the
+    same network, or a saved external account."""
+
+    id: StrictStr | None = None
+    wallet: StrictStr | None = None
+    blockchainAddress: StrictStr | None = None
+    externalAccount: StrictStr | None = None
+
+
+class QuoteDestination(Strict):
+    asset: StrictStr
+    network: StrictStr
+    amount: StrictStr | None = None
+    wallet: WalletTarget
+
+
+class QuoteCreate(Strict):
+    customerId: StrictStr
+    source: QuoteSource
+    destination: QuoteDestination
+    sponsorGas: StrictBool | None = None
+    promoCode: StrictStr | None = None
+    developerFees: list[dict[str, Any]] | None = Field(default=None, max_length=10)
+    metadata: Metadata | None = None
+
+
+class Fees(BaseModel):
+    total: str
+    developer: str
+    oms: str
+    gas: str
+
+
+class SourceSide(BaseModel):
+    walletId: str | None
+    asset: str
+    network: str
+    amountGross: str
+    amountNet: str
+    feesDeducted: Fees
+
+
+class DestinationWallet(BaseModel):
+    id: str | None
+    blockchainAddress: str | None
+
+
+class DestinationSide(BaseModel):
+    asset: str
+    network: str
+    amountGross: str
+    amountNet: str
+    feesDeducted: Fees
+    wallet: DestinationWallet
+
+
+class Rates(BaseModel):
+    exchangeRate: str
+    effectiveRate: str
+    pair: str
+
+
+class Quote(BaseModel):
+    id: str
+    object: Literal["quote"] = "quote"
+    type: Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"]
+    status: Literal["open", "accepted", "expired"]
+    customerId: str
+    source: SourceSide
+    destination: DestinationSide
+    rates: Rates
+    fixedAmountSide: Literal["source", "destination"]
+    developerFees: list[dict[str, Any]]
+    sponsorGas: bool
+    sponsorGasCost: str
+    metadata: dict[str, Any]
+    createdAt: str
+    expiresAt: str

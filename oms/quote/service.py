@@ -1,0 +1,262 @@
+"""Quotes: lock the terms (amounts, fees, rate) of a movement of money for a short window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.auth.service import AuthContext
+from oms.customer.service import CustomerService
+from oms.errors import InvalidRequest, NotFound
+from oms.kit.ids import is_valid_id, new_id
+from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount
+from oms.kit.time import Clock, isoformat
+from oms.models import Quote, Wallet
+from oms.quote import pricing
+from oms.quote.schemas import QuoteCreate
+from oms.wallet import repository as wallets
+
+QUOTE_TYPE = "cryptoToCrypto"
+
+
+class QuoteService:
+    def __init__(
+        self, *, customers: CustomerService, clock: Clock, lock_seconds: int, schedule: pricing.FeeSchedule
+    ) -> None:
+        self._customers = customers
+        self._clock = clock
+        self._lock = timedelta(seconds=lock_seconds)
+        self._schedule = schedule
+
+    async def create(self, session: AsyncSession, auth: AuthContext, body: QuoteCreate) -> dict[str, Any]:
+        customer = await self._customers.require_endorsement(
+            session, auth, body.customerId, "basic", param="customerId"
+        )
+        source = await self._source_wallet(session, auth, body, customer.id)
+        destination_wallet, destination_address = await self._destination(session, auth, body, source)
+        price = self._price(body, source.asset)
+        now = self._clock.now()
+        quote = Quote(
+            id=new_id("qt"),
+            tenant_id=auth.tenant_id,
+            customer_id=customer.id,
+            type=QUOTE_TYPE,
+            status="open",
+            asset=source.asset,
+            chain=source.chain,
+            source_wallet_id=source.id,
+            destination_wallet_id=destination_wallet.id if destination_wallet else None,
+            destination_address=destination_address,
+            fixed_side=price.fixed_side,
+            source_gross=price.source_gross,
+            fee=price.fee,
+            destination_net=price.destination_net,
+            metadata_=body.metadata or {},
+            created_at=now,
+            expires_at=now + self._lock,
+            accepted_at=None,
+        )
+        session.add(quote)
+        await session.flush()
+        return self.render(quote)
+
+    async def get(self, session: AsyncSession, auth: AuthContext, quote_id: str) -> dict[str, Any]:
+        return self.render(await self.get_model(session, auth, quote_id))
+
+    async def get_model(
+        self,
+        session: AsyncSession,
+        auth: AuthContext,
+        quote_id: str,
+        *,
+        for_update: bool = False,
+        param: str | None = None,
+    ) -> Quote:
+        quote = None
+        if is_valid_id(quote_id, "qt"):
+            statement = select(Quote).where(Quote.id == quote_id, Quote.tenant_id == auth.tenant_id)
+            if for_update:
+                statement = statement.with_for_update()
+            quote = (await session.execute(statement)).scalar_one_or_none()
+        if quote is None:
+            raise NotFound.resource("quote", quote_id, param=param)
+        return quote
+
+    def status_of(self, quote: Quote) -> str:
+        """``expired`` is derived: an open quote whose lock has lapsed."""
+        if quote.status == "open" and self._clock.now() >= quote.expires_at:
+            return "expired"
+        return quote.status
+
+    def render(self, quote: Quote) -> dict[str, Any]:
+        sides = money_sides(
+            asset=quote.asset,
+            chain=quote.chain,
+            source_wallet_id=quote.source_wallet_id,
+            source_gross=quote.source_gross,
+            fee=quote.fee,
+            destination_net=quote.destination_net,
+            destination_wallet_id=quote.destination_wallet_id,
+            destination_address=quote.destination_address,
+        )
+        return {
+            "id": quote.id,
+            "object": "quote",
+            "type": quote.type,
+            "status": self.status_of(quote),
+            "customerId": quote.customer_id,
+            **sides,
+            "fixedAmountSide": quote.fixed_side,
+            "developerFees": [],
+            "sponsorGas": True,
+            "sponsorGasCost": "0",
+            "metadata": quote.metadata_,
+            "createdAt": isoformat(quote.created_at),
+            "expiresAt": isoformat(quote.expires_at),
+        }
+
+    # --- rules ----------------------------------------------------------------------------------------
+
+    async def _source_wallet(
+        self, session: AsyncSession, auth: AuthContext, body: QuoteCreate, customer_id: str
+    ) -> Wallet:
+        wallet = await wallets.get(session, auth.tenant_id, body.source.walletId)
+        if wallet is None:
+            raise NotFound.resource("wallet", body.source.walletId, param="source.walletId")
+        if wallet.customer_id != customer_id:
+            raise InvalidRequest(
+                "wallet_not_owned", "The source wallet does not belong to this customer.", param="source.walletId"
+            )
+        if wallet.status != "active":
+            raise InvalidRequest("wallet_inactive", "The source wallet is not active.", param="source.walletId")
+        if body.source.asset != wallet.asset:
+            raise InvalidRequest("asset_mismatch", f"The source wallet holds {wallet.asset}.", param="source.asset")
+        if body.source.network != wallet.chain:
+            raise InvalidRequest("network_mismatch", f"The source wallet is on {wallet.chain}.", param="source.network")
+        if (body.destination.asset, body.destination.network) != (wallet.asset, wallet.chain):
+            param = "destination.asset" if body.destination.asset != wallet.asset else "destination.network"
+            raise InvalidRequest(
+                "unsupported_pair",
+                "Only transfers of the same asset on the same network "
+                f"({wallet.asset} on {wallet.chain}) are available.",
+                param=param,
+            )
+        return wallet
+
+    async def _destination(
+        self, session: AsyncSession, auth: AuthContext, body: QuoteCreate, source: Wallet
+    ) -> tuple[Wallet | None, str]:
+        target = body.destination.wallet
+        wallet_id = target.id or target.wallet
+        given = [v for v in (wallet_id, target.blockchainAddress, target.externalAccount) if v is not None]
+        if len(given) != 1:
+            raise InvalidRequest(
+                "invalid_destination",
+                "Give exactly one of destination.wallet.id, "
+                "destination.wallet.blockchainAddress or destination.wallet.externalAccount.",
+                param="destination.wallet",
+            )
+        if target.externalAccount is not None:
+            raise InvalidRequest(
+                "external_accounts_unavailable",
+                "External accounts are not available yet.",
+                param="destination.wallet.externalAccount",
+            )
+        if wallet_id is not None:
+            param = "destination.wallet.id" if target.id else "destination.wallet.wallet"
+            wallet = await wallets.get(session, auth.tenant_id, wallet_id)
+            if wallet is None:
+                raise NotFound.resource("wallet", wallet_id, param=param)
+            if (wallet.asset, wallet.chain) != (source.asset, source.chain):
+                raise InvalidRequest(
+                    "unsupported_pair", "The destination wallet holds another asset or network.", param=param
+                )
+            if wallet.id == source.id:
+                raise InvalidRequest("same_wallet", "Source and destination are the same wallet.", param=param)
+            return wallet, wallet.address
+        address = str(target.blockchainAddress)
+        if not is_address(address) or (address != address.lower() and address != to_checksum_address(address)):
+            raise InvalidRequest(
+                "invalid_address",
+                "Not a valid EVM address (mixed case must be EIP-55).",
+                param="destination.wallet.blockchainAddress",
+            )
+        address = to_checksum_address(address)
+        if address == source.address:
+            raise InvalidRequest(
+                "same_wallet",
+                "Source and destination are the same address.",
+                param="destination.wallet.blockchainAddress",
+            )
+        return None, address
+
+    def _price(self, body: QuoteCreate, asset: str) -> pricing.Price:
+        decimals = ASSETS[asset].decimals
+        amounts = {"source.amount": body.source.amount, "destination.amount": body.destination.amount}
+        given = {param: text for param, text in amounts.items() if text is not None}
+        if len(given) != 1:
+            raise InvalidRequest(
+                "amount_side", "Give exactly one of source.amount and destination.amount.", param="source.amount"
+            )
+        ((param, text),) = given.items()
+        try:
+            amount = parse_amount(text, decimals)
+        except AmountError as exc:
+            raise InvalidRequest("invalid_amount", f"{param} {exc}.", param=param) from exc
+        schedule = pricing.FeeSchedule(self._schedule.rate, self._schedule.fixed)
+        try:
+            if param == "source.amount":
+                return pricing.fixed_source(amount, schedule)
+            return pricing.fixed_destination(amount, schedule)
+        except pricing.PricingError as exc:
+            raise InvalidRequest("amount_too_small", f"{param}: {exc}.", param=param) from exc
+
+
+def money_sides(
+    *,
+    asset: str,
+    chain: str,
+    source_wallet_id: str | None,
+    source_gross: int,
+    fee: int,
+    destination_net: int,
+    destination_wallet_id: str | None,
+    destination_address: str | None,
+) -> dict[str, Any]:
+    """The ``source``, ``destination`` and ``rates`` objects shared by quotes and transactions."""
+    decimals = ASSETS[asset].decimals
+
+    def amount(minor: int) -> str:
+        return format_amount(minor, decimals)
+
+    zero = {"total": amount(0), "developer": amount(0), "oms": amount(0), "gas": amount(0)}
+    effective = (Decimal(destination_net) / Decimal(source_gross)).quantize(Decimal("0.000001"), ROUND_HALF_EVEN)
+    return {
+        "source": {
+            "walletId": source_wallet_id,
+            "asset": asset,
+            "network": chain,
+            "amountGross": amount(source_gross),
+            "amountNet": amount(source_gross - fee),
+            "feesDeducted": {**zero, "total": amount(fee), "oms": amount(fee)},
+        },
+        "destination": {
+            "asset": asset,
+            "network": chain,
+            "amountGross": amount(destination_net),
+            "amountNet": amount(destination_net),
+            "feesDeducted": zero,
+            "wallet": {"id": destination_wallet_id, "blockchainAddress": destination_address},
+        },
+        "rates": {"exchangeRate": "1.0", "effectiveRate": _rate(effective), "pair": f"{asset}/{asset}"},
+    }
+
+
+def _rate(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text if "." in text else f"{text}.0"

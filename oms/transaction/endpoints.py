@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from oms.kit.pagination import PageParams, page_params
+from oms.responses import JSONResponse
+from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
+from oms.transaction.schemas import Transaction, TransactionCreate, TransactionList
+
+router = APIRouter(route_class=OMSRoute, tags=["Transaction"])
+Page = Annotated[PageParams, Depends(page_params)]
+Status = Literal["processing", "completed", "failed", "cashPickupReady"]
+Type = Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"]
+
+
+@router.post(
+    "/transactions", status_code=201, response_model=Transaction, dependencies=[Idempotent], summary="Execute a quote"
+)
+async def create_transaction(body: TransactionCreate, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
+    return JSONResponse(await ctx.transactions.execute(session, auth, body), status_code=201)
+
+
+@router.get("/transactions", response_model=TransactionList, summary="List transactions")
+async def list_transactions(
+    auth: Auth,
+    session: Session,
+    ctx: Context,
+    page: Page,
+    status: Status | None = None,
+    type: Type | None = None,
+    customer_id: Annotated[str | None, Query(alias="customerId")] = None,
+    wallet_id: Annotated[str | None, Query(alias="walletId")] = None,
+) -> JSONResponse:
+    return JSONResponse(
+        await ctx.transactions.list(
+            session,
+            auth,
+            page,
+            status=status,
+            type=type,
+            customer_id=customer_id,
+            wallet_id=wallet_id,
+            perspective=customer_id,
+        )
+    )
+
+
+@router.get("/transactions/{transaction_id}", response_model=Transaction, summary="Retrieve a transaction")
+async def get_transaction(
+    transaction_id: str,
+    auth: Auth,
+    session: Session,
+    ctx: Context,
+    sender_customer_id: Annotated[str | None, Query(alias="senderCustomerId")] = None,
+    recipient_customer_id: Annotated[str | None, Query(alias="recipientCustomerId")] = None,
+) -> JSONResponse:
+    perspective = sender_customer_id or recipient_customer_id
+    return JSONResponse(await ctx.transactions.get(session, auth, transaction_id, perspective=perspective))
+
+
+@router.get(
+    "/customers/{customer_id}/transactions",
+    response_model=TransactionList,
+    summary="List a customer's transactions (with its role in each)",
+)
+async def list_customer_transactions(
+    customer_id: str,
+    auth: Auth,
+    session: Session,
+    ctx: Context,
+    page: Page,
+    status: Status | None = None,
+    type: Type | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        await ctx.transactions.list_for_customer(session, auth, customer_id, page, status=status, type=type)
+    )

@@ -1,0 +1,70 @@
+"""All SQL for transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.kit.ids import is_valid_id
+from oms.models import ChainSend, Transaction
+
+
+async def get(
+    session: AsyncSession, tenant_id: str, transaction_id: str, *, for_update: bool = False
+) -> Transaction | None:
+    if not is_valid_id(transaction_id, "txn"):
+        return None
+    statement = select(Transaction).where(Transaction.id == transaction_id, Transaction.tenant_id == tenant_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def list_statement(
+    tenant_id: str, *, status: str | None, type: str | None, customer_id: str | None, wallet_id: str | None
+) -> Select[Any]:
+    statement = select(Transaction).where(Transaction.tenant_id == tenant_id)
+    if status is not None:
+        statement = statement.where(Transaction.status == status)
+    if type is not None:
+        statement = statement.where(Transaction.type == type)
+    if customer_id is not None:
+        statement = statement.where(
+            or_(Transaction.sender_customer_id == customer_id, Transaction.recipient_customer_id == customer_id)
+        )
+    if wallet_id is not None:
+        statement = statement.where(
+            or_(Transaction.source_wallet_id == wallet_id, Transaction.destination_wallet_id == wallet_id)
+        )
+    return statement
+
+
+async def principal_hashes(session: AsyncSession, transaction_ids: Sequence[str]) -> dict[str, str | None]:
+    """The on-chain hash of each transaction's principal transfer (known once it is signed)."""
+    if not transaction_ids:
+        return {}
+    rows = await session.execute(
+        select(ChainSend.reference, ChainSend.tx_hash).where(
+            ChainSend.reference.in_(list(transaction_ids)), ChainSend.purpose == "transfer"
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: bool) -> list[ChainSend]:
+    statement = (
+        select(ChainSend)
+        .where(
+            ChainSend.status.in_(("confirmed", "failed")),
+            ChainSend.settled.is_(False),
+            ChainSend.purpose.in_(("transfer", "fee")),
+        )
+        .order_by(ChainSend.updated_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        statement = statement.with_for_update(skip_locked=True)
+    return list((await session.execute(statement)).scalars())

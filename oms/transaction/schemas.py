@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+
+from oms.customer.schemas import Metadata, Strict
+from oms.quote.schemas import DestinationSide, Rates, SourceSide
+
+
+class TransactionCreate(Strict):
+    quoteId: StrictStr
+    deviceFingerprint: StrictStr | None = Field(default=None, max_length=500)
+    webSessionId: StrictStr | None = Field(default=None, max_length=500)
+    paymentMethodId: StrictStr | None = Field(default=None, max_length=200)
+    sourceWalletAddress: StrictStr | None = Field(default=None, max_length=64)
+    partnerTransactionId: StrictInt | None = None
+    tags: StrictStr | None = Field(default=None, max_length=500)
+    metadata: Metadata | None = None
+
+
+class TransactionDestination(DestinationSide):
+    txHash: str | None
+
+
+class TransactionError(BaseModel):
+    code: str
+    message: str
+
+
+class Transaction(BaseModel):
+    id: str
+    object: Literal["transaction"] = "transaction"
+    type: Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"]
+    status: Literal["processing", "completed", "failed", "cashPickupReady"]
+    subStatus: str | None
+    quoteId: str | None
+    cashInId: str | None
+    depositAddressId: str | None
+    source: SourceSide
+    destination: TransactionDestination
+    rates: Rates
+    fixedAmountSide: Literal["source", "destination"]
+    rail: str
+    senderCustomerId: str | None
+    recipientCustomerId: str | None = None
+    role: Literal["sender", "recipient", "both"] | None = None
+    error: TransactionError | None = None
+    developerFees: list[dict[str, Any]]
+    sponsorGasCost: str
+    partnerTransactionId: int | None
+    tags: str | None
+    metadata: dict[str, Any]
+    createdAt: str
+    updatedAt: str
+    completedAt: str | None
+
+
+class TransactionList(BaseModel):
+    data: list[Transaction]
+    hasMore: bool
+    nextCursor: str | None
+    previousCursor: str | None

@@ -1,0 +1,365 @@
+"""Transactions: executing a quote (funds held in the same database transaction that accepts it), and
+settling it once its on-chain transfer is final. The status machine: processing → completed | failed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.auth.service import AuthContext
+from oms.chain import sender
+from oms.custody.service import Custody
+from oms.customer.service import CustomerService
+from oms.errors import Conflict, NotFound, Unprocessable
+from oms.event import service as events
+from oms.kit.ids import new_id
+from oms.kit.pagination import PageParams, paginate
+from oms.kit.sql import is_postgres
+from oms.kit.time import Clock, isoformat
+from oms.ledger import service as ledger
+from oms.models import ChainSend, Transaction, Wallet
+from oms.quote.service import QuoteService, money_sides
+from oms.transaction import repository
+from oms.transaction.schemas import TransactionCreate
+
+TREASURY_KEY = "treasury"
+_ECHOED = (
+    "deviceFingerprint",
+    "webSessionId",
+    "paymentMethodId",
+    "sourceWalletAddress",
+    "partnerTransactionId",
+    "tags",
+)
+
+
+class TransactionService:
+    def __init__(self, *, customers: CustomerService, quotes: QuoteService, custody: Custody, clock: Clock) -> None:
+        self._customers = customers
+        self._quotes = quotes
+        self._custody = custody
+        self._clock = clock
+
+    # --- execute --------------------------------------------------------------------------------------
+
+    async def execute(self, session: AsyncSession, auth: AuthContext, body: TransactionCreate) -> dict[str, Any]:
+        """Accept an open quote, hold its funds and queue the on-chain transfer — all or nothing."""
+        quote = await self._quotes.get_model(session, auth, body.quoteId, for_update=True, param="quoteId")
+        status = self._quotes.status_of(quote)
+        if status == "accepted":
+            raise Conflict("quote_not_open", f"Quote '{quote.id}' was already executed.", param="quoteId")
+        if status == "expired":
+            raise Unprocessable(
+                "quote_expired", f"Quote '{quote.id}' expired at {isoformat(quote.expires_at)}.", param="quoteId"
+            )
+        await self._customers.require_endorsement(session, auth, quote.customer_id, "basic", param="quoteId")
+        source = await session.get(Wallet, quote.source_wallet_id)
+        assert source is not None
+        now = self._clock.now()
+        currency = ledger.currency_of(quote.asset, quote.chain)
+        accounts = await ledger.wallet_account_ids(session, source.id)
+        transaction_id = new_id("txn")
+        await ledger.post_entry(
+            session,
+            tenant_id=auth.tenant_id,
+            kind="transfer.hold",
+            reference=transaction_id,
+            at=now,
+            legs=[
+                ledger.Leg(accounts["available"], currency, -quote.source_gross),
+                ledger.Leg(accounts["held"], currency, quote.source_gross),
+            ],
+        )
+        recipient = await session.get(Wallet, quote.destination_wallet_id) if quote.destination_wallet_id else None
+        quote.status, quote.accepted_at = "accepted", now
+        transaction = Transaction(
+            id=transaction_id,
+            tenant_id=auth.tenant_id,
+            type=quote.type,
+            status="processing",
+            sub_status="fundsHeld",
+            quote_id=quote.id,
+            sender_customer_id=quote.customer_id,
+            recipient_customer_id=recipient.customer_id if recipient else None,
+            source_wallet_id=source.id,
+            destination_wallet_id=quote.destination_wallet_id,
+            destination_address=quote.destination_address,
+            asset=quote.asset,
+            chain=quote.chain,
+            fixed_side=quote.fixed_side,
+            source_gross=quote.source_gross,
+            fee=quote.fee,
+            destination_net=quote.destination_net,
+            tx_hash=None,
+            error=None,
+            request={key: value for key, value in body.model_dump(exclude_none=True).items() if key in _ECHOED},
+            metadata_={**quote.metadata_, **(body.metadata or {})},
+            version=1,
+            created_at=now,
+            updated_at=now,
+            completed_at=None,
+        )
+        session.add(transaction)
+        session.add(
+            sender.new_send(
+                tenant_id=auth.tenant_id,
+                purpose="transfer",
+                reference=transaction.id,
+                chain=quote.chain,
+                asset=quote.asset,
+                from_address=source.address,
+                from_key_index=source.key_index,
+                to_address=quote.destination_address,
+                amount=quote.destination_net,
+                to_wallet_id=quote.destination_wallet_id,
+                at=now,
+            )
+        )
+        await session.flush()
+        resource = (await self.render(session, [transaction]))[0]
+        await self._emit(session, transaction, resource)
+        return resource
+
+    # --- settle ---------------------------------------------------------------------------------------
+
+    async def settle_final_sends(self, session: AsyncSession, *, limit: int = 100) -> int:
+        """Apply every final (confirmed or failed) transfer to its transaction and the ledger."""
+        sends = await repository.unsettled_sends(session, limit=limit, skip_locked=is_postgres(session))
+        for send in sends:
+            transaction = await repository.get(session, send.tenant_id, send.reference, for_update=True)
+            assert transaction is not None, f"send {send.id} has no transaction"
+            if send.purpose == "transfer" and send.status == "confirmed":
+                await self._delivered(session, transaction, send)
+            elif send.purpose == "transfer":
+                await self._failed(session, transaction, send)
+            elif send.status == "confirmed":
+                await self._fee_collected(session, transaction, send)
+            else:
+                await self._queue_fee(session, transaction)  # the fee sweep reverted: sweep it again
+            send.settled = True
+        return len(sends)
+
+    async def _delivered(self, session: AsyncSession, transaction: Transaction, send: ChainSend) -> None:
+        now = self._clock.now()
+        currency = ledger.currency_of(transaction.asset, transaction.chain)
+        held = (await ledger.wallet_account_ids(session, str(transaction.source_wallet_id)))["held"]
+        if transaction.destination_wallet_id:
+            target = (await ledger.wallet_account_ids(session, transaction.destination_wallet_id))["available"]
+        else:
+            target = await ledger.system_account(
+                session, tenant_id=transaction.tenant_id, currency=currency, kind="chain", at=now
+            )
+        await ledger.post_entry(
+            session,
+            tenant_id=transaction.tenant_id,
+            kind="transfer.settle",
+            reference=transaction.id,
+            at=now,
+            legs=[
+                ledger.Leg(held, currency, -transaction.destination_net),
+                ledger.Leg(target, currency, transaction.destination_net),
+            ],
+        )
+        transaction.tx_hash = send.tx_hash
+        if transaction.fee:
+            transaction.sub_status = "collectingFee"
+            await self._queue_fee(session, transaction)
+            await self._touch(session, transaction, emit=False)
+        else:
+            await self._complete(session, transaction)
+
+    async def _fee_collected(self, session: AsyncSession, transaction: Transaction, send: ChainSend) -> None:
+        now = self._clock.now()
+        currency = ledger.currency_of(transaction.asset, transaction.chain)
+        held = (await ledger.wallet_account_ids(session, str(transaction.source_wallet_id)))["held"]
+        fees = await ledger.system_account(
+            session, tenant_id=transaction.tenant_id, currency=currency, kind="fees", at=now
+        )
+        await ledger.post_entry(
+            session,
+            tenant_id=transaction.tenant_id,
+            kind="transfer.fee",
+            reference=transaction.id,
+            at=now,
+            legs=[ledger.Leg(held, currency, -send.amount), ledger.Leg(fees, currency, send.amount)],
+        )
+        await self._complete(session, transaction)
+
+    async def _queue_fee(self, session: AsyncSession, transaction: Transaction) -> None:
+        """The fee moves on chain too (to the treasury), so every address's balance matches the ledger."""
+        source = await session.get(Wallet, transaction.source_wallet_id)
+        assert source is not None
+        _, treasury = await self._custody.system_key(session, TREASURY_KEY)
+        session.add(
+            sender.new_send(
+                tenant_id=transaction.tenant_id,
+                purpose="fee",
+                reference=transaction.id,
+                chain=transaction.chain,
+                asset=transaction.asset,
+                from_address=source.address,
+                from_key_index=source.key_index,
+                to_address=treasury,
+                amount=transaction.fee,
+                to_wallet_id=None,
+                at=self._clock.now(),
+            )
+        )
+
+    async def _failed(self, session: AsyncSession, transaction: Transaction, send: ChainSend) -> None:
+        now = self._clock.now()
+        currency = ledger.currency_of(transaction.asset, transaction.chain)
+        accounts = await ledger.wallet_account_ids(session, str(transaction.source_wallet_id))
+        await ledger.post_entry(
+            session,
+            tenant_id=transaction.tenant_id,
+            kind="transfer.release",
+            reference=transaction.id,
+            at=now,
+            legs=[
+                ledger.Leg(accounts["held"], currency, -transaction.source_gross),
+                ledger.Leg(accounts["available"], currency, transaction.source_gross),
+            ],
+        )
+        transaction.status, transaction.sub_status, transaction.tx_hash = (
+            "failed",
+            "chainTransactionFailed",
+            send.tx_hash,
+        )
+        transaction.error = {
+            "code": "chain_transaction_failed",
+            "message": send.last_error or "The on-chain transfer failed; the funds were released.",
+        }
+        await self._touch(session, transaction)
+
+    async def _complete(self, session: AsyncSession, transaction: Transaction) -> None:
+        transaction.status, transaction.sub_status = "completed", "settled"
+        transaction.completed_at = self._clock.now()
+        await self._touch(session, transaction)
+
+    async def _touch(self, session: AsyncSession, transaction: Transaction, *, emit: bool = True) -> None:
+        transaction.version += 1
+        transaction.updated_at = self._clock.now()
+        await session.flush()
+        if emit:
+            await self._emit(session, transaction, (await self.render(session, [transaction]))[0])
+
+    async def _emit(self, session: AsyncSession, transaction: Transaction, resource: dict[str, Any]) -> None:
+        await events.record(
+            session,
+            tenant_id=transaction.tenant_id,
+            type=f"transaction.{transaction.type}.{transaction.status}",
+            object_id=transaction.id,
+            resource=resource,
+            at=self._clock.now(),
+        )
+
+    # --- queries --------------------------------------------------------------------------------------
+
+    async def get(
+        self, session: AsyncSession, auth: AuthContext, transaction_id: str, *, perspective: str | None = None
+    ) -> dict[str, Any]:
+        transaction = await repository.get(session, auth.tenant_id, transaction_id)
+        if transaction is None:
+            raise NotFound.resource("transaction", transaction_id)
+        return (await self.render(session, [transaction], perspective=perspective))[0]
+
+    async def list(
+        self,
+        session: AsyncSession,
+        auth: AuthContext,
+        page: PageParams,
+        *,
+        status: str | None,
+        type: str | None,
+        customer_id: str | None,
+        wallet_id: str | None,
+        perspective: str | None = None,
+    ) -> dict[str, Any]:
+        statement = repository.list_statement(
+            auth.tenant_id, status=status, type=type, customer_id=customer_id, wallet_id=wallet_id
+        )
+        result = await paginate(session, statement, Transaction, page, scope=Transaction.tenant_id == auth.tenant_id)
+        return result.envelope(await self.render(session, result.items, perspective=perspective))
+
+    async def list_for_customer(
+        self,
+        session: AsyncSession,
+        auth: AuthContext,
+        customer_id: str,
+        page: PageParams,
+        *,
+        status: str | None,
+        type: str | None,
+    ) -> dict[str, Any]:
+        customer = await self._customers.get_model(session, auth, customer_id)
+        return await self.list(
+            session,
+            auth,
+            page,
+            status=status,
+            type=type,
+            customer_id=customer.id,
+            wallet_id=None,
+            perspective=customer.id,
+        )
+
+    async def render(
+        self, session: AsyncSession, transactions: Sequence[Transaction], *, perspective: str | None = None
+    ) -> list[dict[str, Any]]:
+        hashes = await repository.principal_hashes(session, [t.id for t in transactions])
+        return [_resource(t, t.tx_hash or hashes.get(t.id), perspective) for t in transactions]
+
+
+def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | None) -> dict[str, Any]:
+    sides = money_sides(
+        asset=transaction.asset,
+        chain=transaction.chain,
+        source_wallet_id=transaction.source_wallet_id,
+        source_gross=transaction.source_gross,
+        fee=transaction.fee,
+        destination_net=transaction.destination_net,
+        destination_wallet_id=transaction.destination_wallet_id,
+        destination_address=transaction.destination_address,
+    )
+    sides["destination"]["txHash"] = tx_hash
+    resource: dict[str, Any] = {
+        "id": transaction.id,
+        "object": "transaction",
+        "type": transaction.type,
+        "status": transaction.status,
+        "subStatus": transaction.sub_status,
+        "quoteId": transaction.quote_id,
+        "cashInId": None,
+        "depositAddressId": None,
+        **sides,
+        "fixedAmountSide": transaction.fixed_side,
+        "rail": "crypto",
+        "senderCustomerId": transaction.sender_customer_id,
+        "developerFees": [],
+        "sponsorGasCost": "0",
+        "partnerTransactionId": transaction.request.get("partnerTransactionId"),
+        "tags": transaction.request.get("tags"),
+        "metadata": transaction.metadata_,
+        "createdAt": isoformat(transaction.created_at),
+        "updatedAt": isoformat(transaction.updated_at),
+        "completedAt": isoformat(transaction.completed_at),
+    }
+    if transaction.recipient_customer_id is not None:
+        resource["recipientCustomerId"] = transaction.recipient_customer_id
+    if transaction.error is not None:
+        resource["error"] = transaction.error
+    if perspective is not None:
+        roles = {
+            role
+            for role, customer in (
+                ("sender", transaction.sender_customer_id),
+                ("recipient", transaction.recipient_customer_id),
+            )
+            if customer == perspective
+        }
+        if roles:
+            resource["role"] = "both" if len(roles) == 2 else roles.pop()
+    return resource
