@@ -16,8 +16,13 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    """Wall-clock time, optionally shifted (sandbox only: lets a developer or a test run in the future)."""
+
+    def __init__(self, offset: timedelta = timedelta()) -> None:
+        self.offset = offset
+
     def now(self) -> datetime:
-        return truncate(datetime.now(UTC))
+        return truncate(datetime.now(UTC) + self.offset)
 
 
 class ManualClock:

@@ -27,7 +27,9 @@ from tests.support import (
 EXTERNAL = "0x00000000000000000000000000000000000000aA".lower()
 
 
-async def funded_wallet(api: Api, ctx, clock: OffsetClock, amount: str = "100.00") -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignore[no-untyped-def]
+async def funded_wallet(
+    api: Api, ctx, clock: OffsetClock, amount: str = "100.00"
+) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignore[no-untyped-def]
     customer = await create_customer(api)
     wallet = await create_wallet(api, customer["id"])
     await fund(api, wallet, amount)
@@ -61,8 +63,11 @@ async def test_worked_example_between_two_oms_wallets(api: Api, ctx, clock: Offs
     assert response.status_code == 201, response.text
     offer = Quote.model_validate(response.json())
     # fee = 0.1 % of 30.00 + 0.01 = 0.04
-    assert (offer.source.amountGross, offer.source.amountNet, offer.source.feesDeducted.total) == ("30.00", "29.96",
-                                                                                                   "0.04")
+    assert (offer.source.amountGross, offer.source.amountNet, offer.source.feesDeducted.total) == (
+        "30.00",
+        "29.96",
+        "0.04",
+    )
     assert (offer.destination.amountGross, offer.destination.amountNet) == ("29.96", "29.96")
     assert offer.status == "open" and offer.fixedAmountSide == "source" and offer.sponsorGasCost == "0"
 
@@ -86,7 +91,10 @@ async def test_worked_example_between_two_oms_wallets(api: Api, ctx, clock: Offs
 async def test_transfer_to_an_external_address(api: Api, ctx, clock: OffsetClock) -> None:
     customer, wallet = await funded_wallet(api, ctx, clock, "10.00")
     offer = (await quote(api, customer, wallet, to=EXTERNAL, amount="5.00", side="destination")).json()
-    assert offer["destination"]["wallet"] == {"id": None, "blockchainAddress": "0x00000000000000000000000000000000000000AA"}
+    assert offer["destination"]["wallet"] == {
+        "id": None,
+        "blockchainAddress": "0x00000000000000000000000000000000000000AA",
+    }
     # the smallest gross g with g - (round(0.001 g) + 0.01) = 5.00: 5.015015 (fee 0.015015)
     assert (offer["source"]["amountGross"], offer["source"]["feesDeducted"]["oms"]) == ("5.015015", "0.015015")
     assert offer["destination"]["amountNet"] == "5.00" and offer["fixedAmountSide"] == "destination"
@@ -178,8 +186,9 @@ async def test_a_send_interrupted_after_broadcast_is_sent_once(api: Api, ctx, cl
     from oms.models import ChainSend, ChainSendAttempt
 
     async with ctx.db.session_scope(write=False) as session:
-        attempt = (await session.execute(select(ChainSendAttempt).join(ChainSend).where(
-            ChainSend.reference == txn["id"]))).scalar_one()
+        attempt = (
+            await session.execute(select(ChainSendAttempt).join(ChainSend).where(ChainSend.reference == txn["id"]))
+        ).scalar_one()
     from oms.chain.port import SignedTransfer
 
     await ctx.chains.get("polygon").broadcast(SignedTransfer(attempt.tx_hash, attempt.raw, attempt.nonce, ""))
@@ -206,7 +215,7 @@ async def test_a_deposit_reorganised_away_before_final_is_never_credited(api: Ap
 
 
 async def test_a_reorganisation_after_finality_does_not_credit_twice(api: Api, ctx, clock: OffsetClock) -> None:
-    customer, wallet = await funded_wallet(api, ctx, clock, "7.00")
+    _, wallet = await funded_wallet(api, ctx, clock, "7.00")
     await ctx.chains.get("polygon").reorg(2)
     await settle(ctx, clock)
     assert await balance(api, wallet) == ("7.00", "7.00", "0.00")
@@ -217,9 +226,13 @@ async def test_lists_filter_and_show_each_customers_role(api: Api, ctx, clock: O
     alice, alice_wallet = await funded_wallet(api, ctx, clock, "10.00")
     bob = await create_customer(api)
     bob_wallet = await create_wallet(api, bob["id"])
-    to_bob = (await execute(api, (await quote(api, alice, alice_wallet, to=bob_wallet, amount="1.00")).json()["id"])).json()
+    to_bob = (
+        await execute(api, (await quote(api, alice, alice_wallet, to=bob_wallet, amount="1.00")).json()["id"])
+    ).json()
     clock.advance(milliseconds=10)
-    outside = (await execute(api, (await quote(api, alice, alice_wallet, to=EXTERNAL, amount="1.00")).json()["id"])).json()
+    outside = (
+        await execute(api, (await quote(api, alice, alice_wallet, to=EXTERNAL, amount="1.00")).json()["id"])
+    ).json()
 
     everything = TransactionList.model_validate((await api.get("/transactions")).json())
     assert [t.id for t in everything.data] == [outside["id"], to_bob["id"]]
@@ -238,9 +251,11 @@ async def test_lists_filter_and_show_each_customers_role(api: Api, ctx, clock: O
 
 async def test_quote_validation_names_the_field(api: Api, ctx, clock: OffsetClock) -> None:
     customer, wallet = await funded_wallet(api, ctx, clock, "1.00")
-    base = {"customerId": customer["id"],
-            "source": {"walletId": wallet["id"], "asset": "usdc", "network": "polygon", "amount": "1.00"},
-            "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": EXTERNAL}}}
+    base = {
+        "customerId": customer["id"],
+        "source": {"walletId": wallet["id"], "asset": "usdc", "network": "polygon", "amount": "1.00"},
+        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": EXTERNAL}},
+    }
     both = {**base, "destination": {**base["destination"], "amount": "1.00"}}
     assert_error(await api.post("/quotes", both), 400, "amount_side")
     precise = {**base, "source": {**base["source"], "amount": "1.0000001"}}
@@ -248,8 +263,9 @@ async def test_quote_validation_names_the_field(api: Api, ctx, clock: OffsetCloc
     negative = {**base, "source": {**base["source"], "amount": "-1"}}
     assert_error(await api.post("/quotes", negative), 400, "invalid_amount", param="source.amount")
     bad_address = {**base, "destination": {**base["destination"], "wallet": {"blockchainAddress": "0x12"}}}
-    assert_error(await api.post("/quotes", bad_address), 400, "invalid_address",
-                 param="destination.wallet.blockchainAddress")
+    assert_error(
+        await api.post("/quotes", bad_address), 400, "invalid_address", param="destination.wallet.blockchainAddress"
+    )
     other_asset = {**base, "destination": {**base["destination"], "asset": "usdt"}}
     assert_error(await api.post("/quotes", other_asset), 400, "unsupported_pair", param="destination.asset")
     unknown = {**base, "source": {**base["source"], "walletId": "wlt_01h455vb4pex5vsknk084sn02q"}}
@@ -260,11 +276,19 @@ async def test_quote_validation_names_the_field(api: Api, ctx, clock: OffsetCloc
 
 async def test_money_movement_needs_the_basic_endorsement(api: Api) -> None:
     pending = await create_customer(api, firstName="Pending")
-    response = await api.post("/quotes", {
-        "customerId": pending["id"],
-        "source": {"walletId": "wlt_01h455vb4pex5vsknk084sn02q", "asset": "usdc", "network": "polygon",
-                   "amount": "1.00"},
-        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": EXTERNAL}}})
+    response = await api.post(
+        "/quotes",
+        {
+            "customerId": pending["id"],
+            "source": {
+                "walletId": "wlt_01h455vb4pex5vsknk084sn02q",
+                "asset": "usdc",
+                "network": "polygon",
+                "amount": "1.00",
+            },
+            "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": EXTERNAL}},
+        },
+    )
     assert_error(response, 403, "endorsement_required", param="customerId")
 
 
