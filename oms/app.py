@@ -16,13 +16,15 @@ from oms.config import Settings
 from oms.context import AppContext
 from oms.customer.endpoints import router as customer_router
 from oms.errors import NotFound, OMSError
+from oms.event.endpoints import router as event_router
 from oms.kit.time import Clock
 from oms.middleware import RequestContextMiddleware
 from oms.responses import JSONResponse
 from oms.routing import error_response, validation_error
 from oms.wallet.endpoints import router as wallet_router
+from oms.webhook.endpoints import router as webhook_router
 
-ROUTERS = (auth_router, customer_router, wallet_router)
+ROUTERS = (auth_router, customer_router, wallet_router, webhook_router, event_router)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContext | None = None) -> FastAPI:

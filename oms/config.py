@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     evm_usdc_address: str = ""
     evm_usdt_address: str = ""
 
+    # --- webhooks ---------------------------------------------------------------------------------------
+    # Delivery: per-attempt timeout (DNS + connect + answer); the lease a claimed delivery is held for (a
+    # worker that dies mid-attempt leaves it due again after this); retries back off exponentially from
+    # base to cap, with jitter, until the window ends; attempts in flight per worker process, and per
+    # endpoint so one slow receiver cannot take every slot; the idle poll interval.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(default=7200.0, gt=0)
+    webhook_retry_window_seconds: float = Field(default=24 * 3600.0, gt=0)
+    webhook_concurrency: int = Field(default=100, ge=1)
+    webhook_concurrency_per_endpoint: int = Field(default=25, ge=1)
+    webhook_poll_seconds: float = Field(default=0.05, gt=0)
+
     @model_validator(mode="after")
     def _defaults_and_live_rules(self) -> Self:
         if not self.database_url:

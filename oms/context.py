@@ -13,6 +13,9 @@ from oms.db import Database
 from oms.kit.crypto import derive_key
 from oms.kit.time import Clock, SystemClock
 from oms.wallet.service import WalletService
+from oms.webhook.dispatch import DeliveryWorker
+from oms.webhook.service import WebhookService
+from oms.webhook.wiring import build_webhooks
 
 
 @dataclass
@@ -24,6 +27,8 @@ class AppContext:
     custody: Custody
     customers: CustomerService
     wallets: WalletService
+    webhooks: WebhookService
+    webhook_delivery: DeliveryWorker
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> AppContext:
@@ -38,14 +43,16 @@ class AppContext:
             pii_key=derive_key(root, "pii-aes-256-gcm"),
             review_delay=settings.sandbox_kyc_delay_seconds,
         )
+        db = db or Database(settings)
         return cls(
             settings=settings,
-            db=db or Database(settings),
+            db=db,
             clock=clock,
             auth=auth,
             custody=custody,
             customers=customers,
             wallets=WalletService(custody=custody, customers=customers, clock=clock),
+            **build_webhooks(settings, root=root, clock=clock, db=db),
         )
 
     async def start(self) -> None:
@@ -54,4 +61,5 @@ class AppContext:
             await self.custody.ensure_seed(session)
 
     async def close(self) -> None:
+        await self.webhook_delivery.close()
         await self.db.dispose()

@@ -26,10 +26,15 @@ async def review_endorsements(ctx: AppContext) -> int:
         return await ctx.customers.review_due(session)
 
 
+async def deliver_webhooks(ctx: AppContext) -> int:
+    return await ctx.webhook_delivery.run()
+
+
 def jobs_for(ctx: AppContext) -> list[Job]:
     jobs: list[Job] = []
     if ctx.settings.mode is Mode.sandbox:
         jobs.append(Job("sandbox-kyc-review", 0.1, review_endorsements))
+    jobs.append(Job("webhook-delivery", ctx.settings.webhook_poll_seconds, deliver_webhooks))
     return jobs
 
 

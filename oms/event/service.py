@@ -8,7 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.errors import NotFound
+from oms.event import repository
 from oms.kit.ids import new_id
+from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import isoformat
 from oms.models import Event
 
@@ -40,3 +43,27 @@ async def record(
     session.add(event)
     await session.flush()
     return event
+
+
+# --- reading the log (GET /events) ------------------------------------------------------------------
+
+
+async def list_events(
+    session: AsyncSession, tenant_id: str, page: PageParams, *, type: str | None, object_id: str | None
+) -> dict[str, Any]:
+    statement = repository.list_statement(tenant_id, type=type, object_id=object_id)
+    result = await paginate(session, statement, Event, page, scope=Event.tenant_id == tenant_id)
+    return result.envelope([envelope(event) for event in result.items])
+
+
+async def get_event(session: AsyncSession, tenant_id: str, event_id: str) -> dict[str, Any]:
+    event = await repository.get(session, tenant_id, event_id)
+    if event is None:
+        raise NotFound.resource("event", event_id)
+    return envelope(event)
+
+
+def envelope(event: Event) -> dict[str, Any]:
+    data = event.data
+    ordered = {key: data[key] for key in ("id", "object", "type", "createdAt", "sequence", "data") if key in data}
+    return {**ordered, **data}

@@ -1,0 +1,31 @@
+"""All SQL for reading the event log (``oms.event.service`` writes it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.kit.ids import is_valid_id
+from oms.models import Event
+
+
+async def get(session: AsyncSession, tenant_id: str, event_id: str) -> Event | None:
+    if not is_valid_id(event_id, "evt"):
+        return None
+    statement = select(Event).where(Event.id == event_id, Event.tenant_id == tenant_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def list_statement(tenant_id: str, *, type: str | None, object_id: str | None) -> Select[Any]:
+    statement = select(Event).where(Event.tenant_id == tenant_id)
+    if type is not None:
+        if type.endswith(".*"):
+            prefix = type[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            statement = statement.where(Event.type.like(prefix + "%", escape="\\"))
+        else:
+            statement = statement.where(Event.type == type)
+    if object_id is not None:
+        statement = statement.where(Event.object_id == object_id)
+    return statement

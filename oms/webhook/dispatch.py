@@ -1,0 +1,292 @@
+"""From the outbox to the receiver: fan-out, claims, attempts and the retry schedule.
+
+1. **Fan-out** (one transaction): the oldest events with ``dispatched_at IS NULL`` (row-locked with
+   ``SKIP LOCKED`` on PostgreSQL) become one ``webhook_deliveries`` row per matching enabled
+   subscription, and are marked dispatched in the same commit — an event is fanned out exactly once,
+   and a crash before the commit leaves it to the next run.
+2. **Claim** (one short transaction): due pending deliveries of enabled subscriptions (``SKIP LOCKED``)
+   get ``attempts + 1``, a fresh lease token, an ``in_flight`` attempt row, and ``next_attempt_at`` moved
+   to the end of the lease. No transaction or connection is held during the HTTP request.
+3. **Send** (no database): sign with every secret in use, POST with a timeout, no redirects.
+4. **Record** (one transaction): the attempt's outcome; the delivery becomes ``delivered``, ``failed``
+   (410, or the retry window is over) or is rescheduled with exponential backoff and jitter — written
+   only if the lease is still ours. A worker that dies after claiming leaves the lease to run out: the
+   delivery is due again, its attempt is recorded as ``abandoned``, and it is sent again (at least once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+import orjson
+from sqlalchemy import Select, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.db import Database
+from oms.kit.time import Clock
+from oms.models import Event, Webhook, WebhookAttempt, WebhookDelivery
+from oms.webhook import repository, signing
+from oms.webhook.catalogue import matches
+from oms.webhook.sender import EXCERPT_BYTES, SendResult, WebhookSender
+from oms.webhook.service import WebhookService
+
+log = logging.getLogger(__name__)
+ENVELOPE_ORDER = ("id", "object", "type", "createdAt", "sequence", "data")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with "equal jitter": the n-th retry waits between half and all of
+    ``min(cap, base * 2**(n-1))``."""
+
+    base: timedelta
+    cap: timedelta
+    rng: random.Random
+
+    def delay(self, attempts: int) -> timedelta:
+        ceiling = min(self.cap.total_seconds(), self.base.total_seconds() * 2 ** min(attempts - 1, 32))
+        return timedelta(seconds=ceiling / 2 + self.rng.uniform(0, ceiling / 2))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: str
+    attempt_id: int
+    number: int
+    lease_token: str
+    webhook_id: str
+    url: str
+    secrets: tuple[str, ...]
+    event_id: str
+    payload: bytes
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        webhooks: WebhookService,
+        sender: WebhookSender,
+        retry: RetryPolicy,
+        lease: timedelta,
+        fan_out_batch: int = 500,
+    ) -> None:
+        self.clock = clock
+        self._webhooks = webhooks
+        self.sender = sender
+        self.retry = retry
+        self.lease = lease
+        self._fan_out_batch = fan_out_batch
+
+    async def fan_out(self, session: AsyncSession) -> int:
+        """Turn undispatched events into deliveries; returns how many events were handled."""
+        found = await repository.undispatched_events(session, self._fan_out_batch)
+        if not found:
+            return 0
+        now = self.clock.now()
+        subscribers = await repository.active_for_tenants(session, sorted({e.tenant_id for e in found}))
+        rows = [
+            self._webhooks.delivery_row(webhook, event.id, event.type, now)
+            for event in found
+            for webhook in subscribers.get(event.tenant_id, ())
+            if webhook.created_at <= event.created_at
+            and matches(webhook.events, event.type, compliance_only=webhook.compliance_only)
+        ]
+        await repository.insert_deliveries(session, rows)
+        await repository.mark_dispatched(session, [e.id for e in found], now)
+        return len(found)
+
+    async def claim(
+        self, session: AsyncSession, limit: int, *, room: dict[str, int] | None = None, per_endpoint: int = 0
+    ) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries. ``room``: in-flight count per webhook in this process;
+        an endpoint already at ``per_endpoint`` is skipped so one slow receiver cannot take every slot."""
+        now = self.clock.now()
+        busy = {w for w, n in (room or {}).items() if per_endpoint and n >= per_endpoint}
+        due = await repository.due_deliveries(session, now, limit, exclude_webhooks=busy)
+        if per_endpoint:
+            taken: Counter[str] = Counter(room or {})
+            chosen = []
+            for delivery in due:
+                if taken[delivery.webhook_id] < per_endpoint:
+                    taken[delivery.webhook_id] += 1
+                    chosen.append(delivery)
+            due = chosen
+        if not due:
+            return []
+        retried = [d.id for d in due if d.attempts > 0]
+        if retried:
+            await repository.abandon_in_flight(session, retried, now)
+        webhooks = await repository.webhooks_by_id(session, sorted({d.webhook_id for d in due}))
+        envelopes = await repository.event_envelopes(session, [d.event_id for d in due])
+        attempts = []
+        for delivery in due:
+            delivery.attempts += 1
+            delivery.lease_token = secrets.token_hex(16)
+            delivery.next_attempt_at = now + self.lease
+            delivery.updated_at = now
+            attempts.append(
+                WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, outcome="in_flight", started_at=now)
+            )
+        session.add_all(attempts)
+        await session.flush()
+        claimed = []
+        secrets_of: dict[str, tuple[str, ...]] = {}
+        for delivery, attempt in zip(due, attempts, strict=True):
+            webhook = webhooks[delivery.webhook_id]
+            if webhook.id not in secrets_of:
+                secrets_of[webhook.id] = tuple(self._webhooks.secrets_in_use(webhook, now))
+            claimed.append(
+                Claimed(
+                    delivery_id=delivery.id,
+                    attempt_id=attempt.id,
+                    number=attempt.number,
+                    lease_token=delivery.lease_token or "",
+                    webhook_id=webhook.id,
+                    url=webhook.url,
+                    secrets=secrets_of[webhook.id],
+                    event_id=delivery.event_id,
+                    payload=payload_of(envelopes[delivery.event_id]),
+                )
+            )
+        return claimed
+
+    async def send(self, claimed: Claimed) -> SendResult:
+        body = claimed.payload.decode()
+        headers = signing.headers(claimed.secrets, claimed.event_id, self.clock.now(), body)
+        return await self.sender.send(claimed.url, headers, claimed.payload)
+
+    async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> str:
+        """Write the attempt and the delivery's next state; returns that state."""
+        now = self.clock.now()
+        gone = result.status_code == 410
+        await repository.finish_attempt(
+            session,
+            claimed.attempt_id,
+            outcome="succeeded" if result.delivered else "failed",
+            finished_at=now,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            response_excerpt=(result.excerpt or "")[:EXCERPT_BYTES] if result.excerpt is not None else None,
+            error=(result.error or None) and result.error[:500],
+        )
+        delivery = await session.get(WebhookDelivery, claimed.delivery_id)
+        if delivery is None:
+            return "missing"
+        if result.delivered:
+            state = {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
+        elif gone or now >= delivery.retry_until:
+            state = {"status": "failed", "failed_at": now, "next_attempt_at": None}
+        else:
+            retry_at = min(now + self.retry.delay(claimed.number), delivery.retry_until)
+            state = {"status": "pending", "next_attempt_at": retry_at}
+        held = await repository.finish_delivery(
+            session, claimed.delivery_id, claimed.lease_token, updated_at=now, **state
+        )
+        if gone:
+            await repository.disable(session, claimed.webhook_id, reason="endpoint_gone", now=now)
+        return str(state["status"]) if held else "lease_lost"
+
+
+def payload_of(envelope: dict[str, object]) -> bytes:
+    ordered = {key: envelope[key] for key in ENVELOPE_ORDER if key in envelope}
+    ordered.update((key, value) for key, value in envelope.items() if key not in ordered)
+    return orjson.dumps(ordered)
+
+
+class DeliveryWorker:
+    """The delivery loop of one process: keeps up to ``capacity`` attempts in flight, each recorded in
+    its own transaction as soon as it ends, so a slow receiver never holds up the others."""
+
+    def __init__(self, db: Database, dispatcher: Dispatcher, *, capacity: int, per_endpoint: int) -> None:
+        self._db = db
+        self.dispatcher = dispatcher
+        self.capacity = capacity
+        self.per_endpoint = per_endpoint
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._by_webhook: Counter[str] = Counter()
+
+    async def run(self) -> int:
+        """One round: fan out new events, then claim and start due deliveries. Returns work done."""
+        done = 0
+        if await self._probe(select(exists().where(Event.dispatched_at.is_(None)))):
+            async with self._db.session_scope() as session:
+                done += await self.dispatcher.fan_out(session)
+        free = self.capacity - len(self._in_flight)
+        if free > 0 and await self._probe(self._due_probe()):
+            async with self._db.session_scope() as session:
+                claimed = await self.dispatcher.claim(
+                    session, free, room=dict(self._by_webhook), per_endpoint=self.per_endpoint
+                )
+            for item in claimed:
+                self._by_webhook[item.webhook_id] += 1
+                task = asyncio.create_task(self._deliver(item))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            done += len(claimed)
+        return done
+
+    async def drain(self) -> None:
+        """Wait for every attempt in flight to be recorded (tests, shutdown)."""
+        while self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+    async def deliver_all(self, *, rounds: int = 1000) -> int:
+        """Fan out and deliver until nothing is due now (tests and one-shot commands)."""
+        total = 0
+        for _ in range(rounds):
+            done = await self.run()
+            await self.drain()
+            total += done
+            if not done:
+                break
+        return total
+
+    async def close(self) -> None:
+        """Stop: attempts still in flight are abandoned; their leases run out and they are retried."""
+        for task in list(self._in_flight):
+            task.cancel()
+        await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+        await self.dispatcher.sender.close()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def _deliver(self, claimed: Claimed) -> None:
+        try:
+            result = await self.dispatcher.send(claimed)
+            async with self._db.session_scope() as session:
+                await self.dispatcher.record(session, claimed, result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The lease runs out and the delivery is attempted again: nothing is lost.
+            log.exception("webhook attempt not recorded", extra={"delivery": claimed.delivery_id})
+        finally:
+            self._by_webhook[claimed.webhook_id] -= 1
+            if self._by_webhook[claimed.webhook_id] <= 0:
+                del self._by_webhook[claimed.webhook_id]
+
+    def _due_probe(self) -> Select[tuple[bool]]:
+        now = self.dispatcher.clock.now()
+        return select(
+            exists().where(
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+                WebhookDelivery.webhook_id == Webhook.id,
+                Webhook.enabled.is_(True),
+            )
+        )
+
+    async def _probe(self, statement: Select[tuple[bool]]) -> bool:
+        """A cheap read first, so an idle worker never takes SQLite's write lock."""
+        async with self._db.session(write=False) as session:
+            return bool(await session.scalar(statement))

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Depends, Query
+
+from oms.kit.ids import new_id
+from oms.kit.pagination import PageParams, page_params
+from oms.responses import JSONResponse
+from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
+from oms.webhook.schemas import (
+    DeletedWebhook,
+    Delivery,
+    DeliveryList,
+    SecretRotation,
+    Webhook,
+    WebhookCreate,
+    WebhookList,
+    WebhookUpdate,
+    WebhookWithSecret,
+)
+
+router = APIRouter(route_class=OMSRoute, tags=["Webhooks"])
+Page = Annotated[PageParams, Depends(page_params)]
+
+
+@router.post(
+    "/webhooks",
+    status_code=201,
+    response_model=WebhookWithSecret,
+    dependencies=[Idempotent],
+    summary="Create a webhook subscription (the secret is returned only here)",
+)
+async def create_webhook(body: WebhookCreate, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
+    resource = await ctx.webhooks.create(session, auth, body, webhook_id=new_id("whk"))
+    return JSONResponse(resource, status_code=201)
+
+
+@router.get("/webhooks", response_model=WebhookList, summary="List webhook subscriptions")
+async def list_webhooks(auth: Auth, session: Session, ctx: Context, page: Page) -> JSONResponse:
+    return JSONResponse(await ctx.webhooks.list(session, auth, page))
+
+
+@router.get("/webhooks/{webhook_id}", response_model=Webhook, summary="Retrieve a webhook subscription")
+async def get_webhook(webhook_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
+    return JSONResponse(await ctx.webhooks.get(session, auth, webhook_id))
+
+
+@router.patch("/webhooks/{webhook_id}", response_model=Webhook, summary="Update a webhook subscription")
+async def update_webhook(
+    webhook_id: str, body: WebhookUpdate, auth: Auth, session: Session, ctx: Context
+) -> JSONResponse:
+    return JSONResponse(await ctx.webhooks.update(session, auth, webhook_id, body))
+
+
+@router.delete("/webhooks/{webhook_id}", response_model=DeletedWebhook, summary="Delete a webhook subscription")
+async def delete_webhook(webhook_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
+    return JSONResponse(await ctx.webhooks.delete(session, auth, webhook_id))
+
+
+@router.post(
+    "/webhooks/{webhook_id}/rotate-secret",
+    response_model=WebhookWithSecret,
+    dependencies=[Idempotent],
+    summary="Rotate the signing secret; the old one keeps signing during the overlap window",
+)
+async def rotate_webhook_secret(
+    webhook_id: str,
+    auth: Auth,
+    session: Session,
+    ctx: Context,
+    body: Annotated[SecretRotation | None, Body()] = None,
+) -> JSONResponse:
+    return JSONResponse(await ctx.webhooks.rotate_secret(session, auth, webhook_id, body or SecretRotation()))
+
+
+@router.post(
+    "/webhooks/{webhook_id}/test",
+    status_code=201,
+    response_model=Delivery,
+    dependencies=[Idempotent],
+    summary="Send a webhook.test event to this endpoint",
+)
+async def test_webhook(webhook_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
+    return JSONResponse(await ctx.webhooks.send_test(session, auth, webhook_id), status_code=201)
+
+
+@router.get(
+    "/webhooks/{webhook_id}/deliveries", response_model=DeliveryList, summary="List deliveries and their attempts"
+)
+async def list_deliveries(
+    webhook_id: str,
+    auth: Auth,
+    session: Session,
+    ctx: Context,
+    page: Page,
+    status: Literal["pending", "delivered", "failed"] | None = None,
+    event_id: Annotated[str | None, Query(alias="eventId")] = None,
+) -> JSONResponse:
+    return JSONResponse(
+        await ctx.webhooks.list_deliveries(session, auth, webhook_id, page, status=status, event_id=event_id)
+    )
+
+
+@router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=Delivery, summary="Retrieve a delivery")
+async def get_delivery(webhook_id: str, delivery_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
+    return JSONResponse(await ctx.webhooks.get_delivery(session, auth, webhook_id, delivery_id))
+
+
+@router.post(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+    response_model=Delivery,
+    dependencies=[Idempotent],
+    summary="Redeliver a failed (or delivered) event now, with a fresh retry window",
+)
+async def retry_delivery(webhook_id: str, delivery_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
+    return JSONResponse(await ctx.webhooks.retry_delivery(session, auth, webhook_id, delivery_id))

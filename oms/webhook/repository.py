@@ -1,0 +1,179 @@
+"""All SQL for webhook subscriptions, deliveries and attempts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.kit.ids import is_valid_id
+from oms.kit.sql import is_postgres
+from oms.models import Event, Webhook, WebhookAttempt, WebhookDelivery
+
+# --- subscriptions ----------------------------------------------------------------------------------
+
+
+async def get(session: AsyncSession, tenant_id: str, webhook_id: str, *, for_update: bool = False) -> Webhook | None:
+    if not is_valid_id(webhook_id, "whk"):
+        return None
+    statement = select(Webhook).where(
+        Webhook.id == webhook_id, Webhook.tenant_id == tenant_id, Webhook.deleted_at.is_(None)
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def list_statement(tenant_id: str) -> Select[Any]:
+    return select(Webhook).where(Webhook.tenant_id == tenant_id, Webhook.deleted_at.is_(None))
+
+
+async def active_for_tenants(session: AsyncSession, tenant_ids: Sequence[str]) -> dict[str, list[Webhook]]:
+    found: dict[str, list[Webhook]] = defaultdict(list)
+    if tenant_ids:
+        rows = await session.execute(
+            select(Webhook).where(
+                Webhook.tenant_id.in_(tenant_ids), Webhook.enabled.is_(True), Webhook.deleted_at.is_(None)
+            )
+        )
+        for webhook in rows.scalars():
+            found[webhook.tenant_id].append(webhook)
+    return found
+
+
+async def webhooks_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Webhook]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Webhook).where(Webhook.id.in_(ids)))
+    return {webhook.id: webhook for webhook in rows.scalars()}
+
+
+async def disable(session: AsyncSession, webhook_id: str, *, reason: str, now: datetime) -> None:
+    await session.execute(
+        update(Webhook)
+        .where(Webhook.id == webhook_id, Webhook.enabled.is_(True))
+        .values(enabled=False, disabled_reason=reason, updated_at=now)
+    )
+
+
+# --- the outbox fan-out -----------------------------------------------------------------------------
+
+
+async def undispatched_events(session: AsyncSession, limit: int) -> list[Event]:
+    """The oldest events not yet fanned out; claimed so parallel workers never share one."""
+    statement = select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.created_at).limit(limit)
+    if is_postgres(session):
+        statement = statement.with_for_update(skip_locked=True)
+    return list((await session.execute(statement)).scalars())
+
+
+async def mark_dispatched(session: AsyncSession, event_ids: Sequence[str], now: datetime) -> None:
+    await session.execute(update(Event).where(Event.id.in_(event_ids)).values(dispatched_at=now))
+
+
+async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(WebhookDelivery), rows)
+
+
+# --- deliveries -------------------------------------------------------------------------------------
+
+
+async def get_delivery(
+    session: AsyncSession, webhook_id: str, delivery_id: str, *, for_update: bool = False
+) -> WebhookDelivery | None:
+    if not is_valid_id(delivery_id, "dlv"):
+        return None
+    statement = select(WebhookDelivery).where(
+        WebhookDelivery.id == delivery_id, WebhookDelivery.webhook_id == webhook_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def deliveries_statement(webhook_id: str, *, status: str | None, event_id: str | None) -> Select[Any]:
+    statement = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    if status is not None:
+        statement = statement.where(WebhookDelivery.status == status)
+    if event_id is not None:
+        statement = statement.where(WebhookDelivery.event_id == event_id)
+    return statement
+
+
+async def attempts_of(session: AsyncSession, delivery_ids: Sequence[str]) -> dict[str, list[WebhookAttempt]]:
+    found: dict[str, list[WebhookAttempt]] = defaultdict(list)
+    if delivery_ids:
+        rows = await session.execute(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+            .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)
+        )
+        for attempt in rows.scalars():
+            found[attempt.delivery_id].append(attempt)
+    return found
+
+
+async def cancel_pending(session: AsyncSession, webhook_id: str, now: datetime) -> None:
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.status == "pending")
+        .values(status="failed", failed_at=now, next_attempt_at=None, lease_token=None, updated_at=now)
+    )
+
+
+async def due_deliveries(
+    session: AsyncSession, now: datetime, limit: int, *, exclude_webhooks: set[str] | None = None
+) -> list[WebhookDelivery]:
+    """Pending deliveries whose time has come, of enabled subscriptions; row-locked and skipped by
+    other workers on PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE)."""
+    statement = (
+        select(WebhookDelivery)
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .where(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            Webhook.enabled.is_(True),
+        )
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+    )
+    if exclude_webhooks:
+        statement = statement.where(WebhookDelivery.webhook_id.not_in(sorted(exclude_webhooks)))
+    if is_postgres(session):
+        statement = statement.with_for_update(skip_locked=True, of=WebhookDelivery)
+    return list((await session.execute(statement)).scalars())
+
+
+async def abandon_in_flight(session: AsyncSession, delivery_ids: Sequence[str], now: datetime) -> None:
+    """Attempts of a worker that stopped before finishing them (their lease ran out)."""
+    await session.execute(
+        update(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(delivery_ids), WebhookAttempt.outcome == "in_flight")
+        .values(outcome="abandoned", finished_at=now, error="the worker stopped before this attempt finished")
+    )
+
+
+async def event_envelopes(session: AsyncSession, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if not event_ids:
+        return {}
+    rows = await session.execute(select(Event.id, Event.data).where(Event.id.in_(set(event_ids))))
+    return {event_id: data for event_id, data in rows.all()}
+
+
+async def finish_delivery(session: AsyncSession, delivery_id: str, lease_token: str, **values: Any) -> bool:
+    """Write the outcome if this worker still holds the lease; False if another worker took over."""
+    result = await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.lease_token == lease_token)
+        .values(lease_token=None, **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def finish_attempt(session: AsyncSession, attempt_id: int, **values: Any) -> None:
+    await session.execute(update(WebhookAttempt).where(WebhookAttempt.id == attempt_id).values(**values))
