@@ -1,0 +1,100 @@
+"""`oms reconcile`: the ledger against the chain, for every wallet and the fee treasury."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+
+import httpx
+
+from oms.app import create_app
+from oms.config import Mode
+from tests.support import Api, OffsetClock, assert_error, create_customer, create_wallet, fund, settle
+from tests.transaction.test_worker_restart import worker_env
+
+
+async def test_an_unrecorded_deposit_is_a_difference_until_it_is_credited(api: Api, ctx, clock: OffsetClock) -> None:
+    customer = await create_customer(api)
+    wallet = await create_wallet(api, customer["id"])
+    chain = ctx.chains.get("polygon")
+    await chain.mint("usdc", wallet["address"], 4_200_000)  # type: ignore[attr-defined]
+    await chain.mine(1)  # type: ignore[attr-defined]
+    checked, differences = await ctx.reconciler.run(tenant_id=api.tenant_id)
+    assert checked >= 1
+    assert [(d.owner, d.ledger, d.on_chain) for d in differences] == [(wallet["id"], 0, 4_200_000)]
+    await settle(ctx, clock)
+    assert (await ctx.reconciler.run(tenant_id=api.tenant_id))[1] == []
+
+
+async def test_transfers_in_flight_are_not_differences(api: Api, ctx, clock: OffsetClock) -> None:
+    customer = await create_customer(api)
+    wallet = await create_wallet(api, customer["id"])
+    await fund(api, wallet, "5.00")
+    await settle(ctx, clock)
+    offer = (
+        await api.post(
+            "/quotes",
+            {
+                "customerId": customer["id"],
+                "source": {"walletId": wallet["id"], "asset": "usdc", "network": "polygon", "amount": "2.00"},
+                "destination": {
+                    "asset": "usdc",
+                    "network": "polygon",
+                    "wallet": {"blockchainAddress": "0x" + "33" * 20},
+                },
+            },
+        )
+    ).json()
+    await api.post("/transactions", {"quoteId": offer["id"]})
+    await ctx.sender.run_once()
+    await ctx.chains.get("polygon").mine(1)  # type: ignore[attr-defined]
+    await ctx.sender.run_once()  # mined, not yet final: the ledger still holds it
+    assert (await ctx.reconciler.run(tenant_id=api.tenant_id))[1] == []
+    await settle(ctx, clock)
+    assert (await ctx.reconciler.run(tenant_id=api.tenant_id))[1] == []
+
+
+async def test_the_command_exits_1_and_names_each_difference(api: Api, ctx, clock: OffsetClock, settings) -> None:
+    customer = await create_customer(api)
+    wallet = await create_wallet(api, customer["id"])
+    await ctx.chains.get("polygon").mint("usdc", wallet["address"], 1_000_000)  # type: ignore[attr-defined]
+    await ctx.chains.get("polygon").mine(1)  # type: ignore[attr-defined]
+    env = worker_env(settings, clock)
+    found = subprocess.run(
+        [sys.executable, "-m", "oms", "reconcile"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert f"DIFFERENCE polygon usdc {wallet['address']} ({wallet['id']}): ledger 0.00 vs chain 1.00" in found.stdout
+    await settle(ctx, clock)
+    clean = subprocess.run(
+        [sys.executable, "-m", "oms", "reconcile"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "0 differences" in clean.stdout
+
+
+async def test_sandbox_fund_command_sends_test_tokens(api: Api, ctx, clock: OffsetClock, settings) -> None:
+    customer = await create_customer(api)
+    wallet = await create_wallet(api, customer["id"])
+    done = subprocess.run(
+        [sys.executable, "-m", "oms", "sandbox", "fund", wallet["address"], "12.5"],
+        env=worker_env(settings, clock),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    await settle(ctx, clock)
+    assert (await api.get(f"/wallets/{wallet['id']}/balance")).json()["balance"] == "12.50"
+
+
+async def test_sandbox_endpoints_do_not_exist_in_live_mode(settings) -> None:
+    live = settings.model_copy(
+        update={"mode": Mode.live, "secret_key": secrets.token_hex(32), "custody_kek": secrets.token_hex(32)}
+    )
+    app = create_app(live)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://oms.test/v0.9") as client:
+        response = await client.post("/sandbox/fund", json={"address": "0x" + "11" * 20, "amount": "1.00"})
+    assert_error(response, 404, "unrecognized_request_url")
