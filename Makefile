@@ -12,10 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make run CHAIN=anvil`: the same server against a local anvil node with test USDC (docs/evm.md).
 run: $(STAMP)
+ifeq ($(CHAIN),anvil)
+	$(BIN)/python -m oms.chain.devnode
+else
 	$(BIN)/oms migrate
 	$(BIN)/oms bootstrap
 	$(BIN)/oms serve
+endif
 
 test: $(STAMP)
 	$(BIN)/ruff check .

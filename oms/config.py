@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     evm_chain_id: int = 0
     evm_usdc_address: str = ""
     evm_usdt_address: str = ""
+    # EVM sending (docs/evm.md): gas limit of one relayed transfer; a floor for the priority fee (Polygon's
+    # nodes refuse tips under 25-30 gwei); a cap on maxFeePerGas; eth_getLogs page size; RPC timeout.
+    # evm_dev_node: the node is a local anvil, so OMS may also mint, mine and reorganise on it.
+    evm_transfer_gas_limit: int = Field(default=200_000, gt=21_000)
+    evm_min_priority_fee_gwei: float = Field(default=0.0, ge=0)
+    evm_max_fee_gwei: float = Field(default=2_000.0, gt=0)
+    evm_log_block_chunk: int = Field(default=2_000, ge=1)
+    evm_rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    evm_dev_node: bool = False
 
     # --- webhooks ---------------------------------------------------------------------------------------
     # Delivery: per-attempt timeout (DNS + connect + answer); the lease a claimed delivery is held for (a
