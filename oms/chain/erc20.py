@@ -74,6 +74,13 @@ def transfer_authorization(domain: dict[str, Any], message: dict[str, Any]) -> d
     }
 
 
+def transfer_with_authorization_args(message: dict[str, Any], signature: bytes) -> list[Any]:
+    """Arguments of ``transferWithAuthorization(from, to, value, validAfter, validBefore, nonce, v, r, s)``
+    for a signed authorization (``signature`` is r || s || v, 65 bytes)."""
+    fields = ("from", "to", "value", "validAfter", "validBefore", "nonce")
+    return [*(message[name] for name in fields), signature[64], signature[:32], signature[32:64]]
+
+
 def domain_separator(domain: dict[str, Any]) -> bytes:
     """What the token's ``DOMAIN_SEPARATOR()`` returns if it signs against ``domain``: the header of any
     EIP-712 message in that domain is the domain's hash."""

@@ -58,7 +58,7 @@ GWEI = 10**9
 BUMP_NUMERATOR, BUMP_DENOMINATOR = 9, 8
 # eth_getLogs topic filters OR at most this many recipient addresses per query (providers cap the list).
 MAX_TOPIC_ADDRESSES = 200
-# Recently signed fees per (fee payer, nonce), so the next bump is computed from the last attempt.
+# Fees signed per (fee payer, nonce), for that many recent nonces: a replacement is priced from them.
 _FEE_MEMORY = 4096
 
 # Node error messages (lower-cased substrings) across geth/Bor, Erigon, Nethermind and anvil.
@@ -128,7 +128,7 @@ class EvmChainAdapter:
         self._gas: FeePayer | None = None
         self._tokens: dict[str, Token] = {}
         self._node_checked = False
-        self._signed_fees: dict[tuple[str, int], tuple[int, Fees]] = {}
+        self._signed_fees: dict[tuple[str, int], dict[int, Fees]] = {}  # (payer, nonce) -> attempt -> fees
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -148,6 +148,8 @@ class EvmChainAdapter:
         async with self._db.session_scope() as session:
             index, address = await self._custody.system_key(session, gas_key_purpose(self.chain))
         self._gas = FeePayer(address=address, key_index=index)
+        # Operators fund this address with the native coin (POL on Polygon): say where it is.
+        log.info("EVM gas account", extra={"network": self.chain, "chainId": self.chain_id, "address": address})
 
     async def close(self) -> None:
         await self._w3.provider.disconnect()
@@ -157,10 +159,6 @@ class EvmChainAdapter:
         if self._gas is None:
             raise ChainError("the EVM adapter is not started: call start() first")
         return self._gas
-
-    @property
-    def assets(self) -> list[str]:
-        return sorted(self._addresses)
 
     # --- reads ----------------------------------------------------------------------------------------
 
@@ -260,17 +258,13 @@ class EvmChainAdapter:
         if self._custody.address_of(intent.from_key_index).lower() != intent.from_address.lower():
             raise ChainError(f"custody key {intent.from_key_index} does not hold {intent.from_address}")
         gas = self.gas_account
+        fees = await self._fees(gas.address, nonce, fee_bump)
         authorization = self._authorization(token, intent, nonce)
         signature = self._custody.sign_typed_data(intent.from_key_index, authorization)
-        message = authorization["message"]
         data = self._contract(token).encode_abi(
             "transferWithAuthorization",
-            args=[
-                message["from"], message["to"], message["value"], message["validAfter"], message["validBefore"],
-                message["nonce"], signature[64], signature[:32], signature[32:64],
-            ],
-        )  # fmt: skip
-        fees = await self._fees(gas.address, nonce, fee_bump)
+            args=erc20.transfer_with_authorization_args(authorization["message"], signature),
+        )
         transaction = {
             "type": 2,
             "chainId": self.chain_id,
@@ -383,10 +377,8 @@ class EvmChainAdapter:
         market = await self.market_fees()
         if fee_bump <= 0:
             return self._capped(market)
-        remembered = self._signed_fees.get((payer.lower(), nonce))
-        if remembered is not None and remembered[0] == fee_bump - 1:
-            previous = remembered[1]
-        else:
+        previous = self._signed_fees.get((payer.lower(), nonce), {}).get(fee_bump - 1)
+        if previous is None:
             previous = market
             for _ in range(fee_bump - 1):
                 previous = previous.bumped()
@@ -410,9 +402,10 @@ class EvmChainAdapter:
         return Fees(max_fee=min(fees.max_fee, cap), priority_fee=min(fees.priority_fee, fees.max_fee, cap))
 
     def _remember_fees(self, payer: str, nonce: int, attempt: int, fees: Fees) -> None:
-        if len(self._signed_fees) >= _FEE_MEMORY:
-            self._signed_fees.pop(next(iter(self._signed_fees)))
-        self._signed_fees[(payer.lower(), nonce)] = (attempt, fees)
+        key = (payer.lower(), nonce)
+        if key not in self._signed_fees and len(self._signed_fees) >= _FEE_MEMORY:
+            self._signed_fees.pop(next(iter(self._signed_fees)))  # the oldest nonce: long since mined
+        self._signed_fees.setdefault(key, {})[attempt] = fees
 
     # --- tokens ---------------------------------------------------------------------------------------
 
@@ -446,7 +439,7 @@ class EvmChainAdapter:
         if self._gas is not None:
             balance = await self.native_balance(self._gas.address)
             level = logging.INFO if balance else logging.WARNING
-            log.log(level, "gas account", extra={"address": self._gas.address, "balanceWei": str(balance)})
+            log.log(level, "EVM gas account balance", extra={"address": self._gas.address, "balanceWei": str(balance)})
 
     async def _load_token(self, asset: str, address: str) -> Token:
         """Check the contract is the token we expect and find out whether it speaks EIP-3009."""

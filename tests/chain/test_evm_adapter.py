@@ -181,6 +181,38 @@ async def test_fee_bumped_replacement_is_mined_instead_of_the_original(
     assert await anvil_chain.balance_of("usdc", OUTSIDER) == 250_000
 
 
+async def test_a_replacement_signed_by_a_restarted_process_still_outbids(
+    ctx: AppContext, anvil_chain: AnvilChain
+) -> None:
+    index, customer = await funded_customer(ctx, anvil_chain, 1_000_000)
+    transfer = intent(index, customer, OUTSIDER, 1)
+    original = await send(anvil_chain, transfer)
+    restarted = AnvilChain(anvil_chain.settings, custody=ctx.custody, db=ctx.db)  # no memory of attempt 0
+    await restarted.start()
+    try:
+        replacement = await restarted.sign_transfer(transfer, original.nonce, fee_bump=1)
+    finally:
+        await restarted.close()
+    assert fields(replacement)["maxFeePerGas"] * 8 >= fields(original)["maxFeePerGas"] * 9
+    await anvil_chain.broadcast(replacement)
+    await anvil_chain.mine()
+    assert await anvil_chain.receipt(replacement.tx_hash) is not None
+
+
+async def test_a_replacement_beyond_the_fee_cap_is_refused(ctx: AppContext, anvil_chain: AnvilChain) -> None:
+    index, customer = await funded_customer(ctx, anvil_chain, 1_000_000)
+    capped = AnvilChain(anvil_chain.settings.model_copy(update={"evm_max_fee_gwei": 1}), custody=ctx.custody, db=ctx.db)
+    await capped.start()
+    try:
+        transfer = intent(index, customer, OUTSIDER, 1)
+        nonce = await capped.pending_nonce(capped.gas_account.address)
+        assert fields(await capped.sign_transfer(transfer, nonce))["maxFeePerGas"] == 10**9
+        with pytest.raises(ChainError, match="OMS_EVM_MAX_FEE_GWEI"):
+            await capped.sign_transfer(transfer, nonce, fee_bump=1)
+    finally:
+        await capped.close()
+
+
 async def test_a_copied_authorization_submitted_first_still_counts_as_sent(
     ctx: AppContext, anvil_chain: AnvilChain
 ) -> None:
