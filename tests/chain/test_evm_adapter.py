@@ -121,6 +121,21 @@ async def test_relayed_transfer_is_paid_by_the_gas_account(ctx: AppContext, anvi
     assert (seen.tx_hash, seen.from_address, seen.amount) == (signed.tx_hash, customer, 4_000_000)
 
 
+async def test_identical_sends_at_consecutive_nonces_all_mine(ctx: AppContext, anvil_chain: AnvilChain) -> None:
+    """Twenty equal payments from one wallet: each relay has its own gas nonce and authorization."""
+    index, customer = await funded_customer(ctx, anvil_chain, 20_000_000)
+    transfer = intent(index, customer, OUTSIDER, 1_000_000)
+    first = await anvil_chain.pending_nonce(anvil_chain.gas_account.address)
+    sends = [await anvil_chain.sign_transfer(transfer, first + i) for i in range(20)]
+    for signed in sends:
+        await anvil_chain.broadcast(signed)
+    await anvil_chain.mine()
+    receipts = [await anvil_chain.receipt(signed.tx_hash) for signed in sends]
+    assert all(receipt is not None and receipt.succeeded for receipt in receipts)
+    assert await anvil_chain.balance_of("usdc", OUTSIDER) == 20_000_000
+    assert await anvil_chain.pending_nonce(anvil_chain.gas_account.address) == first + 20
+
+
 async def test_signing_is_pure_for_the_same_attempt(ctx: AppContext, anvil_chain: AnvilChain) -> None:
     index, customer = await funded_customer(ctx, anvil_chain, 1_000_000)
     transfer = intent(index, customer, OUTSIDER, 1)
