@@ -51,7 +51,74 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke an API key; its tokens stop working at once")
     revoke.add_argument("key_id")
     revoke.set_defaults(handler=_keys_revoke)
+    reconcile = commands.add_parser(
+        "reconcile", help="compare every wallet's ledger balance with the chain (exit 1 on any difference)"
+    )
+    reconcile.add_argument("--tenant", help="only this tenant's wallets (by name)")
+    reconcile.set_defaults(handler=_reconcile)
+    sandbox = commands.add_parser("sandbox", help="sandbox chain tools").add_subparsers(
+        dest="sandbox_command", required=True
+    )
+    fund = sandbox.add_parser("fund", help="send test tokens to any address on the sandbox chain")
+    fund.add_argument("address")
+    fund.add_argument("amount", help="decimal amount, e.g. 25.00")
+    fund.add_argument("--asset", default="usdc")
+    fund.add_argument("--network", default="polygon")
+    fund.set_defaults(handler=_sandbox_fund)
     return parser
+
+
+def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from oms.auth import repository
+    from oms.context import AppContext
+
+    async def run():  # type: ignore[no-untyped-def]
+        ctx = AppContext.build(settings)
+        try:
+            await ctx.start()
+            tenant_id = None
+            if args.tenant:
+                async with ctx.db.session_scope(write=False) as session:
+                    tenant = await repository.get_tenant_by_name(session, args.tenant)
+                if tenant is None:
+                    raise SystemExit(f"oms: no tenant named {args.tenant}")
+                tenant_id = tenant.id
+            return await ctx.reconciler.run(tenant_id=tenant_id)
+        finally:
+            await ctx.close()
+
+    checked, differences = asyncio.run(run())
+    for difference in differences:
+        print(f"DIFFERENCE {difference.describe()}")
+    print(f"{checked} addresses checked, {len(differences)} differences")
+    return 1 if differences else 0
+
+
+def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
+    from eth_utils import is_address, to_checksum_address
+
+    from oms.context import AppContext
+    from oms.kit.money import ASSETS, parse_amount
+
+    if settings.chain != "sandbox":
+        print("oms: `sandbox fund` needs the sandbox chain (OMS_CHAIN=sandbox)", file=sys.stderr)
+        return 2
+    if not is_address(args.address) or args.asset not in ASSETS:
+        print("oms: give a valid address and asset", file=sys.stderr)
+        return 2
+    amount = parse_amount(args.amount, ASSETS[args.asset].decimals)
+
+    async def run() -> str:
+        ctx = AppContext.build(settings)
+        try:
+            await ctx.start()
+            chain = ctx.chains.get(args.network)
+            return await chain.mint(args.asset, to_checksum_address(args.address), amount)  # type: ignore[attr-defined]
+        finally:
+            await ctx.close()
+
+    print(f"submitted {args.amount} {args.asset} to {args.address} on {args.network}: {asyncio.run(run())}")
+    return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -12,19 +12,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oms import API_PREFIX, worker
 from oms.auth.endpoints import router as auth_router
-from oms.config import Settings
+from oms.config import Mode, Settings
 from oms.context import AppContext
 from oms.customer.endpoints import router as customer_router
 from oms.errors import NotFound, OMSError
 from oms.event.endpoints import router as event_router
 from oms.kit.time import Clock
 from oms.middleware import RequestContextMiddleware
+from oms.quote.endpoints import router as quote_router
 from oms.responses import JSONResponse
 from oms.routing import error_response, validation_error
+from oms.sandbox.endpoints import router as sandbox_router
+from oms.transaction.endpoints import router as transaction_router
 from oms.wallet.endpoints import router as wallet_router
 from oms.webhook.endpoints import router as webhook_router
 
-ROUTERS = (auth_router, customer_router, wallet_router, webhook_router, event_router)
+ROUTERS = (auth_router, customer_router, wallet_router, quote_router, transaction_router, webhook_router, event_router)
+# Simulation and test-only endpoints exist only on a sandbox server (404 in live mode).
+SANDBOX_ROUTERS = (sandbox_router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContext | None = None) -> FastAPI:
@@ -56,6 +61,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
     app.state.ctx = context
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    if settings.mode is Mode.sandbox:
+        for router in SANDBOX_ROUTERS:
+            app.include_router(router, prefix=API_PREFIX)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
     return app

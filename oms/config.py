@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Self
@@ -58,6 +59,14 @@ class Settings(BaseSettings):
     log_json: bool = True
 
     sandbox_kyc_delay_seconds: float = Field(default=0.2, ge=0)
+    # Sandbox only: run the server's clock this many seconds ahead of the wall clock.
+    sandbox_clock_offset_seconds: float = Field(default=0, ge=0)
+
+    # --- money movement ---------------------------------------------------------------------------------
+    quote_lock_seconds: int = Field(default=300, ge=1)
+    # cryptoToCrypto fee schedule: a rate of the gross amount (0.001 = 0.1 %) plus a fixed amount of the asset.
+    fee_crypto_to_crypto_rate: Decimal = Field(default=Decimal("0"), ge=0, lt=1)
+    fee_crypto_to_crypto_fixed: Decimal = Field(default=Decimal("0"), ge=0)
 
     # --- chain ------------------------------------------------------------------------------------------
     # "sandbox": the embedded chain kept in our database; "evm": a JSON-RPC node (Polygon, Amoy, anvil).
@@ -102,6 +111,8 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'oms.db'}"
         if self.mode is Mode.live:
+            if self.sandbox_clock_offset_seconds:
+                raise ConfigurationError("OMS_SANDBOX_CLOCK_OFFSET_SECONDS is not allowed in live mode")
             for name in ("secret_key", "custody_kek"):
                 if not getattr(self, name):
                     raise ConfigurationError(f"OMS_{name.upper()} is required in live mode")

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from oms.auth.service import AuthService
 from oms.auth.tokens import TokenSigner
+from oms.chain.registry import Chains, build_chains
+from oms.chain.sender import ChainSender
 from oms.config import Settings
 from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.db import Database
+from oms.deposit.service import DepositScanner
 from oms.kit.crypto import derive_key
+from oms.kit.money import ASSETS
 from oms.kit.time import Clock, SystemClock
+from oms.quote.pricing import FeeSchedule
+from oms.quote.service import QuoteService
+from oms.reconcile.service import Reconciler
+from oms.transaction.service import TransactionService
 from oms.wallet.service import WalletService
 from oms.webhook.dispatch import DeliveryWorker
 from oms.webhook.service import WebhookService
@@ -29,21 +38,35 @@ class AppContext:
     wallets: WalletService
     webhooks: WebhookService
     webhook_delivery: DeliveryWorker
+    chains: Chains
+    quotes: QuoteService
+    transactions: TransactionService
+    sender: ChainSender
+    deposits: DepositScanner
+    reconciler: Reconciler
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> AppContext:
-        clock = clock or SystemClock()
+        clock = clock or SystemClock(timedelta(seconds=settings.sandbox_clock_offset_seconds))
         root = settings.secret_key_bytes()
         signer = TokenSigner(derive_key(root, "jwt-hs256"), clock, settings.token_ttl_seconds)
         auth = AuthService(pepper=derive_key(root, "api-secret-pepper"), signer=signer, clock=clock, mode=settings.mode)
         custody = Custody(settings.custody_kek_bytes(), clock)
+        db = db or Database(settings)
         customers = CustomerService(
             clock=clock,
             mode=settings.mode,
             pii_key=derive_key(root, "pii-aes-256-gcm"),
             review_delay=settings.sandbox_kyc_delay_seconds,
         )
-        db = db or Database(settings)
+        chains = build_chains(settings, db=db, custody=custody, clock=clock)
+        # The fixed fee is configured in major units; every supported crypto asset has the same decimals.
+        schedule = FeeSchedule(
+            settings.fee_crypto_to_crypto_rate, int(settings.fee_crypto_to_crypto_fixed * 10 ** ASSETS["usdc"].decimals)
+        )
+        quotes = QuoteService(
+            customers=customers, clock=clock, lock_seconds=settings.quote_lock_seconds, schedule=schedule
+        )
         return cls(
             settings=settings,
             db=db,
@@ -53,12 +76,19 @@ class AppContext:
             customers=customers,
             wallets=WalletService(custody=custody, customers=customers, clock=clock),
             **build_webhooks(settings, root=root, clock=clock, db=db),
+            chains=chains,
+            quotes=quotes,
+            transactions=TransactionService(customers=customers, quotes=quotes, custody=custody, clock=clock),
+            sender=ChainSender(db=db, chains=chains, clock=clock),
+            deposits=DepositScanner(db=db, chains=chains, clock=clock),
+            reconciler=Reconciler(db=db, chains=chains, custody=custody),
         )
 
     async def start(self) -> None:
         """Work every process does once at start: make sure the custody seed exists and is ours."""
         async with self.db.session_scope() as session:
             await self.custody.ensure_seed(session)
+        await self.chains.start()
 
     async def close(self) -> None:
         await self.webhook_delivery.close()

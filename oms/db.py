@@ -52,7 +52,9 @@ class Database:
                 pool_pre_ping=False,
                 connect_args=connect_args,
             )
-            self.reader = self.writer
+            # Read-only requests run without BEGIN/ROLLBACK round trips. At READ COMMITTED every statement
+            # sees a fresh snapshot even inside a transaction, so autocommit changes no result.
+            self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False, autoflush=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False, autoflush=False)
 
@@ -93,5 +95,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.writer.dispose()
-        if self.reader is not self.writer:
+        if self.is_sqlite:
             await self.reader.dispose()

@@ -26,14 +26,47 @@ async def review_endorsements(ctx: AppContext) -> int:
         return await ctx.customers.review_due(session)
 
 
+async def send_on_chain(ctx: AppContext) -> int:
+    return await ctx.sender.run_once()
+
+
+async def detect_deposits(ctx: AppContext) -> int:
+    return await ctx.deposits.run_once()
+
+
+async def settle_transactions(ctx: AppContext) -> int:
+    async with ctx.db.session_scope() as session:
+        return await ctx.transactions.settle_final_sends(session)
+
+
+async def produce_sandbox_blocks(ctx: AppContext) -> int:
+    for adapter in ctx.chains.all():
+        await adapter.mine(1)  # type: ignore[attr-defined]
+    return 0  # always wait a block time before the next
+
+
+async def reconcile(ctx: AppContext) -> int:
+    _, differences = await ctx.reconciler.run()
+    for difference in differences:
+        log.warning("ledger and chain differ", extra={"difference": difference.describe()})
+    return 0
+
+
 async def deliver_webhooks(ctx: AppContext) -> int:
     return await ctx.webhook_delivery.run()
 
 
 def jobs_for(ctx: AppContext) -> list[Job]:
-    jobs: list[Job] = []
+    jobs = [
+        Job("chain-sender", 0.2, send_on_chain),
+        Job("deposit-scanner", 0.5, detect_deposits),
+        Job("transaction-settlement", 0.2, settle_transactions),
+        Job("reconcile", 60.0, reconcile),
+    ]
     if ctx.settings.mode is Mode.sandbox:
         jobs.append(Job("sandbox-kyc-review", 0.1, review_endorsements))
+    if ctx.settings.chain == "sandbox":
+        jobs.append(Job("sandbox-blocks", ctx.settings.sandbox_block_seconds, produce_sandbox_blocks))
     jobs.append(Job("webhook-delivery", ctx.settings.webhook_poll_seconds, deliver_webhooks))
     return jobs
 

@@ -95,8 +95,9 @@ class ChainAdapter(Protocol):
     async def balance_of(self, asset: str, address: str) -> int:
         """Token balance (smallest units) of ``address`` at the latest block."""
 
-    async def transfers(self, asset: str, from_block: int, to_block: int,
-                        to_addresses: Collection[str] | None = None) -> list[TokenTransfer]:
+    async def transfers(
+        self, asset: str, from_block: int, to_block: int, to_addresses: Collection[str] | None = None
+    ) -> list[TokenTransfer]:
         """Token transfers in canonical blocks ``from_block..to_block`` (inclusive), oldest first;
         only those to ``to_addresses`` when given (addresses compared case-insensitively)."""
 

@@ -109,8 +109,9 @@ class Custody:
         """Sign an EVM transaction dict with the key at ``key_index``; returns raw bytes and hash."""
         account = Account.from_key(self._private_key(key_index))
         signed = account.sign_transaction(transaction)
-        return SignedTransaction(raw=bytes(signed.raw_transaction), tx_hash="0x" + bytes(signed.hash).hex(),
-                                 sender=account.address)
+        return SignedTransaction(
+            raw=bytes(signed.raw_transaction), tx_hash="0x" + bytes(signed.hash).hex(), sender=account.address
+        )
 
     def sign_typed_data(self, key_index: int, typed_data: dict[str, Any]) -> bytes:
         """EIP-712 signature (65 bytes, r || s || v) by the key at ``key_index``."""

@@ -74,10 +74,19 @@ class CustomerService:
         ]
         session.add_all(endorsements)
         await session.flush()
+        resource = _resource(customer, endorsements, [])  # a new customer has no wallets yet
         if instant:
-            for endorsement in endorsements:
-                await self._emit_granted(session, customer, endorsement.name)
-        return (await self.render(session, [customer]))[0]
+            for sequence, _ in enumerate(endorsements, start=1):
+                await events.record(
+                    session,
+                    tenant_id=customer.tenant_id,
+                    type="customer.endorsement.granted",
+                    object_id=customer.id,
+                    resource=resource,
+                    at=now,
+                    sequence=sequence,
+                )
+        return resource
 
     async def update(
         self, session: AsyncSession, auth: AuthContext, customer_id: str, body: CustomerUpdate
@@ -267,17 +276,6 @@ class CustomerService:
         elif not complete:
             endorsement.review_after = None
         endorsement.updated_at = self._clock.now()
-
-    async def _emit_granted(self, session: AsyncSession, customer: Customer, name: str) -> None:
-        resource = (await self.render(session, [customer]))[0]
-        await events.record(
-            session,
-            tenant_id=customer.tenant_id,
-            type="customer.endorsement.granted",
-            object_id=customer.id,
-            resource=resource,
-            at=self._clock.now(),
-        )
 
 
 def _resource(

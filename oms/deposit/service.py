@@ -114,6 +114,7 @@ class DepositScanner:
             object_id=deposit.id,
             resource=_deposit_resource(wallet, deposit),
             at=now,
+            sequence=1,
         )
 
     async def _settle_pending(self, session: AsyncSession, adapter: ChainAdapter, asset: str, head: int) -> int:

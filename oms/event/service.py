@@ -17,12 +17,21 @@ from oms.models import Event
 
 
 async def record(
-    session: AsyncSession, *, tenant_id: str, type: str, object_id: str, resource: dict[str, Any], at: datetime
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    type: str,
+    object_id: str,
+    resource: dict[str, Any],
+    at: datetime,
+    sequence: int | None = None,
 ) -> Event:
-    """Append an event whose ``sequence`` is one more than the object's previous event."""
-    previous = await session.scalar(select(func.max(Event.sequence)).where(Event.object_id == object_id))
+    """Append an event. ``sequence`` orders the changes of one object: pass the object's version when it
+    keeps one (no extra query); otherwise it is one more than the object's previous event."""
+    if sequence is None:
+        previous = await session.scalar(select(func.max(Event.sequence)).where(Event.object_id == object_id))
+        sequence = (previous or 0) + 1
     event_id = new_id("evt")
-    sequence = (previous or 0) + 1
     envelope = {
         "id": event_id,
         "object": "event",

@@ -1,18 +1,34 @@
 """SQLAlchemy models, one file per aggregate. Importing this package registers every table."""
 
 from oms.models.base import Base
+from oms.models.chain import (
+    ChainCursor,
+    ChainDeposit,
+    ChainNonce,
+    ChainSend,
+    ChainSendAttempt,
+    SandboxBlock,
+    SandboxTransaction,
+)
 from oms.models.custody import CustodyKey, CustodySeed
 from oms.models.customer import Customer, Endorsement
 from oms.models.event import Event
 from oms.models.idempotency import IdempotencyRecord
 from oms.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
+from oms.models.quote import Quote
 from oms.models.tenant import ApiKey, Tenant
+from oms.models.transaction import Transaction
 from oms.models.wallet import Wallet
 from oms.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiKey",
     "Base",
+    "ChainCursor",
+    "ChainDeposit",
+    "ChainNonce",
+    "ChainSend",
+    "ChainSendAttempt",
     "CustodyKey",
     "CustodySeed",
     "Customer",
@@ -22,7 +38,11 @@ __all__ = [
     "LedgerAccount",
     "LedgerEntry",
     "LedgerPosting",
+    "Quote",
+    "SandboxBlock",
+    "SandboxTransaction",
     "Tenant",
+    "Transaction",
     "Wallet",
     "Webhook",
     "WebhookAttempt",

@@ -254,6 +254,7 @@ class TransactionService:
             object_id=transaction.id,
             resource=resource,
             at=self._clock.now(),
+            sequence=transaction.version,
         )
 
     # --- queries --------------------------------------------------------------------------------------

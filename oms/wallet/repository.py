@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
-from oms.models import Wallet
+from oms.models import LedgerAccount, Wallet
 
 
 async def get(session: AsyncSession, tenant_id: str, wallet_id: str) -> Wallet | None:
@@ -18,6 +18,24 @@ async def get(session: AsyncSession, tenant_id: str, wallet_id: str) -> Wallet |
         return None
     statement = select(Wallet).where(Wallet.id == wallet_id, Wallet.tenant_id == tenant_id)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_with_balances(
+    session: AsyncSession, tenant_id: str, wallet_id: str
+) -> tuple[str, str, dict[str, int]] | None:
+    """(asset, chain, balance by account kind) of a tenant's wallet, in one round trip (the hot read)."""
+    if not is_valid_id(wallet_id, "wlt"):
+        return None
+    rows = (
+        await session.execute(
+            select(Wallet.asset, Wallet.chain, LedgerAccount.kind, LedgerAccount.balance)
+            .join(LedgerAccount, LedgerAccount.wallet_id == Wallet.id)
+            .where(Wallet.id == wallet_id, Wallet.tenant_id == tenant_id)
+        )
+    ).all()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], {row[2]: row[3] for row in rows}
 
 
 async def exists_for(session: AsyncSession, customer_id: str, asset: str, chain: str) -> bool:

@@ -82,17 +82,18 @@ class WalletService:
                 f"Estimated balances are available in: {', '.join(sorted(ESTIMATE_CURRENCIES))}.",
                 param="estimatedBalanceCurrencyCode",
             )
-        wallet = await repository.get(session, auth.tenant_id, wallet_id)
-        if wallet is None:
+        found = await repository.get_with_balances(session, auth.tenant_id, wallet_id)
+        if found is None:
             raise NotFound.resource("wallet", wallet_id)
-        amounts = (await ledger.wallet_balances(session, [wallet.id]))[wallet.id]
-        decimals = ASSETS[wallet.asset].decimals
+        asset, chain, by_kind = found
+        amounts = ledger.WalletBalance(**by_kind)
+        decimals = ASSETS[asset].decimals
         settled = format_amount(amounts.balance, decimals)
         return {
             "object": "balance",
-            "walletId": wallet.id,
-            "asset": wallet.asset,
-            "chain": wallet.chain,
+            "walletId": wallet_id,
+            "asset": asset,
+            "chain": chain,
             "balance": settled,
             "available": format_amount(amounts.available, decimals),
             "pending": format_amount(amounts.pending, decimals),

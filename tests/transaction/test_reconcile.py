@@ -10,6 +10,7 @@ import httpx
 
 from oms.app import create_app
 from oms.config import Mode
+from oms.models import Tenant
 from tests.support import Api, OffsetClock, assert_error, create_customer, create_wallet, fund, settle
 from tests.transaction.test_worker_restart import worker_env
 
@@ -61,15 +62,14 @@ async def test_the_command_exits_1_and_names_each_difference(api: Api, ctx, cloc
     await ctx.chains.get("polygon").mint("usdc", wallet["address"], 1_000_000)  # type: ignore[attr-defined]
     await ctx.chains.get("polygon").mine(1)  # type: ignore[attr-defined]
     env = worker_env(settings, clock)
-    found = subprocess.run(
-        [sys.executable, "-m", "oms", "reconcile"], env=env, capture_output=True, text=True, timeout=120
-    )
+    async with ctx.db.session_scope(write=False) as session:
+        tenant = await session.get(Tenant, api.tenant_id)
+    command = [sys.executable, "-m", "oms", "reconcile", "--tenant", tenant.name]
+    found = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert found.returncode == 1, found.stdout + found.stderr
     assert f"DIFFERENCE polygon usdc {wallet['address']} ({wallet['id']}): ledger 0.00 vs chain 1.00" in found.stdout
     await settle(ctx, clock)
-    clean = subprocess.run(
-        [sys.executable, "-m", "oms", "reconcile"], env=env, capture_output=True, text=True, timeout=120
-    )
+    clean = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "0 differences" in clean.stdout
 
