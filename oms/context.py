@@ -91,5 +91,6 @@ class AppContext:
         await self.chains.start()
 
     async def close(self) -> None:
+        await self.chains.close()
         await self.webhook_delivery.close()
         await self.db.dispose()

@@ -90,13 +90,13 @@ def domain_separator(domain: dict[str, Any]) -> bytes:
 
 
 def authorization_nonce(
-    *, chain_id: int, token: str, sender: str, recipient: str, amount: int, fee_payer: str, fee_payer_nonce: int
+    *, chain_id: int, token: str, sender: str, recipient: str, amount: int, reference: str
 ) -> bytes:
-    """The EIP-3009 nonce of a relayed transfer: deterministic per (transfer, fee-payer nonce), the same
-    for every fee-bump attempt. The fee payer's nonce is in it because two identical transfers (same wallet,
-    recipient and amount) are different payments and must not collide in the token's used-nonce set."""
+    """The EIP-3009 nonce of a relayed transfer: deterministic per payment (its reference), the same for every
+    attempt and every fee-payer nonce it is ever signed at, so the token lets the payment happen at most once.
+    Two identical transfers (same wallet, recipient and amount) are different payments: their references differ."""
     encoded = abi_encode(
-        ["string", "uint256", "address", "address", "address", "uint256", "address", "uint256"],
-        [_AUTHORIZATION_TAG, chain_id, token, sender, recipient, amount, fee_payer, fee_payer_nonce],
+        ["string", "uint256", "address", "address", "address", "uint256", "string"],
+        [_AUTHORIZATION_TAG, chain_id, token, sender, recipient, amount, reference],
     )
     return keccak(encoded)

@@ -287,7 +287,7 @@ class EvmChainAdapter:
         assert token.eip712_name is not None and token.eip712_version is not None
         authorization_nonce = erc20.authorization_nonce(
             chain_id=self.chain_id, token=token.address, sender=sender, recipient=recipient, amount=intent.amount,
-            fee_payer=self.gas_account.address, fee_payer_nonce=nonce,
+            reference=intent.reference,
         )  # fmt: skip
         message = {"from": sender, "to": recipient, "value": intent.amount, "validAfter": erc20.VALID_AFTER,
                    "validBefore": erc20.VALID_BEFORE, "nonce": authorization_nonce}  # fmt: skip

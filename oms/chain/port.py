@@ -57,13 +57,18 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class TransferIntent:
-    """Move ``amount`` (smallest units) of ``asset`` from a custody-held address to ``to_address``."""
+    """Move ``amount`` (smallest units) of ``asset`` from a custody-held address to ``to_address``.
+
+    ``reference`` identifies the payment (the send's id): two identical payments differ by it, and every
+    signing of one payment (a replacement, a re-sign at a new nonce) must authorise the same single movement.
+    """
 
     asset: str
     from_address: str
     from_key_index: int
     to_address: str
     amount: int
+    reference: str
 
 
 @dataclass(frozen=True, slots=True)

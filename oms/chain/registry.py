@@ -35,6 +35,12 @@ class Chains:
             if start is not None:
                 await start()
 
+    async def close(self) -> None:
+        for adapter in self._adapters.values():
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                await close()
+
 
 def sandbox_chain_database(settings: Settings, db: Database) -> Database:
     """Where the sandbox chain keeps its blocks. On SQLite its own file: a node is a separate system, and
@@ -49,11 +55,14 @@ def sandbox_chain_database(settings: Settings, db: Database) -> Database:
 def build_chains(settings: Settings, *, db: Database, custody: Custody, clock: Clock) -> Chains:
     if settings.chain == "sandbox":
         chain_db = sandbox_chain_database(settings, db)
-        return Chains({
-            name: SandboxChain(name, db=chain_db, custody=custody, clock=clock,
-                               confirmations=settings.chain_confirmations)
-            for name in assets.CHAINS
-        })
+        return Chains(
+            {
+                name: SandboxChain(
+                    name, db=chain_db, custody=custody, clock=clock, confirmations=settings.chain_confirmations
+                )
+                for name in assets.CHAINS
+            }
+        )
     from oms.chain.evm import EvmChainAdapter  # imported only when a node is configured
 
     adapter = EvmChainAdapter.from_settings(settings, db=db, custody=custody)  # type: ignore[attr-defined]

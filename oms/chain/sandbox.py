@@ -155,6 +155,7 @@ class SandboxChain:
             "amount": intent.amount,
             "nonce": nonce,
             "attempt": fee_bump,
+            "reference": intent.reference,
         }
         tx_hash = _hash(payload)
         signature = self._custody.sign_digest(intent.from_key_index, bytes.fromhex(tx_hash[2:]))

@@ -77,6 +77,7 @@ def intent_of(send: ChainSend) -> TransferIntent:
         from_key_index=send.from_key_index,
         to_address=send.to_address,
         amount=send.amount,
+        reference=send.id,
     )
 
 
@@ -196,8 +197,12 @@ class ChainSender:
         now = self._clock.now()
         if now - attempt.created_at >= REPLACE_AFTER:
             adapter = self._chains.get(send.chain)
-            bumped = await adapter.sign_transfer(intent_of(send), attempt.nonce, fee_bump=attempt.attempt + 1)
-            if bumped.tx_hash != attempt.tx_hash:
+            try:
+                bumped = await adapter.sign_transfer(intent_of(send), attempt.nonce, fee_bump=attempt.attempt + 1)
+            except ChainError as exc:  # e.g. the fee cap is reached: keep waiting on the current attempt
+                log.warning("no replacement for a pending send", extra={"send": send.id, "error": str(exc)[:200]})
+                bumped = None
+            if bumped is not None and bumped.tx_hash != attempt.tx_hash:
                 attempt = self._record_attempt(session, send, bumped, attempt=attempt.attempt + 1)
                 await session.flush()
         await self._broadcast(session, send, attempt)

@@ -45,7 +45,19 @@ async def funded_sender(ctx, chain, amount: int) -> TransferIntent:  # type: ign
     index, address = await custody_address(ctx)
     await chain.mint(ASSET, address, amount)
     await chain.mine(1)
-    return TransferIntent(asset=ASSET, from_address=address, from_key_index=index, to_address=OUTSIDE, amount=amount)
+    return TransferIntent(
+        asset=ASSET,
+        from_address=address,
+        from_key_index=index,
+        to_address=OUTSIDE,
+        amount=amount,
+        reference=uuid.uuid4().hex,
+    )
+
+
+def another(intent: TransferIntent, amount: int) -> TransferIntent:
+    """A different payment from the same sender."""
+    return TransferIntent(intent.asset, intent.from_address, intent.from_key_index, OUTSIDE, amount, uuid.uuid4().hex)
 
 
 async def send(chain, intent: TransferIntent) -> SignedTransfer:  # type: ignore[no-untyped-def]
@@ -99,7 +111,7 @@ async def test_a_signed_transfer_is_mined_once_however_often_it_is_broadcast(cha
 
 async def test_a_transfer_beyond_the_balance_fails_on_chain(chain, ctx) -> None:
     intent = await funded_sender(ctx, chain, 1_000)
-    signed = await send(chain, TransferIntent(intent.asset, intent.from_address, intent.from_key_index, OUTSIDE, 5_000))
+    signed = await send(chain, another(intent, 5_000))
     await chain.mine(1)
     receipt = await chain.receipt(signed.tx_hash)
     assert receipt is not None and not receipt.succeeded
@@ -108,11 +120,9 @@ async def test_a_transfer_beyond_the_balance_fails_on_chain(chain, ctx) -> None:
 
 async def test_a_used_nonce_is_refused(chain, ctx) -> None:
     intent = await funded_sender(ctx, chain, 3_000)
-    first = await send(chain, TransferIntent(intent.asset, intent.from_address, intent.from_key_index, OUTSIDE, 1_000))
+    first = await send(chain, another(intent, 1_000))
     await chain.mine(1)
-    rival = await chain.sign_transfer(
-        TransferIntent(intent.asset, intent.from_address, intent.from_key_index, OUTSIDE, 2_000), first.nonce
-    )
+    rival = await chain.sign_transfer(another(intent, 2_000), first.nonce)
     with pytest.raises(NonceTooLow):
         await chain.broadcast(rival)
 

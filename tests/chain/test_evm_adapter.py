@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from typing import Any
 
 import pytest
@@ -30,8 +31,10 @@ async def funded_customer(ctx: AppContext, chain: AnvilChain, amount: int) -> tu
     return index, address
 
 
-def intent(index: int, address: str, to: str, amount: int) -> TransferIntent:
-    return TransferIntent(asset="usdc", from_address=address, from_key_index=index, to_address=to, amount=amount)
+def intent(index: int, address: str, to: str, amount: int, reference: str | None = None) -> TransferIntent:
+    """A payment; each call is a different payment unless ``reference`` names the same one."""
+    return TransferIntent(asset="usdc", from_address=address, from_key_index=index, to_address=to, amount=amount,
+                          reference=reference or uuid.uuid4().hex)
 
 
 async def send(chain: AnvilChain, transfer: TransferIntent, *, fee_bump: int = 0) -> SignedTransfer:
@@ -124,9 +127,9 @@ async def test_relayed_transfer_is_paid_by_the_gas_account(ctx: AppContext, anvi
 async def test_identical_sends_at_consecutive_nonces_all_mine(ctx: AppContext, anvil_chain: AnvilChain) -> None:
     """Twenty equal payments from one wallet: each relay has its own gas nonce and authorization."""
     index, customer = await funded_customer(ctx, anvil_chain, 20_000_000)
-    transfer = intent(index, customer, OUTSIDER, 1_000_000)
     first = await anvil_chain.pending_nonce(anvil_chain.gas_account.address)
-    sends = [await anvil_chain.sign_transfer(transfer, first + i) for i in range(20)]
+    payments = [intent(index, customer, OUTSIDER, 1_000_000) for _ in range(20)]
+    sends = [await anvil_chain.sign_transfer(payment, first + i) for i, payment in enumerate(payments)]
     for signed in sends:
         await anvil_chain.broadcast(signed)
     await anvil_chain.mine()
@@ -134,6 +137,20 @@ async def test_identical_sends_at_consecutive_nonces_all_mine(ctx: AppContext, a
     assert all(receipt is not None and receipt.succeeded for receipt in receipts)
     assert await anvil_chain.balance_of("usdc", OUTSIDER) == 20_000_000
     assert await anvil_chain.pending_nonce(anvil_chain.gas_account.address) == first + 20
+
+
+async def test_one_payment_signed_at_two_fee_payer_nonces_moves_money_once(
+    ctx: AppContext, anvil_chain: AnvilChain
+) -> None:
+    """A send re-signed at a new gas nonce (after its nonce was taken) carries the same authorization."""
+    index, customer = await funded_customer(ctx, anvil_chain, 5_000_000)
+    payment = intent(index, customer, OUTSIDER, 2_000_000)
+    first = await anvil_chain.pending_nonce(anvil_chain.gas_account.address)
+    for nonce in (first, first + 1):
+        await anvil_chain.broadcast(await anvil_chain.sign_transfer(payment, nonce))
+    await anvil_chain.mine()
+    assert await anvil_chain.balance_of("usdc", OUTSIDER) == 2_000_000
+    assert await anvil_chain.balance_of("usdc", customer) == 3_000_000
 
 
 async def test_signing_is_pure_for_the_same_attempt(ctx: AppContext, anvil_chain: AnvilChain) -> None:
