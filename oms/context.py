@@ -74,7 +74,7 @@ class AppContext:
             auth=auth,
             custody=custody,
             customers=customers,
-            wallets=WalletService(custody=custody, customers=customers, clock=clock),
+            wallets=WalletService(custody=custody, customers=customers, clock=clock, chains=chains),
             **build_webhooks(settings, root=root, clock=clock, db=db),
             chains=chains,
             quotes=quotes,

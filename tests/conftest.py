@@ -7,50 +7,25 @@ isolated by tenant: every test gets its own tenant, exactly as two customers of 
 
 from __future__ import annotations
 
-import os
 import secrets
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from oms.app import create_app
 from oms.config import Mode, Settings
 from oms.context import AppContext
-from oms.db import normalise_url
-from oms.migrations.runner import upgrade
-from tests.support import Api, OffsetClock, new_api
-
-POSTGRES_URL = os.environ.get("OMS_TEST_DATABASE_URL", "")
+from tests.support import POSTGRES_URL, Api, OffsetClock, fresh_database, new_api
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A freshly migrated database for this run: its URL and (PostgreSQL) schema."""
-    if POSTGRES_URL:
-        import asyncio
-
-        schema = f"test_{uuid.uuid4().hex[:12]}"
-
-        async def run(statement: str) -> None:
-            engine = create_async_engine(normalise_url(POSTGRES_URL))
-            async with engine.begin() as connection:
-                await connection.execute(text(statement))
-            await engine.dispose()
-
-        asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
-        upgrade(POSTGRES_URL, schema=schema)
-        yield {"url": POSTGRES_URL, "schema": schema}
-        asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
-    else:
-        path = tmp_path_factory.mktemp("db") / "oms.db"
-        upgrade(f"sqlite+aiosqlite:///{path}")
-        yield {"url": f"sqlite+aiosqlite:///{path}", "schema": ""}
+    with fresh_database(tmp_path_factory.mktemp("db")) as found:
+        yield found
 
 
 @pytest.fixture(scope="session")

@@ -2,16 +2,69 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from oms.auth.service import IssuedKey
-from oms.config import Mode
+from oms.config import Mode, Settings
 from oms.context import AppContext
+from oms.db import normalise_url
 from oms.kit.time import truncate
+from oms.migrations.runner import upgrade
+
+POSTGRES_URL = os.environ.get("OMS_TEST_DATABASE_URL", "")
+
+
+def _postgres(statement: str) -> None:
+    async def run() -> None:
+        engine = create_async_engine(normalise_url(POSTGRES_URL))
+        async with engine.begin() as connection:
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+@contextmanager
+def fresh_database(directory: Path, *, migrate: bool = True) -> Iterator[dict[str, str]]:
+    """A new database: a schema of OMS_TEST_DATABASE_URL (PostgreSQL) or an SQLite file in ``directory``,
+    migrated unless told not to. Yields its ``url`` and ``schema``; call it outside the event loop."""
+    if not POSTGRES_URL:
+        url = f"sqlite+aiosqlite:///{directory / 'oms.db'}"
+        if migrate:
+            upgrade(url)
+        yield {"url": url, "schema": ""}
+        return
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    _postgres(f'CREATE SCHEMA "{schema}"')
+    try:
+        if migrate:
+            upgrade(POSTGRES_URL, schema=schema)
+        yield {"url": POSTGRES_URL, "schema": schema}
+    finally:
+        _postgres(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def process_env(settings: Settings, clock: OffsetClock | None = None) -> dict[str, str]:
+    """The environment under which an ``oms`` child process sees exactly these settings (and clock)."""
+    env = {**os.environ, "OMS_LOG_LEVEL": "WARNING"}
+    for name, value in settings.model_dump().items():
+        if value is not None and name not in {"log_level"}:
+            env[f"OMS_{name.upper()}"] = str(value.value if hasattr(value, "value") else value)
+    env["OMS_EMBEDDED_WORKER"] = "false"
+    if clock is not None:
+        env["OMS_SANDBOX_CLOCK_OFFSET_SECONDS"] = str(clock.offset.total_seconds() + 1)
+    return env
 
 
 class OffsetClock:
@@ -116,8 +169,10 @@ async def settle(ctx: AppContext, clock: OffsetClock, *, rounds: int = 8) -> Non
 
 async def fund(api: Api, wallet: dict[str, Any], amount: str) -> None:
     """Send test tokens to the wallet's address on the sandbox chain (credited once final)."""
-    response = await api.post("/sandbox/fund", {"address": wallet["address"], "amount": amount,
-                                                "asset": wallet["asset"], "network": wallet["chain"]})
+    response = await api.post(
+        "/sandbox/fund",
+        {"address": wallet["address"], "amount": amount, "asset": wallet["asset"], "network": wallet["chain"]},
+    )
     assert response.status_code == 200, response.text
 
 
@@ -127,12 +182,21 @@ async def balance(api: Api, wallet: dict[str, Any]) -> tuple[str, str, str]:
     return body["balance"], body["available"], body["pending"]
 
 
-async def quote(api: Api, customer: dict[str, Any], source: dict[str, Any], *, to: dict[str, Any] | str,
-                amount: str, side: str = "source") -> httpx.Response:
+async def quote(
+    api: Api,
+    customer: dict[str, Any],
+    source: dict[str, Any],
+    *,
+    to: dict[str, Any] | str,
+    amount: str,
+    side: str = "source",
+) -> httpx.Response:
     target = {"id": to["id"]} if isinstance(to, dict) else {"blockchainAddress": to}
-    body = {"customerId": customer["id"],
-            "source": {"walletId": source["id"], "asset": source["asset"], "network": source["chain"]},
-            "destination": {"asset": source["asset"], "network": source["chain"], "wallet": target}}
+    body = {
+        "customerId": customer["id"],
+        "source": {"walletId": source["id"], "asset": source["asset"], "network": source["chain"]},
+        "destination": {"asset": source["asset"], "network": source["chain"], "wallet": target},
+    }
     body["source" if side == "source" else "destination"]["amount"] = amount
     return await api.post("/quotes", body)
 

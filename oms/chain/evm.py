@@ -124,6 +124,7 @@ class EvmChainAdapter:
         self._max_fee_cap = gwei(settings.evm_max_fee_gwei)
         self._log_chunk = settings.evm_log_block_chunk
         self._addresses = _token_addresses(settings)
+        self.assets = frozenset(self._addresses)
         self._w3 = _connect(settings.evm_rpc_url, settings.evm_rpc_timeout_seconds)
         self._gas: FeePayer | None = None
         self._tokens: dict[str, Token] = {}

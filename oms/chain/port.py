@@ -90,6 +90,7 @@ class SignedTransfer:
 class ChainAdapter(Protocol):
     chain: str  # "polygon", "ethereum"
     confirmations: int  # blocks on top of (and including) the one holding a transfer before it is final
+    assets: frozenset[str]  # the tokens this node serves ("usdc", "usdt")
 
     async def head(self) -> int:
         """Number of the latest block."""

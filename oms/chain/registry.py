@@ -23,8 +23,9 @@ class Chains:
         except KeyError:
             raise ChainError(f"no node is configured for chain '{chain}'") from None
 
-    def serves(self, chain: str) -> bool:
-        return chain in self._adapters
+    def serves(self, chain: str, asset: str | None = None) -> bool:
+        adapter = self._adapters.get(chain)
+        return adapter is not None and (asset is None or asset in adapter.assets)
 
     def all(self) -> list[ChainAdapter]:
         return list(self._adapters.values())

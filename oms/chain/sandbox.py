@@ -18,6 +18,7 @@ from eth_utils import keccak, to_checksum_address
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.chain import assets
 from oms.chain.port import (
     ChainError,
     FeePayer,
@@ -46,6 +47,7 @@ class SandboxChain:
     def __init__(self, chain: str, *, db: Database, custody: Custody, clock: Clock, confirmations: int) -> None:
         self.chain = chain
         self.confirmations = confirmations
+        self.assets = frozenset(assets.ASSETS)
         self._db = db
         self._custody = custody
         self._clock = clock

@@ -39,7 +39,7 @@ class DepositScanner:
     async def run_once(self) -> int:
         done = 0
         for adapter in self._chains.all():
-            for asset in _assets_of(adapter):
+            for asset in sorted(adapter.assets):
                 try:
                     done += await self.scan(adapter, asset)
                 except ChainUnavailable as exc:
@@ -163,13 +163,6 @@ class DepositScanner:
             at=now,
             legs=[ledger.Leg(source, currency, -deposit.amount), ledger.Leg(target, currency, deposit.amount)],
         )
-
-
-def _assets_of(adapter: ChainAdapter) -> list[str]:
-    from oms.chain import assets
-
-    supported = getattr(adapter, "assets", None)
-    return sorted(supported) if supported is not None else sorted(a for a, c in assets.SUPPORTED if c == adapter.chain)
 
 
 def _deposit_resource(wallet: Wallet, deposit: ChainDeposit) -> dict[str, Any]:

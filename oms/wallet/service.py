@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth.service import AuthContext
 from oms.chain import assets
+from oms.chain.registry import Chains
 from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.errors import Conflict, InvalidRequest, NotFound
@@ -25,7 +26,8 @@ ESTIMATE_CURRENCIES = {"USD"}
 
 
 class WalletService:
-    def __init__(self, *, custody: Custody, customers: CustomerService, clock: Clock) -> None:
+    def __init__(self, *, custody: Custody, customers: CustomerService, clock: Clock, chains: Chains) -> None:
+        self._chains = chains
         self._custody = custody
         self._customers = customers
         self._clock = clock
@@ -34,6 +36,10 @@ class WalletService:
         self, session: AsyncSession, auth: AuthContext, customer_id: str, body: WalletCreate
     ) -> dict[str, Any]:
         chain_asset = _supported(body.asset, body.chain)
+        if not self._chains.serves(body.chain, body.asset):
+            raise InvalidRequest(
+                "chain_unavailable", f"This server has no node for {body.asset} on {body.chain}.", param="chain"
+            )
         customer = await self._customers.require_endorsement(session, auth, customer_id, "cryptoCustody")
         if await repository.exists_for(session, customer.id, body.asset, body.chain):
             raise _duplicate(body)

@@ -4,7 +4,6 @@ the transfer is neither lost nor sent twice."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -12,21 +11,22 @@ import sys
 from sqlalchemy import select
 
 from oms.models import ChainSend
-from tests.support import Api, OffsetClock, create_customer, create_wallet, fund, ledger_is_sound, quote, settle
+from tests.support import (
+    Api,
+    OffsetClock,
+    create_customer,
+    create_wallet,
+    fund,
+    ledger_is_sound,
+    process_env,
+    quote,
+    settle,
+)
 
 
 def worker_env(settings, clock: OffsetClock) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {
-        **os.environ,
-        "OMS_DATABASE_URL": settings.database_url,
-        "OMS_DATABASE_SCHEMA": settings.database_schema,
-        "OMS_DATA_DIR": str(settings.data_dir),
-        "OMS_SECRET_KEY": settings.secret_key,
-        "OMS_CUSTODY_KEK": settings.custody_kek,
-        "OMS_SANDBOX_BLOCK_SECONDS": "3600",
-        "OMS_SANDBOX_CLOCK_OFFSET_SECONDS": str(clock.offset.total_seconds() + 1),
-        "OMS_LOG_LEVEL": "WARNING",
-    }
+    """A worker that mines no sandbox blocks itself (the test mines), at the test's clock."""
+    return {**process_env(settings, clock), "OMS_SANDBOX_BLOCK_SECONDS": "3600"}
 
 
 async def wait_for(ctx, transaction_id: str, status: str, timeout: float = 30) -> ChainSend:  # type: ignore[no-untyped-def]
