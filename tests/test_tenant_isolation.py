@@ -18,6 +18,15 @@ ID_ROUTES = {
     ("GET", "/v0.9/wallets/{wallet_id}/balance"): None,
     ("GET", "/v0.9/quotes/{quote_id}"): None,
     ("GET", "/v0.9/transactions/{transaction_id}"): None,
+    ("GET", "/v0.9/webhooks/{webhook_id}"): None,
+    ("PATCH", "/v0.9/webhooks/{webhook_id}"): {"enabled": False},
+    ("DELETE", "/v0.9/webhooks/{webhook_id}"): None,
+    ("POST", "/v0.9/webhooks/{webhook_id}/rotate-secret"): {},
+    ("POST", "/v0.9/webhooks/{webhook_id}/test"): {},
+    ("GET", "/v0.9/webhooks/{webhook_id}/deliveries"): None,
+    ("GET", "/v0.9/webhooks/{webhook_id}/deliveries/{delivery_id}"): None,
+    ("POST", "/v0.9/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): {},
+    ("GET", "/v0.9/events/{event_id}"): None,
 }
 
 
@@ -40,8 +49,11 @@ async def owned(api: Api, ctx, clock) -> dict[str, str]:  # type: ignore[no-unty
     await settle(ctx, clock, rounds=4)
     offer = (await quote(api, customer, wallet, to="0x" + "11" * 20, amount="1.00")).json()
     transaction = (await api.post("/transactions", {"quoteId": offer["id"]})).json()
+    webhook = (await api.post("/webhooks", {"url": "http://127.0.0.1:9/hooks"})).json()
+    delivery = (await api.post(f"/webhooks/{webhook['id']}/test")).json()
     return {"customer_id": customer["id"], "wallet_id": wallet["id"], "quote_id": offer["id"],
-            "transaction_id": transaction["id"]}
+            "transaction_id": transaction["id"], "webhook_id": webhook["id"], "delivery_id": delivery["id"],
+            "event_id": delivery["eventId"]}
 
 
 @pytest.mark.parametrize(("method", "template"), list(ID_ROUTES))

@@ -21,8 +21,9 @@ import logging
 import random
 import secrets
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import orjson
 from sqlalchemy import Select, exists, select
@@ -65,6 +66,7 @@ class Claimed:
     secrets: tuple[str, ...]
     event_id: str
     payload: bytes
+    retry_until: datetime
 
 
 class Dispatcher:
@@ -154,6 +156,7 @@ class Dispatcher:
                     secrets=secrets_of[webhook.id],
                     event_id=delivery.event_id,
                     payload=payload_of(envelopes[delivery.event_id]),
+                    retry_until=delivery.retry_until,
                 )
             )
         return claimed
@@ -163,36 +166,39 @@ class Dispatcher:
         headers = signing.headers(claimed.secrets, claimed.event_id, self.clock.now(), body)
         return await self.sender.send(claimed.url, headers, claimed.payload)
 
-    async def record(self, session: AsyncSession, claimed: Claimed, result: SendResult) -> str:
-        """Write the attempt and the delivery's next state; returns that state."""
+    async def record(self, session: AsyncSession, outcomes: Sequence[tuple[Claimed, SendResult]]) -> None:
+        """Write the attempts and each delivery's next state: ``delivered``; ``failed`` on 410 or once the
+        retry window is over; else ``pending`` again with a backoff. A delivery is only changed by the
+        holder of its current lease; attempts are always written."""
         now = self.clock.now()
-        gone = result.status_code == 410
-        await repository.finish_attempt(
-            session,
-            claimed.attempt_id,
-            outcome="succeeded" if result.delivered else "failed",
-            finished_at=now,
-            status_code=result.status_code,
-            latency_ms=result.latency_ms,
-            response_excerpt=(result.excerpt or "")[:EXCERPT_BYTES] if result.excerpt is not None else None,
-            error=(result.error or None) and result.error[:500],
-        )
-        delivery = await session.get(WebhookDelivery, claimed.delivery_id)
-        if delivery is None:
-            return "missing"
-        if result.delivered:
-            state = {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
-        elif gone or now >= delivery.retry_until:
-            state = {"status": "failed", "failed_at": now, "next_attempt_at": None}
-        else:
-            retry_at = min(now + self.retry.delay(claimed.number), delivery.retry_until)
-            state = {"status": "pending", "next_attempt_at": retry_at}
-        held = await repository.finish_delivery(
-            session, claimed.delivery_id, claimed.lease_token, updated_at=now, **state
-        )
-        if gone:
-            await repository.disable(session, claimed.webhook_id, reason="endpoint_gone", now=now)
-        return str(state["status"]) if held else "lease_lost"
+        attempts, deliveries, gone = [], [], set()
+        for claimed, result in outcomes:
+            attempts.append(
+                {
+                    "b_id": claimed.attempt_id,
+                    "outcome": "succeeded" if result.delivered else "failed",
+                    "finished_at": now,
+                    "status_code": result.status_code,
+                    "latency_ms": result.latency_ms,
+                    "response_excerpt": None if result.excerpt is None else result.excerpt[:EXCERPT_BYTES],
+                    "error": None if not result.error else result.error[:500],
+                }
+            )
+            state: dict[str, object] = {"delivered_at": None, "failed_at": None, "next_attempt_at": None}
+            if result.delivered:
+                state.update(status="delivered", delivered_at=now)
+            elif result.status_code == 410 or now >= claimed.retry_until:
+                state.update(status="failed", failed_at=now)
+                if result.status_code == 410:
+                    gone.add(claimed.webhook_id)
+            else:
+                retry_at = min(now + self.retry.delay(claimed.number), claimed.retry_until)
+                state.update(status="pending", next_attempt_at=retry_at)
+            deliveries.append({"b_id": claimed.delivery_id, "b_lease": claimed.lease_token, "updated_at": now, **state})
+        await repository.finish_attempts(session, attempts)
+        await repository.finish_deliveries(session, deliveries)
+        for webhook_id in sorted(gone):
+            await repository.disable(session, webhook_id, reason="endpoint_gone", now=now)
 
 
 def payload_of(envelope: dict[str, object]) -> bytes:
@@ -201,17 +207,27 @@ def payload_of(envelope: dict[str, object]) -> bytes:
     return orjson.dumps(ordered)
 
 
-class DeliveryWorker:
-    """The delivery loop of one process: keeps up to ``capacity`` attempts in flight, each recorded in
-    its own transaction as soon as it ends, so a slow receiver never holds up the others."""
+RECORD_BATCH = 500
 
-    def __init__(self, db: Database, dispatcher: Dispatcher, *, capacity: int, per_endpoint: int) -> None:
+
+class DeliveryWorker:
+    """The delivery loop of one process: keeps up to ``capacity`` attempts in flight, each recorded as
+    soon as it ends, so a slow receiver never holds up the others. Outcomes that end while a write is
+    under way are recorded together in the next transaction (group commit): one write per batch, not
+    per attempt, which keeps SQLite's single writer and PostgreSQL's pool out of the way."""
+
+    def __init__(
+        self, db: Database, dispatcher: Dispatcher, *, capacity: int, per_endpoint: int, idle_wait: float = 0.05
+    ) -> None:
         self._db = db
+        self.idle_wait = idle_wait
         self.dispatcher = dispatcher
         self.capacity = capacity
         self.per_endpoint = per_endpoint
         self._in_flight: set[asyncio.Task[None]] = set()
         self._by_webhook: Counter[str] = Counter()
+        self._outcomes: list[tuple[Claimed, SendResult, asyncio.Future[None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     async def run(self) -> int:
         """One round: fan out new events, then claim and start due deliveries. Returns work done."""
@@ -231,6 +247,13 @@ class DeliveryWorker:
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
             done += len(claimed)
+        if not done and self._in_flight:
+            # Nothing to start now (slots full, or only busy endpoints due): resume as soon as an attempt
+            # ends rather than after a whole poll interval.
+            finished, _ = await asyncio.wait(
+                set(self._in_flight), timeout=self.idle_wait, return_when=asyncio.FIRST_COMPLETED
+            )
+            return len(finished)
         return done
 
     async def drain(self) -> None:
@@ -251,9 +274,10 @@ class DeliveryWorker:
 
     async def close(self) -> None:
         """Stop: attempts still in flight are abandoned; their leases run out and they are retried."""
-        for task in list(self._in_flight):
+        tasks = [*self._in_flight, *([self._recorder] if self._recorder else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.dispatcher.sender.close()
 
     @property
@@ -263,8 +287,11 @@ class DeliveryWorker:
     async def _deliver(self, claimed: Claimed) -> None:
         try:
             result = await self.dispatcher.send(claimed)
-            async with self._db.session_scope() as session:
-                await self.dispatcher.record(session, claimed, result)
+            done = asyncio.get_running_loop().create_future()
+            self._outcomes.append((claimed, result, done))
+            if self._recorder is None or self._recorder.done():
+                self._recorder = asyncio.create_task(self._record_outcomes())
+            await done
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -274,6 +301,32 @@ class DeliveryWorker:
             self._by_webhook[claimed.webhook_id] -= 1
             if self._by_webhook[claimed.webhook_id] <= 0:
                 del self._by_webhook[claimed.webhook_id]
+
+    async def _record_outcomes(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes[:RECORD_BATCH], self._outcomes[RECORD_BATCH:]
+            try:
+                async with self._db.session_scope() as session:
+                    await self.dispatcher.record(session, [(claimed, result) for claimed, result, _ in batch])
+            except Exception:
+                log.exception("webhook outcomes not recorded together; recording them one by one")
+                await self._record_one_by_one(batch)
+                continue
+            for *_, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _record_one_by_one(self, batch: list[tuple[Claimed, SendResult, asyncio.Future[None]]]) -> None:
+        for claimed, result, done in batch:
+            try:
+                async with self._db.session_scope() as session:
+                    await self.dispatcher.record(session, [(claimed, result)])
+            except Exception as exc:
+                if not done.done():
+                    done.set_exception(exc)
+            else:
+                if not done.done():
+                    done.set_result(None)
 
     def _due_probe(self) -> Select[tuple[bool]]:
         now = self.dispatcher.clock.now()

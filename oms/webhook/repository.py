@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
@@ -165,15 +165,24 @@ async def event_envelopes(session: AsyncSession, event_ids: Sequence[str]) -> di
     return {event_id: data for event_id, data in rows.all()}
 
 
-async def finish_delivery(session: AsyncSession, delivery_id: str, lease_token: str, **values: Any) -> bool:
-    """Write the outcome if this worker still holds the lease; False if another worker took over."""
-    result = await session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.lease_token == lease_token)
-        .values(lease_token=None, **values)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+async def finish_attempts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Complete attempts by id (``b_id``), in one batched statement."""
+    if rows:
+        table = WebhookAttempt.__table__
+        columns = [name for name in rows[0] if name != "b_id"]
+        statement = table.update().where(table.c.id == bindparam("b_id")).values({c: bindparam(c) for c in columns})
+        await session.execute(statement, rows)
 
 
-async def finish_attempt(session: AsyncSession, attempt_id: int, **values: Any) -> None:
-    await session.execute(update(WebhookAttempt).where(WebhookAttempt.id == attempt_id).values(**values))
+async def finish_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write outcomes by delivery id (``b_id``) where the lease (``b_lease``) is still the writer's: a
+    worker whose lease ran out and was taken over changes nothing."""
+    if rows:
+        table = WebhookDelivery.__table__
+        columns = [name for name in rows[0] if not name.startswith("b_")]
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("b_id"), table.c.lease_token == bindparam("b_lease"))
+            .values({"lease_token": None, **{c: bindparam(c) for c in columns}})
+        )
+        await session.execute(statement, rows)

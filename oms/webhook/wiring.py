@@ -48,5 +48,6 @@ def build_webhooks(settings: Settings, *, root: bytes, clock: Clock, db: Databas
         dispatcher,
         capacity=settings.webhook_concurrency,
         per_endpoint=settings.webhook_concurrency_per_endpoint,
+        idle_wait=settings.webhook_poll_seconds,
     )
     return {"webhooks": webhooks, "webhook_delivery": delivery}
