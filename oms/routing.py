@@ -137,20 +137,18 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
 # --- dependencies -----------------------------------------------------------------------------------
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     return request.app.state.ctx  # type: ignore[no-any-return]
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     return request.state.session  # type: ignore[no-any-return]
 
 
-async def authenticate(
-    request: Request,
-    session: Annotated[AsyncSession, Depends(get_session)],
-    ctx: Annotated[AppContext, Depends(get_context)],
-) -> AuthContext:
-    auth = await ctx.auth.authenticate(session, request.headers.get("authorization"))
+async def authenticate(request: Request) -> AuthContext:
+    # Reads the request's session and context directly: this runs on every call, sub-dependencies cost.
+    ctx: AppContext = request.app.state.ctx
+    auth = await ctx.auth.authenticate(request.state.session, request.headers.get("authorization"))
     request.state.tenant_id = auth.tenant_id
     return auth
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -11,6 +11,7 @@ from oms.kit.ids import new_id
 from oms.kit.time import Clock
 
 ISSUER = "oms"
+_VERIFIED_CACHE_SIZE = 10_000
 ALGORITHM = "HS256"
 
 
@@ -31,6 +32,9 @@ class TokenSigner:
         self._key = key
         self._clock = clock
         self.ttl_seconds = ttl_seconds
+        # Signature checks are the costly part of every request: a token string, once verified, stays
+        # verified (it is immutable). Expiry is still checked on each use; revocation by the caller.
+        self._verified: dict[str, TokenClaims] = {}
 
     def issue(self, *, key_id: str, tenant_id: str, mode: str) -> tuple[str, datetime]:
         issued = self._clock.now()
@@ -47,6 +51,17 @@ class TokenSigner:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM), expires
 
     def verify(self, token: str) -> TokenClaims:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._decode(token)
+            if len(self._verified) >= _VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))  # the oldest entry
+            self._verified[token] = claims
+        if self._clock.now() >= claims.expires_at:
+            raise InvalidToken("token expired")
+        return claims
+
+    def _decode(self, token: str) -> TokenClaims:
         try:
             # Expiry is checked against the injected clock below, not the library's wall clock.
             claims = jwt.decode(
@@ -63,7 +78,5 @@ class TokenSigner:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        expires = datetime.fromtimestamp(int(claims["exp"]), tz=self._clock.now().tzinfo)
-        if self._clock.now() >= expires:
-            raise InvalidToken("token expired")
+        expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
         return TokenClaims(claims["sub"], claims["tid"], claims["mode"], expires)

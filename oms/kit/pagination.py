@@ -28,7 +28,7 @@ class PageParams:
     created_before: datetime | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     starting_after: Annotated[str | None, Query(alias="startingAfter")] = None,
     ending_before: Annotated[str | None, Query(alias="endingBefore")] = None,

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# API benchmark on PostgreSQL with production settings, and the database ceiling for the same statements,
+# in one run. Usage: bash bench/run.sh [seconds] [connections]    (results: bench/results/api.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-15}
+CONNECTIONS=${2:-32}
+URL=${OMS_BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
+PORT=${OMS_BENCH_PORT:-8095}
+OUT=bench/results
+mkdir -p "$OUT"
+command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)"; exit 2; }
+
+.venv/bin/python bench/setup.py --url "$URL" --wallets 200 --out "$OUT" 2>/dev/null
+read -r SCHEMA KEY SECRET TENANT < <(.venv/bin/python - <<'PY'
+import json
+d = json.load(open("bench/results/dataset.json"))
+open("bench/results/wallets.txt", "w").write("\n".join(w["wallet"] for w in d["wallets"]))
+open("bench/results/env.sh", "w").write("".join(f"export {k}='{v}'\n" for k, v in d["env"].items()))
+print(d["schema"], d["apiKey"], d["apiSecret"], d["tenant"])
+PY
+)
+# shellcheck disable=SC1091
+source "$OUT/env.sh"
+export OMS_EMBEDDED_WORKER=false OMS_PORT=$PORT OMS_WORKERS=2 OMS_LOG_LEVEL=INFO
+.venv/bin/oms serve 2>"$OUT/serve.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/v0.9/openapi.json" >/dev/null && break; sleep 0.1; done
+OMS_BENCH_TOKEN=$(curl -s -X POST "http://127.0.0.1:$PORT/v0.9/auth/token" -H 'Content-Type: application/json' \
+  -d "{\"apiKey\":\"$KEY\",\"apiSecret\":\"$SECRET\"}" | .venv/bin/python -c "import sys,json;print(json.load(sys.stdin)['accessToken'])")
+export OMS_BENCH_TOKEN
+
+psql -q "$URL" -c "SET search_path TO \"$SCHEMA\"; CREATE TABLE bench_wallets AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM wallets; ALTER TABLE bench_wallets ADD PRIMARY KEY (n);" >/dev/null
+pgb() { PGOPTIONS="-c search_path=$SCHEMA" pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" \
+  -D key="$KEY" -D tenant="$TENANT" -D wallets=200 -f "$1" "$URL" 2>/dev/null \
+  | awk '/^latency average/{lat=$4} /^tps/{tps=$3} END{printf "tps=%.0f latency_avg_ms=%s\n", tps, lat}'; }
+
+{
+  echo "# $(date -u +%FT%TZ) duration=${DURATION}s connections=$CONNECTIONS workers=2 $(nproc) cores"
+  wrk -t1 -c"$CONNECTIONS" -d3s -s bench/balance.lua "http://127.0.0.1:$PORT" >/dev/null  # warm-up
+  echo "balance api     $(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/balance.lua "http://127.0.0.1:$PORT" | grep RESULT)"
+  echo "balance db      $(pgb bench/pg_balance.sql)"
+  echo "customers api   $(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/customers.lua "http://127.0.0.1:$PORT" | grep RESULT)"
+  echo "customers db    $(pgb bench/pg_customer.sql)"
+} | tee "$OUT/api.txt"
