@@ -1,5 +1,6 @@
 -- wrk: POST /customers with a fresh Idempotency-Key per request.
 local token = os.getenv("OMS_BENCH_TOKEN")
+math.randomseed(os.time())
 local prefix = tostring(os.time()) .. "-" .. tostring(math.random(1, 1e9))
 local n = 0
 setup = function(thread) thread:set("tid", tostring(math.random(1, 1e9))) end

@@ -16,6 +16,7 @@ read -r SCHEMA KEY SECRET TENANT < <(.venv/bin/python - <<'PY'
 import json
 d = json.load(open("bench/results/dataset.json"))
 open("bench/results/wallets.txt", "w").write("\n".join(w["wallet"] for w in d["wallets"]))
+open("bench/results/customers.txt", "w").write("\n".join(f"{w['customer']} {w['wallet']}" for w in d["wallets"]))
 open("bench/results/env.sh", "w").write("".join(f"export {k}='{v}'\n" for k, v in d["env"].items()))
 print(d["schema"], d["apiKey"], d["apiSecret"], d["tenant"])
 PY
@@ -31,9 +32,9 @@ OMS_BENCH_TOKEN=$(curl -s -X POST "http://127.0.0.1:$PORT/v0.9/auth/token" -H 'C
   -d "{\"apiKey\":\"$KEY\",\"apiSecret\":\"$SECRET\"}" | .venv/bin/python -c "import sys,json;print(json.load(sys.stdin)['accessToken'])")
 export OMS_BENCH_TOKEN
 
-psql -q "$URL" -c "SET search_path TO \"$SCHEMA\"; CREATE TABLE bench_wallets AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM wallets; ALTER TABLE bench_wallets ADD PRIMARY KEY (n);" >/dev/null
+psql -q "$URL" -c "SET search_path TO \"$SCHEMA\"; CREATE TABLE bench_wallets AS SELECT row_number() OVER (ORDER BY id) AS n, id, customer_id FROM wallets; ALTER TABLE bench_wallets ADD PRIMARY KEY (n);" >/dev/null
 pgb() { PGOPTIONS="-c search_path=$SCHEMA" pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" \
-  -D key="$KEY" -D tenant="$TENANT" -D wallets=200 -f "$1" "$URL" 2>/dev/null \
+  -D key="$KEY" -D tenant="$TENANT" -D wallets="$( [ -n "${PGB_HOT:-}" ] && echo 1 || echo 200 )" -f "$1" "$URL" 2>/dev/null \
   | awk '/^latency average/{lat=$4} /^tps/{tps=$3} END{printf "tps=%.0f latency_avg_ms=%s\n", tps, lat}'; }
 
 {
@@ -43,4 +44,8 @@ pgb() { PGOPTIONS="-c search_path=$SCHEMA" pgbench -n -M prepared -c "$CONNECTIO
   echo "balance db      $(pgb bench/pg_balance.sql)"
   echo "customers api   $(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/customers.lua "http://127.0.0.1:$PORT" | grep RESULT)"
   echo "customers db    $(pgb bench/pg_customer.sql)"
+  echo "transfers api   $(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/transfers.lua "http://127.0.0.1:$PORT" | grep RESULT)"
+  echo "transfers db    $(pgb bench/pg_transfer.sql) (each pgbench transaction = one quote + one execution)"
+  echo "hot wallet api  $(OMS_BENCH_HOT=1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/transfers.lua "http://127.0.0.1:$PORT" | grep RESULT)"
+  echo "hot wallet db   $(PGB_HOT=1 pgb bench/pg_transfer.sql)"
 } | tee "$OUT/api.txt"
