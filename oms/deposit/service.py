@@ -154,15 +154,10 @@ class DepositScanner:
             session, tenant_id=wallet.tenant_id, currency=currency, kind="chain", at=now
         )
         resolve = {"chain": chain_account, **accounts}
-        source, target = resolve[route[0]], resolve[route[1]]
-        await ledger.post_entry(
-            session,
-            tenant_id=wallet.tenant_id,
-            kind=kind,
-            reference=deposit.id,
-            at=now,
-            legs=[ledger.Leg(source, currency, -deposit.amount), ledger.Leg(target, currency, deposit.amount)],
-        )
+        await ledger.move(
+            session, tenant_id=wallet.tenant_id, kind=kind, reference=deposit.id, currency=currency,
+            source=resolve[route[0]], target=resolve[route[1]], amount=deposit.amount, at=now,
+        )  # fmt: skip
 
 
 def _deposit_resource(wallet: Wallet, deposit: ChainDeposit) -> dict[str, Any]:

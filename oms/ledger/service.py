@@ -114,6 +114,23 @@ async def post_entry(
     )
 
 
+async def move(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    kind: str,
+    reference: str | None,
+    currency: str,
+    source: int,
+    target: int,
+    amount: int,
+    at: datetime,
+) -> int:
+    """The common entry: ``amount`` from one account to another (``post_entry`` with two legs)."""
+    legs = [Leg(source, currency, -amount), Leg(target, currency, amount)]
+    return await post_entry(session, tenant_id=tenant_id, kind=kind, reference=reference, legs=legs, at=at)
+
+
 async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:
     """The wallet's account ids by kind (available, held, pending)."""
     return await repository.wallet_account_ids(session, wallet_id)
