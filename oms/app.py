@@ -12,11 +12,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oms import API_PREFIX, worker
 from oms.auth.endpoints import router as auth_router
+from oms.clock.endpoints import router as clock_router
 from oms.config import Mode, Settings
 from oms.context import AppContext
 from oms.customer.endpoints import router as customer_router
 from oms.errors import NotFound, OMSError
 from oms.event.endpoints import router as event_router
+from oms.funding.cash_in.endpoints import router as cash_in_router
+from oms.funding.cash_location.endpoints import router as cash_location_router
+from oms.funding.deposit_address.endpoints import router as deposit_address_router
+from oms.funding.simulation.endpoints import router as simulation_router
+from oms.funding.virtual_account.endpoints import router as virtual_account_router
 from oms.kit.time import Clock
 from oms.middleware import RequestContextMiddleware
 from oms.quote.endpoints import router as quote_router
@@ -28,8 +34,9 @@ from oms.wallet.endpoints import router as wallet_router
 from oms.webhook.endpoints import router as webhook_router
 
 ROUTERS = (auth_router, customer_router, wallet_router, quote_router, transaction_router, webhook_router, event_router)
+ROUTERS += (cash_location_router, cash_in_router, virtual_account_router, deposit_address_router)
 # Simulation and test-only endpoints exist only on a sandbox server (404 in live mode).
-SANDBOX_ROUTERS = (sandbox_router,)
+SANDBOX_ROUTERS = (sandbox_router, simulation_router, clock_router)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContext | None = None) -> FastAPI:

@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     fee_crypto_to_crypto_rate: Decimal = Field(default=Decimal("0"), ge=0, lt=1)
     fee_crypto_to_crypto_fixed: Decimal = Field(default=Decimal("0"), ge=0)
 
+    # --- funding (docs/decisions.md, "Funding") ---------------------------------------------------------
+    # Cash-in: the fee on the deposit (1.5 % + 0.50 USD) and how long a deposit code is valid.
+    fee_cash_in_rate: Decimal = Field(default=Decimal("0.015"), ge=0, lt=1)
+    fee_cash_in_fixed: Decimal = Field(default=Decimal("0.50"), ge=0)
+    cash_in_code_seconds: int = Field(default=3600, ge=60)
+    # Virtual-account deposits, per rail: a rate of the deposit plus a fixed amount in USD. Deposit
+    # addresses charge the cryptoToCrypto schedule above.
+    fee_ach_in_rate: Decimal = Field(default=Decimal("0.005"), ge=0, lt=1)
+    fee_ach_in_fixed: Decimal = Field(default=Decimal("0"), ge=0)
+    fee_wire_in_rate: Decimal = Field(default=Decimal("0"), ge=0, lt=1)
+    fee_wire_in_fixed: Decimal = Field(default=Decimal("8.00"), ge=0)
+    fee_swift_in_rate: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    fee_swift_in_fixed: Decimal = Field(default=Decimal("20.00"), ge=0)
+
     # --- chain ------------------------------------------------------------------------------------------
     # "sandbox": the embedded chain kept in our database; "evm": a JSON-RPC node (Polygon, Amoy, anvil).
     chain: Literal["sandbox", "evm"] = "sandbox"

@@ -9,11 +9,13 @@ from oms.auth.service import AuthService
 from oms.auth.tokens import TokenSigner
 from oms.chain.registry import Chains, build_chains
 from oms.chain.sender import ChainSender
+from oms.clock.service import TenantClock
 from oms.config import Settings
 from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.db import Database
 from oms.deposit.service import DepositScanner
+from oms.funding.wiring import Funding, build_funding
 from oms.kit.crypto import derive_key
 from oms.kit.money import ASSETS
 from oms.kit.time import Clock, SystemClock
@@ -44,6 +46,8 @@ class AppContext:
     sender: ChainSender
     deposits: DepositScanner
     reconciler: Reconciler
+    tenant_clock: TenantClock
+    funding: Funding
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> AppContext:
@@ -64,9 +68,15 @@ class AppContext:
         schedule = FeeSchedule(
             settings.fee_crypto_to_crypto_rate, int(settings.fee_crypto_to_crypto_fixed * 10 ** ASSETS["usdc"].decimals)
         )
+        tenant_clock = TenantClock(clock, mode=settings.mode)
         quotes = QuoteService(
-            customers=customers, clock=clock, lock_seconds=settings.quote_lock_seconds, schedule=schedule
+            customers=customers,
+            clock=clock,
+            lock_seconds=settings.quote_lock_seconds,
+            schedule=schedule,
+            tenant_clock=tenant_clock,
         )
+        transactions = TransactionService(customers=customers, quotes=quotes, custody=custody, clock=clock)
         return cls(
             settings=settings,
             db=db,
@@ -78,10 +88,22 @@ class AppContext:
             **build_webhooks(settings, root=root, clock=clock, db=db),
             chains=chains,
             quotes=quotes,
-            transactions=TransactionService(customers=customers, quotes=quotes, custody=custody, clock=clock),
+            transactions=transactions,
             sender=ChainSender(db=db, chains=chains, clock=clock),
             deposits=DepositScanner(db=db, chains=chains, clock=clock),
             reconciler=Reconciler(db=db, chains=chains, custody=custody),
+            tenant_clock=tenant_clock,
+            funding=build_funding(
+                settings,
+                db=db,
+                clock=clock,
+                tenant_clock=tenant_clock,
+                custody=custody,
+                chains=chains,
+                customers=customers,
+                transactions=transactions,
+                crypto_fees=schedule,
+            ),
         )
 
     async def start(self) -> None:

@@ -52,6 +52,15 @@ async def reconcile(ctx: AppContext) -> int:
     return 0
 
 
+async def expire_cash_ins(ctx: AppContext) -> int:
+    async with ctx.db.session_scope() as session:
+        return await ctx.funding.cash_ins.expire_due(session)
+
+
+async def watch_deposit_addresses(ctx: AppContext) -> int:
+    return await ctx.funding.deposit_addresses.run_once()
+
+
 async def deliver_webhooks(ctx: AppContext) -> int:
     return await ctx.webhook_delivery.run()
 
@@ -61,6 +70,8 @@ def jobs_for(ctx: AppContext) -> list[Job]:
         Job("chain-sender", 0.2, send_on_chain),
         Job("deposit-scanner", 0.5, detect_deposits),
         Job("transaction-settlement", 0.2, settle_transactions),
+        Job("deposit-address-watcher", 0.5, watch_deposit_addresses),
+        Job("cash-in-expiry", 5.0, expire_cash_ins),
         Job("reconcile", 60.0, reconcile),
     ]
     if ctx.settings.mode is Mode.sandbox:

@@ -174,15 +174,44 @@ class CustomerService:
         self, session: AsyncSession, auth: AuthContext, customer_id: str, name: str, *, param: str | None = None
     ) -> Customer:
         """The customer, if it is active and holds an active ``name`` endorsement; else 404 / 403."""
+        return await self.require_endorsements(session, auth, customer_id, (name,), param=param)
+
+    async def require_endorsements(
+        self,
+        session: AsyncSession,
+        auth: AuthContext,
+        customer_id: str,
+        names: Sequence[str],
+        *,
+        param: str | None = None,
+    ) -> Customer:
+        """The customer, if it is active and holds every endorsement in ``names``; else 404 / 403."""
         customer = await self._get(session, auth, customer_id, param=param)
-        if customer.status != "active":
-            raise PermissionDenied("customer_inactive", f"Customer '{customer.id}' is inactive.", param=param)
-        held = (await repository.endorsements_of(session, [customer.id]))[customer.id]
-        if not any(e.name == name and e.status == "active" for e in held):
-            raise PermissionDenied(
-                "endorsement_required", f"Customer '{customer.id}' needs an active '{name}' endorsement.", param=param
-            )
+        refusal = await self._refusal(session, customer, names, param=param)
+        if refusal is not None:
+            raise refusal
         return customer
+
+    async def may_move_money(self, session: AsyncSession, customer_id: str, names: Sequence[str]) -> bool:
+        """For background work (no request): is the customer active with every endorsement in ``names``?"""
+        customer = await session.get(Customer, customer_id)
+        return customer is not None and await self._refusal(session, customer, names) is None
+
+    async def _refusal(
+        self, session: AsyncSession, customer: Customer, names: Sequence[str], *, param: str | None = None
+    ) -> PermissionDenied | None:
+        if customer.status != "active":
+            return PermissionDenied("customer_inactive", f"Customer '{customer.id}' is inactive.", param=param)
+        held = (await repository.endorsements_of(session, [customer.id]))[customer.id]
+        active = {e.name for e in held if e.status == "active"}
+        for name in names:
+            if name not in active:
+                return PermissionDenied(
+                    "endorsement_required",
+                    f"Customer '{customer.id}' needs an active '{name}' endorsement.",
+                    param=param,
+                )
+        return None
 
     async def render(self, session: AsyncSession, customers: Sequence[Customer]) -> list[dict[str, Any]]:
         ids = [customer.id for customer in customers]

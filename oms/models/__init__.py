@@ -10,9 +10,18 @@ from oms.models.chain import (
     SandboxBlock,
     SandboxTransaction,
 )
+from oms.models.clock import TenantClock
 from oms.models.custody import CustodyKey, CustodySeed
 from oms.models.customer import Customer, Endorsement
 from oms.models.event import Event
+from oms.models.funding import (
+    CashIn,
+    DepositAddress,
+    DepositAddressCursor,
+    DepositAddressDeposit,
+    TransactionFunding,
+    VirtualAccount,
+)
 from oms.models.idempotency import IdempotencyRecord
 from oms.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
 from oms.models.quote import Quote
@@ -24,6 +33,7 @@ from oms.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 __all__ = [
     "ApiKey",
     "Base",
+    "CashIn",
     "ChainCursor",
     "ChainDeposit",
     "ChainNonce",
@@ -32,6 +42,9 @@ __all__ = [
     "CustodyKey",
     "CustodySeed",
     "Customer",
+    "DepositAddress",
+    "DepositAddressCursor",
+    "DepositAddressDeposit",
     "Endorsement",
     "Event",
     "IdempotencyRecord",
@@ -42,7 +55,10 @@ __all__ = [
     "SandboxBlock",
     "SandboxTransaction",
     "Tenant",
+    "TenantClock",
     "Transaction",
+    "TransactionFunding",
+    "VirtualAccount",
     "Wallet",
     "Webhook",
     "WebhookAttempt",

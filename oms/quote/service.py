@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth.service import AuthContext
+from oms.clock.service import TenantClock
 from oms.customer.service import CustomerService
 from oms.errors import InvalidRequest, NotFound
 from oms.kit.ids import is_valid_id, new_id
@@ -26,10 +27,18 @@ QUOTE_TYPE = "cryptoToCrypto"
 
 class QuoteService:
     def __init__(
-        self, *, customers: CustomerService, clock: Clock, lock_seconds: int, schedule: pricing.FeeSchedule
+        self,
+        *,
+        customers: CustomerService,
+        clock: Clock,
+        lock_seconds: int,
+        schedule: pricing.FeeSchedule,
+        tenant_clock: TenantClock | None = None,
     ) -> None:
         self._customers = customers
         self._clock = clock
+        # The lock window runs on the tenant's clock (a sandbox tenant may move it forward).
+        self._tenant_clock = tenant_clock
         self._lock = timedelta(seconds=lock_seconds)
         self._schedule = schedule
 
@@ -40,7 +49,7 @@ class QuoteService:
         source = await self._source_wallet(session, auth, body, customer.id)
         destination_wallet, destination_address = await self._destination(session, auth, body, source)
         price = self._price(body, source.asset)
-        now = self._clock.now()
+        now = await self.now(session, auth.tenant_id)
         quote = Quote(
             id=new_id("qt"),
             tenant_id=auth.tenant_id,
@@ -63,10 +72,17 @@ class QuoteService:
         )
         session.add(quote)
         await session.flush()
-        return self.render(quote)
+        return self.render(quote, now)
 
     async def get(self, session: AsyncSession, auth: AuthContext, quote_id: str) -> dict[str, Any]:
-        return self.render(await self.get_model(session, auth, quote_id))
+        quote = await self.get_model(session, auth, quote_id)
+        return self.render(quote, await self.now(session, auth.tenant_id))
+
+    async def now(self, session: AsyncSession, tenant_id: str) -> datetime:
+        """The tenant's time, which quote locks are measured on."""
+        if self._tenant_clock is None:
+            return self._clock.now()
+        return await self._tenant_clock.now(session, tenant_id)
 
     async def get_model(
         self,
@@ -87,13 +103,13 @@ class QuoteService:
             raise NotFound.resource("quote", quote_id, param=param)
         return quote
 
-    def status_of(self, quote: Quote) -> str:
-        """``expired`` is derived: an open quote whose lock has lapsed."""
-        if quote.status == "open" and self._clock.now() >= quote.expires_at:
+    def status_of(self, quote: Quote, now: datetime | None = None) -> str:
+        """``expired`` is derived: an open quote whose lock has lapsed (at ``now``, the tenant's time)."""
+        if quote.status == "open" and (now or self._clock.now()) >= quote.expires_at:
             return "expired"
         return quote.status
 
-    def render(self, quote: Quote) -> dict[str, Any]:
+    def render(self, quote: Quote, now: datetime | None = None) -> dict[str, Any]:
         sides = money_sides(
             asset=quote.asset,
             chain=quote.chain,
@@ -108,7 +124,7 @@ class QuoteService:
             "id": quote.id,
             "object": "quote",
             "type": quote.type,
-            "status": self.status_of(quote),
+            "status": self.status_of(quote, now),
             "customerId": quote.customer_id,
             **sides,
             "fixedAmountSide": quote.fixed_side,

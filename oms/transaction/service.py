@@ -3,7 +3,7 @@ settling it once its on-chain transfer is final. The status machine: processing 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,8 @@ from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.errors import Conflict, NotFound, Unprocessable
 from oms.event import service as events
+from oms.funding import repository as funding_repository
+from oms.funding.render import with_funding
 from oms.kit.ids import new_id
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.sql import is_postgres
@@ -41,13 +43,19 @@ class TransactionService:
         self._quotes = quotes
         self._custody = custody
         self._clock = clock
+        # Settlers of other sends (funding deliveries), run by settle_final_sends after its own.
+        self._settlers: list[Callable[..., Awaitable[int]]] = []
+
+    def add_settler(self, settle: Callable[..., Awaitable[int]]) -> None:
+        """``settle(session, limit=…)`` applies another purpose's final sends; returns how many."""
+        self._settlers.append(settle)
 
     # --- execute --------------------------------------------------------------------------------------
 
     async def execute(self, session: AsyncSession, auth: AuthContext, body: TransactionCreate) -> dict[str, Any]:
         """Accept an open quote, hold its funds and queue the on-chain transfer — all or nothing."""
         quote = await self._quotes.get_model(session, auth, body.quoteId, for_update=True, param="quoteId")
-        status = self._quotes.status_of(quote)
+        status = self._quotes.status_of(quote, await self._quotes.now(session, auth.tenant_id))
         if status == "accepted":
             raise Conflict("quote_not_open", f"Quote '{quote.id}' was already executed.", param="quoteId")
         if status == "expired":
@@ -139,7 +147,10 @@ class TransactionService:
             else:
                 await self._queue_fee(session, transaction)  # the fee sweep reverted: sweep it again
             send.settled = True
-        return len(sends)
+        settled = len(sends)
+        for settle in self._settlers:
+            settled += await settle(session, limit=limit)
+        return settled
 
     async def _delivered(self, session: AsyncSession, transaction: Transaction, send: ChainSend) -> None:
         now = self._clock.now()
@@ -311,7 +322,11 @@ class TransactionService:
         self, session: AsyncSession, transactions: Sequence[Transaction], *, perspective: str | None = None
     ) -> list[dict[str, Any]]:
         hashes = await repository.principal_hashes(session, [t.id for t in transactions])
-        return [_resource(t, t.tx_hash or hashes.get(t.id), perspective) for t in transactions]
+        funding = await funding_repository.by_transaction(session, [t.id for t in transactions])
+        return [
+            with_funding(_resource(t, t.tx_hash or hashes.get(t.id), perspective), funding.get(t.id))
+            for t in transactions
+        ]
 
 
 def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | None) -> dict[str, Any]:

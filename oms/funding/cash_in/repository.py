@@ -1,0 +1,62 @@
+"""All SQL for cash-ins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.kit.ids import is_valid_id
+from oms.kit.sql import is_postgres
+from oms.models import CashIn
+
+
+async def get(session: AsyncSession, tenant_id: str, cash_in_id: str, *, for_update: bool = False) -> CashIn | None:
+    if not is_valid_id(cash_in_id, "ci"):
+        return None
+    statement = select(CashIn).where(CashIn.id == cash_in_id, CashIn.tenant_id == tenant_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def by_code(session: AsyncSession, tenant_id: str, code: str) -> CashIn | None:
+    statement = select(CashIn).where(CashIn.code == code, CashIn.tenant_id == tenant_id).with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def list_statement(tenant_id: str, *, customer_id: str | None, status: str | None, now: datetime) -> Select[Any]:
+    statement = select(CashIn).where(CashIn.tenant_id == tenant_id)
+    if customer_id is not None:
+        statement = statement.where(CashIn.customer_id == customer_id)
+    if status == "pending":  # a pending code that lapsed reads as expired
+        statement = statement.where(CashIn.status == "pending", CashIn.code_expires_at > now)
+    elif status == "expired":
+        statement = statement.where(
+            or_(CashIn.status == "expired", and_(CashIn.status == "pending", CashIn.code_expires_at <= now))
+        )
+    elif status is not None:
+        statement = statement.where(CashIn.status == status)
+    return statement
+
+
+async def lapsed(
+    session: AsyncSession,
+    *,
+    deadline: datetime,
+    limit: int,
+    tenant_id: str | None = None,
+    excluding: set[str] | None = None,
+) -> list[CashIn]:
+    """Pending cash-ins whose code expired at or before ``deadline`` (claimed: parallel workers never share)."""
+    statement = select(CashIn).where(CashIn.status == "pending", CashIn.code_expires_at <= deadline)
+    if tenant_id is not None:
+        statement = statement.where(CashIn.tenant_id == tenant_id)
+    if excluding:
+        statement = statement.where(CashIn.tenant_id.not_in(list(excluding)))
+    statement = statement.order_by(CashIn.code_expires_at).limit(limit)
+    if is_postgres(session):
+        statement = statement.with_for_update(skip_locked=True)
+    return list((await session.execute(statement)).scalars())

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from oms.funding.cash_location.schemas import CashLocationList
+from oms.funding.cash_location.service import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
+from oms.responses import JSONResponse
+from oms.routing import Auth, Context, OMSRoute
+
+router = APIRouter(route_class=OMSRoute, tags=["CashLocation"])
+
+
+@router.get(
+    "/cash-locations",
+    response_model=CashLocationList,
+    summary="Find cash locations near a point, nearest first (distance in kilometres)",
+)
+async def list_cash_locations(
+    auth: Auth,
+    ctx: Context,
+    provider: Annotated[str, Query(min_length=1, max_length=32)],
+    latitude: Annotated[float, Query(ge=-90, le=90)],
+    longitude: Annotated[float, Query(ge=-180, le=180)],
+    flow: Literal["cashIn", "cashOut"] = "cashIn",
+    radius: Annotated[float, Query(gt=0, le=MAX_RADIUS_KM, description="kilometres")] = DEFAULT_RADIUS_KM,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JSONResponse:
+    del auth  # authenticated, but the locations are the same for every tenant
+    return JSONResponse(
+        ctx.funding.locations.list(
+            provider=provider, flow=flow, latitude=latitude, longitude=longitude, radius_km=radius, limit=limit
+        )
+    )

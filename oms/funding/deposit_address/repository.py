@@ -1,0 +1,80 @@
+"""All SQL for deposit addresses and the deposits they receive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.kit.ids import is_valid_id
+from oms.kit.sql import insert_ignore, is_postgres
+from oms.models import DepositAddress, DepositAddressCursor, DepositAddressDeposit
+
+
+async def get(
+    session: AsyncSession, tenant_id: str, deposit_address_id: str, *, for_update: bool = False
+) -> DepositAddress | None:
+    if not is_valid_id(deposit_address_id, "da"):
+        return None
+    statement = select(DepositAddress).where(
+        DepositAddress.id == deposit_address_id, DepositAddress.tenant_id == tenant_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def list_statement(tenant_id: str, customer_id: str, *, status: str | None) -> Select[Any]:
+    statement = select(DepositAddress).where(
+        DepositAddress.tenant_id == tenant_id, DepositAddress.customer_id == customer_id
+    )
+    if status is None:
+        return statement.where(DepositAddress.status != "deleted")
+    return statement.where(DepositAddress.status == status)
+
+
+async def watched(session: AsyncSession, chain: str, asset: str) -> dict[str, DepositAddress]:
+    """Every deposit address on (chain, asset), whatever its status: a transfer to any of them is recorded."""
+    rows = await session.execute(
+        select(DepositAddress).where(DepositAddress.chain == chain, DepositAddress.asset == asset)
+    )
+    return {address.address: address for address in rows.scalars()}
+
+
+async def ensure_cursor(session: AsyncSession, chain: str, asset: str, *, start: int) -> None:
+    await session.execute(
+        insert_ignore(session, DepositAddressCursor).values(chain=chain, asset=asset, scanned_to=start)
+    )
+
+
+async def cursor(session: AsyncSession, chain: str, asset: str, *, start: int) -> DepositAddressCursor:
+    """The watcher's cursor, locked for this pass (``LookupError`` if another worker holds it)."""
+    await ensure_cursor(session, chain, asset, start=start)
+    statement = select(DepositAddressCursor).where(
+        DepositAddressCursor.chain == chain, DepositAddressCursor.asset == asset
+    )
+    if is_postgres(session):
+        statement = statement.with_for_update(skip_locked=True)
+    found = (await session.execute(statement)).scalar_one_or_none()
+    if found is None:
+        raise LookupError("another worker is watching this chain")
+    return found
+
+
+async def recorded(session: AsyncSession, chain: str, tx_hash: str, log_index: int) -> bool:
+    statement = select(DepositAddressDeposit.id).where(
+        DepositAddressDeposit.chain == chain,
+        DepositAddressDeposit.tx_hash == tx_hash,
+        DepositAddressDeposit.log_index == log_index,
+    )
+    return (await session.scalar(statement)) is not None
+
+
+async def held(session: AsyncSession, deposit_address_id: str) -> list[DepositAddressDeposit]:
+    statement = (
+        select(DepositAddressDeposit)
+        .where(DepositAddressDeposit.deposit_address_id == deposit_address_id, DepositAddressDeposit.status == "held")
+        .order_by(DepositAddressDeposit.block_number, DepositAddressDeposit.log_index)
+    )
+    return list((await session.execute(statement)).scalars())

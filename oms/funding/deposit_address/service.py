@@ -1,0 +1,334 @@
+"""Deposit addresses: custody-derived addresses whose incoming tokens are forwarded to a wallet.
+
+The watcher (``run_once``, the ``deposit-address-watcher`` job) reads only final blocks (``confirmations``
+deep), so a transfer it records can no longer be reorganised away; each is recorded once (unique chain,
+hash, log index). A deposit to an active address of a customer who may move money is routed at once: a
+``cryptoToCrypto`` transaction with ``depositAddressId`` forwards it minus the cryptoToCrypto fee
+(``OMS_FEE_CRYPTO_TO_CRYPTO_*``), settled by ``FundingDelivery``. Otherwise the chain cannot refuse it, so
+it is **held** at the address (paused or deleted address, customer not allowed, or less than the fee) and
+routed when the address is reactivated.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.auth.service import AuthContext
+from oms.chain import assets
+from oms.chain.port import ChainAdapter, ChainError, ChainUnavailable, TokenTransfer
+from oms.chain.registry import Chains
+from oms.clock.service import TenantClock
+from oms.custody.service import Custody
+from oms.customer.service import CustomerService
+from oms.db import Database
+from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from oms.funding import destination as destinations
+from oms.funding.delivery import FundingDelivery
+from oms.funding.deposit_address import repository
+from oms.funding.deposit_address.schemas import DepositAddressCreate, DepositAddressSimulation, DepositAddressUpdate
+from oms.funding.errors import ServiceUnavailable
+from oms.kit.ids import new_id
+from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount
+from oms.kit.pagination import PageParams, paginate
+from oms.kit.time import Clock, isoformat
+from oms.models import DepositAddress, DepositAddressDeposit
+from oms.quote.pricing import FeeSchedule
+
+log = logging.getLogger(__name__)
+REQUIRED = ("basic", "cryptoCustody")
+MAX_BLOCKS_PER_PASS = 2_000
+
+
+class DepositAddressService:
+    def __init__(
+        self,
+        *,
+        customers: CustomerService,
+        custody: Custody,
+        chains: Chains,
+        db: Database,
+        delivery: FundingDelivery,
+        tenant_clock: TenantClock,
+        clock: Clock,
+        fees: FeeSchedule,
+    ) -> None:
+        self._customers = customers
+        self._custody = custody
+        self._chains = chains
+        self._db = db
+        self._delivery = delivery
+        self._tenant_clock = tenant_clock
+        self._clock = clock
+        self._fees = fees
+
+    # --- the API --------------------------------------------------------------------------------------
+
+    async def create(
+        self, session: AsyncSession, auth: AuthContext, customer_id: str, body: DepositAddressCreate
+    ) -> dict[str, Any]:
+        customer = await self._customers.require_endorsements(session, auth, customer_id, REQUIRED)
+        asset, network = body.source.asset, body.source.network
+        if assets.lookup(asset, network) is None or not self._chains.serves(network):
+            raise InvalidRequest(
+                "unsupported_pair", f"Deposit addresses for {asset} on {network} are not available.", param="source"
+            )
+        target = await destinations.resolve(
+            session,
+            self._chains,
+            tenant_id=auth.tenant_id,
+            customer_id=customer.id,
+            asset=body.destination.asset,
+            network=body.destination.network,
+            target=body.destination.wallet,
+        )
+        if (target.asset, target.chain) != (asset, network):
+            raise InvalidRequest(
+                "unsupported_pair",
+                f"A deposit address forwards the same asset on the same network ({asset} on {network}).",
+                param="destination.asset" if target.asset != asset else "destination.network",
+            )
+        adapter = self._chains.get(network)
+        try:
+            head = await adapter.head()
+        except ChainError as exc:
+            raise ServiceUnavailable("chain_unavailable", f"The {network} node could not be reached: {exc}") from exc
+        # The watcher starts no later than the last final block before this address existed.
+        await repository.ensure_cursor(session, network, asset, start=max(0, head - adapter.confirmations))
+        key_index, address = await self._custody.new_address(session, purpose="deposit_address")
+        now = await self._tenant_clock.now(session, auth.tenant_id)
+        deposit_address = DepositAddress(
+            id=new_id("da"),
+            tenant_id=auth.tenant_id,
+            customer_id=customer.id,
+            status="active",
+            asset=asset,
+            chain=network,
+            address=address,
+            key_index=key_index,
+            destination_wallet_id=target.wallet_id,
+            destination_address=target.address,
+            label=body.label,
+            metadata_=body.metadata or {},
+            created_at=now,
+            updated_at=now,
+            deleted_at=None,
+        )
+        session.add(deposit_address)
+        await session.flush()
+        return render(deposit_address)
+
+    async def list(
+        self, session: AsyncSession, auth: AuthContext, customer_id: str, page: PageParams, *, status: str | None
+    ) -> dict[str, Any]:
+        customer = await self._customers.get_model(session, auth, customer_id)
+        statement = repository.list_statement(auth.tenant_id, customer.id, status=status)
+        result = await paginate(
+            session, statement, DepositAddress, page, scope=DepositAddress.customer_id == customer.id
+        )
+        return result.envelope([render(deposit_address) for deposit_address in result.items])
+
+    async def get(self, session: AsyncSession, auth: AuthContext, deposit_address_id: str) -> dict[str, Any]:
+        return render(await self._get(session, auth, deposit_address_id))
+
+    async def update(
+        self, session: AsyncSession, auth: AuthContext, deposit_address_id: str, body: DepositAddressUpdate
+    ) -> dict[str, Any]:
+        deposit_address = await self._get(session, auth, deposit_address_id, for_update=True)
+        if deposit_address.status == "deleted":
+            raise Conflict("deposit_address_deleted", f"Deposit address '{deposit_address.id}' is deleted.")
+        fields = body.model_dump(exclude_unset=True)
+        reactivated = body.status == "active" and deposit_address.status != "active"
+        if reactivated:
+            await self._customers.require_endorsements(session, auth, deposit_address.customer_id, REQUIRED)
+        if body.status is not None:
+            deposit_address.status = body.status
+        if "label" in fields:
+            deposit_address.label = body.label
+        if body.metadata is not None:
+            merged = {**deposit_address.metadata_, **body.metadata}
+            deposit_address.metadata_ = {key: value for key, value in merged.items() if value is not None}
+        deposit_address.updated_at = await self._tenant_clock.now(session, auth.tenant_id)
+        await session.flush()
+        if reactivated:  # what arrived while it was paused goes out now
+            for deposit in await repository.held(session, deposit_address.id):
+                await self._route_or_hold(session, deposit_address, deposit)
+        return render(deposit_address)
+
+    async def delete(self, session: AsyncSession, auth: AuthContext, deposit_address_id: str) -> dict[str, Any]:
+        deposit_address = await self._get(session, auth, deposit_address_id, for_update=True)
+        if deposit_address.status != "deleted":
+            now = await self._tenant_clock.now(session, auth.tenant_id)
+            deposit_address.status, deposit_address.deleted_at, deposit_address.updated_at = "deleted", now, now
+            await session.flush()
+        return render(deposit_address)
+
+    # --- sandbox ----------------------------------------------------------------------------------------
+
+    async def simulate(
+        self, session: AsyncSession, auth: AuthContext, deposit_address_id: str, body: DepositAddressSimulation
+    ) -> dict[str, Any]:
+        """Someone sends tokens to the address: a real transfer on the development chain, which the watcher
+        records (and routes) once it is final, exactly as it would a transfer from anywhere else."""
+        deposit_address = await self._get(session, auth, deposit_address_id)
+        try:
+            amount = parse_amount(body.amount.value, ASSETS[deposit_address.asset].decimals)
+        except AmountError as exc:
+            raise InvalidRequest("invalid_amount", f"amount.value {exc}.", param="amount.value") from exc
+        adapter: Any = self._chains.get(deposit_address.chain)
+        if getattr(adapter, "mint", None) is None:
+            raise Unprocessable(
+                "simulation_unavailable",
+                f"The {deposit_address.chain} node is not a development chain: send real tokens to the address.",
+            )
+        try:
+            tx_hash = await adapter.mint(deposit_address.asset, deposit_address.address, amount)
+        except ChainError as exc:
+            raise ServiceUnavailable("chain_unavailable", f"The chain node could not be reached: {exc}") from exc
+        return {
+            "amount": {
+                "value": format_amount(amount, ASSETS[deposit_address.asset].decimals),
+                "currency": deposit_address.asset.upper(),
+            },
+            "depositAddressId": deposit_address.id,
+            "network": deposit_address.chain.upper(),
+            "status": "submitted",
+            "submittedAt": isoformat(await self._tenant_clock.now(session, auth.tenant_id)),
+            "transactionHash": tx_hash,
+        }
+
+    # --- the watcher ------------------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        done = 0
+        for adapter in self._chains.all():
+            for asset in _assets_of(adapter):
+                try:
+                    done += await self.scan(adapter, asset)
+                except ChainUnavailable as exc:
+                    log.warning("deposit-address scan skipped", extra={"chain": adapter.chain, "error": str(exc)})
+                except LookupError:
+                    continue
+        return done
+
+    async def scan(self, adapter: ChainAdapter, asset: str) -> int:
+        head = await adapter.head()
+        final = head - adapter.confirmations + 1
+        async with self._db.session_scope() as session:
+            position = await repository.cursor(session, adapter.chain, asset, start=max(0, final - 1))
+            start = position.scanned_to + 1
+            end = min(final, start + MAX_BLOCKS_PER_PASS - 1)
+            if end < start:
+                return 0
+            watched = await repository.watched(session, adapter.chain, asset)
+            transfers = await adapter.transfers(asset, start, end, list(watched)) if watched else []
+            recorded = 0
+            for transfer in transfers:
+                deposit_address = watched.get(transfer.to_address)
+                if deposit_address is None or await repository.recorded(
+                    session, adapter.chain, transfer.tx_hash, transfer.log_index
+                ):
+                    continue
+                deposit = self._record(deposit_address, transfer)
+                session.add(deposit)
+                await session.flush()
+                await self._route_or_hold(session, deposit_address, deposit)
+                recorded += 1
+            position.scanned_to = end
+            return recorded
+
+    def _record(self, deposit_address: DepositAddress, transfer: TokenTransfer) -> DepositAddressDeposit:
+        now = self._clock.now()
+        return DepositAddressDeposit(
+            id=new_id("dad"),
+            tenant_id=deposit_address.tenant_id,
+            deposit_address_id=deposit_address.id,
+            chain=deposit_address.chain,
+            asset=deposit_address.asset,
+            tx_hash=transfer.tx_hash,
+            log_index=transfer.log_index,
+            block_number=transfer.block_number,
+            from_address=transfer.from_address,
+            amount=transfer.amount,
+            status="held",
+            hold_reason=None,
+            transaction_id=None,
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def _route_or_hold(
+        self, session: AsyncSession, deposit_address: DepositAddress, deposit: DepositAddressDeposit
+    ) -> None:
+        fee = self._fees.fee_for(deposit.amount)
+        reason = None
+        if deposit_address.status != "active":
+            reason = deposit_address.status
+        elif not await self._customers.may_move_money(session, deposit_address.customer_id, REQUIRED):
+            reason = "customer_not_allowed"
+        elif deposit.amount <= fee:
+            reason = "below_fee"
+        deposit.updated_at = self._clock.now()
+        if reason is not None:
+            deposit.status, deposit.hold_reason = "held", reason
+            return
+        transaction = await self._delivery.route_crypto(
+            session,
+            deposit_address=deposit_address,
+            amount=deposit.amount,
+            fee=fee,
+            details={
+                "blockchainAddress": deposit_address.address,
+                "txHash": deposit.tx_hash,
+                "fromAddress": deposit.from_address,
+            },
+        )
+        deposit.status, deposit.hold_reason, deposit.transaction_id = "routed", None, transaction.id
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    async def _get(
+        self, session: AsyncSession, auth: AuthContext, deposit_address_id: str, *, for_update: bool = False
+    ) -> DepositAddress:
+        found = await repository.get(session, auth.tenant_id, deposit_address_id, for_update=for_update)
+        if found is None:
+            raise NotFound.resource("deposit address", deposit_address_id)
+        return found
+
+
+def _assets_of(adapter: ChainAdapter) -> list[str]:
+    supported = getattr(adapter, "assets", None)
+    if supported is not None:
+        return sorted(supported)
+    return sorted(asset for asset, chain in assets.SUPPORTED if chain == adapter.chain)
+
+
+def render(deposit_address: DepositAddress) -> dict[str, Any]:
+    return {
+        "id": deposit_address.id,
+        "object": "depositAddress",
+        "customerId": deposit_address.customer_id,
+        "status": deposit_address.status,
+        "transactionType": "cryptoToCrypto",
+        "source": {
+            "asset": deposit_address.asset,
+            "network": deposit_address.chain,
+            "depositInstructions": {
+                "address": deposit_address.address,
+                "asset": deposit_address.asset,
+                "network": deposit_address.chain,
+            },
+        },
+        "destination": {
+            "asset": deposit_address.asset,
+            "network": deposit_address.chain,
+            "wallet": destinations.render(deposit_address.destination_wallet_id, deposit_address.destination_address),
+        },
+        "label": deposit_address.label,
+        "developerFees": [],
+        "metadata": deposit_address.metadata_,
+        "createdAt": isoformat(deposit_address.created_at),
+        "updatedAt": isoformat(deposit_address.updated_at),
+    }

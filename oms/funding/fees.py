@@ -1,0 +1,82 @@
+"""Fiat fees and the dollar-to-stablecoin conversion, in integers of the smallest unit (never floats)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from oms.kit.money import ASSETS, format_amount, round_half_even
+
+USD_DECIMALS = ASSETS["usd"].decimals
+# Stablecoins are delivered one to one against the dollar (rates.exchangeRate "1.0").
+EXCHANGE_RATE = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class FiatFees:
+    """A fee of ``rate`` * gross (rounded half-even to the cent) plus ``fixed`` cents."""
+
+    rate: Decimal
+    fixed: int
+
+    @classmethod
+    def of(cls, rate: Decimal, fixed_major: Decimal) -> FiatFees:
+        return cls(Decimal(rate), int(Decimal(fixed_major) * 10**USD_DECIMALS))
+
+    @classmethod
+    def from_snapshot(cls, snapshot: dict[str, Any]) -> FiatFees:
+        return cls(Decimal(snapshot["rate"]), int(snapshot["fixed"]))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"rate": str(self.rate), "fixed": self.fixed}
+
+    def fee_for(self, gross: int) -> int:
+        return round_half_even(Decimal(gross) * self.rate) + self.fixed
+
+    def schedule(self) -> dict[str, Any]:
+        """The ``omsFeeSchedule`` object: a percentage entry and a fixed entry."""
+        entries: list[dict[str, Any]] = []
+        if self.rate:
+            entries.append({"type": "percentage", "rate": _decimal_text(self.rate)})
+        if self.fixed:
+            entries.append({"type": "fixed", "amount": usd(self.fixed)})
+        return {"feeCurrency": "usd", "entries": entries}
+
+
+def to_token(cents: int, asset: str) -> int:
+    """Cents to the stablecoin's smallest unit at the exchange rate (exact: 1 cent = 10⁴ units of USDC)."""
+    return cents * 10 ** (ASSETS[asset].decimals - USD_DECIMALS)
+
+
+def usd(cents: int) -> str:
+    return format_amount(cents, USD_DECIMALS)
+
+
+def token_amount(minor: int, asset: str) -> str:
+    return format_amount(minor, ASSETS[asset].decimals)
+
+
+def fees_deducted(fee: int, decimals: int) -> dict[str, str]:
+    zero = format_amount(0, decimals)
+    return {"total": format_amount(fee, decimals), "developer": zero, "oms": format_amount(fee, decimals), "gas": zero}
+
+
+def effective_rate(net: Decimal, gross: Decimal) -> str:
+    """What one unit of the source buys after fees, in units of the destination (``"0.98"``)."""
+    if not gross:
+        return "0.0"
+    return _decimal_text((net / gross).quantize(Decimal("0.000001"), ROUND_HALF_EVEN))
+
+
+def rates(net_cents: int, gross_cents: int, asset: str) -> dict[str, str]:
+    return {
+        "exchangeRate": "1.0",
+        "effectiveRate": effective_rate(Decimal(net_cents), Decimal(gross_cents)),
+        "pair": f"usd/{asset}",
+    }
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text if "." in text else f"{text}.0"

@@ -1,0 +1,38 @@
+"""SQL shared by the funding sub-packages: the funding row of a transaction, and funding chain sends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.models import ChainSend, TransactionFunding
+
+# ``funding``: the stablecoin delivered to the destination; ``funding_fee``: a deposit address's fee sweep.
+PURPOSES = ("funding", "funding_fee")
+
+
+async def by_transaction(session: AsyncSession, transaction_ids: Sequence[str]) -> dict[str, TransactionFunding]:
+    if not transaction_ids:
+        return {}
+    rows = await session.execute(
+        select(TransactionFunding).where(TransactionFunding.transaction_id.in_(list(transaction_ids)))
+    )
+    return {row.transaction_id: row for row in rows.scalars()}
+
+
+async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: bool) -> list[ChainSend]:
+    statement = (
+        select(ChainSend)
+        .where(
+            ChainSend.status.in_(("confirmed", "failed")),
+            ChainSend.settled.is_(False),
+            ChainSend.purpose.in_(PURPOSES),
+        )
+        .order_by(ChainSend.updated_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        statement = statement.with_for_update(skip_locked=True)
+    return list((await session.execute(statement)).scalars())

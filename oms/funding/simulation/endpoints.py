@@ -1,0 +1,59 @@
+"""Sandbox simulation endpoints (spec 2.12): mounted only on a sandbox server, so they are 404 in live mode."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from oms.funding.cash_in.schemas import AuthCommit, BarcodeAuth, ProviderResponse
+from oms.funding.deposit_address.schemas import DepositAddressSimulation
+from oms.funding.deposit_address.schemas import SimulationResult as DepositAddressSimulationResult
+from oms.funding.virtual_account.schemas import Simulation
+from oms.funding.virtual_account.schemas import SimulationResult as VirtualAccountSimulationResult
+from oms.responses import JSONResponse
+from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
+
+router = APIRouter(route_class=OMSRoute, tags=["Simulation"])
+
+
+@router.post(
+    "/cash-ins/simulate/barcode-auth",
+    response_model=ProviderResponse,
+    dependencies=[Idempotent],
+    summary="Sandbox: a retailer scans a deposit code (accountNumber) for a load of amount",
+)
+async def simulate_barcode_auth(body: BarcodeAuth, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
+    return JSONResponse(await ctx.funding.cash_ins.barcode_auth(session, auth, body))
+
+
+@router.post(
+    "/cash-ins/simulate/auth-commit",
+    response_model=ProviderResponse,
+    dependencies=[Idempotent],
+    summary="Sandbox: the retailer takes the cash; the cash-in is processed (description 'fail' declines it)",
+)
+async def simulate_auth_commit(body: AuthCommit, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
+    return JSONResponse(await ctx.funding.cash_ins.auth_commit(session, auth, body))
+
+
+@router.post(
+    "/virtual-accounts/{virtual_account_id}/simulate",
+    response_model=VirtualAccountSimulationResult,
+    dependencies=[Idempotent],
+    summary="Sandbox: an inbound ACH, wire or SWIFT transfer to a virtual account",
+)
+async def simulate_virtual_account(
+    virtual_account_id: str, body: Simulation, auth: Auth, session: Session, ctx: Context
+) -> JSONResponse:
+    return JSONResponse(await ctx.funding.virtual_accounts.simulate(session, auth, virtual_account_id, body))
+
+
+@router.post(
+    "/deposit-addresses/{deposit_address_id}/simulate",
+    response_model=DepositAddressSimulationResult,
+    dependencies=[Idempotent],
+    summary="Sandbox: an inbound token transfer to a deposit address (forwarded once final)",
+)
+async def simulate_deposit_address(
+    deposit_address_id: str, body: DepositAddressSimulation, auth: Auth, session: Session, ctx: Context
+) -> JSONResponse:
+    return JSONResponse(await ctx.funding.deposit_addresses.simulate(session, auth, deposit_address_id, body))

@@ -1,0 +1,306 @@
+"""Virtual accounts: US bank details that turn ACH, wire and SWIFT deposits into stablecoin.
+
+Each deposit auto-creates a ``fiatToCrypto`` transaction (``transaction.fiatToCrypto.*`` events) settled by
+``FundingDelivery``, after the rail's fee (``OMS_FEE_<RAIL>_RATE`` / ``_FIXED``). A paused account accepts no
+deposit: in sandbox the simulation is refused (422 ``virtual_account_paused``) and nothing is credited — a
+bank returns such a transfer to its sender. Deleted is permanent; a deleted account stays readable.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.auth.service import AuthContext
+from oms.chain.registry import Chains
+from oms.clock.service import TenantClock
+from oms.customer.service import CustomerService
+from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from oms.funding import destination as destinations
+from oms.funding.delivery import FundingDelivery
+from oms.funding.fees import FiatFees, usd
+from oms.funding.virtual_account import repository
+from oms.funding.virtual_account.bank import BIC, BankIssuer, aba_checksum_ok
+from oms.funding.virtual_account.schemas import (
+    AchIn,
+    SwiftIn,
+    VirtualAccountCreate,
+    VirtualAccountUpdate,
+    WireIn,
+)
+from oms.kit.ids import new_id
+from oms.kit.money import ASSETS, AmountError, parse_amount
+from oms.kit.pagination import PageParams, paginate
+from oms.kit.time import isoformat
+from oms.models import Customer, Tenant, VirtualAccount, Wallet
+
+REQUIRED = ("basic", "usd")
+# rail → (source network on the transaction, the transaction's rail label)
+RAILS = {"ach_in": ("ach", "ach"), "wire_in": ("wire", "wire"), "swift_in": ("wire", "international_wire")}
+OMS_HOLDER = "Polygon OMS"
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class VirtualAccountService:
+    def __init__(
+        self,
+        *,
+        customers: CustomerService,
+        chains: Chains,
+        delivery: FundingDelivery,
+        tenant_clock: TenantClock,
+        issuer: BankIssuer | None,
+        fees: dict[str, FiatFees],
+    ) -> None:
+        self._customers = customers
+        self._chains = chains
+        self._delivery = delivery
+        self._tenant_clock = tenant_clock
+        self._issuer = issuer
+        self._fees = fees
+
+    async def create(
+        self, session: AsyncSession, auth: AuthContext, customer_id: str, body: VirtualAccountCreate
+    ) -> dict[str, Any]:
+        customer = await self._customers.require_endorsements(session, auth, customer_id, REQUIRED)
+        if self._issuer is None:
+            raise Unprocessable(
+                "virtual_accounts_unavailable", "No bank partner is configured to issue virtual accounts."
+            )
+        target = await destinations.resolve(
+            session,
+            self._chains,
+            tenant_id=auth.tenant_id,
+            customer_id=customer.id,
+            asset=body.destination.asset,
+            network=body.destination.network,
+            target=body.destination.wallet,
+        )
+        details = self._issuer.issue()
+        for _ in range(5):
+            if not await repository.number_taken(session, details.routing_number, details.account_number):
+                break
+            details = self._issuer.issue()
+        now = await self._tenant_clock.now(session, auth.tenant_id)
+        account = VirtualAccount(
+            id=new_id("va"),
+            tenant_id=auth.tenant_id,
+            customer_id=customer.id,
+            status="active",
+            destination_wallet_id=target.wallet_id,
+            destination_address=target.address,
+            asset=target.asset,
+            chain=target.chain,
+            bank_name=details.bank_name,
+            bank_address=details.bank_address,
+            routing_number=details.routing_number,
+            account_number=details.account_number,
+            account_type=details.account_type,
+            swift_code=details.swift_code,
+            owner_name=await self._owner_name(session, customer, body.accountholderName),
+            reference="VA" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10)),
+            accountholder_name=body.accountholderName,
+            label=body.label,
+            bank_memo=body.bankMemo,
+            metadata_=body.metadata or {},
+            created_at=now,
+            updated_at=now,
+            deleted_at=None,
+        )
+        session.add(account)
+        await session.flush()
+        return render(account)
+
+    async def list(
+        self, session: AsyncSession, auth: AuthContext, customer_id: str, page: PageParams, *, status: str | None
+    ) -> dict[str, Any]:
+        customer = await self._customers.get_model(session, auth, customer_id)
+        statement = repository.list_statement(auth.tenant_id, customer.id, status=status)
+        result = await paginate(
+            session, statement, VirtualAccount, page, scope=VirtualAccount.customer_id == customer.id
+        )
+        return result.envelope([render(account) for account in result.items])
+
+    async def get(self, session: AsyncSession, auth: AuthContext, virtual_account_id: str) -> dict[str, Any]:
+        return render(await self._get(session, auth, virtual_account_id))
+
+    async def update(
+        self, session: AsyncSession, auth: AuthContext, virtual_account_id: str, body: VirtualAccountUpdate
+    ) -> dict[str, Any]:
+        account = await self._get(session, auth, virtual_account_id, for_update=True)
+        if account.status == "deleted":
+            raise Conflict("virtual_account_deleted", f"Virtual account '{account.id}' is deleted.")
+        fields = body.model_dump(exclude_unset=True)
+        if fields.get("status") == "active" and account.status != "active":
+            await self._customers.require_endorsements(session, auth, account.customer_id, REQUIRED)
+        if body.status is not None:
+            account.status = body.status
+        if "label" in fields:
+            account.label = body.label
+        if "bankMemo" in fields:
+            account.bank_memo = body.bankMemo
+        if body.metadata is not None:
+            merged = {**account.metadata_, **body.metadata}
+            account.metadata_ = {key: value for key, value in merged.items() if value is not None}
+        account.updated_at = await self._tenant_clock.now(session, auth.tenant_id)
+        await session.flush()
+        return render(account)
+
+    async def delete(self, session: AsyncSession, auth: AuthContext, virtual_account_id: str) -> dict[str, Any]:
+        account = await self._get(session, auth, virtual_account_id, for_update=True)
+        if account.status != "deleted":
+            now = await self._tenant_clock.now(session, auth.tenant_id)
+            account.status, account.deleted_at, account.updated_at = "deleted", now, now
+            await session.flush()
+        return render(account)
+
+    # --- sandbox ----------------------------------------------------------------------------------------
+
+    async def simulate(
+        self, session: AsyncSession, auth: AuthContext, virtual_account_id: str, body: AchIn | WireIn | SwiftIn
+    ) -> dict[str, Any]:
+        """An inbound bank transfer arrives: the transaction is created and the stablecoin queued."""
+        account = await self._get(session, auth, virtual_account_id, for_update=True)
+        if account.status != "active":
+            raise Unprocessable(
+                f"virtual_account_{account.status}",
+                f"Virtual account '{account.id}' is {account.status}: deposits are not processed (the bank "
+                "returns them to the sender).",
+            )
+        await self._customers.require_endorsements(session, auth, account.customer_id, REQUIRED)
+        try:
+            amount = parse_amount(body.amount, ASSETS["usd"].decimals)
+        except AmountError as exc:
+            raise InvalidRequest("invalid_amount", f"amount {exc}.", param="amount") from exc
+        fee = self._fees[body.rail].fee_for(amount)
+        if amount <= fee:
+            raise Unprocessable(
+                "amount_too_small",
+                f"A {body.rail} deposit of {usd(amount)} USD does not cover its {usd(fee)} USD fee.",
+                param="amount",
+            )
+        now = await self._tenant_clock.now(session, auth.tenant_id)
+        transfer = _transfer_details(body, now)
+        network, rail = RAILS[body.rail]
+        wallet = await session.get(Wallet, account.destination_wallet_id) if account.destination_wallet_id else None
+        transaction = await self._delivery.deliver_fiat(
+            session,
+            tenant_id=account.tenant_id,
+            customer_id=account.customer_id,
+            destination=destinations.Destination(account.asset, account.chain, wallet, account.destination_address),
+            network=network,
+            rail=rail,
+            gross=amount,
+            fee=fee,
+            kind="virtualAccount",
+            virtual_account_id=account.id,
+            details={"virtualAccountId": account.id, "bankTransfer": transfer},
+        )
+        return {
+            "object": "virtualAccountSimulation",
+            "virtualAccountId": account.id,
+            "rail": body.rail,
+            "status": "submitted",
+            "amount": {"value": usd(amount), "currency": "USD"},
+            "fee": {"value": usd(fee), "currency": "USD"},
+            "transactionId": transaction.id,
+            "submittedAt": isoformat(now),
+            **{key: transfer[key] for key in ("traceNumber", "imad", "uetr") if key in transfer},
+        }
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    async def _get(
+        self, session: AsyncSession, auth: AuthContext, virtual_account_id: str, *, for_update: bool = False
+    ) -> VirtualAccount:
+        account = await repository.get(session, auth.tenant_id, virtual_account_id, for_update=for_update)
+        if account is None:
+            raise NotFound.resource("virtual account", virtual_account_id)
+        return account
+
+    async def _owner_name(self, session: AsyncSession, customer: Customer, holder: str) -> str:
+        names = [customer.first_name, customer.middle_name, customer.last_name]
+        person = " ".join(name for name in names if name) or f"Customer {customer.id}"
+        if holder == "customer":
+            return person
+        if holder == "developer":
+            tenant = await session.get(Tenant, customer.tenant_id)
+            return f"{tenant.name if tenant else 'Developer'} FBO {person}"
+        return f"{OMS_HOLDER} FBO {person}"
+
+
+def _transfer_details(body: AchIn | WireIn | SwiftIn, now: datetime) -> dict[str, Any]:
+    """The rail's own identifiers, given or made up as the sending bank would."""
+    routing = body.senderRoutingNumber if isinstance(body, AchIn | WireIn) else None
+    if routing is not None and not aba_checksum_ok(routing):
+        raise InvalidRequest(
+            "invalid_routing_number",
+            "senderRoutingNumber is not a valid ABA routing number (9 digits with a valid checksum).",
+            param="senderRoutingNumber",
+        )
+    details: dict[str, Any] = {"rail": body.rail, "senderName": body.senderName}
+    if isinstance(body, AchIn):
+        details |= {
+            "traceNumber": body.traceNumber or "".join(str(secrets.randbelow(10)) for _ in range(15)),
+            "senderRoutingNumber": body.senderRoutingNumber,
+            "senderAccountNumber": _masked(body.senderAccountNumber),
+            "description": body.description,
+        }
+    elif isinstance(body, WireIn):
+        sequence = "".join(str(secrets.randbelow(10)) for _ in range(6))
+        details |= {
+            "imad": body.imad or f"{now:%Y%m%d}OMSBWIRE{sequence}",
+            "senderBankName": body.senderBankName,
+            "senderRoutingNumber": body.senderRoutingNumber,
+            "reference": body.reference,
+        }
+    else:
+        if body.senderBic is not None and not BIC.match(body.senderBic):
+            raise InvalidRequest("invalid_bic", "senderBic is not a valid SWIFT/BIC code.", param="senderBic")
+        details |= {
+            "uetr": body.uetr or str(uuid.uuid4()),
+            "senderBic": body.senderBic,
+            "senderCountry": body.senderCountry,
+            "reference": body.reference,
+        }
+    return details
+
+
+def _masked(account_number: str | None) -> str | None:
+    return None if account_number is None else "*" * max(0, len(account_number) - 4) + account_number[-4:]
+
+
+def render(account: VirtualAccount) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "object": "virtualAccount",
+        "customerId": account.customer_id,
+        "status": account.status,
+        "source": {"asset": "usd", "network": "usBank", "rails": ["ach", "wire", "swift"]},
+        "bankDetails": {
+            "bankName": account.bank_name,
+            "bankAddress": account.bank_address,
+            "accountNumber": account.account_number,
+            "routingNumber": account.routing_number,
+            "accountType": account.account_type,
+            "swiftCode": account.swift_code,
+            "ownerName": account.owner_name,
+            "reference": account.reference,
+        },
+        "destination": {
+            "asset": account.asset,
+            "network": account.chain,
+            "wallet": destinations.render(account.destination_wallet_id, account.destination_address),
+        },
+        "accountholderName": account.accountholder_name,
+        "label": account.label,
+        "bankMemo": account.bank_memo,
+        "developerFees": [],
+        "metadata": account.metadata_,
+        "createdAt": isoformat(account.created_at),
+        "updatedAt": isoformat(account.updated_at),
+    }

@@ -1,0 +1,96 @@
+"""Build the funding services from Settings (called by the composition root, ``oms/context.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from oms.chain.registry import Chains
+from oms.clock.service import TenantClock
+from oms.config import Mode, Settings
+from oms.custody.service import Custody
+from oms.customer.service import CustomerService
+from oms.db import Database
+from oms.funding.cash_in.service import CashInService
+from oms.funding.cash_location.dataset import DatasetLocations
+from oms.funding.cash_location.service import CashLocationService
+from oms.funding.delivery import FundingDelivery
+from oms.funding.deposit_address.service import DepositAddressService
+from oms.funding.fees import FiatFees
+from oms.funding.liquidity import Liquidity
+from oms.funding.virtual_account.bank import SandboxBank
+from oms.funding.virtual_account.service import VirtualAccountService
+from oms.kit.time import Clock
+from oms.quote.pricing import FeeSchedule
+from oms.transaction.service import TransactionService
+
+
+@dataclass
+class Funding:
+    locations: CashLocationService
+    delivery: FundingDelivery
+    cash_ins: CashInService
+    virtual_accounts: VirtualAccountService
+    deposit_addresses: DepositAddressService
+
+
+def build_funding(
+    settings: Settings,
+    *,
+    db: Database,
+    clock: Clock,
+    tenant_clock: TenantClock,
+    custody: Custody,
+    chains: Chains,
+    customers: CustomerService,
+    transactions: TransactionService,
+    crypto_fees: FeeSchedule,
+) -> Funding:
+    # The sandbox dataset of retail locations; a provider adapter (GreenDot's API) would replace it.
+    locations = CashLocationService(DatasetLocations())
+    delivery = FundingDelivery(
+        transactions=transactions,
+        liquidity=Liquidity(custody=custody, chains=chains),
+        custody=custody,
+        tenant_clock=tenant_clock,
+        clock=clock,
+    )
+    transactions.add_settler(delivery.settle_final_sends)
+    rail_fees = {
+        "ach_in": FiatFees.of(settings.fee_ach_in_rate, settings.fee_ach_in_fixed),
+        "wire_in": FiatFees.of(settings.fee_wire_in_rate, settings.fee_wire_in_fixed),
+        "swift_in": FiatFees.of(settings.fee_swift_in_rate, settings.fee_swift_in_fixed),
+    }
+    return Funding(
+        locations=locations,
+        delivery=delivery,
+        cash_ins=CashInService(
+            customers=customers,
+            locations=locations,
+            chains=chains,
+            delivery=delivery,
+            tenant_clock=tenant_clock,
+            clock=clock,
+            fees=FiatFees.of(settings.fee_cash_in_rate, settings.fee_cash_in_fixed),
+            code_ttl=timedelta(seconds=settings.cash_in_code_seconds),
+        ),
+        virtual_accounts=VirtualAccountService(
+            customers=customers,
+            chains=chains,
+            delivery=delivery,
+            tenant_clock=tenant_clock,
+            # No bank partner is integrated for live mode yet: virtual accounts exist in sandbox only.
+            issuer=SandboxBank() if settings.mode is Mode.sandbox else None,
+            fees=rail_fees,
+        ),
+        deposit_addresses=DepositAddressService(
+            customers=customers,
+            custody=custody,
+            chains=chains,
+            db=db,
+            delivery=delivery,
+            tenant_clock=tenant_clock,
+            clock=clock,
+            fees=crypto_fees,
+        ),
+    )
