@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from oms.context import AppContext
@@ -11,10 +13,11 @@ from tests.webhook.support import emit
 
 
 async def test_events_are_listed_newest_first_with_their_envelope(api: Api, ctx: AppContext) -> None:
+    cash_in, wallet = f"cin_{uuid.uuid4().hex}", f"wlt_{uuid.uuid4().hex}"
     ids = [
-        *await emit(ctx, api.tenant_id, "cashIn.processing", object_id="cin_1"),
-        *await emit(ctx, api.tenant_id, "cashIn.completed", object_id="cin_1"),
-        *await emit(ctx, api.tenant_id, "wallet.depositDetected", object_id="wlt_1"),
+        *await emit(ctx, api.tenant_id, "cashIn.processing", object_id=cash_in),
+        *await emit(ctx, api.tenant_id, "cashIn.completed", object_id=cash_in),
+        *await emit(ctx, api.tenant_id, "wallet.depositDetected", object_id=wallet),
     ]
     listed = (await api.get("/events")).json()
     EventList.model_validate(listed)
@@ -22,7 +25,7 @@ async def test_events_are_listed_newest_first_with_their_envelope(api: Api, ctx:
     first = listed["data"][-1]
     assert list(first) == ["id", "object", "type", "createdAt", "sequence", "data"]
     assert first["object"] == "event" and first["type"] == "cashIn.processing" and first["sequence"] == 1
-    assert first["data"] == {"object": {"id": "cin_1"}}
+    assert first["data"] == {"object": {"id": cash_in}}
     assert listed["data"][1]["sequence"] == 2  # the same object's next change
 
 

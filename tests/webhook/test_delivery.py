@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from oms import worker
 from oms.config import Mode
 from oms.context import AppContext
 from oms.webhook.sender import HttpSender
@@ -61,14 +63,15 @@ async def test_payload_is_the_event_envelope_from_the_events_api(
     wapi: Api, wctx: AppContext, receiver: Receiver
 ) -> None:
     await create_webhook(wapi, receiver.url + "/in")
-    [event_id] = await emit(wctx, wapi.tenant_id, "wallet.depositDetected", object_id="wlt_1")
+    wallet = f"wlt_{uuid.uuid4().hex}"
+    [event_id] = await emit(wctx, wapi.tenant_id, "wallet.depositDetected", object_id=wallet)
     await deliver(wctx)
     [request] = receiver.to("/in")
     body = body_of(request)
     assert list(body) == ["id", "object", "type", "createdAt", "sequence", "data"]
     assert body == (await wapi.get(f"/events/{event_id}")).json()
     assert body["object"] == "event" and body["type"] == "wallet.depositDetected"
-    assert body["data"] == {"object": {"id": "wlt_1"}} and body["sequence"] == 1
+    assert body["data"] == {"object": {"id": wallet}} and body["sequence"] == 1
 
 
 async def test_events_reach_exactly_the_matching_subscriptions(wapi: Api, wctx: AppContext, receiver: Receiver) -> None:
@@ -378,3 +381,12 @@ async def test_an_answer_slower_than_the_timeout_is_a_failed_attempt(receiver: R
         await sender.close()
     assert result.status_code is None and result.error and result.error.startswith("timeout")
     assert 250 <= result.latency_ms < 2000
+
+
+async def test_the_worker_runs_the_delivery_job(wapi: Api, wctx: AppContext, receiver: Receiver) -> None:
+    assert "webhook-delivery" in {job.name for job in worker.jobs_for(wctx)}
+    await create_webhook(wapi, receiver.url + "/in")
+    [event_id] = await emit(wctx, wapi.tenant_id, C2C)
+    await worker.run_once(wctx)
+    await wctx.webhook_delivery.drain()
+    assert [r.webhook_id for r in receiver.to("/in")] == [event_id]

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,6 +112,7 @@ async def test_two_workers_deliver_1000_events_to_3_subscriptions_none_lost(
         ]
     )
     emitted: dict[str, str] = {}
+    run = uuid.uuid4().hex
     async with wctx.db.session_scope() as session:
         for n in range(1000):
             event_type = next(types)
@@ -118,7 +120,7 @@ async def test_two_workers_deliver_1000_events_to_3_subscriptions_none_lost(
                 session,
                 tenant_id=wapi.tenant_id,
                 type=event_type,
-                object_id=f"obj_{n}",
+                object_id=f"obj_{run}_{n}",
                 resource={"n": n},
                 at=wctx.clock.now(),
             )
