@@ -6,7 +6,10 @@ import re
 
 import pytest
 
+from tests.funding.support import cash_in, location
 from tests.support import Api, assert_error, create_customer, create_wallet, fund, quote, settle
+
+FUNDING_TARGET = {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": "0x" + "11" * 20}}
 
 # Every route with an id in its path, and the body to send; the coverage test below keeps this complete.
 ID_ROUTES = {
@@ -27,6 +30,21 @@ ID_ROUTES = {
     ("GET", "/v0.9/webhooks/{webhook_id}/deliveries/{delivery_id}"): None,
     ("POST", "/v0.9/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): {},
     ("GET", "/v0.9/events/{event_id}"): None,
+    ("GET", "/v0.9/cash-ins/{cash_in_id}"): None,
+    ("POST", "/v0.9/cash-ins/{cash_in_id}/refresh"): {},
+    ("POST", "/v0.9/customers/{customer_id}/virtual-accounts"): {"destination": FUNDING_TARGET},
+    ("GET", "/v0.9/customers/{customer_id}/virtual-accounts"): None,
+    ("GET", "/v0.9/virtual-accounts/{virtual_account_id}"): None,
+    ("PATCH", "/v0.9/virtual-accounts/{virtual_account_id}"): {"status": "paused"},
+    ("DELETE", "/v0.9/virtual-accounts/{virtual_account_id}"): None,
+    ("POST", "/v0.9/virtual-accounts/{virtual_account_id}/simulate"): {"rail": "ach_in", "amount": "10.00"},
+    ("POST", "/v0.9/customers/{customer_id}/deposit-addresses"): {
+        "source": {"asset": "usdc", "network": "polygon"}, "destination": FUNDING_TARGET},
+    ("GET", "/v0.9/customers/{customer_id}/deposit-addresses"): None,
+    ("GET", "/v0.9/deposit-addresses/{deposit_address_id}"): None,
+    ("PATCH", "/v0.9/deposit-addresses/{deposit_address_id}"): {"status": "paused"},
+    ("DELETE", "/v0.9/deposit-addresses/{deposit_address_id}"): None,
+    ("POST", "/v0.9/deposit-addresses/{deposit_address_id}/simulate"): {"amount": {"value": "1.00"}},
 }
 
 
@@ -51,9 +69,15 @@ async def owned(api: Api, ctx, clock) -> dict[str, str]:  # type: ignore[no-unty
     transaction = (await api.post("/transactions", {"quoteId": offer["id"]})).json()
     webhook = (await api.post("/webhooks", {"url": "http://127.0.0.1:9/hooks"})).json()
     delivery = (await api.post(f"/webhooks/{webhook['id']}/test")).json()
+    deposit = await cash_in(api, customer, wallet, await location(api, "CVS"))
+    to_wallet = {"asset": "usdc", "network": "polygon", "wallet": {"id": wallet["id"]}}
+    account = (await api.post(f"/customers/{customer['id']}/virtual-accounts", {"destination": to_wallet})).json()
+    address = (await api.post(f"/customers/{customer['id']}/deposit-addresses",
+                              {"source": {"asset": "usdc", "network": "polygon"}, "destination": to_wallet})).json()
     return {"customer_id": customer["id"], "wallet_id": wallet["id"], "quote_id": offer["id"],
             "transaction_id": transaction["id"], "webhook_id": webhook["id"], "delivery_id": delivery["id"],
-            "event_id": delivery["eventId"]}
+            "event_id": delivery["eventId"], "cash_in_id": deposit["id"], "virtual_account_id": account["id"],
+            "deposit_address_id": address["id"]}
 
 
 @pytest.mark.parametrize(("method", "template"), list(ID_ROUTES))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from oms.context import AppContext
 from oms.models import Event
-from tests.support import Api, OffsetClock, create_customer, create_wallet
+from tests.support import FULL_IDENTITY, Api, OffsetClock, create_customer, create_wallet
 
 NYC = {"latitude": 40.7128, "longitude": -74.0060}
 
@@ -17,6 +17,21 @@ NYC = {"latitude": 40.7128, "longitude": -74.0060}
 async def customer_with_wallet(api: Api, **fields: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """A customer approved at once (the sandbox quickstart's empty body) and its USDC wallet on Polygon."""
     customer = await create_customer(api, **fields)
+    return customer, await create_wallet(api, customer["id"])
+
+
+async def review(ctx: AppContext) -> None:
+    """Run the sandbox KYC reviewer once (it decides endorsements whose fields are complete)."""
+    async with ctx.db.session_scope() as session:
+        await ctx.customers.review_due(session)
+
+
+async def identified_customer_with_wallet(
+    api: Api, ctx: AppContext, **fields: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A customer with a full identity, approved by the sandbox reviewer, and its wallet."""
+    customer = await create_customer(api, **{**FULL_IDENTITY, **fields})
+    await review(ctx)
     return customer, await create_wallet(api, customer["id"])
 
 
@@ -89,7 +104,7 @@ async def advance(api: Api, **delta: int) -> dict[str, Any]:
     return dict(response.json())
 
 
-async def settle_funding(ctx: AppContext, clock: OffsetClock, *, rounds: int = 8) -> None:
+async def settle_funding(ctx: AppContext, clock: OffsetClock, *, rounds: int = 12) -> None:
     """The money pipeline as the worker runs it, deposit-address watcher included."""
     for _ in range(rounds):
         await ctx.sender.run_once()

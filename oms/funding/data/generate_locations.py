@@ -78,6 +78,8 @@ CITIES = [
     ("Newark", "NJ"),
     ("Orlando", "FL"),
 ]
+# Where Kroger (and its banners: Ralphs, King Soopers, Fred Meyer, Smith's, Fry's) runs stores.
+KROGER_STATES = {"OH", "KY", "IN", "MI", "TX", "GA", "TN", "AL", "IL", "VA", "CA", "CO", "OR", "WA", "UT", "AZ", "NV"}
 # (retailer, display name, code, provider, flows, states it is limited to or None)
 RETAILERS = [
     ("CVS", "CVS Pharmacy", "CVS", "greendot", "cashIn", None),
@@ -89,7 +91,7 @@ RETAILERS = [
     ("Rite Aid", "Rite Aid", "RAD", "greendot", "cashIn", {"CA", "PA", "NY", "NJ", "WA", "OR", "MI", "OH"}),
     ("Target", "AllPoint ATM at Target", "TGT", "allpoint", "cashOut", None),
     ("Walgreens", "AllPoint ATM at Walgreens", "WAG", "allpoint", "cashOut", None),
-    ("Kroger", "AllPoint ATM at Kroger", "KR", "allpoint", "cashOut", None),
+    ("Kroger", "AllPoint ATM at Kroger", "KR", "allpoint", "cashOut", KROGER_STATES),
 ]
 STREETS = [
     "Main",

@@ -105,38 +105,33 @@ UETR = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$" 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140)]
 
 
-class AchIn(Strict):
-    rail: Literal["ach_in"]
+# The fields each rail carries besides ``rail`` and ``amount`` (any other is refused, naming the field).
+RAIL_FIELDS = {
+    "ach_in": {"senderName", "senderRoutingNumber", "senderAccountNumber", "description", "traceNumber"},
+    "wire_in": {"senderName", "senderBankName", "senderRoutingNumber", "reference", "imad"},
+    "swift_in": {"senderName", "senderBic", "senderCountry", "reference", "uetr", "currency"},
+}
+
+
+class Simulation(Strict):
+    """An inbound transfer, by ``rail``: ``ach_in`` (senderName, senderRoutingNumber, senderAccountNumber,
+    description, traceNumber), ``wire_in`` (senderName, senderBankName, senderRoutingNumber, reference, imad)
+    or ``swift_in`` (senderName, senderBic, senderCountry, reference, uetr, currency: USD only)."""
+
+    rail: Literal["ach_in", "wire_in", "swift_in"]
     amount: StrictStr
     senderName: Text | None = None
     senderRoutingNumber: StrictStr | None = None
     senderAccountNumber: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,17}$")] | None = None
     description: Annotated[str, StringConstraints(max_length=10)] | None = None  # NACHA company entry description
     traceNumber: Annotated[str, StringConstraints(pattern=r"^[0-9]{15}$")] | None = None
-
-
-class WireIn(Strict):
-    rail: Literal["wire_in"]
-    amount: StrictStr
-    senderName: Text | None = None
     senderBankName: Text | None = None
-    senderRoutingNumber: StrictStr | None = None
     reference: Text | None = None
     imad: Annotated[str, StringConstraints(pattern=r"^[0-9]{8}[A-Z0-9]{8}[0-9]{6}$")] | None = None
-
-
-class SwiftIn(Strict):
-    rail: Literal["swift_in"]
-    amount: StrictStr
-    currency: Literal["USD", "usd"] = "USD"
-    senderName: Text | None = None
     senderBic: StrictStr | None = None
     senderCountry: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
-    reference: Text | None = None
     uetr: Annotated[str, StringConstraints(pattern=UETR)] | None = None
-
-
-Simulation = Annotated[AchIn | WireIn | SwiftIn, Field(discriminator="rail")]
+    currency: Literal["USD", "usd"] | None = None
 
 
 class Money(BaseModel):

@@ -26,11 +26,10 @@ from oms.funding.fees import FiatFees, usd
 from oms.funding.virtual_account import repository
 from oms.funding.virtual_account.bank import BIC, BankIssuer, aba_checksum_ok
 from oms.funding.virtual_account.schemas import (
-    AchIn,
-    SwiftIn,
+    RAIL_FIELDS,
+    Simulation,
     VirtualAccountCreate,
     VirtualAccountUpdate,
-    WireIn,
 )
 from oms.kit.ids import new_id
 from oms.kit.money import ASSETS, AmountError, parse_amount
@@ -161,10 +160,15 @@ class VirtualAccountService:
     # --- sandbox ----------------------------------------------------------------------------------------
 
     async def simulate(
-        self, session: AsyncSession, auth: AuthContext, virtual_account_id: str, body: AchIn | WireIn | SwiftIn
+        self, session: AsyncSession, auth: AuthContext, virtual_account_id: str, body: Simulation
     ) -> dict[str, Any]:
         """An inbound bank transfer arrives: the transaction is created and the stablecoin queued."""
         account = await self._get(session, auth, virtual_account_id, for_update=True)
+        unexpected = sorted(body.model_fields_set - {"rail", "amount"} - RAIL_FIELDS[body.rail])
+        if unexpected:
+            raise InvalidRequest(
+                "unknown_parameter", f"{unexpected[0]} is not a field of an {body.rail} transfer.", param=unexpected[0]
+            )
         if account.status != "active":
             raise Unprocessable(
                 f"virtual_account_{account.status}",
@@ -233,24 +237,23 @@ class VirtualAccountService:
         return f"{OMS_HOLDER} FBO {person}"
 
 
-def _transfer_details(body: AchIn | WireIn | SwiftIn, now: datetime) -> dict[str, Any]:
+def _transfer_details(body: Simulation, now: datetime) -> dict[str, Any]:
     """The rail's own identifiers, given or made up as the sending bank would."""
-    routing = body.senderRoutingNumber if isinstance(body, AchIn | WireIn) else None
-    if routing is not None and not aba_checksum_ok(routing):
+    if body.senderRoutingNumber is not None and not aba_checksum_ok(body.senderRoutingNumber):
         raise InvalidRequest(
             "invalid_routing_number",
             "senderRoutingNumber is not a valid ABA routing number (9 digits with a valid checksum).",
             param="senderRoutingNumber",
         )
     details: dict[str, Any] = {"rail": body.rail, "senderName": body.senderName}
-    if isinstance(body, AchIn):
+    if body.rail == "ach_in":
         details |= {
             "traceNumber": body.traceNumber or "".join(str(secrets.randbelow(10)) for _ in range(15)),
             "senderRoutingNumber": body.senderRoutingNumber,
             "senderAccountNumber": _masked(body.senderAccountNumber),
             "description": body.description,
         }
-    elif isinstance(body, WireIn):
+    elif body.rail == "wire_in":
         sequence = "".join(str(secrets.randbelow(10)) for _ in range(6))
         details |= {
             "imad": body.imad or f"{now:%Y%m%d}OMSBWIRE{sequence}",
