@@ -134,6 +134,12 @@ def resource(n: int) -> dict[str, Any]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -202,6 +208,7 @@ async def drive(args: argparse.Namespace) -> None:
             await asyncio.sleep(2)  # workers up and idle
 
             # 1. throughput: a backlog committed at once
+            cpu_before = [cpu_seconds(p.pid) for p in processes]
             async with ctx.db.session_scope() as session:
                 for n in range(args.events):
                     await events.record(
@@ -221,6 +228,11 @@ async def drive(args: argparse.Namespace) -> None:
             print(
                 f"throughput: {len(unique)}/{expected} deliveries in {last - committed:.2f} s "
                 f"= {throughput:.0f} deliveries/s ({len(rows) - len(unique)} duplicates)"
+            )
+            used = [cpu_seconds(p.pid) - before for p, before in zip(processes, cpu_before, strict=True)]
+            print(
+                f"CPU per delivery: receiver {used[0] / len(unique) * 1000:.2f} ms, workers "
+                f"{sum(used[1:]) / len(unique) * 1000:.2f} ms ({os.cpu_count()} cores on this machine)"
             )
 
             # 2. lag at a steady rate, one event per transaction
