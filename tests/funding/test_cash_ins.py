@@ -354,3 +354,22 @@ async def test_commit_must_match_its_authorisation(api: Api, ctx, clock: OffsetC
     # 1.5 % of 75.00 is 1.125, rounded half to even: 1.12 ; + 0.50 = 1.62 ; 75.00 - 1.62 = 73.38
     assert await balance(api, wallet) == ("73.38", "73.38", "0.00")
     await ledger_is_sound(ctx, api)
+
+
+async def test_a_cash_in_can_deliver_to_an_outside_address(api: Api, ctx, clock: OffsetClock) -> None:
+    customer, _ = await customer_with_wallet(api)
+    outside = "0x" + "4d" * 20
+    body = {
+        "customerId": customer["id"],
+        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": outside}},
+        "cash": {"locationId": (await location(api, "7-Eleven"))["id"]},
+    }
+    created = await api.post("/cash-ins", body)
+    assert created.status_code == 201, created.text
+    assert created.json()["destination"]["wallet"]["id"] is None
+    before = await ctx.chains.get("polygon").balance_of("usdc", outside)
+    assert (await deposit(api, created.json(), "100.00")).status_code == 200
+    await settle_funding(ctx, clock)
+    assert (await api.get(f"/cash-ins/{created.json()['id']}")).json()["status"] == "completed"
+    assert await ctx.chains.get("polygon").balance_of("usdc", outside) - before == 98_000_000
+    await ledger_is_sound(ctx, api)

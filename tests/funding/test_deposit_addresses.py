@@ -8,7 +8,7 @@ from eth_utils import to_checksum_address
 from sqlalchemy import select
 
 from oms.funding.deposit_address.schemas import DepositAddress, DepositAddressList, SimulationResult
-from oms.models import CustodyKey, DepositAddressDeposit
+from oms.models import ChainSend, CustodyKey, DepositAddressDeposit
 from oms.transaction.schemas import Transaction
 from tests.funding.support import customer_with_wallet, event_types, settle_funding
 from tests.support import Api, OffsetClock, assert_error, balance, create_customer, ledger_is_sound
@@ -138,3 +138,29 @@ async def test_the_address_forwards_the_same_asset_on_the_same_network(api: Api)
     assert_error(await api.post(f"/customers/{customer['id']}/deposit-addresses", body), 400, "unsupported_pair")
     _, _, address = await new_address(api)
     assert_error(await simulate(api, address, "0.0000001"), 400, "invalid_amount", param="amount.value")
+
+
+async def test_a_forward_that_fails_on_chain_is_sent_again(api: Api, ctx, clock: OffsetClock) -> None:
+    _, wallet, address = await new_address(api)
+    assert (await simulate(api, address, "20.00")).status_code == 200
+    for _ in range(3):  # the deposit becomes final and is routed: the forward is queued
+        await settle_funding(ctx, clock, rounds=1)
+    async with ctx.db.session_scope(write=False) as session:
+        routed = (
+            await session.execute(
+                select(DepositAddressDeposit).where(DepositAddressDeposit.deposit_address_id == address["id"])
+            )
+        ).scalar_one()
+    assert routed.status == "routed" and routed.transaction_id
+    await ctx.sender.sign_queued()
+    await ctx.sender.broadcast_signed()
+    async with ctx.db.session_scope(write=False) as session:
+        send = (
+            await session.execute(select(ChainSend).where(ChainSend.reference == routed.transaction_id))
+        ).scalar_one()
+    await ctx.chains.get("polygon").fail_when_mined(send.tx_hash)  # type: ignore[attr-defined]
+    await settle_funding(ctx, clock, rounds=16)
+    txn = (await api.get(f"/transactions/{routed.transaction_id}")).json()
+    assert txn["status"] == "completed"  # the tokens were still at the address: sent again, then delivered
+    assert await balance(api, wallet) == ("19.97", "19.97", "0.00")
+    await ledger_is_sound(ctx, api)
