@@ -12,36 +12,23 @@ from typing import IO, Any
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
-# Values that must never reach a log line, whatever field or message they hide in.
-_SECRET_PATTERNS = [
-    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),  # JWTs
-    re.compile(r"\bsks_[A-Za-z0-9_-]{10,}"),  # API secrets
-    re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]{10,}"),  # webhook secrets
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"\b0x[0-9a-fA-F]{64}\b"),  # raw private keys / 32-byte secrets
-]
+# Values that must never reach a log line, whatever field or message they hide in (one pass, one regex).
+_SECRET = re.compile(
+    r"(?P<jwt>eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,})"  # JWTs
+    r"|(?P<api>\bsks_[A-Za-z0-9_-]{10,})"  # API secrets
+    r"|(?P<webhook>\bwhsec_[A-Za-z0-9+/=_-]{10,})"  # webhook secrets
+    r"|(?P<bearer>(?i:bearer)\s+)[A-Za-z0-9._~+/=-]+"  # Authorization header values
+    r"|(?P<key>\b0x[0-9a-fA-F]{64}\b)"  # raw private keys / 32-byte secrets
+)
 _SECRET_KEYS = {
-    "apisecret",
-    "secret",
-    "accesstoken",
-    "authorization",
-    "mnemonic",
-    "seed",
-    "password",
-    "privatekey",
-    "private_key",
-    "kek",
-    "secret_key",
-    "custody_kek",
-    "token",
-}
+    "apisecret", "secret", "accesstoken", "authorization", "mnemonic", "seed", "password", "privatekey",
+    "private_key", "kek", "secret_key", "custody_kek", "token",
+}  # fmt: skip
 REDACTED = "[REDACTED]"
 
 
 def redact_text(text: str) -> str:
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.lastindex else "") + REDACTED, text)
-    return text
+    return _SECRET.sub(lambda m: (m.group("bearer") or "") + REDACTED, text)
 
 
 def redact(value: Any) -> Any:

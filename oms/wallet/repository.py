@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
@@ -20,19 +20,20 @@ async def get(session: AsyncSession, tenant_id: str, wallet_id: str) -> Wallet |
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+_WALLET_BALANCES = (
+    select(Wallet.asset, Wallet.chain, LedgerAccount.kind, LedgerAccount.balance)
+    .join(LedgerAccount, LedgerAccount.wallet_id == Wallet.id)
+    .where(Wallet.id == bindparam("wallet_id"), Wallet.tenant_id == bindparam("tenant_id"))
+)
+
+
 async def get_with_balances(
     session: AsyncSession, tenant_id: str, wallet_id: str
 ) -> tuple[str, str, dict[str, int]] | None:
     """(asset, chain, balance by account kind) of a tenant's wallet, in one round trip (the hot read)."""
     if not is_valid_id(wallet_id, "wlt"):
         return None
-    rows = (
-        await session.execute(
-            select(Wallet.asset, Wallet.chain, LedgerAccount.kind, LedgerAccount.balance)
-            .join(LedgerAccount, LedgerAccount.wallet_id == Wallet.id)
-            .where(Wallet.id == wallet_id, Wallet.tenant_id == tenant_id)
-        )
-    ).all()
+    rows = (await session.execute(_WALLET_BALANCES, {"wallet_id": wallet_id, "tenant_id": tenant_id})).all()
     if not rows:
         return None
     return rows[0][0], rows[0][1], {row[2]: row[3] for row in rows}
