@@ -38,6 +38,7 @@ from oms.webhook.sender import EXCERPT_BYTES, SendResult, WebhookSender
 from oms.webhook.service import WebhookService
 
 log = logging.getLogger(__name__)
+SHUTDOWN = "the worker shut down before this attempt finished"
 ENVELOPE_ORDER = ("id", "object", "type", "createdAt", "sequence", "data")
 
 
@@ -200,6 +201,17 @@ class Dispatcher:
         for webhook_id in sorted(gone):
             await repository.disable(session, webhook_id, reason="endpoint_gone", now=now)
 
+    async def release(self, session: AsyncSession, claimed: Sequence[Claimed]) -> None:
+        """Give back leases of attempts this worker will not finish (shutdown): due again now."""
+        now = self.clock.now()
+        await repository.finish_attempts(
+            session,
+            [{"b_id": c.attempt_id, "outcome": "abandoned", "finished_at": now, "error": SHUTDOWN} for c in claimed],
+        )
+        await repository.finish_deliveries(
+            session, [{"b_id": c.delivery_id, "b_lease": c.lease_token, "next_attempt_at": now} for c in claimed]
+        )
+
 
 def payload_of(envelope: dict[str, object]) -> bytes:
     ordered = {key: envelope[key] for key in ENVELOPE_ORDER if key in envelope}
@@ -228,6 +240,8 @@ class DeliveryWorker:
         self._by_webhook: Counter[str] = Counter()
         self._outcomes: list[tuple[Claimed, SendResult, asyncio.Future[None]]] = []
         self._recorder: asyncio.Task[None] | None = None
+        # Claimed here and not recorded yet, by attempt id: released on close.
+        self._unrecorded: dict[int, Claimed] = {}
 
     async def run(self) -> int:
         """One round: fan out new events, then claim and start due deliveries. Returns work done."""
@@ -243,6 +257,7 @@ class DeliveryWorker:
                 )
             for item in claimed:
                 self._by_webhook[item.webhook_id] += 1
+                self._unrecorded[item.attempt_id] = item
                 task = asyncio.create_task(self._deliver(item))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
@@ -272,12 +287,25 @@ class DeliveryWorker:
                 break
         return total
 
-    async def close(self) -> None:
-        """Stop: attempts still in flight are abandoned; their leases run out and they are retried."""
-        tasks = [*self._in_flight, *([self._recorder] if self._recorder else [])]
-        for task in tasks:
+    async def close(self, *, grace: float = 5.0) -> None:
+        """Stop: attempts in flight get ``grace`` seconds to finish and be recorded; the rest are
+        cancelled, recorded as abandoned and made due again at once (if that write fails too, their
+        leases run out and they are retried all the same)."""
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=grace)
+        for task in list(self._in_flight):
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+        if self._recorder is not None:
+            self._recorder.cancel()
+            await asyncio.gather(self._recorder, return_exceptions=True)
+        if self._unrecorded:
+            try:
+                async with self._db.session_scope() as session:
+                    await self.dispatcher.release(session, list(self._unrecorded.values()))
+            except Exception:
+                log.exception("webhook leases not released; they will run out")
+            self._unrecorded.clear()
         await self.dispatcher.sender.close()
 
     @property
@@ -292,6 +320,7 @@ class DeliveryWorker:
             if self._recorder is None or self._recorder.done():
                 self._recorder = asyncio.create_task(self._record_outcomes())
             await done
+            self._unrecorded.pop(claimed.attempt_id, None)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -158,6 +158,14 @@ async def abandon_in_flight(session: AsyncSession, delivery_ids: Sequence[str], 
     )
 
 
+async def abandon_attempts(session: AsyncSession, attempt_ids: Sequence[int], now: datetime, *, reason: str) -> None:
+    await session.execute(
+        update(WebhookAttempt)
+        .where(WebhookAttempt.id.in_(attempt_ids), WebhookAttempt.outcome == "in_flight")
+        .values(outcome="abandoned", finished_at=now, error=reason)
+    )
+
+
 async def event_envelopes(session: AsyncSession, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not event_ids:
         return {}

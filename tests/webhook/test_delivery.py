@@ -12,10 +12,11 @@ import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from oms import worker
-from oms.config import Mode
+from oms.config import Mode, Settings
 from oms.context import AppContext
 from oms.webhook.sender import HttpSender
 from oms.webhook.ssrf import UrlGuard
+from oms.webhook.wiring import build_webhooks
 from tests.support import Api, OffsetClock, assert_error, create_key, exchange
 from tests.webhook.receiver import Received, Receiver
 from tests.webhook.support import (
@@ -390,3 +391,25 @@ async def test_the_worker_runs_the_delivery_job(wapi: Api, wctx: AppContext, rec
     await worker.run_once(wctx)
     await wctx.webhook_delivery.drain()
     assert [r.webhook_id for r in receiver.to("/in")] == [event_id]
+
+
+async def test_a_worker_shutting_down_gives_back_what_it_could_not_finish(
+    wapi: Api, wctx: AppContext, settings: Settings, receiver: Receiver
+) -> None:
+    receiver.release.clear()
+    hook = await create_webhook(wapi, receiver.url + "/in")
+    [event_id] = await emit(wctx, wapi.tenant_id, C2C)
+    stopping = build_webhooks(settings, root=settings.secret_key_bytes(), clock=wctx.clock, db=wctx.db)[
+        "webhook_delivery"
+    ]
+    await stopping.run()
+    await receiver.wait_for(1)
+    await stopping.close(grace=0.1)
+    receiver.release.set()
+    [delivery] = await deliveries_of(wctx, hook["id"])
+    assert delivery.status == "pending" and delivery.next_attempt_at <= wctx.clock.now()
+    await deliver(wctx)  # due at once, not after the lease
+    assert [r.webhook_id for r in receiver.to("/in")] == [event_id, event_id]
+    attempts = await attempts_of(wctx, delivery.id)
+    assert [a.outcome for a in attempts] == ["abandoned", "succeeded"]
+    assert attempts[0].error == "the worker shut down before this attempt finished"
