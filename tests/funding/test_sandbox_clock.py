@@ -10,7 +10,7 @@ import httpx
 from oms.app import create_app
 from oms.config import Mode
 from tests.funding.support import advance, customer_with_wallet
-from tests.support import Api, OffsetClock, assert_error, fund, quote, settle
+from tests.support import Api, OffsetClock, assert_error, fund, ledger_is_sound, quote, settle
 
 
 def parse(moment: str) -> datetime:
@@ -52,6 +52,8 @@ async def test_quote_locks_run_on_the_tenant_clock(api: Api, other_api: Api, ctx
     assert (await other_api.get(f"/quotes/{theirs['id']}")).json()["status"] == "open"
     assert (await other_api.post("/transactions", {"quoteId": theirs["id"]})).status_code == 201
     await settle(ctx, clock)
+    await ledger_is_sound(ctx, api)
+    await ledger_is_sound(ctx, other_api)
 
 
 async def test_sandbox_endpoints_are_404_in_live_mode(settings) -> None:  # type: ignore[no-untyped-def]

@@ -143,6 +143,8 @@ async def test_simulations_are_validated(api: Api, ctx) -> None:
     )
     assert_error(await simulate(api, {"id": "va_01h455vb4pex5vsknk084sn02q"}, "ach_in", "10.00"), 404,
                  "resource_missing")  # fmt: skip
+    assert (await api.get("/transactions")).json()["data"] == []  # nothing was booked
+    await ledger_is_sound(ctx, api)
 
 
 async def test_a_virtual_account_needs_the_usd_endorsement_and_an_active_customer(api: Api, ctx) -> None:
@@ -155,6 +157,7 @@ async def test_a_virtual_account_needs_the_usd_endorsement_and_an_active_custome
     assert_error(await open_account(api, customer, wallet), 403, "customer_inactive")
     assert_error(await simulate(api, account, "ach_in", "100.00"), 403, "customer_inactive")
     assert await balance(api, wallet) == ("0.00", "0.00", "0.00")
+    await ledger_is_sound(ctx, api)
 
 
 async def test_destination_must_be_the_customers_own_wallet_on_a_served_network(api: Api) -> None:
