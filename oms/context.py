@@ -111,6 +111,7 @@ class AppContext:
         async with self.db.session_scope() as session:
             await self.custody.ensure_seed(session)
         await self.chains.start()
+        await self.funding.start(self.db)
 
     async def close(self) -> None:
         await self.chains.close()

@@ -98,7 +98,11 @@ class FundingDelivery:
         net = gross - fee
         assert net > 0, "callers refuse amounts that do not cover the fee"
         token_gross, token_fee, token_net = (to_token(v, destination.asset) for v in (gross, fee, net))
-        await self._liquidity.ensure(session, chain=destination.chain, asset=destination.asset, amount=token_net)
+        # One read of the liquidity key: the address minted to (on a development chain) is the one sent from.
+        index, address = await self._liquidity.source(session)
+        await self._liquidity.ensure(
+            session, chain=destination.chain, asset=destination.asset, amount=token_net, address=address
+        )
         transaction = await self._new_transaction(
             session,
             tenant_id=tenant_id,
@@ -137,7 +141,6 @@ class FundingDelivery:
             [("liquidity", -token_net), ("funding_transit", token_net)],
             currency=ledger.currency_of(destination.asset, destination.chain),
         )
-        index, address = await self._liquidity.source(session)
         session.add(self._send(transaction, "funding", index, address, destination.address, token_net))
         await self._emit(session, transaction)
         return transaction

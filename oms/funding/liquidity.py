@@ -16,8 +16,10 @@ Two ways to keep it funded, chosen by what the chain offers:
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.chain.port import ChainError
@@ -37,15 +39,32 @@ class Liquidity:
         """The liquidity address's custody key index and address."""
         return await self._custody.system_key(session, LIQUIDITY_KEY)
 
-    async def ensure(self, session: AsyncSession, *, chain: str, asset: str, amount: int) -> None:
-        """Make sure ``amount`` of ``asset`` will be at the liquidity address when the delivery is mined."""
+    async def start(self, session: AsyncSession) -> str:
+        """Create the key before any request needs it (concurrent first uses could each create one; the
+        lowest index wins from then on); returns the address, which an operator funds on a real network."""
+        _, address = await self.source(session)
+        return address
+
+    async def ensure(self, session: AsyncSession, *, chain: str, asset: str, amount: int, address: str) -> None:
+        """Make sure ``amount`` of ``asset`` will be at ``address`` (the liquidity address the delivery is
+        sent from) when the delivery is mined."""
         adapter: Any = self._chains.get(chain)
         mint = getattr(adapter, "mint", None)
         if mint is None:
             return  # a real network: funded by the operator
-        _, address = await self.source(session)
         try:
-            await mint(asset, address, amount)
+            await mint_on(adapter, asset, address, amount)
             await adapter.mine(1)
         except ChainError as exc:
             raise ServiceUnavailable("chain_unavailable", f"The {chain} node could not be reached: {exc}") from exc
+
+
+async def mint_on(adapter: Any, asset: str, address: str, amount: int) -> str:
+    """Mint on a development chain. The sandbox chain names a mint by (address, amount, millisecond), so two
+    identical mints in one millisecond collide: the second one is simply made a millisecond later."""
+    for _ in range(4):
+        try:
+            return str(await adapter.mint(asset, address, amount))
+        except IntegrityError:
+            await asyncio.sleep(0.002)
+    return str(await adapter.mint(asset, address, amount))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +25,8 @@ from oms.kit.time import Clock
 from oms.quote.pricing import FeeSchedule
 from oms.transaction.service import TransactionService
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Funding:
@@ -32,6 +35,13 @@ class Funding:
     cash_ins: CashInService
     virtual_accounts: VirtualAccountService
     deposit_addresses: DepositAddressService
+    liquidity: Liquidity
+
+    async def start(self, db: Database) -> None:
+        """Once per process: the liquidity key exists (and operators learn which address to fund)."""
+        async with db.session_scope() as session:
+            address = await self.liquidity.start(session)
+        log.info("funding liquidity address", extra={"address": address})
 
 
 def build_funding(
@@ -48,9 +58,10 @@ def build_funding(
 ) -> Funding:
     # The sandbox dataset of retail locations; a provider adapter (GreenDot's API) would replace it.
     locations = CashLocationService(DatasetLocations())
+    liquidity = Liquidity(custody=custody, chains=chains)
     delivery = FundingDelivery(
         transactions=transactions,
-        liquidity=Liquidity(custody=custody, chains=chains),
+        liquidity=liquidity,
         custody=custody,
         tenant_clock=tenant_clock,
         clock=clock,
@@ -93,4 +104,5 @@ def build_funding(
             clock=clock,
             fees=crypto_fees,
         ),
+        liquidity=liquidity,
     )

@@ -30,6 +30,7 @@ from oms.funding.delivery import FundingDelivery
 from oms.funding.deposit_address import repository
 from oms.funding.deposit_address.schemas import DepositAddressCreate, DepositAddressSimulation, DepositAddressUpdate
 from oms.funding.errors import ServiceUnavailable
+from oms.funding.liquidity import mint_on
 from oms.kit.ids import new_id
 from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount
 from oms.kit.pagination import PageParams, paginate
@@ -184,7 +185,7 @@ class DepositAddressService:
                 f"The {deposit_address.chain} node is not a development chain: send real tokens to the address.",
             )
         try:
-            tx_hash = await adapter.mint(deposit_address.asset, deposit_address.address, amount)
+            tx_hash = await mint_on(adapter, deposit_address.asset, deposit_address.address, amount)
         except ChainError as exc:
             raise ServiceUnavailable("chain_unavailable", f"The chain node could not be reached: {exc}") from exc
         return {
