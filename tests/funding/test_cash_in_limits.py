@@ -3,11 +3,13 @@ the limit, and a refused deposit credits nothing. Windows are rolling, on the te
 
 from __future__ import annotations
 
+import asyncio
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from tests.funding.support import (
     advance,
+    barcode_auth,
     cash_in,
     create_cash_in,
     customer_with_wallet,
@@ -156,4 +158,28 @@ async def test_monthly_count_limit_is_20(api: Api, ctx, clock: OffsetClock) -> N
         await advance(api, days=1)
     assert_error(await create_cash_in(api, who.customer, who.wallet, who.cvs), 422, "monthly_count_limit_exceeded",
                  param="customerId")  # fmt: skip
+    await who.settled(ctx, clock)
+
+
+async def test_concurrent_commits_cannot_share_the_last_room(api: Api, ctx, clock: OffsetClock) -> None:
+    who = await Customer(api).start()
+    codes = [await cash_in(api, who.customer, who.wallet, who.cvs) for _ in range(5)]
+    commits = []
+    for created in codes:  # every authorisation fits on its own: nothing is deposited yet
+        code = created["depositInstructions"]["code"]
+        authorised = await barcode_auth(api, code, "500.00")
+        assert authorised.status_code == 200, authorised.text
+        commits.append(
+            {
+                "accountNumber": code,
+                "accountReferenceNumber": "store-1/lane-2",
+                "amount": "500.00",
+                "originalConfirmationId": authorised.json()["confirmationId"],
+            }
+        )
+    answers = await asyncio.gather(*(api.post("/cash-ins/simulate/auth-commit", body) for body in commits))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 422, 422]
+    for refused in (a for a in answers if a.status_code == 422):
+        assert refused.json()["error"]["code"] in {"daily_count_limit_exceeded", "daily_amount_limit_exceeded"}
+    who.deposits += ["500.00"] * 3
     await who.settled(ctx, clock)
