@@ -10,6 +10,7 @@ from tests.funding.support import cash_in, location
 from tests.support import Api, assert_error, create_customer, create_wallet, fund, quote, settle
 
 FUNDING_TARGET = {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": "0x" + "11" * 20}}
+DEPOSIT_ADDRESS = {"source": {"asset": "usdc", "network": "polygon"}, "destination": FUNDING_TARGET}
 
 # Every route with an id in its path, and the body to send; the coverage test below keeps this complete.
 ID_ROUTES = {
@@ -38,8 +39,7 @@ ID_ROUTES = {
     ("PATCH", "/v0.9/virtual-accounts/{virtual_account_id}"): {"status": "paused"},
     ("DELETE", "/v0.9/virtual-accounts/{virtual_account_id}"): None,
     ("POST", "/v0.9/virtual-accounts/{virtual_account_id}/simulate"): {"rail": "ach_in", "amount": "10.00"},
-    ("POST", "/v0.9/customers/{customer_id}/deposit-addresses"): {
-        "source": {"asset": "usdc", "network": "polygon"}, "destination": FUNDING_TARGET},
+    ("POST", "/v0.9/customers/{customer_id}/deposit-addresses"): DEPOSIT_ADDRESS,
     ("GET", "/v0.9/customers/{customer_id}/deposit-addresses"): None,
     ("GET", "/v0.9/deposit-addresses/{deposit_address_id}"): None,
     ("PATCH", "/v0.9/deposit-addresses/{deposit_address_id}"): {"status": "paused"},
@@ -72,8 +72,8 @@ async def owned(api: Api, ctx, clock) -> dict[str, str]:  # type: ignore[no-unty
     deposit = await cash_in(api, customer, wallet, await location(api, "CVS"))
     to_wallet = {"asset": "usdc", "network": "polygon", "wallet": {"id": wallet["id"]}}
     account = (await api.post(f"/customers/{customer['id']}/virtual-accounts", {"destination": to_wallet})).json()
-    address = (await api.post(f"/customers/{customer['id']}/deposit-addresses",
-                              {"source": {"asset": "usdc", "network": "polygon"}, "destination": to_wallet})).json()
+    owned_address = {**DEPOSIT_ADDRESS, "destination": to_wallet}
+    address = (await api.post(f"/customers/{customer['id']}/deposit-addresses", owned_address)).json()
     return {"customer_id": customer["id"], "wallet_id": wallet["id"], "quote_id": offer["id"],
             "transaction_id": transaction["id"], "webhook_id": webhook["id"], "delivery_id": delivery["id"],
             "event_id": delivery["eventId"], "cash_in_id": deposit["id"], "virtual_account_id": account["id"],
