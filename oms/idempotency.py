@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from oms.errors import Conflict, InvalidRequest, Unprocessable
+from oms.kit.crypto import NONCE_BYTES, open_sealed, seal
 from oms.kit.sql import insert_ignore, is_postgres
 from oms.models import IdempotencyRecord
 
@@ -33,15 +34,28 @@ class Claim:
     fingerprint: str
     now: datetime
     ttl: timedelta
+    seal_key: bytes = field(repr=False)
+
+
+def _associated_data(tenant_id: str, key: str) -> bytes:
+    return f"oms/idempotency/{tenant_id}\0{key}".encode()
 
 
 class Replay(Exception):
-    def __init__(self, record: IdempotencyRecord) -> None:
+    """The stored answer. Bodies are sealed at rest: some (a webhook's one-time secret) are secrets."""
+
+    def __init__(self, record: IdempotencyRecord, seal_key: bytes) -> None:
         self.record = record
+        self._body = open_sealed(
+            seal_key,
+            record.response_body[:NONCE_BYTES],
+            record.response_body[NONCE_BYTES:],
+            _associated_data(record.tenant_id, record.key),
+        )
 
     def response(self) -> Response:
         return Response(
-            self.record.response_body,
+            self._body,
             status_code=self.record.response_status,
             media_type="application/json",
             headers={REPLAY_HEADER: "true"},
@@ -71,6 +85,7 @@ async def claim(
     body: bytes,
     now: datetime,
     ttl: timedelta,
+    seal_key: bytes,
 ) -> Claim:
     """Take the key for this request, or raise ``Replay`` / 409 / 422."""
     if key is None or not key.strip():
@@ -96,23 +111,24 @@ async def claim(
                 "This Idempotency-Key was used with a different request.",
                 param="Idempotency-Key",
             )
-        raise Replay(record)
+        raise Replay(record, seal_key)
     if record is not None:
         await session.execute(
             delete(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key)
         )
-    return Claim(tenant_id, key, wanted, now, ttl)
+    return Claim(tenant_id, key, wanted, now, ttl, seal_key)
 
 
 async def store(session: AsyncSession, claim: Claim, response: Response) -> None:
-    """Record the answer in the caller's transaction; a conflict here means a concurrent twin won."""
+    """Record the answer (sealed) in the caller's transaction; a conflict here means a concurrent twin won."""
+    nonce, sealed = seal(claim.seal_key, bytes(response.body), _associated_data(claim.tenant_id, claim.key))
     result = await session.execute(
         insert_ignore(session, IdempotencyRecord).values(
             tenant_id=claim.tenant_id,
             key=claim.key,
             fingerprint=claim.fingerprint,
             response_status=response.status_code,
-            response_body=bytes(response.body),
+            response_body=nonce + sealed,
             created_at=claim.now,
             expires_at=claim.now + claim.ttl,
         )

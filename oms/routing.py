@@ -127,6 +127,7 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
                 body=await request.body(),
                 now=claim.now,
                 ttl=claim.ttl,
+            seal_key=claim.seal_key,
             )
             await idempotency.store(session, claim, response)
             await session.commit()
@@ -169,6 +170,7 @@ async def require_idempotency_key(
         body=await request.body(),
         now=ctx.clock.now(),
         ttl=timedelta(seconds=ctx.settings.idempotency_ttl_seconds),
+        seal_key=ctx.idempotency_key,
     )
 
 

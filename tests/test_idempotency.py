@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy import func, select
 
-from oms.models import Customer
+from oms.models import Customer, IdempotencyRecord
 from tests.support import Api, assert_error, create_customer
 
 
@@ -96,3 +96,15 @@ async def test_an_expired_key_may_be_reused(api: Api, ctx, clock) -> None:
     ).json()["accessToken"]
     second = await api.post("/customers", {}, key="old")
     assert second.status_code == 201 and second.json()["id"] != first.json()["id"]
+
+
+async def test_stored_answers_are_sealed_at_rest(api: Api, ctx) -> None:
+    # Some answers carry a secret shown once (a webhook's signing secret): none is readable in the table.
+    created = await api.post("/webhooks", {"url": "http://127.0.0.1:9/hook"}, key="sealed")
+    secret = created.json()["secret"]
+    async with ctx.db.session_scope(write=False) as session:
+        record = await session.get(IdempotencyRecord, (api.tenant_id, "sealed"))
+    assert record is not None and secret.encode() not in record.response_body
+    assert created.json()["id"].encode() not in record.response_body
+    replay = await api.post("/webhooks", {"url": "http://127.0.0.1:9/hook"}, key="sealed")
+    assert replay.content == created.content
