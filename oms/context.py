@@ -36,6 +36,7 @@ class AppContext:
     clock: Clock
     auth: AuthService
     custody: Custody
+    idempotency_key: bytes
     customers: CustomerService
     wallets: WalletService
     webhooks: WebhookService
@@ -83,6 +84,7 @@ class AppContext:
             clock=clock,
             auth=auth,
             custody=custody,
+            idempotency_key=derive_key(root, "idempotency-responses-aes-256-gcm"),
             customers=customers,
             wallets=WalletService(custody=custody, customers=customers, clock=clock, chains=chains),
             **build_webhooks(settings, root=root, clock=clock, db=db),

@@ -69,17 +69,10 @@ class TransactionService:
         currency = ledger.currency_of(quote.asset, quote.chain)
         accounts = await ledger.wallet_account_ids(session, source.id)
         transaction_id = new_id("txn")
-        await ledger.post_entry(
-            session,
-            tenant_id=auth.tenant_id,
-            kind="transfer.hold",
-            reference=transaction_id,
-            at=now,
-            legs=[
-                ledger.Leg(accounts["available"], currency, -quote.source_gross),
-                ledger.Leg(accounts["held"], currency, quote.source_gross),
-            ],
-        )
+        await ledger.move(
+            session, tenant_id=auth.tenant_id, kind="transfer.hold", reference=transaction_id, currency=currency,
+            source=accounts["available"], target=accounts["held"], amount=quote.source_gross, at=now,
+        )  # fmt: skip
         recipient = await session.get(Wallet, quote.destination_wallet_id) if quote.destination_wallet_id else None
         quote.status, quote.accepted_at = "accepted", now
         transaction = Transaction(
@@ -162,17 +155,7 @@ class TransactionService:
             target = await ledger.system_account(
                 session, tenant_id=transaction.tenant_id, currency=currency, kind="chain", at=now
             )
-        await ledger.post_entry(
-            session,
-            tenant_id=transaction.tenant_id,
-            kind="transfer.settle",
-            reference=transaction.id,
-            at=now,
-            legs=[
-                ledger.Leg(held, currency, -transaction.destination_net),
-                ledger.Leg(target, currency, transaction.destination_net),
-            ],
-        )
+        await self._move(session, transaction, "transfer.settle", held, target, transaction.destination_net)
         transaction.tx_hash = send.tx_hash
         if transaction.fee:
             transaction.sub_status = "collectingFee"
@@ -188,14 +171,7 @@ class TransactionService:
         fees = await ledger.system_account(
             session, tenant_id=transaction.tenant_id, currency=currency, kind="fees", at=now
         )
-        await ledger.post_entry(
-            session,
-            tenant_id=transaction.tenant_id,
-            kind="transfer.fee",
-            reference=transaction.id,
-            at=now,
-            legs=[ledger.Leg(held, currency, -send.amount), ledger.Leg(fees, currency, send.amount)],
-        )
+        await self._move(session, transaction, "transfer.fee", held, fees, send.amount)
         await self._complete(session, transaction)
 
     async def _queue_fee(self, session: AsyncSession, transaction: Transaction) -> None:
@@ -220,19 +196,9 @@ class TransactionService:
         )
 
     async def _failed(self, session: AsyncSession, transaction: Transaction, send: ChainSend) -> None:
-        now = self._clock.now()
-        currency = ledger.currency_of(transaction.asset, transaction.chain)
         accounts = await ledger.wallet_account_ids(session, str(transaction.source_wallet_id))
-        await ledger.post_entry(
-            session,
-            tenant_id=transaction.tenant_id,
-            kind="transfer.release",
-            reference=transaction.id,
-            at=now,
-            legs=[
-                ledger.Leg(accounts["held"], currency, -transaction.source_gross),
-                ledger.Leg(accounts["available"], currency, transaction.source_gross),
-            ],
+        await self._move(
+            session, transaction, "transfer.release", accounts["held"], accounts["available"], transaction.source_gross
         )
         transaction.status, transaction.sub_status, transaction.tx_hash = (
             "failed",
@@ -244,6 +210,15 @@ class TransactionService:
             "message": send.last_error or "The on-chain transfer failed; the funds were released.",
         }
         await self._touch(session, transaction)
+
+    async def _move(
+        self, session: AsyncSession, transaction: Transaction, kind: str, source: int, target: int, amount: int
+    ) -> None:
+        await ledger.move(
+            session, tenant_id=transaction.tenant_id, kind=kind, reference=transaction.id,
+            currency=ledger.currency_of(transaction.asset, transaction.chain), source=source, target=target,
+            amount=amount, at=self._clock.now(),
+        )  # fmt: skip
 
     async def _complete(self, session: AsyncSession, transaction: Transaction) -> None:
         transaction.status, transaction.sub_status = "completed", "settled"
