@@ -8,6 +8,7 @@ carry per-sender nonces, are mined into hash-linked blocks, and can fail or be r
 from __future__ import annotations
 
 import json
+import secrets
 from collections import defaultdict
 from collections.abc import Collection
 from typing import Any
@@ -219,16 +220,9 @@ class SandboxChain:
             raise ChainError("mint amount must be positive")
         now = self._clock.now()
         to_address = to_checksum_address(to_address)
-        tx_hash = _hash(
-            {
-                "chain": self.chain,
-                "asset": asset,
-                "mint": to_address,
-                "amount": amount,
-                "at": now.isoformat(),
-                "salt": keccak(now.isoformat().encode() + to_address.encode()).hex(),
-            }
-        )
+        # Every mint is a new transaction, even an identical one in the same millisecond.
+        tx_hash = _hash({"chain": self.chain, "asset": asset, "mint": to_address, "amount": amount,
+                         "salt": secrets.token_hex(16)})  # fmt: skip
         async with self._db.session_scope() as session:
             session.add(
                 SandboxTransaction(
@@ -332,21 +326,35 @@ class SandboxChain:
             for address, amount in (await self._balances(session, asset, list(senders))).items():
                 balances[(asset, address)] = amount
         included: list[str] = []
-        for tx in sorted(pending, key=lambda t: (t.from_address or "", t.nonce or 0, t.submitted_at)):
-            if tx.from_address is not None:
-                if tx.nonce != next_nonce[tx.from_address]:
-                    continue  # a gap: waits for the missing nonce, as a node's mempool does
-                next_nonce[tx.from_address] += 1
-                key = (tx.asset, tx.from_address)
-                tx.succeeded = not tx.fail_on_mine and balances.get(key, 0) >= tx.amount
-                if tx.succeeded:
-                    balances[key] = balances.get(key, 0) - tx.amount
-                    balances[(tx.asset, tx.to_address)] = balances.get((tx.asset, tx.to_address), 0) + tx.amount
-            else:
-                tx.succeeded = True
-            tx.status, tx.block_number, tx.log_index = "mined", number, len(included)
-            included.append(tx.hash)
+        waiting = sorted(pending, key=lambda t: (t.submitted_at, t.nonce or 0, t.hash))
+        progress = True
+        while waiting and progress:  # in submission order; a sender's transactions only in nonce order
+            progress, deferred = False, []
+            for tx in waiting:
+                if tx.from_address is not None and tx.nonce != next_nonce[tx.from_address]:
+                    deferred.append(tx)  # a gap: waits for the missing nonce, as a node's mempool does
+                    continue
+                self._execute(tx, balances, next_nonce)
+                tx.status, tx.block_number, tx.log_index = "mined", number, len(included)
+                included.append(tx.hash)
+                progress = True
+            waiting = deferred
         return included
+
+    @staticmethod
+    def _execute(tx: SandboxTransaction, balances: dict[tuple[str, str], int], next_nonce: dict[str, int]) -> None:
+        """Apply one transfer to the block's running balances (a mint always succeeds)."""
+        recipient = (tx.asset, tx.to_address)
+        if tx.from_address is None:
+            tx.succeeded = True
+        else:
+            next_nonce[tx.from_address] += 1
+            sender = (tx.asset, tx.from_address)
+            tx.succeeded = not tx.fail_on_mine and balances.get(sender, 0) >= tx.amount
+            if tx.succeeded:
+                balances[sender] = balances.get(sender, 0) - tx.amount
+        if tx.succeeded:
+            balances[recipient] = balances.get(recipient, 0) + tx.amount
 
     async def _append_block(
         self, session: AsyncSession, number: int, parent: str, included: list[str], salt: str

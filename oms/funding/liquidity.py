@@ -16,10 +16,8 @@ Two ways to keep it funded, chosen by what the chain offers:
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.chain.port import ChainError
@@ -60,11 +58,5 @@ class Liquidity:
 
 
 async def mint_on(adapter: Any, asset: str, address: str, amount: int) -> str:
-    """Mint on a development chain. The sandbox chain names a mint by (address, amount, millisecond), so two
-    identical mints in one millisecond collide: the second one is simply made a millisecond later."""
-    for _ in range(4):
-        try:
-            return str(await adapter.mint(asset, address, amount))
-        except IntegrityError:
-            await asyncio.sleep(0.002)
+    """Mint on a development chain (the sandbox chain or anvil)."""
     return str(await adapter.mint(asset, address, amount))
