@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from oms.customer.schemas import Metadata, Strict
 from oms.quote.schemas import DestinationSide, Rates, SourceSide
@@ -17,6 +17,13 @@ class TransactionCreate(Strict):
     partnerTransactionId: StrictInt | None = None
     tags: StrictStr | None = Field(default=None, max_length=500)
     metadata: Metadata | None = None
+
+
+class TransactionSource(SourceSide):
+    """The source side; for money that came in from outside (a cash-in, a bank transfer, a deposit address)
+    ``walletId`` is null and provider details may follow (e.g. the rail's reference)."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class TransactionDestination(DestinationSide):
@@ -37,7 +44,8 @@ class Transaction(BaseModel):
     quoteId: str | None
     cashInId: str | None
     depositAddressId: str | None
-    source: SourceSide
+    virtualAccountId: str | None = None
+    source: TransactionSource
     destination: TransactionDestination
     rates: Rates
     fixedAmountSide: Literal["source", "destination"]
