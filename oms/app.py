@@ -64,6 +64,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
         default_response_class=JSONResponse,
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+        },
     )
     app.state.ctx = context
     for router in ROUTERS:

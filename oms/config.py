@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     log_json: bool = True
+    # FastAPI's native OpenTelemetry (traces, metrics, logs to the globally configured providers). Off by
+    # default: it costs on every request and nothing is exported unless an operator configures providers.
+    opentelemetry: bool = False
 
     sandbox_kyc_delay_seconds: float = Field(default=0.2, ge=0)
     # Sandbox only: run the server's clock this many seconds ahead of the wall clock.
