@@ -33,7 +33,8 @@ async def get_with_balances(
     """(asset, chain, balance by account kind) of a tenant's wallet, in one round trip (the hot read)."""
     if not is_valid_id(wallet_id, "wlt"):
         return None
-    rows = (await session.execute(_WALLET_BALANCES, {"wallet_id": wallet_id, "tenant_id": tenant_id})).all()
+    connection = await session.connection()  # Core: a plain column read needs none of the ORM's execution path
+    rows = (await connection.execute(_WALLET_BALANCES, {"wallet_id": wallet_id, "tenant_id": tenant_id})).all()
     if not rows:
         return None
     return rows[0][0], rows[0][1], {row[2]: row[3] for row in rows}
