@@ -119,7 +119,7 @@ class TransactionService:
             )
         )
         await session.flush()
-        resource = (await self.render(session, [transaction]))[0]
+        resource = with_funding(_resource(transaction, None, None), None)  # new: no hash or funding to look up
         await self._emit(session, transaction, resource)
         return resource
 
