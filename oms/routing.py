@@ -127,7 +127,7 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
                 body=await request.body(),
                 now=claim.now,
                 ttl=claim.ttl,
-            seal_key=claim.seal_key,
+                seal_key=claim.seal_key,
             )
             await idempotency.store(session, claim, response)
             await session.commit()

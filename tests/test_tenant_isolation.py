@@ -74,10 +74,18 @@ async def owned(api: Api, ctx, clock) -> dict[str, str]:  # type: ignore[no-unty
     account = (await api.post(f"/customers/{customer['id']}/virtual-accounts", {"destination": to_wallet})).json()
     owned_address = {**DEPOSIT_ADDRESS, "destination": to_wallet}
     address = (await api.post(f"/customers/{customer['id']}/deposit-addresses", owned_address)).json()
-    return {"customer_id": customer["id"], "wallet_id": wallet["id"], "quote_id": offer["id"],
-            "transaction_id": transaction["id"], "webhook_id": webhook["id"], "delivery_id": delivery["id"],
-            "event_id": delivery["eventId"], "cash_in_id": deposit["id"], "virtual_account_id": account["id"],
-            "deposit_address_id": address["id"]}
+    return {
+        "customer_id": customer["id"],
+        "wallet_id": wallet["id"],
+        "quote_id": offer["id"],
+        "transaction_id": transaction["id"],
+        "webhook_id": webhook["id"],
+        "delivery_id": delivery["id"],
+        "event_id": delivery["eventId"],
+        "cash_in_id": deposit["id"],
+        "virtual_account_id": account["id"],
+        "deposit_address_id": address["id"],
+    }
 
 
 @pytest.mark.parametrize(("method", "template"), list(ID_ROUTES))

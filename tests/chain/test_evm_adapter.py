@@ -33,8 +33,14 @@ async def funded_customer(ctx: AppContext, chain: AnvilChain, amount: int) -> tu
 
 def intent(index: int, address: str, to: str, amount: int, reference: str | None = None) -> TransferIntent:
     """A payment; each call is a different payment unless ``reference`` names the same one."""
-    return TransferIntent(asset="usdc", from_address=address, from_key_index=index, to_address=to, amount=amount,
-                          reference=reference or uuid.uuid4().hex)
+    return TransferIntent(
+        asset="usdc",
+        from_address=address,
+        from_key_index=index,
+        to_address=to,
+        amount=amount,
+        reference=reference or uuid.uuid4().hex,
+    )
 
 
 async def send(chain: AnvilChain, transfer: TransferIntent, *, fee_bump: int = 0) -> SignedTransfer:
