@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke an API key; its tokens stop working at once")
     revoke.add_argument("key_id")
     revoke.set_defaults(handler=_keys_revoke)
+    customers = commands.add_parser("customers", help="operator actions on customers").add_subparsers(
+        dest="customers_command", required=True
+    )
+    status = customers.add_parser("set-status", help="activate or deactivate a customer (inactive: no money moves)")
+    status.add_argument("customer_id")
+    status.add_argument("status", choices=["active", "inactive"])
+    status.set_defaults(handler=_customer_status)
     reconcile = commands.add_parser(
         "reconcile", help="compare every wallet's ledger balance with the chain (exit 1 on any difference)"
     )
@@ -66,6 +73,27 @@ def _parser() -> argparse.ArgumentParser:
     fund.add_argument("--network", default="polygon")
     fund.set_defaults(handler=_sandbox_fund)
     return parser
+
+
+def _customer_status(settings: Settings, args: argparse.Namespace) -> int:
+    from oms.context import AppContext
+    from oms.errors import NotFound
+
+    async def run() -> None:
+        ctx = AppContext.build(settings)
+        try:
+            async with ctx.db.session_scope() as session:
+                await ctx.customers.set_status(session, args.customer_id, args.status)
+        finally:
+            await ctx.close()
+
+    try:
+        asyncio.run(run())
+    except NotFound:
+        print(f"oms: no customer {args.customer_id}", file=sys.stderr)
+        return 1
+    print(f"{args.customer_id} is {args.status}")
+    return 0
 
 
 def _reconcile(settings: Settings, args: argparse.Namespace) -> int:

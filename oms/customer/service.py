@@ -106,6 +106,17 @@ class CustomerService:
         await session.flush()
         return (await self.render(session, [customer]))[0]
 
+    async def set_status(self, session: AsyncSession, customer_id: str, status: str) -> str:
+        """Operator action (no API in v0.9): an ``inactive`` customer can neither create quotes nor move money.
+        Returns the tenant of the customer."""
+        customer = await session.get(Customer, customer_id, with_for_update=True)
+        if customer is None:
+            raise NotFound.resource("customer", customer_id)
+        if customer.status != status:
+            customer.status, customer.updated_at = status, self._clock.now()
+            customer.version += 1
+        return customer.tenant_id
+
     async def review_due(self, session: AsyncSession, *, limit: int = 100) -> int:
         """Sandbox KYC reviewer: decide pending endorsements whose requirements are complete."""
         decided = 0

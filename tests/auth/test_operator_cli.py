@@ -1,4 +1,4 @@
-"""`oms keys create | list | revoke`, as an operator runs them."""
+"""Operator commands (`oms keys …`, `oms customers set-status`), run as an operator runs them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 
-from tests.support import assert_error, process_env
+from tests.support import assert_error, create_customer, process_env
 
 
 def oms(settings, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
@@ -33,3 +33,16 @@ async def test_created_key_works_until_it_is_revoked(client, settings) -> None:
     headers = {"Authorization": f"Bearer {token.json()['accessToken']}"}
     assert_error(await client.get("/customers", headers=headers), 401, "invalid_token")
     assert oms(settings, "keys", "revoke", key).returncode == 1  # already revoked
+
+
+async def test_an_operator_can_deactivate_a_customer(api, settings) -> None:  # type: ignore[no-untyped-def]
+    customer = await create_customer(api)
+    assert oms(settings, "customers", "set-status", customer["id"], "inactive").returncode == 0
+    assert (await api.get(f"/customers/{customer['id']}")).json()["status"] == "inactive"
+    response = await api.post(f"/customers/{customer['id']}/wallets", {"asset": "usdc", "chain": "polygon"})
+    assert_error(response, 403, "customer_inactive")
+    assert oms(settings, "customers", "set-status", customer["id"], "active").returncode == 0
+    assert (
+        await api.post(f"/customers/{customer['id']}/wallets", {"asset": "usdc", "chain": "polygon"})
+    ).status_code == 201
+    assert oms(settings, "customers", "set-status", "cst_01h455vb4pex5vsknk084sn02q", "inactive").returncode == 1
