@@ -28,6 +28,7 @@ async def record(
 ) -> Event:
     """Append an event. ``sequence`` orders the changes of one object: pass the object's version when it
     keeps one (no extra query); otherwise it is one more than the object's previous event."""
+    derived = sequence is None
     if sequence is None:
         previous = await session.scalar(select(func.max(Event.sequence)).where(Event.object_id == object_id))
         sequence = (previous or 0) + 1
@@ -50,7 +51,9 @@ async def record(
         created_at=at,
     )
     session.add(event)
-    await session.flush()
+    if derived:  # the next derived sequence of this object must see this one
+        await session.flush()
+    # Otherwise the commit's flush writes it, batched with the transaction's other events.
     return event
 
 
