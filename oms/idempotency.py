@@ -98,25 +98,31 @@ async def claim(
             f"The Idempotency-Key header must be at most {MAX_KEY_LENGTH} characters.",
             param="Idempotency-Key",
         )
-    wanted = fingerprint(method, path, body)
+    return await take(session, Claim(tenant_id, key, fingerprint(method, path, body), now, ttl, seal_key))
+
+
+async def take(session: AsyncSession, claim: Claim) -> Claim:
+    """Own ``claim``'s key in this transaction: replay a stored answer, refuse a different request or a
+    concurrent twin, or clear an expired record. Also used to store a business error after a rollback."""
+    tenant_id, key = claim.tenant_id, claim.key
     if is_postgres(session):
         locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_id(tenant_id, key))))
         if not locked:
             raise _in_use()
     record = await session.get(IdempotencyRecord, (tenant_id, key))
-    if record is not None and record.expires_at > now:
-        if record.fingerprint != wanted:
+    if record is not None and record.expires_at > claim.now:
+        if record.fingerprint != claim.fingerprint:
             raise Unprocessable(
                 "idempotency_key_reused",
                 "This Idempotency-Key was used with a different request.",
                 param="Idempotency-Key",
             )
-        raise Replay(record, seal_key)
+        raise Replay(record, claim.seal_key)
     if record is not None:
         await session.execute(
             delete(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key)
         )
-    return Claim(tenant_id, key, wanted, now, ttl, seal_key)
+    return claim
 
 
 async def store(session: AsyncSession, claim: Claim, response: Response) -> None:

@@ -118,17 +118,7 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
         return
     async with ctx.db.session(write=True) as session:
         try:
-            await idempotency.claim(
-                session,
-                tenant_id=claim.tenant_id,
-                key=claim.key,
-                method=request.method,
-                path=request.url.path,
-                body=await request.body(),
-                now=claim.now,
-                ttl=claim.ttl,
-                seal_key=claim.seal_key,
-            )
+            await idempotency.take(session, claim)
             await idempotency.store(session, claim, response)
             await session.commit()
         except (idempotency.Replay, OMSError):
@@ -157,12 +147,11 @@ async def authenticate(request: Request) -> AuthContext:
 async def require_idempotency_key(
     request: Request,
     auth: Annotated[AuthContext, Depends(authenticate)],
-    session: Annotated[AsyncSession, Depends(get_session)],
-    ctx: Annotated[AppContext, Depends(get_context)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> None:
+    ctx: AppContext = request.app.state.ctx
     request.state.idempotency = await idempotency.claim(
-        session,
+        request.state.session,
         tenant_id=auth.tenant_id,
         key=idempotency_key,
         method=request.method,
