@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.chain.port import ChainError, ChainUnavailable, NonceTooLow, Receipt, SignedTransfer, TransferIntent
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 BATCH = 50
 RECHECK = timedelta(milliseconds=500)
 REPLACE_AFTER = timedelta(minutes=2)
+# A transaction without a receipt is broadcast again this long after the last time (a reorganisation or a
+# node restart may have dropped it); more often would only repeat what the node already has.
+REBROADCAST_AFTER = timedelta(seconds=5)
 
 
 def new_send(
@@ -134,21 +137,24 @@ class ChainSender:
     async def broadcast_signed(self) -> int:
         moved = 0
         async with self._db.session_scope() as session:
-            for send in await self._claim(session, "signed"):
-                attempt = await self._latest_attempt(session, send)
-                if await self._broadcast(session, send, attempt):
+            sends = await self._claim(session, "signed")
+            history = await self._attempts(session, sends)
+            for send in sends:
+                if await self._broadcast(session, send, history[send.id]):
                     send.status, send.broadcast_at = "broadcast", self._clock.now()
                     send.next_check_at = self._clock.now()
                     moved += 1
         return moved
 
-    async def _broadcast(self, session: AsyncSession, send: ChainSend, attempt: ChainSendAttempt) -> bool:
+    async def _broadcast(self, session: AsyncSession, send: ChainSend, history: list[ChainSendAttempt]) -> bool:
+        """Broadcast the newest attempt of ``send`` (``history`` is newest first)."""
+        attempt = history[0]
         adapter = self._chains.get(send.chain)
         try:
             await adapter.broadcast(SignedTransfer(attempt.tx_hash, attempt.raw, attempt.nonce, send.fee_payer or ""))
         except NonceTooLow:
             # Fine if one of our own attempts holds the nonce (it was mined); the watcher will see it.
-            if await self._any_receipt(send, session) is None:
+            if await self._any_receipt(send, history) is None:
                 log.warning("nonce taken by a foreign transaction; re-signing", extra={"send": send.id})
                 send.status, send.nonce = "queued", None
                 return False
@@ -165,14 +171,19 @@ class ChainSender:
     async def watch_broadcast(self) -> int:
         moved = 0
         async with self._db.session_scope() as session:
-            for send in await self._claim(session, "broadcast"):
+            sends = await self._claim(session, "broadcast")
+            history = await self._attempts(session, sends)
+            heads: dict[str, int] = {}  # one head per chain per pass, not one per send
+            for send in sends:
                 adapter = self._chains.get(send.chain)
                 try:
-                    receipt = await self._any_receipt(send, session)
+                    receipt = await self._any_receipt(send, history[send.id])
                     if receipt is None:
-                        await self._nudge(session, send)
+                        await self._nudge(session, send, history[send.id])
                         continue
-                    head = await adapter.head()
+                    if send.chain not in heads:
+                        heads[send.chain] = await adapter.head()
+                    head = heads[send.chain]
                     if head - receipt.block_number + 1 < adapter.confirmations:
                         send.tx_hash, send.block_number = receipt.tx_hash, receipt.block_number
                         send.next_check_at = self._clock.now() + RECHECK
@@ -190,10 +201,10 @@ class ChainSender:
                 moved += 1
         return moved
 
-    async def _nudge(self, session: AsyncSession, send: ChainSend) -> None:
-        """No receipt yet: re-broadcast the stored bytes (a reorganisation may have dropped them), and
-        replace the transaction at the same nonce with a higher fee once it has waited too long."""
-        attempt = await self._latest_attempt(session, send)
+    async def _nudge(self, session: AsyncSession, send: ChainSend, history: list[ChainSendAttempt]) -> None:
+        """No receipt yet: re-broadcast the stored bytes now and then (a reorganisation may have dropped
+        them), and replace the transaction at the same nonce with a higher fee once it has waited too long."""
+        attempt = history[0]
         now = self._clock.now()
         if now - attempt.created_at >= REPLACE_AFTER:
             adapter = self._chains.get(send.chain)
@@ -203,22 +214,18 @@ class ChainSender:
                 log.warning("no replacement for a pending send", extra={"send": send.id, "error": str(exc)[:200]})
                 bumped = None
             if bumped is not None and bumped.tx_hash != attempt.tx_hash:
-                attempt = self._record_attempt(session, send, bumped, attempt=attempt.attempt + 1)
+                history = [self._record_attempt(session, send, bumped, attempt=attempt.attempt + 1), *history]
                 await session.flush()
-        await self._broadcast(session, send, attempt)
+                send.broadcast_at = None  # a new transaction: broadcast it now
+        due = send.broadcast_at is None or now - send.broadcast_at >= REBROADCAST_AFTER
+        if due and await self._broadcast(session, send, history):
+            send.broadcast_at = now
         send.next_check_at = now + RECHECK
 
-    async def _any_receipt(self, send: ChainSend, session: AsyncSession) -> Receipt | None:
+    async def _any_receipt(self, send: ChainSend, history: list[ChainSendAttempt]) -> Receipt | None:
         adapter = self._chains.get(send.chain)
-        attempts = (
-            await session.execute(
-                select(ChainSendAttempt.tx_hash)
-                .where(ChainSendAttempt.send_id == send.id)
-                .order_by(ChainSendAttempt.attempt.desc())
-            )
-        ).scalars()
-        for tx_hash in attempts:
-            receipt = await adapter.receipt(tx_hash)
+        for attempt in history:
+            receipt = await adapter.receipt(attempt.tx_hash)
             if receipt is not None:
                 return receipt
         return None
@@ -236,15 +243,18 @@ class ChainSender:
             statement = statement.with_for_update(skip_locked=True)
         return list((await session.execute(statement)).scalars())
 
-    async def _latest_attempt(self, session: AsyncSession, send: ChainSend) -> ChainSendAttempt:
-        latest = await session.scalar(
-            select(func.max(ChainSendAttempt.attempt)).where(ChainSendAttempt.send_id == send.id)
-        )
-        attempt = await session.scalar(
-            select(ChainSendAttempt).where(ChainSendAttempt.send_id == send.id, ChainSendAttempt.attempt == latest)
-        )
-        assert attempt is not None, f"send {send.id} has no signed attempt"
-        return attempt
+    async def _attempts(self, session: AsyncSession, sends: list[ChainSend]) -> dict[str, list[ChainSendAttempt]]:
+        """Every signed attempt of these sends (one query), newest first per send."""
+        found: dict[str, list[ChainSendAttempt]] = {send.id: [] for send in sends}
+        if sends:
+            rows = await session.execute(
+                select(ChainSendAttempt)
+                .where(ChainSendAttempt.send_id.in_(list(found)))
+                .order_by(ChainSendAttempt.attempt.desc())
+            )
+            for attempt in rows.scalars():
+                found[attempt.send_id].append(attempt)
+        return found
 
     def _record_attempt(
         self, session: AsyncSession, send: ChainSend, signed: SignedTransfer, *, attempt: int
