@@ -14,7 +14,7 @@ from typing import Protocol
 
 import httpx
 
-from oms.webhook.ssrf import UnsafeUrl, UrlGuard
+from oms.webhook.ssrf import Target, UnsafeUrl, UrlGuard
 
 EXCERPT_BYTES = 1024
 
@@ -58,17 +58,11 @@ class HttpSender:
             async with asyncio.timeout(self._timeout):
                 target = await self._guard.check(url)
                 pinned = httpx.URL(url).copy_with(host=target.address)
-                default_port = 443 if target.scheme == "https" else 80
-                host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
-                if ":" in target.host and not target.host.startswith("["):
-                    host_header = (
-                        f"[{target.host}]" if target.port == default_port else f"[{target.host}]:{target.port}"
-                    )
                 request = self._client.build_request(
                     "POST",
                     pinned,
                     content=body,
-                    headers={**headers, "host": host_header},
+                    headers={**headers, "host": _host_header(target)},
                     extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
                 )
                 response = await self._client.send(request, stream=True)
@@ -80,14 +74,19 @@ class HttpSender:
             return SendResult(None, elapsed(), None, f"blocked: {exc}")
         except TimeoutError:
             return SendResult(None, elapsed(), None, f"timeout: no answer within {self._timeout:g} s")
-        except httpx.HTTPError as exc:
-            return SendResult(None, elapsed(), None, f"{type(exc).__name__}: {exc}"[:500])
-        except OSError as exc:
+        except (httpx.HTTPError, OSError) as exc:
             return SendResult(None, elapsed(), None, f"{type(exc).__name__}: {exc}"[:500])
         return SendResult(response.status_code, elapsed(), excerpt, None)
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def _host_header(target: Target) -> str:
+    """The URL's own host (bracketed if IPv6), with its port unless it is the scheme's default."""
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default_port = 443 if target.scheme == "https" else 80
+    return host if target.port == default_port else f"{host}:{target.port}"
 
 
 async def _read_excerpt(response: httpx.Response) -> str:
