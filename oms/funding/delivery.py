@@ -47,7 +47,7 @@ from oms.kit.ids import new_id
 from oms.kit.sql import is_postgres
 from oms.kit.time import Clock
 from oms.ledger import service as ledger
-from oms.models import ChainSend, DepositAddress, Transaction, TransactionFunding, Wallet
+from oms.models import ChainSend, DepositAddress, Transaction, TransactionFunding
 from oms.transaction import repository as transactions_repository
 from oms.transaction.service import TREASURY_KEY, TransactionService
 
@@ -159,11 +159,11 @@ class FundingDelivery:
         """Forward a final deposit (``amount`` in the token's unit) to the address's destination."""
         net = amount - fee
         assert net > 0, "callers hold deposits that do not cover the fee"
-        wallet = None
-        if deposit_address.destination_wallet_id:
-            wallet = await session.get(Wallet, deposit_address.destination_wallet_id)
         destination = Destination(
-            deposit_address.asset, deposit_address.chain, wallet, deposit_address.destination_address
+            deposit_address.asset,
+            deposit_address.chain,
+            deposit_address.destination_wallet_id,
+            deposit_address.destination_address,
         )
         transaction = await self._new_transaction(
             session,

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oms.chain import assets
 from oms.chain.registry import Chains
 from oms.errors import InvalidRequest, NotFound
-from oms.models import Wallet
 from oms.quote.schemas import WalletTarget
 from oms.wallet import repository as wallets
 
@@ -19,12 +18,8 @@ from oms.wallet import repository as wallets
 class Destination:
     asset: str
     chain: str
-    wallet: Wallet | None
+    wallet_id: str | None
     address: str
-
-    @property
-    def wallet_id(self) -> str | None:
-        return self.wallet.id if self.wallet else None
 
 
 async def resolve(
@@ -84,7 +79,7 @@ async def resolve(
                 f"The destination wallet holds {wallet.asset} on {wallet.chain}, not {asset} on {network}.",
                 param=wallet_param,
             )
-        return Destination(asset, network, wallet, wallet.address)
+        return Destination(asset, network, wallet.id, wallet.address)
     address = str(target.blockchainAddress)
     if not is_address(address) or (address != address.lower() and address != to_checksum_address(address)):
         raise InvalidRequest(

@@ -35,7 +35,7 @@ from oms.kit.ids import new_id
 from oms.kit.money import ASSETS, AmountError, parse_amount
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import Clock, isoformat
-from oms.models import CashIn, Transaction, TransactionFunding, Wallet
+from oms.models import CashIn, Transaction, TransactionFunding
 
 DEFAULT_INDICATED = 10_000  # 100.00 USD
 CASH_PROVIDER = "greendot"
@@ -243,7 +243,9 @@ class CashInService:
             session,
             tenant_id=cash_in.tenant_id,
             customer_id=cash_in.customer_id,
-            destination=await self._destination(session, cash_in),
+            destination=destinations.Destination(
+                cash_in.asset, cash_in.chain, cash_in.destination_wallet_id, cash_in.destination_address
+            ),
             network="cash",
             rail="cash",
             gross=amount,
@@ -327,10 +329,6 @@ class CashInService:
                 param="cash.locationReference" if body.cash else "cashLocationReference",
             )
         return location
-
-    async def _destination(self, session: AsyncSession, cash_in: CashIn) -> destinations.Destination:
-        wallet = await session.get(Wallet, cash_in.destination_wallet_id) if cash_in.destination_wallet_id else None
-        return destinations.Destination(cash_in.asset, cash_in.chain, wallet, cash_in.destination_address)
 
     async def _get(
         self, session: AsyncSession, auth: AuthContext, cash_in_id: str, *, for_update: bool = False

@@ -35,7 +35,7 @@ from oms.kit.ids import new_id
 from oms.kit.money import ASSETS, AmountError, parse_amount
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import isoformat
-from oms.models import Customer, Tenant, VirtualAccount, Wallet
+from oms.models import Customer, Tenant, VirtualAccount
 
 REQUIRED = ("basic", "usd")
 # rail → (source network on the transaction, the transaction's rail label)
@@ -190,12 +190,13 @@ class VirtualAccountService:
         now = await self._tenant_clock.now(session, auth.tenant_id)
         transfer = _transfer_details(body, now)
         network, rail = RAILS[body.rail]
-        wallet = await session.get(Wallet, account.destination_wallet_id) if account.destination_wallet_id else None
         transaction = await self._delivery.deliver_fiat(
             session,
             tenant_id=account.tenant_id,
             customer_id=account.customer_id,
-            destination=destinations.Destination(account.asset, account.chain, wallet, account.destination_address),
+            destination=destinations.Destination(
+                account.asset, account.chain, account.destination_wallet_id, account.destination_address
+            ),
             network=network,
             rail=rail,
             gross=amount,
