@@ -44,14 +44,14 @@ async def settled_by_transfer(session: AsyncSession, tx_hashes: Collection[str])
     return set(rows.scalars())
 
 
-async def find(session: AsyncSession, chain: str, tx_hash: str, log_index: int) -> ChainDeposit | None:
-    return (
-        await session.execute(
-            select(ChainDeposit).where(
-                ChainDeposit.chain == chain, ChainDeposit.tx_hash == tx_hash, ChainDeposit.log_index == log_index
-            )
-        )
-    ).scalar_one_or_none()
+async def known(session: AsyncSession, chain: str, tx_hashes: Collection[str]) -> dict[tuple[str, int], ChainDeposit]:
+    """The deposits already recorded for these transactions, by (tx hash, log index): one query a pass."""
+    if not tx_hashes:
+        return {}
+    rows = await session.execute(
+        select(ChainDeposit).where(ChainDeposit.chain == chain, ChainDeposit.tx_hash.in_(list(tx_hashes)))
+    )
+    return {(deposit.tx_hash, deposit.log_index): deposit for deposit in rows.scalars()}
 
 
 async def pending(session: AsyncSession, chain: str, asset: str) -> list[ChainDeposit]:

@@ -68,11 +68,12 @@ class DepositScanner:
         wallets = await repository.wallets_at(session, chain, asset, {t.to_address for t in transfers})
         ours = [t for t in transfers if t.to_address in wallets]
         internal = await repository.settled_by_transfer(session, {t.tx_hash for t in ours})
+        known = await repository.known(session, chain, {t.tx_hash for t in ours})
         recorded = 0
         for transfer in ours:
             if transfer.tx_hash in internal:
                 continue
-            deposit = await repository.find(session, chain, transfer.tx_hash, transfer.log_index)
+            deposit = known.get((transfer.tx_hash, transfer.log_index))
             wallet = wallets[transfer.to_address]
             if deposit is None:
                 await self._detect(session, wallet, transfer)
@@ -119,15 +120,18 @@ class DepositScanner:
 
     async def _settle_pending(self, session: AsyncSession, adapter: ChainAdapter, asset: str, head: int) -> int:
         settled = 0
+        canonical: dict[int, str | None] = {}  # block hashes asked once per pass
         for deposit in await repository.pending(session, adapter.chain, asset):
             if head - deposit.block_number + 1 < adapter.confirmations:
                 continue
             wallet = await session.get(Wallet, deposit.wallet_id)
             assert wallet is not None
-            if await adapter.block_hash(deposit.block_number) == deposit.block_hash:
+            if deposit.block_number not in canonical:
+                canonical[deposit.block_number] = await adapter.block_hash(deposit.block_number)
+            if canonical[deposit.block_number] == deposit.block_hash:
                 deposit.status = "credited"
                 await self._post(session, wallet, deposit, "deposit.credited", ("pending", "available"))
-            elif not await self._still_on_chain(adapter, deposit, wallet.address):
+            elif not await self._still_on_chain(adapter, deposit, wallet.address, head):
                 deposit.status = "orphaned"
                 await self._post(session, wallet, deposit, "deposit.orphaned", ("pending", "chain"))
             else:
@@ -136,8 +140,7 @@ class DepositScanner:
             settled += 1
         return settled
 
-    async def _still_on_chain(self, adapter: ChainAdapter, deposit: ChainDeposit, address: str) -> bool:
-        head = await adapter.head()
+    async def _still_on_chain(self, adapter: ChainAdapter, deposit: ChainDeposit, address: str, head: int) -> bool:
         found = await adapter.transfers(
             deposit.asset, max(0, deposit.block_number - adapter.confirmations), head, [address]
         )
