@@ -132,7 +132,14 @@ class FundingDelivery:
             )
         )
         await session.flush()
-        await self._post(session, tenant_id, "funding.received", transaction.id, _fiat_legs(gross, fee))
+        await self._post(
+            session,
+            tenant_id,
+            "funding.received",
+            transaction.id,
+            _fiat_legs(gross, fee),
+            currency=ledger.currency_of("usd", network),
+        )
         await self._post(
             session,
             tenant_id,
@@ -228,7 +235,7 @@ class FundingDelivery:
             elif send.purpose == "funding":
                 await self._fiat_failed(session, transaction, funding, send)
             elif confirmed:
-                await self._fee_collected(session, transaction)
+                await self._fee_collected(session, transaction, funding)
             else:
                 await self._resend(session, transaction, funding, "funding_fee", transaction.fee)
             send.settled = True
@@ -238,22 +245,21 @@ class FundingDelivery:
         self, session: AsyncSession, transaction: Transaction, funding: TransactionFunding, send: ChainSend
     ) -> None:
         currency = ledger.currency_of(transaction.asset, transaction.chain)
-        now = self._clock.now()
         transit = await self._account(session, transaction.tenant_id, currency, "funding_transit")
         if transaction.destination_wallet_id:
             target = (await ledger.wallet_account_ids(session, transaction.destination_wallet_id))["available"]
         else:
             target = await self._account(session, transaction.tenant_id, currency, "chain")
-        await ledger.post_entry(
+        await ledger.move(
             session,
             tenant_id=transaction.tenant_id,
             kind="funding.delivered",
             reference=transaction.id,
-            at=now,
-            legs=[
-                ledger.Leg(transit, currency, -transaction.destination_net),
-                ledger.Leg(target, currency, transaction.destination_net),
-            ],
+            currency=currency,
+            source=transit,
+            target=target,
+            amount=transaction.destination_net,
+            at=self._clock.now(),
         )
         transaction.tx_hash = send.tx_hash
         if funding.kind == "depositAddress" and transaction.fee:
@@ -263,9 +269,9 @@ class FundingDelivery:
             return
         await self._finish(session, transaction, funding, "completed")
 
-    async def _fee_collected(self, session: AsyncSession, transaction: Transaction) -> None:
-        funding = await session.get(TransactionFunding, transaction.id)
-        assert funding is not None
+    async def _fee_collected(
+        self, session: AsyncSession, transaction: Transaction, funding: TransactionFunding
+    ) -> None:
         await self._post(
             session,
             transaction.tenant_id,
@@ -280,7 +286,14 @@ class FundingDelivery:
         self, session: AsyncSession, transaction: Transaction, funding: TransactionFunding, send: ChainSend
     ) -> None:
         reversed_legs = [(kind, -amount) for kind, amount in _fiat_legs(funding.source_gross, funding.fee)]
-        await self._post(session, transaction.tenant_id, "funding.reversed", transaction.id, reversed_legs)
+        await self._post(
+            session,
+            transaction.tenant_id,
+            "funding.reversed",
+            transaction.id,
+            reversed_legs,
+            currency=ledger.currency_of("usd", funding.source_network),
+        )
         await self._post(
             session,
             transaction.tenant_id,
@@ -408,13 +421,9 @@ class FundingDelivery:
         reference: str,
         legs: list[tuple[str, int]],
         *,
-        currency: str | None = None,
+        currency: str,
     ) -> None:
-        """One balanced entry over the tenant's system accounts (``currency`` defaults to the fiat rail's)."""
-        if currency is None:
-            funding = await session.get(TransactionFunding, reference)
-            assert funding is not None
-            currency = ledger.currency_of("usd", funding.source_network)
+        """One balanced entry over the tenant's system accounts."""
         resolved = [
             ledger.Leg(await self._account(session, tenant_id, currency, name), currency, amount)
             for name, amount in legs

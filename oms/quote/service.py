@@ -224,11 +224,10 @@ class QuoteService:
             amount = parse_amount(text, decimals)
         except AmountError as exc:
             raise InvalidRequest("invalid_amount", f"{param} {exc}.", param=param) from exc
-        schedule = pricing.FeeSchedule(self._schedule.rate, self._schedule.fixed)
         try:
             if param == "source.amount":
-                return pricing.fixed_source(amount, schedule)
-            return pricing.fixed_destination(amount, schedule)
+                return pricing.fixed_source(amount, self._schedule)
+            return pricing.fixed_destination(amount, self._schedule)
         except pricing.PricingError as exc:
             raise InvalidRequest("amount_too_small", f"{param}: {exc}.", param=param) from exc
 

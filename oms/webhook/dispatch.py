@@ -22,7 +22,7 @@ import random
 import secrets
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
@@ -64,7 +64,7 @@ class Claimed:
     lease_token: str
     webhook_id: str
     url: str
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)  # signing secrets: never in a log line or a traceback
     event_id: str
     payload: bytes
     retry_until: datetime
