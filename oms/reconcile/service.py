@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from oms.chain.registry import Chains
-from oms.chain.sender import intent_of
 from oms.custody.service import Custody
 from oms.db import Database
 from oms.kit.money import ASSETS, format_amount
@@ -78,21 +77,20 @@ class Reconciler:
     async def _in_flight(self, session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
         """Per address, what mined-but-unsettled sends already moved on chain (negative for senders)."""
         moved: dict[tuple[str, str, str], int] = defaultdict(int)
-        sends = (
-            await session.execute(select(ChainSend).where(ChainSend.settled.is_(False), ChainSend.status != "queued"))
-        ).scalars()
-        for send in sends:
-            adapter = self._chains.get(send.chain)
-            hashes = (
-                await session.execute(select(ChainSendAttempt.tx_hash).where(ChainSendAttempt.send_id == send.id))
-            ).scalars()
-            for tx_hash in hashes:
-                receipt = await adapter.receipt(tx_hash)
-                if receipt is not None and receipt.succeeded:
-                    intent = intent_of(send)
-                    moved[(send.chain, send.asset, intent.from_address)] -= send.amount
-                    moved[(send.chain, send.asset, intent.to_address)] += send.amount
-                    break
+        attempts = await session.execute(
+            select(ChainSend, ChainSendAttempt.tx_hash)
+            .join(ChainSendAttempt, ChainSendAttempt.send_id == ChainSend.id)
+            .where(ChainSend.settled.is_(False), ChainSend.status != "queued")
+        )
+        counted: set[str] = set()
+        for send, tx_hash in attempts:
+            if send.id in counted:
+                continue  # at most one attempt of a send can be mined
+            receipt = await self._chains.get(send.chain).receipt(tx_hash)
+            if receipt is not None and receipt.succeeded:
+                counted.add(send.id)
+                moved[(send.chain, send.asset, send.from_address)] -= send.amount
+                moved[(send.chain, send.asset, send.to_address)] += send.amount
         return moved
 
     async def _fee_totals(self, session) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
