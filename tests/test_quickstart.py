@@ -9,20 +9,16 @@ import re
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from eth_utils import is_checksum_address
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from oms.customer.schemas import Customer
-from oms.db import normalise_url
 from oms.wallet.schemas import Balance, Wallet
-from tests.conftest import POSTGRES_URL
+from tests.support import POSTGRES_URL, fresh_database
 
 OMS = [sys.executable, "-m", "oms"]
 
@@ -45,22 +41,13 @@ def fresh_install(tmp_path: Path) -> Iterator[dict[str, str]]:
     for name in ("OMS_DATABASE_URL", "OMS_DATABASE_SCHEMA", "OMS_SECRET_KEY", "OMS_CUSTODY_KEK"):
         env.pop(name, None)
     if not POSTGRES_URL:
-        yield env
+        yield env  # SQLite: the data directory's own database, as `make run` has it
         return
-    schema = f"quickstart_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_postgres(f'CREATE SCHEMA "{schema}"'))
-    env.update(OMS_DATABASE_URL=POSTGRES_URL, OMS_DATABASE_SCHEMA=schema, OMS_WORKERS="2", OMS_EMBEDDED_WORKER="true")
-    try:
+    # PostgreSQL: an empty schema; the test migrates it with `oms migrate` as an operator would.
+    with fresh_database(tmp_path, migrate=False) as database:
+        env.update(OMS_DATABASE_URL=database["url"], OMS_DATABASE_SCHEMA=database["schema"], OMS_WORKERS="2",
+                   OMS_EMBEDDED_WORKER="true")  # fmt: skip
         yield env
-    finally:
-        asyncio.run(_postgres(f'DROP SCHEMA "{schema}" CASCADE'))
-
-
-async def _postgres(statement: str) -> None:
-    engine = create_async_engine(normalise_url(POSTGRES_URL))
-    async with engine.begin() as connection:
-        await connection.execute(text(statement))
-    await engine.dispose()
 
 
 @pytest.fixture
