@@ -11,8 +11,7 @@ import httpx
 from oms.app import create_app
 from oms.config import Mode
 from oms.models import Tenant
-from tests.support import Api, OffsetClock, assert_error, create_customer, create_wallet, fund, settle
-from tests.transaction.test_worker_restart import worker_env
+from tests.support import Api, OffsetClock, assert_error, create_customer, create_wallet, fund, process_env, settle
 
 
 async def test_an_unrecorded_deposit_is_a_difference_until_it_is_credited(api: Api, ctx, clock: OffsetClock) -> None:
@@ -61,7 +60,7 @@ async def test_the_command_exits_1_and_names_each_difference(api: Api, ctx, cloc
     wallet = await create_wallet(api, customer["id"])
     await ctx.chains.get("polygon").mint("usdc", wallet["address"], 1_000_000)  # type: ignore[attr-defined]
     await ctx.chains.get("polygon").mine(1)  # type: ignore[attr-defined]
-    env = worker_env(settings, clock)
+    env = process_env(settings, clock)
     async with ctx.db.session_scope(write=False) as session:
         tenant = await session.get(Tenant, api.tenant_id)
     command = [sys.executable, "-m", "oms", "reconcile", "--tenant", tenant.name]
@@ -79,7 +78,7 @@ async def test_sandbox_fund_command_sends_test_tokens(api: Api, ctx, clock: Offs
     wallet = await create_wallet(api, customer["id"])
     done = subprocess.run(
         [sys.executable, "-m", "oms", "sandbox", "fund", wallet["address"], "12.5"],
-        env=worker_env(settings, clock),
+        env=process_env(settings, clock),
         capture_output=True,
         text=True,
         timeout=120,
