@@ -105,18 +105,7 @@ class FundingDelivery:
         )
         transaction = await self._new_transaction(
             session,
-            tenant_id=tenant_id,
-            customer_id=customer_id,
-            type="fiatToCrypto",
-            destination=destination,
-            gross=token_gross,
-            fee=token_fee,
-            net=token_net,
-            metadata=metadata,
-        )
-        session.add(
             TransactionFunding(
-                transaction_id=transaction.id,
                 tenant_id=tenant_id,
                 kind=kind,
                 cash_in_id=cash_in_id,
@@ -128,10 +117,15 @@ class FundingDelivery:
                 source_gross=gross,
                 fee=fee,
                 details=details or {},
-                created_at=transaction.created_at,
-            )
+            ),
+            customer_id=customer_id,
+            type="fiatToCrypto",
+            destination=destination,
+            gross=token_gross,
+            fee=token_fee,
+            net=token_net,
+            metadata=metadata,
         )
-        await session.flush()
         await self._post(
             session,
             tenant_id,
@@ -174,18 +168,7 @@ class FundingDelivery:
         )
         transaction = await self._new_transaction(
             session,
-            tenant_id=deposit_address.tenant_id,
-            customer_id=deposit_address.customer_id,
-            type="cryptoToCrypto",
-            destination=destination,
-            gross=amount,
-            fee=fee,
-            net=net,
-            metadata=None,
-        )
-        session.add(
             TransactionFunding(
-                transaction_id=transaction.id,
                 tenant_id=deposit_address.tenant_id,
                 kind="depositAddress",
                 cash_in_id=None,
@@ -197,10 +180,15 @@ class FundingDelivery:
                 source_gross=amount,
                 fee=fee,
                 details=details,
-                created_at=transaction.created_at,
-            )
+            ),
+            customer_id=deposit_address.customer_id,
+            type="cryptoToCrypto",
+            destination=destination,
+            gross=amount,
+            fee=fee,
+            net=net,
+            metadata=None,
         )
-        await session.flush()
         await self._post(
             session,
             deposit_address.tenant_id,
@@ -352,8 +340,8 @@ class FundingDelivery:
     async def _new_transaction(
         self,
         session: AsyncSession,
+        funding: TransactionFunding,
         *,
-        tenant_id: str,
         customer_id: str,
         type: str,
         destination: Destination,
@@ -362,6 +350,8 @@ class FundingDelivery:
         net: int,
         metadata: dict[str, Any] | None,
     ) -> Transaction:
+        """The auto-created transaction, and ``funding`` (where its money came from) linked to it."""
+        tenant_id = funding.tenant_id
         now = await self._tenant_clock.now(session, tenant_id)
         transaction = Transaction(
             id=new_id("txn"),
@@ -392,6 +382,9 @@ class FundingDelivery:
             completed_at=None,
         )
         session.add(transaction)
+        await session.flush()
+        funding.transaction_id, funding.created_at = transaction.id, now
+        session.add(funding)
         await session.flush()
         return transaction
 
