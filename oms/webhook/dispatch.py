@@ -204,10 +204,7 @@ class Dispatcher:
     async def release(self, session: AsyncSession, claimed: Sequence[Claimed]) -> None:
         """Give back leases of attempts this worker will not finish (shutdown): due again now."""
         now = self.clock.now()
-        await repository.finish_attempts(
-            session,
-            [{"b_id": c.attempt_id, "outcome": "abandoned", "finished_at": now, "error": SHUTDOWN} for c in claimed],
-        )
+        await repository.abandon_attempts(session, [c.attempt_id for c in claimed], now, reason=SHUTDOWN)
         await repository.finish_deliveries(
             session, [{"b_id": c.delivery_id, "b_lease": c.lease_token, "next_attempt_at": now} for c in claimed]
         )
@@ -290,13 +287,15 @@ class DeliveryWorker:
     async def close(self, *, grace: float = 5.0) -> None:
         """Stop: attempts in flight get ``grace`` seconds to finish and be recorded; the rest are
         cancelled, recorded as abandoned and made due again at once (if that write fails too, their
-        leases run out and they are retried all the same)."""
+        leases run out and they are retried all the same). An attempt whose answer is already in hand
+        is recorded (within another ``grace``), not given back: giving it back would send it again."""
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=grace)
         for task in list(self._in_flight):
             task.cancel()
         await asyncio.gather(*list(self._in_flight), return_exceptions=True)
         if self._recorder is not None:
+            await asyncio.wait({self._recorder}, timeout=grace)
             self._recorder.cancel()
             await asyncio.gather(self._recorder, return_exceptions=True)
         if self._unrecorded:
@@ -320,7 +319,6 @@ class DeliveryWorker:
             if self._recorder is None or self._recorder.done():
                 self._recorder = asyncio.create_task(self._record_outcomes())
             await done
-            self._unrecorded.pop(claimed.attempt_id, None)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -341,9 +339,8 @@ class DeliveryWorker:
                 log.exception("webhook outcomes not recorded together; recording them one by one")
                 await self._record_one_by_one(batch)
                 continue
-            for *_, done in batch:
-                if not done.done():
-                    done.set_result(None)
+            for claimed, _, done in batch:
+                self._recorded(claimed, done)
 
     async def _record_one_by_one(self, batch: list[tuple[Claimed, SendResult, asyncio.Future[None]]]) -> None:
         for claimed, result, done in batch:
@@ -354,8 +351,12 @@ class DeliveryWorker:
                 if not done.done():
                     done.set_exception(exc)
             else:
-                if not done.done():
-                    done.set_result(None)
+                self._recorded(claimed, done)
+
+    def _recorded(self, claimed: Claimed, done: asyncio.Future[None]) -> None:
+        self._unrecorded.pop(claimed.attempt_id, None)
+        if not done.done():
+            done.set_result(None)
 
     def _due_probe(self) -> Select[tuple[bool]]:
         now = self.dispatcher.clock.now()
