@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from oms import API_PREFIX
 from oms.config import Mode, Settings
+
+if TYPE_CHECKING:  # the commands import the application lazily: `oms --help` stays instant
+    from oms.auth.service import IssuedKey
+    from oms.context import AppContext
+    from oms.reconcile.service import Difference
+
+T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,20 +83,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _customer_status(settings: Settings, args: argparse.Namespace) -> int:
+def _in_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]], *, start: bool = True) -> T:
+    """Run ``work`` with a fresh application context (started: custody and chains ready), closed after."""
     from oms.context import AppContext
-    from oms.errors import NotFound
 
-    async def run() -> None:
+    async def run() -> T:
         ctx = AppContext.build(settings)
         try:
-            async with ctx.db.session_scope() as session:
-                await ctx.customers.set_status(session, args.customer_id, args.status)
+            if start:
+                await ctx.start()
+            return await work(ctx)
         finally:
             await ctx.close()
 
+    return asyncio.run(run())
+
+
+def _customer_status(settings: Settings, args: argparse.Namespace) -> int:
+    from oms.errors import NotFound
+
+    async def run(ctx: AppContext) -> None:
+        async with ctx.db.session_scope() as session:
+            await ctx.customers.set_status(session, args.customer_id, args.status)
+
     try:
-        asyncio.run(run())
+        _in_context(settings, run, start=False)
     except NotFound:
         print(f"oms: no customer {args.customer_id}", file=sys.stderr)
         return 1
@@ -98,24 +117,18 @@ def _customer_status(settings: Settings, args: argparse.Namespace) -> int:
 
 def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     from oms.auth import repository
-    from oms.context import AppContext
 
-    async def run():  # type: ignore[no-untyped-def]
-        ctx = AppContext.build(settings)
-        try:
-            await ctx.start()
-            tenant_id = None
-            if args.tenant:
-                async with ctx.db.session_scope(write=False) as session:
-                    tenant = await repository.get_tenant_by_name(session, args.tenant)
-                if tenant is None:
-                    raise SystemExit(f"oms: no tenant named {args.tenant}")
-                tenant_id = tenant.id
-            return await ctx.reconciler.run(tenant_id=tenant_id)
-        finally:
-            await ctx.close()
+    async def run(ctx: AppContext) -> tuple[int, list[Difference]]:
+        tenant_id = None
+        if args.tenant:
+            async with ctx.db.session_scope(write=False) as session:
+                tenant = await repository.get_tenant_by_name(session, args.tenant)
+            if tenant is None:
+                raise SystemExit(f"oms: no tenant named {args.tenant}")
+            tenant_id = tenant.id
+        return await ctx.reconciler.run(tenant_id=tenant_id)
 
-    checked, differences = asyncio.run(run())
+    checked, differences = _in_context(settings, run)
     for difference in differences:
         print(f"DIFFERENCE {difference.describe()}")
     print(f"{checked} addresses checked, {len(differences)} differences")
@@ -125,7 +138,6 @@ def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
 def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
     from eth_utils import is_address, to_checksum_address
 
-    from oms.context import AppContext
     from oms.kit.money import ASSETS, parse_amount
 
     if settings.chain != "sandbox":
@@ -136,16 +148,11 @@ def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     amount = parse_amount(args.amount, ASSETS[args.asset].decimals)
 
-    async def run() -> str:
-        ctx = AppContext.build(settings)
-        try:
-            await ctx.start()
-            chain = ctx.chains.get(args.network)
-            return await chain.mint(args.asset, to_checksum_address(args.address), amount)  # type: ignore[attr-defined]
-        finally:
-            await ctx.close()
+    async def run(ctx: AppContext) -> str:
+        chain = ctx.chains.get(args.network)
+        return str(await chain.mint(args.asset, to_checksum_address(args.address), amount))  # type: ignore[attr-defined]
 
-    print(f"submitted {args.amount} {args.asset} to {args.address} on {args.network}: {asyncio.run(run())}")
+    print(f"submitted {args.amount} {args.asset} to {args.address} on {args.network}: {_in_context(settings, run)}")
     return 0
 
 
@@ -175,17 +182,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _worker(settings: Settings, _: argparse.Namespace) -> int:
     from oms import worker
-    from oms.context import AppContext
 
-    async def run() -> None:
-        ctx = AppContext.build(settings)
-        await ctx.start()
-        try:
-            await worker.run_all(ctx)
-        finally:
-            await ctx.close()
-
-    asyncio.run(run())
+    _in_context(settings, worker.run_all)
     return 0
 
 
@@ -198,7 +196,12 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
     mode = Mode(args.mode) if args.mode else settings.mode
-    issued = asyncio.run(_create_key(settings, args.tenant, mode))
+
+    async def run(ctx: AppContext) -> IssuedKey:
+        async with ctx.db.session_scope() as session:
+            return await ctx.auth.create_key(session, tenant_name=args.tenant, mode=mode)
+
+    issued = _in_context(settings, run, start=False)
     print(f"tenant:     {args.tenant} ({issued.tenant_id})")
     print(f"apiKey:     {issued.key_id}")
     print(f"apiSecret:  {issued.secret}")
@@ -206,48 +209,27 @@ def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_key(settings: Settings, tenant: str, mode: Mode):  # type: ignore[no-untyped-def]
-    from oms.context import AppContext
-
-    ctx = AppContext.build(settings)
-    try:
-        async with ctx.db.session_scope() as session:
-            return await ctx.auth.create_key(session, tenant_name=tenant, mode=mode)
-    finally:
-        await ctx.close()
-
-
 def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
     from oms.auth import repository
-    from oms.context import AppContext
 
-    async def run() -> None:
-        ctx = AppContext.build(settings)
-        try:
-            async with ctx.db.session_scope(write=False) as session:
-                for key, tenant in await repository.list_keys(session, args.tenant):
-                    state = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
-                    print(f"{key.id}\t{tenant.name}\t{key.mode}\t{state}")
-        finally:
-            await ctx.close()
+    async def run(ctx: AppContext) -> None:
+        async with ctx.db.session_scope(write=False) as session:
+            for key, tenant in await repository.list_keys(session, args.tenant):
+                state = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
+                print(f"{key.id}\t{tenant.name}\t{key.mode}\t{state}")
 
-    asyncio.run(run())
+    _in_context(settings, run, start=False)
     return 0
 
 
 def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
     from oms.auth import repository
-    from oms.context import AppContext
 
-    async def run() -> bool:
-        ctx = AppContext.build(settings)
-        try:
-            async with ctx.db.session_scope() as session:
-                return await repository.revoke_key(session, args.key_id, ctx.clock.now())
-        finally:
-            await ctx.close()
+    async def run(ctx: AppContext) -> bool:
+        async with ctx.db.session_scope() as session:
+            return await repository.revoke_key(session, args.key_id, ctx.clock.now())
 
-    if not asyncio.run(run()):
+    if not _in_context(settings, run, start=False):
         print(f"oms: no active key {args.key_id}", file=sys.stderr)
         return 1
     print(f"revoked {args.key_id}")
@@ -257,22 +239,16 @@ def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
 def _bootstrap(settings: Settings, _: argparse.Namespace) -> int:
     """On the first start of a sandbox install, create a tenant and key and show how to use them."""
     from oms.auth import repository
-    from oms.context import AppContext
 
-    async def run():  # type: ignore[no-untyped-def]
-        ctx = AppContext.build(settings)
-        try:
-            await ctx.start()
-            async with ctx.db.session_scope() as session:
-                if await repository.list_keys(session, None):
-                    return None
-                return await ctx.auth.create_key(session, tenant_name="sandbox", mode=Mode.sandbox)
-        finally:
-            await ctx.close()
+    async def run(ctx: AppContext) -> IssuedKey | None:
+        async with ctx.db.session_scope() as session:
+            if await repository.list_keys(session, None):
+                return None
+            return await ctx.auth.create_key(session, tenant_name="sandbox", mode=Mode.sandbox)
 
     if settings.mode is not Mode.sandbox:
         return 0
-    issued = asyncio.run(run())
+    issued = _in_context(settings, run)
     base = f"http://{settings.host}:{settings.port}{API_PREFIX}"
     if issued is None:
         print(
