@@ -78,12 +78,6 @@ class PayloadTooLarge(OMSError):
     replayable = False
 
 
-class RateLimited(OMSError):
-    status = 429
-    type = "rate_limit_error"
-    replayable = False
-
-
 class InternalError(OMSError):
     status = 500
     type = "api_error"

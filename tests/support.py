@@ -212,6 +212,18 @@ async def ledger_is_sound(ctx: AppContext, api: Api) -> None:
     assert [d.describe() for d in differences] == []
 
 
+async def stored_mnemonic(ctx: AppContext) -> str:
+    """The custody seed phrase, opened here with the key-encryption key (the server has no way to return it)."""
+    from sqlalchemy import select
+
+    from oms.custody import keys
+    from oms.models import CustodySeed
+
+    async with ctx.db.session_scope(write=False) as session:
+        seed = (await session.execute(select(CustodySeed))).scalar_one()
+    return keys.open_mnemonic(ctx.settings.custody_kek_bytes(), seed.nonce, seed.ciphertext, seed.id)
+
+
 def assert_error(response: httpx.Response, status: int, code: str, param: str | None = None) -> dict[str, Any]:
     """The response is the API's error envelope with this status, code (and param)."""
     assert response.status_code == status, response.text

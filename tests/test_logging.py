@@ -6,7 +6,15 @@ import io
 import logging
 
 from oms.kit.logging import RedactingFilter, configure_logging, redact_text
-from tests.support import FULL_IDENTITY, create_customer, create_key, create_wallet, exchange, new_api
+from tests.support import (
+    FULL_IDENTITY,
+    create_customer,
+    create_key,
+    create_wallet,
+    exchange,
+    new_api,
+    stored_mnemonic,
+)
 
 
 async def test_a_whole_session_logs_no_secret(client, ctx) -> None:
@@ -24,8 +32,7 @@ async def test_a_whole_session_logs_no_secret(client, ctx) -> None:
         await create_wallet(api, funded["id"])
         await api.get(f"/customers/{customer['id']}")
         logging.getLogger("oms.test").warning("leaked? Bearer %s and %s", token, issued.secret)
-        async with ctx.db.session_scope(write=False) as session:
-            mnemonic = await ctx.custody._mnemonic(session)
+        mnemonic = await stored_mnemonic(ctx)
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
         root.handlers[:], level = saved

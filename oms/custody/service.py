@@ -135,12 +135,3 @@ class Custody:
         except DecryptionFailed as exc:
             raise CustodyError("the custody seed failed authentication") from exc
         return keys.private_key_at(mnemonic, key_index)
-
-    async def _mnemonic(self, session: AsyncSession) -> str:
-        seed = await session.get(CustodySeed, SEED_ID)
-        if seed is None:
-            raise CustodyError("custody is not initialised")
-        try:
-            return keys.open_mnemonic(self._kek, seed.nonce, seed.ciphertext, seed.id)
-        except DecryptionFailed as exc:
-            raise CustodyError("the custody seed failed authentication") from exc

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,14 +59,6 @@ class Page(Generic[T]):
             "nextCursor": id_of(self.items[-1]) if self.items else None,
             "previousCursor": id_of(self.items[0]) if self.items else None,
         }
-
-
-class ListEnvelope(BaseModel, Generic[T]):
-    model_config = ConfigDict(populate_by_name=True)
-    data: list[T]
-    hasMore: bool
-    nextCursor: str | None
-    previousCursor: str | None
 
 
 async def paginate(

@@ -1,4 +1,4 @@
-"""Time is injected: the server reads a ``Clock``; tests move a ``ManualClock``."""
+"""Time is injected: the server reads a ``Clock``; tests move theirs."""
 
 from __future__ import annotations
 
@@ -23,20 +23,6 @@ class SystemClock:
 
     def now(self) -> datetime:
         return truncate(datetime.now(UTC) + self.offset)
-
-
-class ManualClock:
-    """A clock that only moves when told to (tests)."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = truncate(start or datetime.now(UTC))
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, **delta: float) -> datetime:
-        self._now = truncate(self._now + timedelta(**delta))
-        return self._now
 
 
 def isoformat(moment: datetime | None) -> str | None:

@@ -11,7 +11,7 @@ from oms.custody import keys
 from oms.custody.service import Custody, CustodyError
 from oms.kit.crypto import DecryptionFailed
 from oms.models import CustodySeed, Wallet
-from tests.support import Api, create_customer, create_wallet
+from tests.support import Api, create_customer, create_wallet, stored_mnemonic
 
 TEST_MNEMONIC = "abandon " * 11 + "about"
 
@@ -53,7 +53,7 @@ def test_a_changed_byte_fails_decryption(part: str) -> None:
 async def test_the_stored_seed_is_sealed_not_plain(ctx) -> None:
     async with ctx.db.session_scope(write=False) as session:
         seed = (await session.execute(select(CustodySeed))).scalar_one()
-    mnemonic = await _mnemonic(ctx)
+    mnemonic = await stored_mnemonic(ctx)
     assert mnemonic.encode() not in seed.ciphertext
     assert len(mnemonic.split()) == 24
 
@@ -66,7 +66,7 @@ async def test_a_restart_derives_the_same_addresses(api: Api, ctx) -> None:
         await restarted.ensure_seed(session)
         row = (await session.execute(select(Wallet).where(Wallet.id == wallet["id"]))).scalar_one()
     assert keys.address_at(restarted.xpub, row.key_index) == wallet["address"]
-    assert keys.address_at(keys.account_xpub(await _mnemonic(ctx)), row.key_index) == wallet["address"]
+    assert keys.address_at(keys.account_xpub(await stored_mnemonic(ctx)), row.key_index) == wallet["address"]
 
 
 async def test_a_different_key_encryption_key_is_refused_at_start(ctx) -> None:
@@ -74,8 +74,3 @@ async def test_a_different_key_encryption_key_is_refused_at_start(ctx) -> None:
     async with ctx.db.session_scope() as session:
         with pytest.raises(CustodyError, match="key-encryption key"):
             await wrong.ensure_seed(session)
-
-
-async def _mnemonic(ctx) -> str:  # type: ignore[no-untyped-def]
-    async with ctx.db.session_scope(write=False) as session:
-        return await ctx.custody._mnemonic(session)
