@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -62,13 +63,16 @@ async def cursor(session: AsyncSession, chain: str, asset: str, *, start: int) -
     return found
 
 
-async def recorded(session: AsyncSession, chain: str, tx_hash: str, log_index: int) -> bool:
-    statement = select(DepositAddressDeposit.id).where(
-        DepositAddressDeposit.chain == chain,
-        DepositAddressDeposit.tx_hash == tx_hash,
-        DepositAddressDeposit.log_index == log_index,
+async def recorded(session: AsyncSession, chain: str, tx_hashes: Collection[str]) -> set[tuple[str, int]]:
+    """The (tx hash, log index) of deposits already recorded for these transactions: one query a pass."""
+    if not tx_hashes:
+        return set()
+    rows = await session.execute(
+        select(DepositAddressDeposit.tx_hash, DepositAddressDeposit.log_index).where(
+            DepositAddressDeposit.chain == chain, DepositAddressDeposit.tx_hash.in_(list(tx_hashes))
+        )
     )
-    return (await session.scalar(statement)) is not None
+    return {(tx_hash, log_index) for tx_hash, log_index in rows}
 
 
 async def held(session: AsyncSession, deposit_address_id: str) -> list[DepositAddressDeposit]:

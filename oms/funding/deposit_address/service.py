@@ -225,13 +225,14 @@ class DepositAddressService:
                 return 0
             watched = await repository.watched(session, adapter.chain, asset)
             transfers = await adapter.transfers(asset, start, end, list(watched)) if watched else []
+            ours = [transfer for transfer in transfers if transfer.to_address in watched]
+            seen = await repository.recorded(session, adapter.chain, {transfer.tx_hash for transfer in ours})
             recorded = 0
-            for transfer in transfers:
-                deposit_address = watched.get(transfer.to_address)
-                if deposit_address is None or await repository.recorded(
-                    session, adapter.chain, transfer.tx_hash, transfer.log_index
-                ):
+            for transfer in ours:
+                if (transfer.tx_hash, transfer.log_index) in seen:
                     continue
+                seen.add((transfer.tx_hash, transfer.log_index))
+                deposit_address = watched[transfer.to_address]
                 deposit = self._record(deposit_address, transfer)
                 session.add(deposit)
                 await session.flush()
