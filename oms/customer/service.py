@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,42 +119,44 @@ class CustomerService:
         return customer.tenant_id
 
     async def review_due(self, session: AsyncSession, *, limit: int = 100) -> int:
-        """Sandbox KYC reviewer: decide pending endorsements whose requirements are complete."""
-        decided = 0
-        for endorsement in await repository.due_for_review(session, self._clock.now(), limit):
-            customer = await session.get(Customer, endorsement.customer_id, with_for_update=True)
+        """Sandbox KYC reviewer: decide pending endorsements whose requirements are complete, one customer
+        at a time (one lock, one render, its events in order)."""
+        due = await repository.due_for_review(session, self._clock.now(), limit)
+        by_customer: dict[str, list[Endorsement]] = defaultdict(list)
+        for endorsement in due:
+            by_customer[endorsement.customer_id].append(endorsement)
+        for customer_id, endorsements in by_customer.items():
+            customer = await session.get(Customer, customer_id, with_for_update=True)
             assert customer is not None
-            provided = set(customer.provided_fields)
             now = self._clock.now()
-            if (customer.last_name or "").strip().lower() == kyc.SANDBOX_REJECT_LAST_NAME:
-                endorsement.status = "rejected"
-                endorsement.rejection_reasons = {
-                    "items": [
-                        {
-                            "reason": "We could not verify this customer's identity.",
-                            "developerReason": "Sandbox: customers whose lastName is 'Reject' always fail review.",
-                        }
-                    ]
-                }
-                endorsement.requirements = kyc.requirements(
-                    endorsement.name, "rejected", provided, issues=["identityVerificationFailed"]
-                )
-                event_type = "customer.endorsement.rejected"
-            else:
-                endorsement.status = "active"
-                endorsement.requirements = kyc.requirements(endorsement.name, "active", provided)
-                event_type = "customer.endorsement.granted"
-            endorsement.review_after = None
-            endorsement.updated_at = now
+            decided = [self._decide(customer, endorsement, now) for endorsement in endorsements]
             customer.version += 1
             customer.updated_at = now
             await session.flush()
             resource = (await self.render(session, [customer]))[0]
-            await events.record(
-                session, tenant_id=customer.tenant_id, type=event_type, object_id=customer.id, resource=resource, at=now
+            first = await events.next_sequence(session, customer.id)
+            for offset, event_type in enumerate(decided):
+                await events.record(session, tenant_id=customer.tenant_id, type=event_type, object_id=customer.id,
+                                    resource=resource, at=now, sequence=first + offset)  # fmt: skip
+        return len(due)
+
+    def _decide(self, customer: Customer, endorsement: Endorsement, now: datetime) -> str:
+        """The sandbox decision for one endorsement (``lastName: "Reject"`` always fails); its event type."""
+        provided = set(customer.provided_fields)
+        endorsement.review_after, endorsement.updated_at = None, now
+        if (customer.last_name or "").strip().lower() == kyc.SANDBOX_REJECT_LAST_NAME:
+            endorsement.status = "rejected"
+            endorsement.rejection_reasons = {"items": [{
+                "reason": "We could not verify this customer's identity.",
+                "developerReason": "Sandbox: customers whose lastName is 'Reject' always fail review.",
+            }]}  # fmt: skip
+            endorsement.requirements = kyc.requirements(
+                endorsement.name, "rejected", provided, issues=["identityVerificationFailed"]
             )
-            decided += 1
-        return decided
+            return "customer.endorsement.rejected"
+        endorsement.status = "active"
+        endorsement.requirements = kyc.requirements(endorsement.name, "active", provided)
+        return "customer.endorsement.granted"
 
     # --- queries --------------------------------------------------------------------------------------
 

@@ -16,6 +16,12 @@ from oms.kit.time import isoformat
 from oms.models import Event
 
 
+async def next_sequence(session: AsyncSession, object_id: str) -> int:
+    """One more than the object's latest event (for objects that keep no version of their own)."""
+    previous = await session.scalar(select(func.max(Event.sequence)).where(Event.object_id == object_id))
+    return (previous or 0) + 1
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -30,8 +36,7 @@ async def record(
     keeps one (no extra query); otherwise it is one more than the object's previous event."""
     derived = sequence is None
     if sequence is None:
-        previous = await session.scalar(select(func.max(Event.sequence)).where(Event.object_id == object_id))
-        sequence = (previous or 0) + 1
+        sequence = await next_sequence(session, object_id)
     event_id = new_id("evt")
     envelope = {
         "id": event_id,
