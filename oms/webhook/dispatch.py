@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.db import Database
 from oms.kit.time import Clock
-from oms.models import Event, Webhook, WebhookAttempt, WebhookDelivery
+from oms.models import WebhookAttempt
 from oms.webhook import repository, signing
 from oms.webhook.catalogue import matches
 from oms.webhook.sender import EXCERPT_BYTES, SendResult, WebhookSender
@@ -243,11 +243,11 @@ class DeliveryWorker:
     async def run(self) -> int:
         """One round: fan out new events, then claim and start due deliveries. Returns work done."""
         done = 0
-        if await self._probe(select(exists().where(Event.dispatched_at.is_(None)))):
+        if await self._probe(repository.any_undispatched()):
             async with self._db.session_scope() as session:
                 done += await self.dispatcher.fan_out(session)
         free = self.capacity - len(self._in_flight)
-        if free > 0 and await self._probe(self._due_probe()):
+        if free > 0 and await self._probe(repository.any_due(self.dispatcher.clock.now())):
             async with self._db.session_scope() as session:
                 claimed = await self.dispatcher.claim(
                     session, free, room=dict(self._by_webhook), per_endpoint=self.per_endpoint
@@ -357,17 +357,6 @@ class DeliveryWorker:
         self._unrecorded.pop(claimed.attempt_id, None)
         if not done.done():
             done.set_result(None)
-
-    def _due_probe(self) -> Select[tuple[bool]]:
-        now = self.dispatcher.clock.now()
-        return select(
-            exists().where(
-                WebhookDelivery.status == "pending",
-                WebhookDelivery.next_attempt_at <= now,
-                WebhookDelivery.webhook_id == Webhook.id,
-                Webhook.enabled.is_(True),
-            )
-        )
 
     async def _probe(self, statement: Select[tuple[bool]]) -> bool:
         """A cheap read first, so an idle worker never takes SQLite's write lock."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
@@ -61,6 +61,10 @@ async def disable(session: AsyncSession, webhook_id: str, *, reason: str, now: d
 
 
 # --- the outbox fan-out -----------------------------------------------------------------------------
+
+
+def any_undispatched() -> Select[tuple[bool]]:
+    return select(exists().where(Event.dispatched_at.is_(None)))
 
 
 async def undispatched_events(session: AsyncSession, limit: int) -> list[Event]:
@@ -126,6 +130,15 @@ async def cancel_pending(session: AsyncSession, webhook_id: str, now: datetime) 
     )
 
 
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Pending, its time come, of an enabled subscription (joined on ``Webhook``)."""
+    return WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now, Webhook.enabled.is_(True)
+
+
+def any_due(now: datetime) -> Select[tuple[bool]]:
+    return select(exists().where(WebhookDelivery.webhook_id == Webhook.id, *_due(now)))
+
+
 async def due_deliveries(
     session: AsyncSession, now: datetime, limit: int, *, exclude_webhooks: set[str] | None = None
 ) -> list[WebhookDelivery]:
@@ -134,11 +147,7 @@ async def due_deliveries(
     statement = (
         select(WebhookDelivery)
         .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-        .where(
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-            Webhook.enabled.is_(True),
-        )
+        .where(*_due(now))
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(limit)
     )
