@@ -17,7 +17,7 @@ from oms.db import Database
 from oms.deposit.service import DepositScanner
 from oms.funding.wiring import Funding, build_funding
 from oms.kit.crypto import derive_key
-from oms.kit.money import ASSETS
+from oms.kit.money import ASSETS, parse_amount
 from oms.kit.time import Clock, SystemClock
 from oms.quote.pricing import FeeSchedule
 from oms.quote.service import QuoteService
@@ -65,10 +65,11 @@ class AppContext:
             review_delay=settings.sandbox_kyc_delay_seconds,
         )
         chains = build_chains(settings, db=db, custody=custody, clock=clock)
-        # The fixed fee is configured in major units; every supported crypto asset has the same decimals.
-        schedule = FeeSchedule(
-            settings.fee_crypto_to_crypto_rate, int(settings.fee_crypto_to_crypto_fixed * 10 ** ASSETS["usdc"].decimals)
-        )
+        # The fixed fee is configured in major units; every supported crypto asset has the same decimals, and
+        # a fee more precise than they are is refused at start rather than truncated.
+        fixed_fee = parse_amount(format(settings.fee_crypto_to_crypto_fixed, "f"), ASSETS["usdc"].decimals,
+                                 allow_zero=True)  # fmt: skip
+        schedule = FeeSchedule(settings.fee_crypto_to_crypto_rate, fixed_fee)
         tenant_clock = TenantClock(clock, mode=settings.mode)
         quotes = QuoteService(
             customers=customers,

@@ -210,10 +210,11 @@ class FundingDelivery:
     async def settle_final_sends(self, session: AsyncSession, *, limit: int = 100) -> int:
         """Apply every final (confirmed or failed) funding send; run by ``TransactionService.settle_final_sends``."""
         sends = await repository.unsettled_sends(session, limit=limit, skip_locked=is_postgres(session))
+        fundings = await repository.by_transaction(session, [send.reference for send in sends])
         for send in sends:
             transaction = await transactions_repository.get(session, send.tenant_id, send.reference, for_update=True)
             assert transaction is not None, f"send {send.id} has no transaction"
-            funding = await session.get(TransactionFunding, transaction.id)
+            funding = fundings.get(transaction.id)
             assert funding is not None, f"transaction {transaction.id} has no funding row"
             confirmed = send.status == "confirmed"
             if send.purpose == "funding" and confirmed:
