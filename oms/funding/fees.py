@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from oms.kit.money import ASSETS, format_amount, round_half_even
+from oms.errors import InvalidRequest
+from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount, round_half_even
 
 USD_DECIMALS = ASSETS["usd"].decimals
 # Stablecoins are delivered one to one against the dollar (rates.exchangeRate "1.0").
@@ -47,6 +48,14 @@ class FiatFees:
 def to_token(cents: int, asset: str) -> int:
     """Cents to the stablecoin's smallest unit at the exchange rate (exact: 1 cent = 10⁴ units of USDC)."""
     return cents * 10 ** (ASSETS[asset].decimals - USD_DECIMALS)
+
+
+def parse(text: str, asset: str, *, param: str) -> int:
+    """An amount given on the wire, in ``asset``'s smallest unit (a 400 naming ``param`` if it is not one)."""
+    try:
+        return parse_amount(text, ASSETS[asset].decimals)
+    except AmountError as exc:
+        raise InvalidRequest("invalid_amount", f"{param} {exc}.", param=param) from exc
 
 
 def usd(cents: int) -> str:

@@ -30,9 +30,9 @@ from oms.funding.cash_in.schemas import AuthCommit, BarcodeAuth, CashInCreate
 from oms.funding.cash_location.port import CashLocation
 from oms.funding.cash_location.service import CashLocationService
 from oms.funding.delivery import FundingDelivery
-from oms.funding.fees import FiatFees, fees_deducted, rates, to_token, token_amount, usd
+from oms.funding.fees import FiatFees, fees_deducted, parse, rates, to_token, token_amount, usd
 from oms.kit.ids import new_id
-from oms.kit.money import ASSETS, AmountError, parse_amount
+from oms.kit.money import ASSETS
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.models import CashIn, Transaction, TransactionFunding
@@ -88,7 +88,7 @@ class CashInService:
         )
         indicated = DEFAULT_INDICATED
         if body.source.indicatedAmount is not None:
-            indicated = _parse_usd(body.source.indicatedAmount, "source.indicatedAmount")
+            indicated = parse(body.source.indicatedAmount, "usd", param="source.indicatedAmount")
         limits.check_amount(indicated, location.retailer, param="source.indicatedAmount")
         now = await self._tenant_clock.now(session, auth.tenant_id)
         # A code is issued only if at least the minimum deposit still fits the customer's windows.
@@ -190,7 +190,7 @@ class CashInService:
         """The retailer scanned the code: authorise a load of ``amount`` (limits are checked here)."""
         cash_in, now = await self._pending_by_code(session, auth, body.accountNumber)
         await self._customers.require_endorsement(session, auth, cash_in.customer_id, "basic")
-        amount = _parse_usd(body.amount, "amount")
+        amount = parse(body.amount, "usd", param="amount")
         limits.check_amount(amount, cash_in.retailer, param="amount")
         await limits.check_windows(session, cash_in.customer_id, amount, now, param="amount")
         confirmation = _confirmation_id()
@@ -219,7 +219,7 @@ class CashInService:
                 "accountReferenceNumber differs from the one given to barcode-auth.",
                 param="accountReferenceNumber",
             )
-        amount = _parse_usd(body.amount, "amount")
+        amount = parse(body.amount, "usd", param="amount")
         if amount != authorization.get("amount"):
             raise Unprocessable(
                 "amount_mismatch",
@@ -436,13 +436,6 @@ def render(cash_in: CashIn, now: datetime) -> dict[str, Any]:
     if cash_in.error is not None:
         resource["error"] = cash_in.error
     return resource
-
-
-def _parse_usd(text: str, param: str) -> int:
-    try:
-        return parse_amount(text, ASSETS["usd"].decimals)
-    except AmountError as exc:
-        raise InvalidRequest("invalid_amount", f"{param} {exc}.", param=param) from exc
 
 
 def _new_code() -> str:

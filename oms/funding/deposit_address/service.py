@@ -30,9 +30,9 @@ from oms.funding.delivery import FundingDelivery
 from oms.funding.deposit_address import repository
 from oms.funding.deposit_address.schemas import DepositAddressCreate, DepositAddressSimulation, DepositAddressUpdate
 from oms.funding.errors import ServiceUnavailable
+from oms.funding.fees import parse, token_amount
 from oms.funding.liquidity import mint_on
 from oms.kit.ids import new_id
-from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.models import DepositAddress, DepositAddressDeposit
@@ -174,10 +174,7 @@ class DepositAddressService:
         """Someone sends tokens to the address: a real transfer on the development chain, which the watcher
         records (and routes) once it is final, exactly as it would a transfer from anywhere else."""
         deposit_address = await self._get(session, auth, deposit_address_id)
-        try:
-            amount = parse_amount(body.amount.value, ASSETS[deposit_address.asset].decimals)
-        except AmountError as exc:
-            raise InvalidRequest("invalid_amount", f"amount.value {exc}.", param="amount.value") from exc
+        amount = parse(body.amount.value, deposit_address.asset, param="amount.value")
         adapter: Any = self._chains.get(deposit_address.chain)
         if getattr(adapter, "mint", None) is None:
             raise Unprocessable(
@@ -190,7 +187,7 @@ class DepositAddressService:
             raise ServiceUnavailable("chain_unavailable", f"The chain node could not be reached: {exc}") from exc
         return {
             "amount": {
-                "value": format_amount(amount, ASSETS[deposit_address.asset].decimals),
+                "value": token_amount(amount, deposit_address.asset),
                 "currency": deposit_address.asset.upper(),
             },
             "depositAddressId": deposit_address.id,

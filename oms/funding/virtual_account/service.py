@@ -22,7 +22,7 @@ from oms.customer.service import CustomerService
 from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from oms.funding import destination as destinations
 from oms.funding.delivery import FundingDelivery
-from oms.funding.fees import FiatFees, usd
+from oms.funding.fees import FiatFees, parse, usd
 from oms.funding.virtual_account import repository
 from oms.funding.virtual_account.bank import BIC, BankIssuer, aba_checksum_ok
 from oms.funding.virtual_account.schemas import (
@@ -32,7 +32,6 @@ from oms.funding.virtual_account.schemas import (
     VirtualAccountUpdate,
 )
 from oms.kit.ids import new_id
-from oms.kit.money import ASSETS, AmountError, parse_amount
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import isoformat
 from oms.models import Customer, Tenant, VirtualAccount
@@ -176,10 +175,7 @@ class VirtualAccountService:
                 "returns them to the sender).",
             )
         await self._customers.require_endorsements(session, auth, account.customer_id, REQUIRED)
-        try:
-            amount = parse_amount(body.amount, ASSETS["usd"].decimals)
-        except AmountError as exc:
-            raise InvalidRequest("invalid_amount", f"amount {exc}.", param="amount") from exc
+        amount = parse(body.amount, "usd", param="amount")
         fee = self._fees[body.rail].fee_for(amount)
         if amount <= fee:
             raise Unprocessable(
