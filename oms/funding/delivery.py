@@ -253,7 +253,7 @@ class FundingDelivery:
         transaction.tx_hash = send.tx_hash
         if funding.kind == "depositAddress" and transaction.fee:
             transaction.sub_status = "collectingFee"
-            await self._resend(session, transaction, funding, "funding_fee", transaction.fee, touch=False)
+            await self._resend(session, transaction, funding, "funding_fee", transaction.fee)
             await self._touch(session, transaction, emit=False)
             return
         await self._finish(session, transaction, funding, "completed")
@@ -305,8 +305,6 @@ class FundingDelivery:
         funding: TransactionFunding,
         purpose: str,
         amount: int,
-        *,
-        touch: bool = True,
     ) -> None:
         """Queue a deposit address's forward (again) or its fee sweep; the tokens are at the address."""
         deposit_address = await session.get(DepositAddress, funding.deposit_address_id)
@@ -318,7 +316,7 @@ class FundingDelivery:
         session.add(
             self._send(transaction, purpose, deposit_address.key_index, deposit_address.address, to_address, amount)
         )
-        if touch and purpose == "funding":
+        if purpose == "funding":
             transaction.sub_status = "retrying"
             await self._touch(session, transaction, emit=False)
 
