@@ -117,20 +117,20 @@ class Dispatcher:
         if per_endpoint:
             taken: Counter[str] = Counter(room or {})
             chosen = []
-            for delivery in due:
-                if taken[delivery.webhook_id] < per_endpoint:
-                    taken[delivery.webhook_id] += 1
-                    chosen.append(delivery)
+            for delivery, webhook in due:
+                if taken[webhook.id] < per_endpoint:
+                    taken[webhook.id] += 1
+                    chosen.append((delivery, webhook))
             due = chosen
         if not due:
             return []
-        retried = [d.id for d in due if d.attempts > 0]
+        retried = [d.id for d, _ in due if d.attempts > 0]
         if retried:
             await repository.abandon_in_flight(session, retried, now)
-        webhooks = await repository.webhooks_by_id(session, sorted({d.webhook_id for d in due}))
-        envelopes = await repository.event_envelopes(session, [d.event_id for d in due])
+        envelopes = await repository.event_envelopes(session, [d.event_id for d, _ in due])
+        payloads = {event_id: payload_of(envelope) for event_id, envelope in envelopes.items()}
         attempts = []
-        for delivery in due:
+        for delivery, _ in due:
             delivery.attempts += 1
             delivery.lease_token = secrets.token_hex(16)
             delivery.next_attempt_at = now + self.lease
@@ -142,8 +142,7 @@ class Dispatcher:
         await session.flush()
         claimed = []
         secrets_of: dict[str, tuple[str, ...]] = {}
-        for delivery, attempt in zip(due, attempts, strict=True):
-            webhook = webhooks[delivery.webhook_id]
+        for (delivery, webhook), attempt in zip(due, attempts, strict=True):
             if webhook.id not in secrets_of:
                 secrets_of[webhook.id] = tuple(self._webhooks.secrets_in_use(webhook, now))
             claimed.append(
@@ -156,7 +155,7 @@ class Dispatcher:
                     url=webhook.url,
                     secrets=secrets_of[webhook.id],
                     event_id=delivery.event_id,
-                    payload=payload_of(envelopes[delivery.event_id]),
+                    payload=payloads[delivery.event_id],
                     retry_until=delivery.retry_until,
                 )
             )

@@ -45,13 +45,6 @@ async def active_for_tenants(session: AsyncSession, tenant_ids: Sequence[str]) -
     return found
 
 
-async def webhooks_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Webhook]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(Webhook).where(Webhook.id.in_(ids)))
-    return {webhook.id: webhook for webhook in rows.scalars()}
-
-
 async def disable(session: AsyncSession, webhook_id: str, *, reason: str, now: datetime) -> None:
     await session.execute(
         update(Webhook)
@@ -141,11 +134,11 @@ def any_due(now: datetime) -> Select[tuple[bool]]:
 
 async def due_deliveries(
     session: AsyncSession, now: datetime, limit: int, *, exclude_webhooks: set[str] | None = None
-) -> list[WebhookDelivery]:
-    """Pending deliveries whose time has come, of enabled subscriptions; row-locked and skipped by
-    other workers on PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE)."""
+) -> list[tuple[WebhookDelivery, Webhook]]:
+    """Pending deliveries whose time has come, with their (enabled) subscriptions; row-locked and
+    skipped by other workers on PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE)."""
     statement = (
-        select(WebhookDelivery)
+        select(WebhookDelivery, Webhook)
         .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
         .where(*_due(now))
         .order_by(WebhookDelivery.next_attempt_at)
@@ -155,7 +148,7 @@ async def due_deliveries(
         statement = statement.where(WebhookDelivery.webhook_id.not_in(sorted(exclude_webhooks)))
     if is_postgres(session):
         statement = statement.with_for_update(skip_locked=True, of=WebhookDelivery)
-    return list((await session.execute(statement)).scalars())
+    return [(delivery, webhook) for delivery, webhook in await session.execute(statement)]
 
 
 async def abandon_in_flight(session: AsyncSession, delivery_ids: Sequence[str], now: datetime) -> None:
