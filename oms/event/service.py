@@ -70,17 +70,20 @@ async def list_events(
 ) -> dict[str, Any]:
     statement = repository.list_statement(tenant_id, type=type, object_id=object_id)
     result = await paginate(session, statement, Event, page, scope=Event.tenant_id == tenant_id)
-    return result.envelope([envelope(event) for event in result.items])
+    return result.envelope([envelope(event.data) for event in result.items])
 
 
 async def get_event(session: AsyncSession, tenant_id: str, event_id: str) -> dict[str, Any]:
     event = await repository.get(session, tenant_id, event_id)
     if event is None:
         raise NotFound.resource("event", event_id)
-    return envelope(event)
+    return envelope(event.data)
 
 
-def envelope(event: Event) -> dict[str, Any]:
-    data = event.data
-    ordered = {key: data[key] for key in ("id", "object", "type", "createdAt", "sequence", "data") if key in data}
-    return {**ordered, **data}
+ENVELOPE_ORDER = ("id", "object", "type", "createdAt", "sequence", "data")
+
+
+def envelope(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored envelope in its documented key order (PostgreSQL's JSONB keeps keys in its own order)."""
+    ordered = {key: stored[key] for key in ENVELOPE_ORDER if key in stored}
+    return {**ordered, **stored}

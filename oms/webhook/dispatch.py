@@ -24,12 +24,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.db import Database
+from oms.event import service as events
 from oms.kit.time import Clock
 from oms.models import WebhookAttempt
 from oms.webhook import repository, signing
@@ -39,7 +41,6 @@ from oms.webhook.service import WebhookService
 
 log = logging.getLogger(__name__)
 SHUTDOWN = "the worker shut down before this attempt finished"
-ENVELOPE_ORDER = ("id", "object", "type", "createdAt", "sequence", "data")
 
 
 @dataclass(frozen=True)
@@ -209,10 +210,8 @@ class Dispatcher:
         )
 
 
-def payload_of(envelope: dict[str, object]) -> bytes:
-    ordered = {key: envelope[key] for key in ENVELOPE_ORDER if key in envelope}
-    ordered.update((key, value) for key, value in envelope.items() if key not in ordered)
-    return orjson.dumps(ordered)
+def payload_of(stored: dict[str, Any]) -> bytes:
+    return orjson.dumps(events.envelope(stored))
 
 
 RECORD_BATCH = 500
