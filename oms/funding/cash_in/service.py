@@ -228,8 +228,11 @@ class CashInService:
             )
         if body.customerId is not None and body.customerId != cash_in.customer_id:
             raise Unprocessable("customer_mismatch", "customerId is not the cash-in's customer.", param="customerId")
-        # Lock the customer: two deposits committed at once must not both fit the same window.
+        # Lock the customer: two deposits committed at once must not both fit the same window. The deposit's
+        # time is read under the lock, so it is later than every deposit committed before (a time read earlier
+        # could precede one that took the lock first, which the window, ending at that time, would not count).
         await customers_repository.get(session, auth.tenant_id, cash_in.customer_id, for_update=True)
+        now = await self._tenant_clock.now(session, auth.tenant_id)
         await self._customers.require_endorsement(session, auth, cash_in.customer_id, "basic")
         limits.check_amount(amount, cash_in.retailer, param="amount")
         await limits.check_windows(session, cash_in.customer_id, amount, now, param="amount")
