@@ -7,19 +7,16 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from oms.errors import InvalidRequest
-from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount, round_half_even
+from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount
+from oms.quote.pricing import FeeSchedule
 
 USD_DECIMALS = ASSETS["usd"].decimals
-# Stablecoins are delivered one to one against the dollar (rates.exchangeRate "1.0").
-EXCHANGE_RATE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
-class FiatFees:
-    """A fee of ``rate`` * gross (rounded half-even to the cent) plus ``fixed`` cents."""
-
-    rate: Decimal
-    fixed: int
+class FiatFees(FeeSchedule):
+    """A fee of ``rate`` * gross (rounded half-even to the cent) plus ``fixed`` cents: the quote's fee
+    arithmetic, with the snapshot a cash-in keeps and the ``omsFeeSchedule`` it shows."""
 
     @classmethod
     def of(cls, rate: Decimal, fixed_major: Decimal) -> FiatFees:
@@ -31,9 +28,6 @@ class FiatFees:
 
     def snapshot(self) -> dict[str, Any]:
         return {"rate": str(self.rate), "fixed": self.fixed}
-
-    def fee_for(self, gross: int) -> int:
-        return round_half_even(Decimal(gross) * self.rate) + self.fixed
 
     def schedule(self) -> dict[str, Any]:
         """The ``omsFeeSchedule`` object: a percentage entry and a fixed entry."""
@@ -79,6 +73,7 @@ def effective_rate(net: Decimal, gross: Decimal) -> str:
 
 
 def rates(net_cents: int, gross_cents: int, asset: str) -> dict[str, str]:
+    """Stablecoins are delivered one to one against the dollar."""
     return {
         "exchangeRate": "1.0",
         "effectiveRate": effective_rate(Decimal(net_cents), Decimal(gross_cents)),
