@@ -180,7 +180,7 @@ class CashInService:
                 cash_in.version += 1
                 cash_in.updated_at = cash_in.code_expires_at
                 await session.flush()
-                await self._emit(session, cash_in, "cashIn.expired", deadline)
+                await self._emit(session, cash_in, deadline)
                 expired += 1
         return expired
 
@@ -262,7 +262,7 @@ class CashInService:
         cash_in.version += 1
         cash_in.updated_at = now
         await session.flush()
-        await self._emit(session, cash_in, "cashIn.processing", now)
+        await self._emit(session, cash_in, now)
         return _approved(amount, _confirmation_id())
 
     async def _provider_failed(self, session: AsyncSession, cash_in: CashIn, now: datetime) -> dict[str, Any]:
@@ -274,7 +274,7 @@ class CashInService:
         cash_in.version += 1
         cash_in.updated_at = now
         await session.flush()
-        await self._emit(session, cash_in, "cashIn.failed", now)
+        await self._emit(session, cash_in, now)
         return {
             "authorizedAmount": usd(0),
             "confirmationId": _confirmation_id(),
@@ -302,7 +302,7 @@ class CashInService:
         cash_in.version += 1
         cash_in.updated_at = now
         await session.flush()
-        await self._emit(session, cash_in, f"cashIn.{cash_in.status}", now)
+        await self._emit(session, cash_in, now)
 
     # --- helpers ----------------------------------------------------------------------------------------
 
@@ -357,11 +357,12 @@ class CashInService:
             raise Conflict("cash_in_not_pending", f"Cash-in '{cash_in.id}' is {status}.", param="accountNumber")
         return cash_in, now
 
-    async def _emit(self, session: AsyncSession, cash_in: CashIn, type: str, now: datetime) -> None:
+    async def _emit(self, session: AsyncSession, cash_in: CashIn, now: datetime) -> None:
+        """The ``cashIn.<status>`` event of the change just made (rendered at the tenant's ``now``)."""
         await events.record(
             session,
             tenant_id=cash_in.tenant_id,
-            type=type,
+            type=f"cashIn.{cash_in.status}",
             object_id=cash_in.id,
             resource=render(cash_in, now),
             at=self._clock.now(),
