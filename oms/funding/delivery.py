@@ -451,8 +451,6 @@ class FundingDelivery:
 
 
 def _fiat_legs(gross: int, fee: int) -> list[tuple[str, int]]:
-    """The dollar side of ``funding.received``: in from outside, fee to revenue, the rest to liquidity."""
-    legs = [("funding", -gross), ("liquidity", gross - fee)]
-    if fee:
-        legs.append(("fees", fee))
-    return legs
+    """The dollar side of ``funding.received``: in from outside, fee to revenue, the rest to liquidity (a zero
+    fee's leg is dropped by ``_post``, like any zero leg)."""
+    return [("funding", -gross), ("liquidity", gross - fee), ("fees", fee)]
