@@ -65,3 +65,10 @@ def test_secret_named_fields_are_redacted() -> None:
     record.apiSecret = "plain"
     RedactingFilter().filter(record)
     assert record.apiSecret == "[REDACTED]"
+
+
+def test_urls_keep_only_scheme_and_host() -> None:
+    line = "connect to https://user:pw@polygon-mainnet.example.com/v2/abcdef123?k=1 failed; see http://host:8545"
+    redacted = redact_text(line)
+    assert "abcdef123" not in redacted and "pw@" not in redacted and "k=1" not in redacted
+    assert "https://polygon-mainnet.example.com/[REDACTED]" in redacted and "http://host:8545" in redacted

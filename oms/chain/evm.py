@@ -49,6 +49,7 @@ from oms.chain.port import (
 from oms.config import Settings
 from oms.custody.service import Custody
 from oms.db import Database
+from oms.kit.logging import scrub_urls
 
 log = logging.getLogger(__name__)
 
@@ -511,24 +512,25 @@ def _expected_decimals(asset: str, network: str) -> int:
 
 @asynccontextmanager
 async def translate_errors(what: str) -> AsyncIterator[None]:
-    """Translate library and transport exceptions into the port's ChainError tree."""
+    """Translate library and transport exceptions into the port's ChainError tree. Messages keep no more of
+    the node's URL than its host: a hosted node's URL holds its API key, and these messages reach clients."""
     try:
         yield
     except ChainError:
         raise
     except Web3RPCError as exc:
-        message = f"{what}: {_rpc_message(exc)}"
+        message = scrub_urls(f"{what}: {_rpc_message(exc)}")
         if any(marker in message.lower() for marker in _TRANSIENT):
             raise ChainUnavailable(message) from exc
         raise ChainError(message) from exc
     except (aiohttp.ClientError, TimeoutError, ConnectionError, TimeExhausted) as exc:
-        raise ChainUnavailable(f"{what}: node unreachable ({type(exc).__name__}: {exc})") from exc
+        raise ChainUnavailable(scrub_urls(f"{what}: node unreachable ({type(exc).__name__}: {exc})")) from exc
     except ContractLogicError as exc:
-        raise ChainError(f"{what}: reverted ({exc})") from exc
+        raise ChainError(scrub_urls(f"{what}: reverted ({exc})")) from exc
     except (Web3Exception, ValueError, TypeError, KeyError) as exc:
         if _is_transport(exc):
-            raise ChainUnavailable(f"{what}: {exc}") from exc
-        raise ChainError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            raise ChainUnavailable(scrub_urls(f"{what}: {exc}")) from exc
+        raise ChainError(scrub_urls(f"{what}: {type(exc).__name__}: {exc}")) from exc
 
 
 def _rpc_message(exc: Web3RPCError) -> str:

@@ -27,8 +27,16 @@ _SECRET_KEYS = {
 REDACTED = "[REDACTED]"
 
 
+# URLs keep their scheme and host; credentials, path and query go: hosted nodes put their API key there.
+_URL = re.compile(r"\b([a-z][a-z0-9+.-]*://)(?:[^@/\s'\"]+@)?([^/\s'\"?#]+)([^\s'\"]*)", re.IGNORECASE)
+
+
+def scrub_urls(text: str) -> str:
+    return _URL.sub(lambda m: m.group(1) + m.group(2) + ("/" + REDACTED if m.group(3).strip("/") else ""), text)
+
+
 def redact_text(text: str) -> str:
-    return _SECRET.sub(lambda m: (m.group("bearer") or "") + REDACTED, text)
+    return scrub_urls(_SECRET.sub(lambda m: (m.group("bearer") or "") + REDACTED, text))
 
 
 def redact(value: Any) -> Any:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -310,3 +312,29 @@ async def test_an_unreachable_node_is_chain_unavailable(ctx: AppContext, setting
             await adapter.head()
     finally:
         await adapter.close()
+
+
+class _RateLimited(BaseHTTPRequestHandler):
+    """A node that refuses every call, as a hosted provider does over its quota."""
+
+    def do_POST(self) -> None:
+        self.send_response(429)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+async def test_chain_errors_never_carry_the_nodes_url_path(ctx: AppContext, settings) -> None:  # type: ignore[no-untyped-def]
+    # A hosted node's URL holds its API key (…/v2/<key>); chain errors reach API responses and logs.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RateLimited)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v2/node-api-key-1234"
+    adapter = EvmChainAdapter(anvil_settings(settings, url, OUTSIDER), custody=ctx.custody, db=ctx.db)
+    try:
+        with pytest.raises(ChainError) as raised:
+            await adapter.head()
+    finally:
+        await adapter.close()
+        server.shutdown()
+    assert "127.0.0.1" in str(raised.value) and "node-api-key-1234" not in str(raised.value)
