@@ -2,16 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from oms.customer.schemas import Customer, CustomerCreate, CustomerList, CustomerUpdate
 from oms.kit.ids import new_id
-from oms.kit.pagination import PageParams, page_params
+from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 
 router = APIRouter(route_class=OMSRoute, tags=["Customers"])
-Page = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post(
@@ -27,7 +26,7 @@ async def list_customers(
     auth: Auth,
     session: Session,
     ctx: Context,
-    page: Page,
+    page: PageQuery,
     status: Literal["active", "inactive"] | None = None,
     email: str | None = None,
     external_id: Annotated[str | None, Query(alias="externalId")] = None,

@@ -2,16 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from oms.event import service as events
 from oms.event.schemas import Event, EventList
-from oms.kit.pagination import PageParams, page_params
+from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
 from oms.routing import Auth, OMSRoute, Session
 
 router = APIRouter(route_class=OMSRoute, tags=["Events"])
-Page = Annotated[PageParams, Depends(page_params)]
 TypeFilter = Annotated[str | None, Query(max_length=80, description="An event type, or a family such as `cashIn.*`")]
 
 
@@ -19,7 +18,7 @@ TypeFilter = Annotated[str | None, Query(max_length=80, description="An event ty
 async def list_events(
     auth: Auth,
     session: Session,
-    page: Page,
+    page: PageQuery,
     type: TypeFilter = None,
     object_id: Annotated[str | None, Query(alias="objectId", max_length=64)] = None,
 ) -> JSONResponse:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,10 @@ async def page_params(
         as_utc(created_after) if created_after else None,
         as_utc(created_before) if created_before else None,
     )
+
+
+# The list parameters every list endpoint takes: ``page: PageQuery``.
+PageQuery = Annotated[PageParams, Depends(page_params)]
 
 
 @dataclass

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from oms.kit.pagination import PageParams, page_params
+from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 from oms.transaction.schemas import Transaction, TransactionCreate, TransactionList
 
 router = APIRouter(route_class=OMSRoute, tags=["Transaction"])
-Page = Annotated[PageParams, Depends(page_params)]
 Status = Literal["processing", "completed", "failed", "cashPickupReady"]
 Type = Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"]
 
@@ -27,7 +26,7 @@ async def list_transactions(
     auth: Auth,
     session: Session,
     ctx: Context,
-    page: Page,
+    page: PageQuery,
     status: Status | None = None,
     type: Type | None = None,
     customer_id: Annotated[str | None, Query(alias="customerId")] = None,
@@ -70,7 +69,7 @@ async def list_customer_transactions(
     auth: Auth,
     session: Session,
     ctx: Context,
-    page: Page,
+    page: PageQuery,
     status: Status | None = None,
     type: Type | None = None,
 ) -> JSONResponse:

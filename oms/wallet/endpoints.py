@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from oms.kit.pagination import PageParams, page_params
+from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 from oms.wallet.schemas import Balance, Wallet, WalletCreate, WalletList
 
 router = APIRouter(route_class=OMSRoute, tags=["Wallet"])
-Page = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post(
@@ -27,7 +26,7 @@ async def create_wallet(
 
 
 @router.get("/customers/{customer_id}/wallets", response_model=WalletList, summary="List a customer's wallets")
-async def list_wallets(customer_id: str, auth: Auth, session: Session, ctx: Context, page: Page) -> JSONResponse:
+async def list_wallets(customer_id: str, auth: Auth, session: Session, ctx: Context, page: PageQuery) -> JSONResponse:
     return JSONResponse(await ctx.wallets.list(session, auth, customer_id, page))
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Query
 
 from oms.kit.ids import new_id
-from oms.kit.pagination import PageParams, page_params
+from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 from oms.webhook.schemas import (
@@ -21,7 +21,6 @@ from oms.webhook.schemas import (
 )
 
 router = APIRouter(route_class=OMSRoute, tags=["Webhooks"])
-Page = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post(
@@ -37,7 +36,7 @@ async def create_webhook(body: WebhookCreate, auth: Auth, session: Session, ctx:
 
 
 @router.get("/webhooks", response_model=WebhookList, summary="List webhook subscriptions")
-async def list_webhooks(auth: Auth, session: Session, ctx: Context, page: Page) -> JSONResponse:
+async def list_webhooks(auth: Auth, session: Session, ctx: Context, page: PageQuery) -> JSONResponse:
     return JSONResponse(await ctx.webhooks.list(session, auth, page))
 
 
@@ -93,7 +92,7 @@ async def list_deliveries(
     auth: Auth,
     session: Session,
     ctx: Context,
-    page: Page,
+    page: PageQuery,
     status: Literal["pending", "delivered", "failed"] | None = None,
     event_id: Annotated[str | None, Query(alias="eventId")] = None,
 ) -> JSONResponse:

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from oms.funding.cash_in.schemas import CashIn, CashInCreate, CashInList
-from oms.kit.pagination import PageParams, page_params
+from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 
 router = APIRouter(route_class=OMSRoute, tags=["CashIns"])
-Page = Annotated[PageParams, Depends(page_params)]
 Status = Literal["pending", "processing", "completed", "failed", "expired"]
 
 
@@ -30,7 +29,7 @@ async def list_cash_ins(
     auth: Auth,
     session: Session,
     ctx: Context,
-    page: Page,
+    page: PageQuery,
     customer_id: Annotated[str | None, Query(alias="customerId")] = None,
     status: Status | None = None,
 ) -> JSONResponse:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from oms.funding.deposit_address.schemas import (
     DepositAddress,
@@ -10,12 +10,11 @@ from oms.funding.deposit_address.schemas import (
     DepositAddressList,
     DepositAddressUpdate,
 )
-from oms.kit.pagination import PageParams, page_params
+from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 
 router = APIRouter(route_class=OMSRoute, tags=["DepositAddresses"])
-Page = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post(
@@ -42,7 +41,7 @@ async def list_deposit_addresses(
     auth: Auth,
     session: Session,
     ctx: Context,
-    page: Page,
+    page: PageQuery,
     status: Literal["active", "paused", "deleted"] | None = None,
 ) -> JSONResponse:
     return JSONResponse(await ctx.funding.deposit_addresses.list(session, auth, customer_id, page, status=status))

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from oms.funding.virtual_account.schemas import (
     VirtualAccount,
@@ -10,12 +10,11 @@ from oms.funding.virtual_account.schemas import (
     VirtualAccountList,
     VirtualAccountUpdate,
 )
-from oms.kit.pagination import PageParams, page_params
+from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 
 router = APIRouter(route_class=OMSRoute, tags=["VirtualAccounts"])
-Page = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post(
@@ -42,7 +41,7 @@ async def list_virtual_accounts(
     auth: Auth,
     session: Session,
     ctx: Context,
-    page: Page,
+    page: PageQuery,
     status: Literal["active", "paused", "deleted"] | None = None,
 ) -> JSONResponse:
     return JSONResponse(await ctx.funding.virtual_accounts.list(session, auth, customer_id, page, status=status))
