@@ -162,6 +162,7 @@ async def settle(ctx: AppContext, clock: OffsetClock, *, rounds: int = 8) -> Non
         for chain in ctx.chains.all():
             await chain.mine(1)  # type: ignore[attr-defined]
         await ctx.deposits.run_once()
+        await ctx.funding.deposit_addresses.run_once()
         async with ctx.db.session_scope() as session:
             await ctx.transactions.settle_final_sends(session)
         clock.advance(seconds=1)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from oms.context import AppContext
 from oms.models import Event
-from tests.support import FULL_IDENTITY, Api, OffsetClock, create_customer, create_wallet
+from tests.support import FULL_IDENTITY, Api, OffsetClock, create_customer, create_wallet, settle
 
 NYC = {"latitude": 40.7128, "longitude": -74.0060}
 
@@ -105,16 +105,8 @@ async def advance(api: Api, **delta: int) -> dict[str, Any]:
 
 
 async def settle_funding(ctx: AppContext, clock: OffsetClock, *, rounds: int = 12) -> None:
-    """The money pipeline as the worker runs it, deposit-address watcher included."""
-    for _ in range(rounds):
-        await ctx.sender.run_once()
-        for chain in ctx.chains.all():
-            await chain.mine(1)  # type: ignore[attr-defined]
-        await ctx.deposits.run_once()
-        await ctx.funding.deposit_addresses.run_once()
-        async with ctx.db.session_scope() as session:
-            await ctx.transactions.settle_final_sends(session)
-        clock.advance(seconds=1)
+    """The money pipeline as the worker runs it, long enough for funding's two hops to become final."""
+    await settle(ctx, clock, rounds=rounds)
 
 
 async def event_types(ctx: AppContext, object_id: str) -> list[str]:
