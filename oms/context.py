@@ -113,6 +113,7 @@ class AppContext:
         """Work every process does once at start: make sure the custody seed exists and is ours."""
         async with self.db.session_scope() as session:
             await self.custody.ensure_seed(session)
+        await self.db.start()
         await self.chains.start()
         await self.funding.start(self.db)
 

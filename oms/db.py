@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -22,6 +23,10 @@ def normalise_url(url: str) -> str:
     return url
 
 
+async def _keep_session(_: asyncpg.Connection) -> None:
+    return None
+
+
 class Database:
     """The engines of one process.
 
@@ -32,6 +37,7 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         schema = settings.database_schema
+        self._schema = schema
         self.url = make_url(normalise_url(settings.database_url))
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -55,6 +61,8 @@ class Database:
             # Read-only requests run without BEGIN/ROLLBACK round trips. At READ COMMITTED every statement
             # sees a fresh snapshot even inside a transaction, so autocommit changes no result.
             self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
+        self._hot_pool_size = settings.db_hot_pool_size if settings.hot_reads else 0
+        self.hot_pool: asyncpg.Pool | None = None
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False, autoflush=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False, autoflush=False)
 
@@ -93,7 +101,27 @@ class Database:
                 await session.rollback()
                 raise
 
+    async def start(self) -> None:
+        """Open the driver's own pool for the hot reads (PostgreSQL only; see oms/hotpath.py)."""
+        if self.is_sqlite or not self._hot_pool_size or self.hot_pool is not None:
+            return
+        settings = {"application_name": "oms"}
+        if self._schema:
+            settings["search_path"] = self._schema
+        self.hot_pool = await asyncpg.create_pool(
+            self.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            min_size=1,
+            max_size=self._hot_pool_size,
+            server_settings=settings,
+            # Nothing on these connections changes session state (single read statements), so the
+            # pool's default reset — a round trip on every release — would only double the latency.
+            reset=_keep_session,
+        )
+
     async def dispose(self) -> None:
+        if self.hot_pool is not None:
+            await self.hot_pool.close()
+            self.hot_pool = None
         await self.writer.dispose()
         if self.is_sqlite:
             await self.reader.dispose()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
 from oms.models import LedgerAccount, Wallet
+
+if TYPE_CHECKING:
+    import asyncpg
 
 
 async def get(session: AsyncSession, tenant_id: str, wallet_id: str) -> Wallet | None:
@@ -35,6 +38,27 @@ async def get_with_balances(
         return None
     connection = await session.connection()  # Core: a plain column read needs none of the ORM's execution path
     rows = (await connection.execute(_WALLET_BALANCES, {"wallet_id": wallet_id, "tenant_id": tenant_id})).all()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], {row[2]: row[3] for row in rows}
+
+
+# The same read for the hot path (oms/hotpath.py), on the driver's own connection, with the API key's
+# check joined in: one round trip and no ORM per request. No row means "let the full path answer".
+_HOT_WALLET_BALANCES = """
+SELECT w.asset, w.chain, a.kind, a.balance
+  FROM api_keys k
+  JOIN wallets w ON w.tenant_id = k.tenant_id
+  JOIN ledger_accounts a ON a.wallet_id = w.id
+ WHERE k.id = $1 AND k.tenant_id = $2 AND k.mode = $3 AND k.revoked_at IS NULL AND w.id = $4
+"""
+
+
+async def get_with_balances_for_key(
+    pool: asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, wallet_id: str
+) -> tuple[str, str, dict[str, int]] | None:
+    """``get_with_balances`` for a live, unrevoked key of this tenant and mode; None otherwise."""
+    rows = await pool.fetch(_HOT_WALLET_BALANCES, key_id, tenant_id, mode, wallet_id)
     if not rows:
         return None
     return rows[0][0], rows[0][1], {row[2]: row[3] for row in rows}

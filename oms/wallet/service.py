@@ -92,20 +92,26 @@ class WalletService:
         if found is None:
             raise NotFound.resource("wallet", wallet_id)
         asset, chain, by_kind = found
-        amounts = ledger.WalletBalance(**by_kind)
-        decimals = ASSETS[asset].decimals
-        settled = format_amount(amounts.balance, decimals)
-        return {
-            "object": "balance",
-            "walletId": wallet_id,
-            "asset": asset,
-            "chain": chain,
-            "balance": settled,
-            "available": format_amount(amounts.available, decimals),
-            "pending": format_amount(amounts.pending, decimals),
-            # Stablecoins are valued one to one against the dollar.
-            "estimatedBalance": {"currencyCode": currency_code.upper(), "amount": settled},
-        }
+        return render_balance(wallet_id, asset, chain, by_kind, currency_code)
+
+
+def render_balance(
+    wallet_id: str, asset: str, chain: str, by_kind: dict[str, int], currency_code: str
+) -> dict[str, Any]:
+    amounts = ledger.WalletBalance(**by_kind)
+    decimals = ASSETS[asset].decimals
+    settled = format_amount(amounts.balance, decimals)
+    return {
+        "object": "balance",
+        "walletId": wallet_id,
+        "asset": asset,
+        "chain": chain,
+        "balance": settled,
+        "available": format_amount(amounts.available, decimals),
+        "pending": format_amount(amounts.pending, decimals),
+        # Stablecoins are valued one to one against the dollar.
+        "estimatedBalance": {"currencyCode": currency_code.upper(), "amount": settled},
+    }
 
 
 def render(wallet: Wallet) -> dict[str, Any]:

@@ -1,0 +1,91 @@
+"""The hot path: the API's most frequent read served without the framework's per-request machinery.
+
+``GET /wallets/{id}/balance`` is what clients poll. On PostgreSQL this pure ASGI layer answers it with
+one statement on the driver's own pool (the key's revocation check joined in) and the same rendering
+as the regular endpoint. It serves only the well-formed, authorised, found case: anything else — no or
+a bad token, a revoked key, an unknown wallet, an unexpected query parameter, SQLite — passes through
+untouched to the regular endpoint, which gives the answer, errors included. So there is one source of
+truth for every error, and the fast lane can only ever agree with it (tests/test_hot_path.py).
+
+Measured in BENCHMARKS.md: the framework and the ORM cost more per balance read than the database.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from oms import API_PREFIX
+from oms.auth.tokens import InvalidToken, TokenSigner
+from oms.db import Database
+from oms.kit.ids import is_valid_id
+from oms.wallet import repository as wallets
+from oms.wallet.service import ESTIMATE_CURRENCIES, render_balance
+
+_PREFIX = f"{API_PREFIX}/wallets/"
+_SUFFIX = "/balance"
+_CURRENCY_PARAM = "estimatedBalanceCurrencyCode"
+
+
+class HotReads:
+    def __init__(self, app: ASGIApp, *, db: Database, signer: TokenSigner, mode: str) -> None:
+        self.app = app
+        self._db = db
+        self._signer = signer
+        self._mode = mode
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = None
+        if scope["type"] == "http" and scope["method"] == "GET" and self._db.hot_pool is not None:
+            body = await self._balance(scope)
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _balance(self, scope: Scope) -> bytes | None:
+        path: str = scope["path"]
+        if not (path.startswith(_PREFIX) and path.endswith(_SUFFIX)):
+            return None
+        wallet_id = path[len(_PREFIX) : -len(_SUFFIX)]
+        currency = _currency(scope["query_string"])
+        if currency is None or not is_valid_id(wallet_id, "wlt"):
+            return None
+        claims = self._claims(scope)
+        if claims is None or self._db.hot_pool is None:
+            return None
+        found = await wallets.get_with_balances_for_key(
+            self._db.hot_pool, key_id=claims[0], tenant_id=claims[1], mode=self._mode, wallet_id=wallet_id
+        )
+        if found is None:
+            return None
+        asset, chain, by_kind = found
+        return orjson.dumps(render_balance(wallet_id, asset, chain, by_kind, currency))
+
+    def _claims(self, scope: Scope) -> tuple[str, str] | None:
+        """(key id, tenant id) of a valid, unexpired bearer token; None for anything else."""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                if scheme.lower() != "bearer":
+                    return None
+                try:
+                    claims = self._signer.verify(token.strip())
+                except InvalidToken:
+                    return None
+                return claims.key_id, claims.tenant_id
+        return None
+
+
+def _currency(query_string: bytes) -> str | None:
+    """The estimate's currency when the query holds nothing but a supported one; else None."""
+    if not query_string:
+        return "USD"
+    params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    if len(params) != 1 or params[0][0] != _CURRENCY_PARAM or params[0][1].upper() not in ESTIMATE_CURRENCIES:
+        return None
+    return params[0][1]
