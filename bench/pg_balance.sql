@@ -1,5 +1,8 @@
--- The statements of one GET /wallets/{id}/balance: the key check, then the wallet with its accounts.
+-- The statement of one GET /wallets/{id}/balance (the hot path): the wallet's accounts, the key's check joined in.
 \set n random(1, :wallets)
-SELECT tenant_id, mode, revoked_at FROM api_keys WHERE id = :key;
-SELECT w.asset, w.chain, a.kind, a.balance FROM wallets w JOIN ledger_accounts a ON a.wallet_id = w.id
- WHERE w.id = (SELECT id FROM bench_wallets WHERE n = :n) AND w.tenant_id = :tenant;
+SELECT w.asset, w.chain, a.kind, a.balance
+  FROM api_keys k
+  JOIN wallets w ON w.tenant_id = k.tenant_id
+  JOIN ledger_accounts a ON a.wallet_id = w.id
+ WHERE k.id = :key AND k.tenant_id = :tenant AND k.mode = 'sandbox' AND k.revoked_at IS NULL
+   AND w.id = (SELECT id FROM bench_wallets WHERE n = :n);
