@@ -33,6 +33,9 @@ OMS_BENCH_TOKEN=$(curl -s -X POST "http://127.0.0.1:$PORT/v0.9/auth/token" -H 'C
 export OMS_BENCH_TOKEN
 
 psql -q "$URL" -c "SET search_path TO \"$SCHEMA\"; CREATE TABLE bench_wallets AS SELECT row_number() OVER (ORDER BY id) AS n, id, customer_id FROM wallets; ALTER TABLE bench_wallets ADD PRIMARY KEY (n);" >/dev/null
+# Fresh tables: settle their statistics and visibility maps now, not under autovacuum during a measurement.
+psql -q "$URL" -At -c "SELECT format('VACUUM ANALYZE %I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = '$SCHEMA'" \
+  | psql -q "$URL" >/dev/null
 pgb() { PGOPTIONS="-c search_path=$SCHEMA" pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" \
   -D key="$KEY" -D tenant="$TENANT" -D wallets="$( [ -n "${PGB_HOT:-}" ] && echo 1 || echo 200 )" -f "$1" "$URL" 2>/dev/null \
   | awk '/^latency average/{lat=$4} /^tps/{tps=$3} END{printf "tps=%.0f latency_avg_ms=%s\n", tps, lat}'; }
