@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
@@ -22,6 +22,24 @@ async def get(session: AsyncSession, tenant_id: str, customer_id: str, *, for_up
     if for_update:
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_with_active_endorsements(
+    session: AsyncSession, tenant_id: str, customer_id: str
+) -> tuple[Customer, set[str]] | None:
+    """A customer and the names of its active endorsements, in one round trip (every money request)."""
+    if not is_valid_id(customer_id, "cst"):
+        return None
+    active = and_(Endorsement.customer_id == Customer.id, Endorsement.status == "active")
+    statement = (
+        select(Customer, Endorsement.name)
+        .outerjoin(Endorsement, active)
+        .where(Customer.id == customer_id, Customer.tenant_id == tenant_id)
+    )
+    rows = (await session.execute(statement)).all()
+    if not rows:
+        return None
+    return rows[0][0], {row[1] for row in rows if row[1] is not None}
 
 
 def list_statement(tenant_id: str, *, status: str | None, email: str | None, external_id: str | None) -> Select[Any]:

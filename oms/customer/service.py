@@ -200,8 +200,11 @@ class CustomerService:
         param: str | None = None,
     ) -> Customer:
         """The customer, if it is active and holds every endorsement in ``names``; else 404 / 403."""
-        customer = await self._get(session, auth, customer_id, param=param)
-        refusal = await self._refusal(session, customer, names, param=param)
+        found = await repository.get_with_active_endorsements(session, auth.tenant_id, customer_id)
+        if found is None:
+            raise NotFound.resource("customer", customer_id, param=param)
+        customer, active = found
+        refusal = _refusal(customer, active, names, param=param)
         if refusal is not None:
             raise refusal
         return customer
@@ -209,23 +212,10 @@ class CustomerService:
     async def may_move_money(self, session: AsyncSession, customer_id: str, names: Sequence[str]) -> bool:
         """For background work (no request): is the customer active with every endorsement in ``names``?"""
         customer = await session.get(Customer, customer_id)
-        return customer is not None and await self._refusal(session, customer, names) is None
-
-    async def _refusal(
-        self, session: AsyncSession, customer: Customer, names: Sequence[str], *, param: str | None = None
-    ) -> PermissionDenied | None:
-        if customer.status != "active":
-            return PermissionDenied("customer_inactive", f"Customer '{customer.id}' is inactive.", param=param)
+        if customer is None:
+            return False
         held = (await repository.endorsements_of(session, [customer.id]))[customer.id]
-        active = {e.name for e in held if e.status == "active"}
-        for name in names:
-            if name not in active:
-                return PermissionDenied(
-                    "endorsement_required",
-                    f"Customer '{customer.id}' needs an active '{name}' endorsement.",
-                    param=param,
-                )
-        return None
+        return _refusal(customer, {e.name for e in held if e.status == "active"}, names) is None
 
     async def render(self, session: AsyncSession, customers: Sequence[Customer]) -> list[dict[str, Any]]:
         ids = [customer.id for customer in customers]
@@ -319,6 +309,19 @@ class CustomerService:
         elif not complete:
             endorsement.review_after = None
         endorsement.updated_at = self._clock.now()
+
+
+def _refusal(
+    customer: Customer, active: set[str], names: Sequence[str], *, param: str | None = None
+) -> PermissionDenied | None:
+    if customer.status != "active":
+        return PermissionDenied("customer_inactive", f"Customer '{customer.id}' is inactive.", param=param)
+    for name in names:
+        if name not in active:
+            return PermissionDenied(
+                "endorsement_required", f"Customer '{customer.id}' needs an active '{name}' endorsement.", param=param
+            )
+    return None
 
 
 def _resource(

@@ -25,6 +25,7 @@ from oms.models import ChainSend, Transaction, Wallet
 from oms.quote.service import QuoteService, money_sides
 from oms.transaction import repository
 from oms.transaction.schemas import TransactionCreate
+from oms.wallet import repository as wallet_repository
 
 TREASURY_KEY = "treasury"
 _ECHOED = (
@@ -63,8 +64,10 @@ class TransactionService:
                 "quote_expired", f"Quote '{quote.id}' expired at {isoformat(quote.expires_at)}.", param="quoteId"
             )
         await self._customers.require_endorsement(session, auth, quote.customer_id, "basic", param="quoteId")
-        source = await session.get(Wallet, quote.source_wallet_id)
-        assert source is not None
+        wallets = await wallet_repository.by_ids(
+            session, [quote.source_wallet_id, *filter(None, [quote.destination_wallet_id])]
+        )
+        source = wallets[quote.source_wallet_id]
         now = self._clock.now()
         currency = ledger.currency_of(quote.asset, quote.chain)
         accounts = await ledger.wallet_account_ids(session, source.id)
@@ -73,7 +76,7 @@ class TransactionService:
             session, tenant_id=auth.tenant_id, kind="transfer.hold", reference=transaction_id, currency=currency,
             source=accounts["available"], target=accounts["held"], amount=quote.source_gross, at=now,
         )  # fmt: skip
-        recipient = await session.get(Wallet, quote.destination_wallet_id) if quote.destination_wallet_id else None
+        recipient = wallets[quote.destination_wallet_id] if quote.destination_wallet_id else None
         quote.status, quote.accepted_at = "accepted", now
         transaction = Transaction(
             id=transaction_id,

@@ -64,6 +64,12 @@ async def get_with_balances_for_key(
     return rows[0][0], rows[0][1], {row[2]: row[3] for row in rows}
 
 
+async def by_ids(session: AsyncSession, wallet_ids: Sequence[str]) -> dict[str, Wallet]:
+    """Wallets by id, in one round trip (ids the caller already holds from a tenant's own record)."""
+    rows = await session.execute(select(Wallet).where(Wallet.id.in_(wallet_ids)))
+    return {wallet.id: wallet for wallet in rows.scalars()}
+
+
 async def exists_for(session: AsyncSession, customer_id: str, asset: str, chain: str) -> bool:
     statement = select(Wallet.id).where(Wallet.customer_id == customer_id, Wallet.asset == asset, Wallet.chain == chain)
     return (await session.scalar(statement)) is not None
