@@ -1,4 +1,5 @@
--- The statements of one quote (POST /quotes) and its execution (POST /transactions), as two transactions.
+-- The statements of one quote (POST /quotes) and its execution (POST /transactions), as two transactions, in the
+-- server's order: the execution takes its hold (the account row lock) last.
 \set s random(1, :wallets)
 \set d random(1, :wallets)
 BEGIN;
@@ -30,6 +31,15 @@ SELECT c.id, c.status, e.name FROM customers c LEFT JOIN endorsements e ON e.cus
  WHERE c.id = (SELECT customer_id FROM bench_wallets WHERE n = :s);
 SELECT id, key_index, address FROM wallets WHERE id IN (SELECT id FROM bench_wallets WHERE n IN (:s, :d));
 SELECT kind, id FROM ledger_accounts WHERE wallet_id = (SELECT id FROM bench_wallets WHERE n = :s);
+UPDATE quotes SET status = 'accepted', accepted_at = now() WHERE id = current_setting('bench.q');
+INSERT INTO transactions (id, tenant_id, type, status, quote_id, sender_customer_id, source_wallet_id, asset, chain,
+  fixed_side, source_gross, fee, destination_net, request, metadata, version, created_at, updated_at)
+ SELECT current_setting('bench.t'), :tenant, 'cryptoToCrypto', 'processing', current_setting('bench.q'), customer_id,
+  id, 'usdc', 'polygon', 'source', 10000, 0, 10000, '{}', '{}', 1, now(), now() FROM bench_wallets WHERE n = :s;
+INSERT INTO chain_sends (id, tenant_id, purpose, reference, chain, asset, from_address, from_key_index, to_address,
+  amount, status, settled, next_check_at, created_at, updated_at)
+ VALUES (gen_random_uuid()::text, :tenant, 'transfer', current_setting('bench.t'), 'polygon', 'usdc', '0x0', 0, '0x0',
+  10000, 'queued', false, now(), now(), now());
 UPDATE ledger_accounts SET balance = balance - 10000 WHERE wallet_id = (SELECT id FROM bench_wallets WHERE n = :s)
  AND kind = 'available' AND balance >= 10000;
 UPDATE ledger_accounts SET balance = balance + 10000 WHERE wallet_id = (SELECT id FROM bench_wallets WHERE n = :s)
@@ -40,17 +50,8 @@ INSERT INTO ledger_postings (entry_id, account_id, currency, amount)
  SELECT currval(pg_get_serial_sequence('ledger_entries', 'id')), a.id, a.currency,
   CASE a.kind WHEN 'available' THEN -10000 ELSE 10000 END
  FROM ledger_accounts a WHERE a.wallet_id = (SELECT id FROM bench_wallets WHERE n = :s) AND a.kind IN ('available', 'held');
-UPDATE quotes SET status = 'accepted', accepted_at = now() WHERE id = current_setting('bench.q');
-INSERT INTO transactions (id, tenant_id, type, status, quote_id, sender_customer_id, source_wallet_id, asset, chain,
-  fixed_side, source_gross, fee, destination_net, request, metadata, version, created_at, updated_at)
- SELECT current_setting('bench.t'), :tenant, 'cryptoToCrypto', 'processing', current_setting('bench.q'), customer_id,
-  id, 'usdc', 'polygon', 'source', 10000, 0, 10000, '{}', '{}', 1, now(), now() FROM bench_wallets WHERE n = :s;
-INSERT INTO chain_sends (id, tenant_id, purpose, reference, chain, asset, from_address, from_key_index, to_address,
-  amount, status, settled, next_check_at, created_at, updated_at)
- VALUES (gen_random_uuid()::text, :tenant, 'transfer', current_setting('bench.t'), 'polygon', 'usdc', '0x0', 0, '0x0',
-  10000, 'queued', false, now(), now(), now());
-INSERT INTO events (id, tenant_id, type, object_id, sequence, data, created_at)
- VALUES (gen_random_uuid()::text, :tenant, 'transaction.cryptoToCrypto.processing', current_setting('bench.t'), 1, '{}', now());
 INSERT INTO idempotency_keys (tenant_id, key, fingerprint, response_status, response_body, created_at, expires_at)
  VALUES (:tenant, current_setting('bench.t'), 'f', 201, '\x7b7d', now(), now() + interval '1 day');
+INSERT INTO events (id, tenant_id, type, object_id, sequence, data, created_at)
+ VALUES (gen_random_uuid()::text, :tenant, 'transaction.cryptoToCrypto.processing', current_setting('bench.t'), 1, '{}', now());
 COMMIT;

@@ -72,10 +72,6 @@ class TransactionService:
         currency = ledger.currency_of(quote.asset, quote.chain)
         accounts = await ledger.wallet_account_ids(session, source.id)
         transaction_id = new_id("txn")
-        await ledger.move(
-            session, tenant_id=auth.tenant_id, kind="transfer.hold", reference=transaction_id, currency=currency,
-            source=accounts["available"], target=accounts["held"], amount=quote.source_gross, at=now,
-        )  # fmt: skip
         recipient = wallets[quote.destination_wallet_id] if quote.destination_wallet_id else None
         quote.status, quote.accepted_at = "accepted", now
         transaction = Transaction(
@@ -124,6 +120,13 @@ class TransactionService:
         await session.flush()
         resource = with_funding(_resource(transaction, None, None), None)  # new: no hash or funding to look up
         await self._emit(session, transaction, resource)
+        # The hold comes last: its update locks the wallet's account row until commit, so everything else
+        # is written first and concurrent payments from one wallet queue for as short a time as possible.
+        # Refused (insufficient funds), it rolls the whole execution back with it.
+        await ledger.move(
+            session, tenant_id=auth.tenant_id, kind="transfer.hold", reference=transaction_id, currency=currency,
+            source=accounts["available"], target=accounts["held"], amount=quote.source_gross, at=now,
+        )  # fmt: skip
         return resource
 
     # --- settle ---------------------------------------------------------------------------------------
