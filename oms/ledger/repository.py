@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, literal_column, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.sql import insert_ignore
@@ -42,18 +42,30 @@ async def system_account_id(session: AsyncSession, *, tenant_id: str, currency: 
     return found
 
 
+# The statements of every money movement, built once and run as Core on the session's connection: a
+# ledger account is never loaded as an ORM object, so the ORM's bulk-statement machinery (which keeps
+# loaded objects in step) would be pure cost (oms/ledger is most of a transfer's statements).
+_accounts = LedgerAccount.__table__
+_APPLY = (
+    update(_accounts)
+    .where(
+        _accounts.c.id == bindparam("account_id"),
+        _accounts.c.currency == bindparam("account_currency"),
+        _accounts.c.allow_negative | (_accounts.c.balance + bindparam("amount") >= 0),
+    )
+    .values(balance=_accounts.c.balance + bindparam("amount"))
+)
+_INSERT_ENTRY = insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id)
+_INSERT_POSTINGS = insert(LedgerPosting.__table__)
+
+
 async def apply(session: AsyncSession, account_id: int, currency: str, amount: int) -> bool:
     """Move one account's balance; refuses (False) to take a non-negative account below zero."""
-    result = await session.execute(
-        update(LedgerAccount)
-        .where(
-            LedgerAccount.id == account_id,
-            LedgerAccount.currency == currency,
-            LedgerAccount.allow_negative | (LedgerAccount.balance + amount >= 0),
-        )
-        .values(balance=LedgerAccount.balance + amount)
+    connection = await session.connection()
+    result = await connection.execute(
+        _APPLY, {"account_id": account_id, "account_currency": currency, "amount": amount}
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 async def account_currency(session: AsyncSession, account_id: int) -> str | None:
@@ -69,20 +81,14 @@ async def insert_entry(
     at: datetime,
     legs: Sequence[tuple[int, str, int]],
 ) -> int:
-    entry_id = (
-        await session.execute(
-            insert(LedgerEntry)
-            .values(tenant_id=tenant_id, kind=kind, reference=reference, created_at=at)
-            .returning(LedgerEntry.id)
-        )
-    ).scalar_one()
-    await session.execute(
-        insert(LedgerPosting),
-        [
-            {"entry_id": entry_id, "account_id": account, "currency": currency, "amount": amount}
-            for account, currency, amount in legs
-        ],
-    )
+    connection = await session.connection()
+    entry = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "created_at": at}
+    entry_id: int = (await connection.execute(_INSERT_ENTRY, entry)).scalar_one()
+    postings = [
+        {"entry_id": entry_id, "account_id": account, "currency": currency, "amount": amount}
+        for account, currency, amount in legs
+    ]
+    await connection.execute(_INSERT_POSTINGS, postings)
     return entry_id
 
 
