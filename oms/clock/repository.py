@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.sql import insert_ignore
 from oms.models import TenantClock
 
+# Read by every quote and execution in sandbox mode: built once, run as Core on the session's connection.
+_OFFSET = select(TenantClock.offset_ms).where(TenantClock.tenant_id == bindparam("tenant_id"))
+
 
 async def offset_ms(session: AsyncSession, tenant_id: str) -> int:
-    return int(await session.scalar(select(TenantClock.offset_ms).where(TenantClock.tenant_id == tenant_id)) or 0)
+    connection = await session.connection()
+    return int((await connection.execute(_OFFSET, {"tenant_id": tenant_id})).scalar() or 0)
 
 
 async def offsets_ms(session: AsyncSession) -> dict[str, int]:

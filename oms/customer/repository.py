@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
@@ -24,19 +24,22 @@ async def get(session: AsyncSession, tenant_id: str, customer_id: str, *, for_up
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+# Built once (every money request runs it): statement construction costs more than the row.
+_WITH_ACTIVE_ENDORSEMENTS = (
+    select(Customer, Endorsement.name)
+    .outerjoin(Endorsement, and_(Endorsement.customer_id == Customer.id, Endorsement.status == "active"))
+    .where(Customer.id == bindparam("customer_id"), Customer.tenant_id == bindparam("tenant_id"))
+)
+
+
 async def get_with_active_endorsements(
     session: AsyncSession, tenant_id: str, customer_id: str
 ) -> tuple[Customer, set[str]] | None:
     """A customer and the names of its active endorsements, in one round trip (every money request)."""
     if not is_valid_id(customer_id, "cst"):
         return None
-    active = and_(Endorsement.customer_id == Customer.id, Endorsement.status == "active")
-    statement = (
-        select(Customer, Endorsement.name)
-        .outerjoin(Endorsement, active)
-        .where(Customer.id == customer_id, Customer.tenant_id == tenant_id)
-    )
-    rows = (await session.execute(statement)).all()
+    parameters = {"customer_id": customer_id, "tenant_id": tenant_id}
+    rows = (await session.execute(_WITH_ACTIVE_ENDORSEMENTS, parameters)).all()
     if not rows:
         return None
     return rows[0][0], {row[1] for row in rows if row[1] is not None}

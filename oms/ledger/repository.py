@@ -55,6 +55,7 @@ _APPLY = (
     )
     .values(balance=_accounts.c.balance + bindparam("amount"))
 )
+_WALLET_ACCOUNT_IDS = select(_accounts.c.kind, _accounts.c.id).where(_accounts.c.wallet_id == bindparam("wallet_id"))
 _INSERT_ENTRY = insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id)
 _INSERT_POSTINGS = insert(LedgerPosting.__table__)
 
@@ -93,9 +94,8 @@ async def insert_entry(
 
 
 async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:
-    rows = await session.execute(
-        select(LedgerAccount.kind, LedgerAccount.id).where(LedgerAccount.wallet_id == wallet_id)
-    )
+    connection = await session.connection()
+    rows = await connection.execute(_WALLET_ACCOUNT_IDS, {"wallet_id": wallet_id})
     return {row[0]: row[1] for row in rows}
 
 

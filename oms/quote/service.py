@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth.service import AuthContext
@@ -23,6 +23,9 @@ from oms.quote.schemas import QuoteCreate
 from oms.wallet import repository as wallets
 
 QUOTE_TYPE = "cryptoToCrypto"
+# Built once: an execution reads its quote on every request.
+_QUOTE = select(Quote).where(Quote.id == bindparam("quote_id"), Quote.tenant_id == bindparam("tenant_id"))
+_QUOTE_FOR_UPDATE = _QUOTE.with_for_update()
 
 
 class QuoteService:
@@ -95,10 +98,9 @@ class QuoteService:
     ) -> Quote:
         quote = None
         if is_valid_id(quote_id, "qt"):
-            statement = select(Quote).where(Quote.id == quote_id, Quote.tenant_id == auth.tenant_id)
-            if for_update:
-                statement = statement.with_for_update()
-            quote = (await session.execute(statement)).scalar_one_or_none()
+            statement = _QUOTE_FOR_UPDATE if for_update else _QUOTE
+            parameters = {"quote_id": quote_id, "tenant_id": auth.tenant_id}
+            quote = (await session.execute(statement, parameters)).scalar_one_or_none()
         if quote is None:
             raise NotFound.resource("quote", quote_id, param=param)
         return quote

@@ -16,11 +16,16 @@ if TYPE_CHECKING:
     import asyncpg
 
 
+# Built once: the money path reads wallets on every request (construction costs more than the row).
+_WALLET = select(Wallet).where(Wallet.id == bindparam("wallet_id"), Wallet.tenant_id == bindparam("tenant_id"))
+_WALLETS = select(Wallet).where(Wallet.id.in_(bindparam("wallet_ids", expanding=True)))
+
+
 async def get(session: AsyncSession, tenant_id: str, wallet_id: str) -> Wallet | None:
     if not is_valid_id(wallet_id, "wlt"):
         return None
-    statement = select(Wallet).where(Wallet.id == wallet_id, Wallet.tenant_id == tenant_id)
-    return (await session.execute(statement)).scalar_one_or_none()
+    parameters = {"wallet_id": wallet_id, "tenant_id": tenant_id}
+    return (await session.execute(_WALLET, parameters)).scalar_one_or_none()
 
 
 _WALLET_BALANCES = (
@@ -66,7 +71,7 @@ async def get_with_balances_for_key(
 
 async def by_ids(session: AsyncSession, wallet_ids: Sequence[str]) -> dict[str, Wallet]:
     """Wallets by id, in one round trip (ids the caller already holds from a tenant's own record)."""
-    rows = await session.execute(select(Wallet).where(Wallet.id.in_(wallet_ids)))
+    rows = await session.execute(_WALLETS, {"wallet_ids": list(wallet_ids)})
     return {wallet.id: wallet for wallet in rows.scalars()}
 
 
