@@ -11,14 +11,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, bindparam, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from oms.errors import Conflict, InvalidRequest, Unprocessable
 from oms.kit.crypto import NONCE_BYTES, open_sealed, seal
-from oms.kit.sql import insert_ignore, is_postgres
+from oms.kit.sql import is_postgres
 from oms.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
@@ -44,7 +46,7 @@ def _associated_data(tenant_id: str, key: str) -> bytes:
 class Replay(Exception):
     """The stored answer. Bodies are sealed at rest: some (a webhook's one-time secret) are secrets."""
 
-    def __init__(self, record: IdempotencyRecord, seal_key: bytes) -> None:
+    def __init__(self, record: Row[Any], seal_key: bytes) -> None:
         self.record = record
         self._body = open_sealed(
             seal_key,
@@ -105,11 +107,12 @@ async def take(session: AsyncSession, claim: Claim) -> Claim:
     """Own ``claim``'s key in this transaction: replay a stored answer, refuse a different request or a
     concurrent twin, or clear an expired record. Also used to store a business error after a rollback."""
     tenant_id, key = claim.tenant_id, claim.key
+    connection = await session.connection()
     if is_postgres(session):
-        locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_id(tenant_id, key))))
+        locked = (await connection.execute(_ADVISORY_LOCK, {"lock_id": _lock_id(tenant_id, key)})).scalar()
         if not locked:
             raise _in_use()
-    record = await session.get(IdempotencyRecord, (tenant_id, key))
+    record = (await connection.execute(_RECORD, {"tenant_id": tenant_id, "record_key": key})).first()
     if record is not None and record.expires_at > claim.now:
         if record.fingerprint != claim.fingerprint:
             raise Unprocessable(
@@ -119,28 +122,36 @@ async def take(session: AsyncSession, claim: Claim) -> Claim:
             )
         raise Replay(record, claim.seal_key)
     if record is not None:
-        await session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key)
-        )
+        await connection.execute(_DELETE, {"tenant_id": tenant_id, "record_key": key})
     return claim
 
 
 async def store(session: AsyncSession, claim: Claim, response: Response) -> None:
     """Record the answer (sealed) in the caller's transaction; a conflict here means a concurrent twin won."""
     nonce, sealed = seal(claim.seal_key, bytes(response.body), _associated_data(claim.tenant_id, claim.key))
-    result = await session.execute(
-        insert_ignore(session, IdempotencyRecord).values(
-            tenant_id=claim.tenant_id,
-            key=claim.key,
-            fingerprint=claim.fingerprint,
-            response_status=response.status_code,
-            response_body=nonce + sealed,
-            created_at=claim.now,
-            expires_at=claim.now + claim.ttl,
-        )
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    record = {
+        "tenant_id": claim.tenant_id,
+        "key": claim.key,
+        "fingerprint": claim.fingerprint,
+        "response_status": response.status_code,
+        "response_body": nonce + sealed,
+        "created_at": claim.now,
+        "expires_at": claim.now + claim.ttl,
+    }
+    connection = await session.connection()
+    result = await connection.execute(_STORE_POSTGRESQL if is_postgres(session) else _STORE_SQLITE, record)
+    if not result.rowcount:
         raise _in_use()
+
+
+# Every write request runs these: built once and run as Core on the request's connection.
+_records = IdempotencyRecord.__table__
+_ADVISORY_LOCK = select(func.pg_try_advisory_xact_lock(bindparam("lock_id")))
+_THIS_RECORD = (_records.c.tenant_id == bindparam("tenant_id")) & (_records.c.key == bindparam("record_key"))
+_RECORD = select(_records).where(_THIS_RECORD)
+_DELETE = delete(_records).where(_THIS_RECORD)
+_STORE_POSTGRESQL = postgresql.insert(_records).on_conflict_do_nothing()
+_STORE_SQLITE = sqlite.insert(_records).on_conflict_do_nothing()
 
 
 class IdempotencyKeyInUse(Conflict):
