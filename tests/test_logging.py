@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import logging
 
-from oms.kit.logging import RedactingFilter, configure_logging, redact_text
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from oms.kit.logging import _SECRET, RedactingFilter, configure_logging, redact_text, scrub_urls
 from tests.support import (
     FULL_IDENTITY,
     create_customer,
@@ -72,3 +75,29 @@ def test_urls_keep_only_scheme_and_host() -> None:
     redacted = redact_text(line)
     assert "abcdef123" not in redacted and "pw@" not in redacted and "k=1" not in redacted
     assert "https://polygon-mainnet.example.com/[REDACTED]" in redacted and "http://host:8545" in redacted
+
+
+# A whole instance of every pattern the redaction knows; the property below glues them in any order.
+SECRETS = [
+    "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dX",
+    "sks_abcdefghijkl",
+    "whsec_0123456789ab",
+    "0x" + "ab" * 32,
+    "https://user:pw@h.example/p?k=1",
+    "Bearer abc.def",
+    "bEaReR\tX",
+]
+SECRET_LIKE = st.lists(st.sampled_from([*SECRETS, "eyJ", "0x", "://", " ", ".", "-", "Z9"]), max_size=20).map("".join)
+
+
+@given(st.one_of(SECRET_LIKE, st.text(max_size=80)))
+@example(SECRETS[0])
+@example(SECRETS[1])
+@example(SECRETS[2])
+@example(SECRETS[3])
+@example(SECRETS[4])
+@example(SECRETS[5])
+@example(SECRETS[6])
+def test_the_quick_check_never_skips_a_line_that_needs_redacting(text: str) -> None:
+    full = scrub_urls(_SECRET.sub(lambda m: (m.group("bearer") or "") + "[REDACTED]", text))
+    assert redact_text(text) == full

@@ -37,7 +37,22 @@ def scrub_urls(text: str) -> str:
 
 
 def redact_text(text: str) -> str:
+    if not _may_hold_secret(text):
+        return text
     return scrub_urls(_SECRET.sub(lambda m: (m.group("bearer") or "") + REDACTED, text))
+
+
+def _may_hold_secret(text: str) -> bool:
+    """False only when no pattern above can match: each needs one of these literals. Every log line's
+    fields pass through here, and substring tests cost a twentieth of the two regex passes."""
+    return (
+        "eyJ" in text
+        or "sks_" in text
+        or "whsec_" in text
+        or "0x" in text
+        or "://" in text
+        or ("bearer" in text.lower())
+    )
 
 
 def redact(value: Any) -> Any:
