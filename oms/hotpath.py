@@ -5,7 +5,8 @@ one statement on the driver's own pool (the key's revocation check joined in) an
 as the regular endpoint. It serves only the well-formed, authorised, found case: anything else — no or
 a bad token, a revoked key, an unknown wallet, an unexpected query parameter, SQLite — passes through
 untouched to the regular endpoint, which gives the answer, errors included. So there is one source of
-truth for every error, and the fast lane can only ever agree with it (tests/test_hot_path.py).
+truth for every error, and the fast lane can only ever agree with it (tests/wallet/test_hot_path.py).
+A database failure here passes the request on too: the regular endpoint reports it in the envelope.
 
 Measured in BENCHMARKS.md: the framework and the ORM cost more per balance read than the database.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+import asyncpg
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -58,9 +60,12 @@ class HotReads:
         claims = self._claims(scope)
         if claims is None or self._db.hot_pool is None:
             return None
-        found = await wallets.get_with_balances_for_key(
-            self._db.hot_pool, key_id=claims[0], tenant_id=claims[1], mode=self._mode, wallet_id=wallet_id
-        )
+        try:
+            found = await wallets.get_with_balances_for_key(
+                self._db.hot_pool, key_id=claims[0], tenant_id=claims[1], mode=self._mode, wallet_id=wallet_id
+            )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            return None
         if found is None:
             return None
         asset, chain, by_kind = found

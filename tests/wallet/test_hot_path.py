@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
@@ -142,3 +143,20 @@ async def test_a_revoked_keys_token_stops_reading_balances_at_once(
         assert await keys.revoke_key(session, api.issued.key_id, ctx.clock.now())
     response = await api.get(path)
     assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_token"
+
+
+async def test_a_broken_hot_pool_hands_the_read_to_the_regular_endpoint(
+    api: Api, ctx: AppContext, wallet_in_motion: dict[str, Any], is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("the hot pool exists on PostgreSQL only")
+    working = ctx.db.hot_pool
+    assert working is not None
+    broken = await asyncpg.create_pool(ctx.settings.database_url, min_size=0, max_size=1)
+    await broken.close()  # every use now raises InterfaceError, as a pool that lost its server does
+    ctx.db.hot_pool = broken
+    try:
+        response = await api.get(f"/wallets/{wallet_in_motion['id']}/balance")
+    finally:
+        ctx.db.hot_pool = working
+    assert response.status_code == 200 and response.json()["available"] == "21.00"
