@@ -20,6 +20,7 @@ from oms.event import service as events
 from oms.kit.crypto import open_sealed, seal
 from oms.kit.money import ASSETS, format_amount
 from oms.kit.pagination import PageParams, paginate
+from oms.kit.patch import merge_metadata
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import Customer, Endorsement, Wallet
@@ -254,8 +255,7 @@ class CustomerService:
             if not customer.signed_agreement:
                 customer.signed_agreement_at = None
         if fields.get("metadata") is not None:
-            merged = {**customer.metadata_, **fields["metadata"]}
-            customer.metadata_ = {key: value for key, value in merged.items() if value is not None}
+            customer.metadata_ = merge_metadata(customer.metadata_, fields["metadata"])
         pii_present = {key for key in PII_FIELDS if customer.provided_fields.get(key)}
         changes = {key: fields[key] for key in PII_FIELDS if key in fields}
         if changes:

@@ -34,6 +34,7 @@ from oms.funding.fees import parse, token_amount
 from oms.funding.liquidity import mint_on
 from oms.kit.ids import new_id
 from oms.kit.pagination import PageParams, paginate
+from oms.kit.patch import merge_metadata
 from oms.kit.time import Clock, isoformat
 from oms.models import DepositAddress, DepositAddressDeposit
 from oms.quote.pricing import FeeSchedule
@@ -149,8 +150,7 @@ class DepositAddressService:
         if "label" in fields:
             deposit_address.label = body.label
         if body.metadata is not None:
-            merged = {**deposit_address.metadata_, **body.metadata}
-            deposit_address.metadata_ = {key: value for key, value in merged.items() if value is not None}
+            deposit_address.metadata_ = merge_metadata(deposit_address.metadata_, body.metadata)
         deposit_address.updated_at = await self._tenant_clock.now(session, auth.tenant_id)
         await session.flush()
         if reactivated:  # what arrived while it was paused goes out now

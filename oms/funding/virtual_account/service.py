@@ -33,6 +33,7 @@ from oms.funding.virtual_account.schemas import (
 )
 from oms.kit.ids import new_id
 from oms.kit.pagination import PageParams, paginate
+from oms.kit.patch import merge_metadata
 from oms.kit.time import isoformat
 from oms.models import Customer, Tenant, VirtualAccount
 
@@ -142,8 +143,7 @@ class VirtualAccountService:
         if "bankMemo" in fields:
             account.bank_memo = body.bankMemo
         if body.metadata is not None:
-            merged = {**account.metadata_, **body.metadata}
-            account.metadata_ = {key: value for key, value in merged.items() if value is not None}
+            account.metadata_ = merge_metadata(account.metadata_, body.metadata)
         account.updated_at = await self._tenant_clock.now(session, auth.tenant_id)
         await session.flush()
         return render(account)
