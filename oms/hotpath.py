@@ -40,8 +40,9 @@ class HotReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = None
-        if scope["type"] == "http" and scope["method"] == "GET" and self._db.hot_pool is not None:
-            body = await self._balance(scope)
+        pool = self._db.hot_pool  # opened at start-up on PostgreSQL; None on SQLite or before start
+        if pool is not None and scope["type"] == "http" and scope["method"] == "GET":
+            body = await self._balance(scope, pool)
         if body is None:
             await self.app(scope, receive, send)
             return
@@ -49,7 +50,7 @@ class HotReads:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _balance(self, scope: Scope) -> bytes | None:
+    async def _balance(self, scope: Scope, pool: asyncpg.Pool) -> bytes | None:
         path: str = scope["path"]
         if not (path.startswith(_PREFIX) and path.endswith(_SUFFIX)):
             return None
@@ -58,11 +59,11 @@ class HotReads:
         if currency is None or not is_valid_id(wallet_id, "wlt"):
             return None
         claims = self._claims(scope)
-        if claims is None or self._db.hot_pool is None:
+        if claims is None:
             return None
         try:
             found = await wallets.get_with_balances_for_key(
-                self._db.hot_pool, key_id=claims[0], tenant_id=claims[1], mode=self._mode, wallet_id=wallet_id
+                pool, key_id=claims[0], tenant_id=claims[1], mode=self._mode, wallet_id=wallet_id
             )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             return None
