@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.kit.sql import insert_ignore
+from oms.kit.sql import insert_ignore, is_postgres
 from oms.models import LedgerAccount, LedgerEntry, LedgerPosting
 
 
@@ -60,20 +61,21 @@ _INSERT_ENTRY = insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.
 _INSERT_POSTINGS = insert(LedgerPosting.__table__)
 
 
-async def apply(session: AsyncSession, account_id: int, currency: str, amount: int) -> bool:
-    """Move one account's balance; refuses (False) to take a non-negative account below zero."""
-    connection = await session.connection()
-    result = await connection.execute(
-        _APPLY, {"account_id": account_id, "account_currency": currency, "amount": amount}
-    )
-    return bool(result.rowcount)
+_POST_ENTRY = text(
+    "SELECT oms_post_entry(:tenant_id, :kind, :reference, :at, :accounts, :currencies, :amounts)"
+)  # oms/migrations/versions/0006_post_entry_function.py
+_INSUFFICIENT_FUNDS, _WRONG_CURRENCY = "OMS01", "OMS02"
 
 
-async def account_currency(session: AsyncSession, account_id: int) -> str | None:
-    return await session.scalar(select(LedgerAccount.currency).where(LedgerAccount.id == account_id))
+class Refused(Exception):
+    """A leg was refused: it would take a non-negative account below zero, or names another currency."""
+
+    def __init__(self, reason: str, *, wrong_currency: bool) -> None:
+        super().__init__(reason)
+        self.wrong_currency = wrong_currency
 
 
-async def insert_entry(
+async def post_entry(
     session: AsyncSession,
     *,
     tenant_id: str,
@@ -82,7 +84,35 @@ async def insert_entry(
     at: datetime,
     legs: Sequence[tuple[int, str, int]],
 ) -> int:
+    """Move every leg's balance (in account-id order: one global lock order), then write the entry and its
+    postings. Raises ``Refused`` having left the transaction to be rolled back."""
     connection = await session.connection()
+    if is_postgres(session):  # one round trip: the same steps, in the database
+        parameters = {
+            "tenant_id": tenant_id,
+            "kind": kind,
+            "reference": reference,
+            "at": at,
+            "accounts": [account for account, _, _ in legs],
+            "currencies": [currency for _, currency, _ in legs],
+            "amounts": [amount for _, _, amount in legs],
+        }
+        try:
+            return int((await connection.execute(_POST_ENTRY, parameters)).scalar_one())
+        except DBAPIError as error:
+            state = getattr(error.orig, "sqlstate", None)
+            if state not in (_INSUFFICIENT_FUNDS, _WRONG_CURRENCY):
+                raise
+            message = getattr(error.orig, "args", ("",))[0]
+            raise Refused(str(message), wrong_currency=state == _WRONG_CURRENCY) from None
+    for account, currency, amount in sorted(legs, key=lambda leg: leg[0]):
+        applied = await connection.execute(
+            _APPLY, {"account_id": account, "account_currency": currency, "amount": amount}
+        )
+        if not applied.rowcount:
+            if await _account_currency(session, account) != currency:
+                raise Refused(f"account {account} is not in {currency}", wrong_currency=True)
+            raise Refused(f"account {account} may not go below zero", wrong_currency=False)
     entry = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "created_at": at}
     entry_id: int = (await connection.execute(_INSERT_ENTRY, entry)).scalar_one()
     postings = [
@@ -91,6 +121,10 @@ async def insert_entry(
     ]
     await connection.execute(_INSERT_POSTINGS, postings)
     return entry_id
+
+
+async def _account_currency(session: AsyncSession, account_id: int) -> str | None:
+    return await session.scalar(select(LedgerAccount.currency).where(LedgerAccount.id == account_id))
 
 
 async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:

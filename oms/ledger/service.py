@@ -99,19 +99,19 @@ async def post_entry(
     both do).
     """
     _validate(legs)
-    for leg in sorted(legs, key=lambda leg: leg.account_id):
-        if not await repository.apply(session, leg.account_id, leg.currency, leg.amount):
-            if await repository.account_currency(session, leg.account_id) != leg.currency:
-                raise UnbalancedEntry(f"account {leg.account_id} is not in {leg.currency}")
-            raise InsufficientFunds()
-    return await repository.insert_entry(
-        session,
-        tenant_id=tenant_id,
-        kind=kind,
-        reference=reference,
-        at=at,
-        legs=[(leg.account_id, leg.currency, leg.amount) for leg in legs],
-    )
+    try:
+        return await repository.post_entry(
+            session,
+            tenant_id=tenant_id,
+            kind=kind,
+            reference=reference,
+            at=at,
+            legs=[(leg.account_id, leg.currency, leg.amount) for leg in legs],
+        )
+    except repository.Refused as refused:
+        if refused.wrong_currency:
+            raise UnbalancedEntry(str(refused)) from None
+        raise InsufficientFunds() from None
 
 
 async def move(
