@@ -135,7 +135,7 @@ async def main() -> None:
             print("first failure:", failures[0][:300])
         if profiler:
             with open(args.profile, "w") as out:
-                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
+                pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(60)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,11 @@ class TenantClock:
         """The tenant's current time."""
         return truncate(self._clock.now() + await self.offset(session, tenant_id))
 
+    def now_at(self, offset_ms: int | None) -> datetime:
+        """The tenant's current time, given its stored offset (None: never moved)."""
+        offset = timedelta(milliseconds=offset_ms or 0) if self._adjustable else timedelta()
+        return truncate(self._clock.now() + offset)
+
     async def offsets(self, session: AsyncSession) -> dict[str, timedelta]:
         """Tenants whose clock runs ahead of the server's (jobs evaluate their deadlines per tenant)."""
         if not self._adjustable:

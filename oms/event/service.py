@@ -37,6 +37,18 @@ async def record(
     derived = sequence is None
     if sequence is None:
         sequence = await next_sequence(session, object_id)
+    event = new_event(tenant_id=tenant_id, type=type, object_id=object_id, resource=resource, at=at, sequence=sequence)
+    session.add(event)
+    if derived:  # the next derived sequence of this object must see this one
+        await session.flush()
+    # Otherwise the commit's flush writes it, batched with the transaction's other events.
+    return event
+
+
+def new_event(
+    *, tenant_id: str, type: str, object_id: str, resource: dict[str, Any], at: datetime, sequence: int
+) -> Event:
+    """The event row (not yet written) for one change of an object."""
     event_id = new_id("evt")
     envelope = {
         "id": event_id,
@@ -46,7 +58,7 @@ async def record(
         "sequence": sequence,
         "data": {"object": resource},
     }
-    event = Event(
+    return Event(
         id=event_id,
         tenant_id=tenant_id,
         type=type,
@@ -55,11 +67,6 @@ async def record(
         data=envelope,
         created_at=at,
     )
-    session.add(event)
-    if derived:  # the next derived sequence of this object must see this one
-        await session.flush()
-    # Otherwise the commit's flush writes it, batched with the transaction's other events.
-    return event
 
 
 # --- reading the log (GET /events) ------------------------------------------------------------------

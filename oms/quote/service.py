@@ -49,14 +49,33 @@ class QuoteService:
         customer = await self._customers.require_endorsement(
             session, auth, body.customerId, "basic", param="customerId"
         )
-        source = await self._source_wallet(session, auth, body, customer.id)
-        destination_wallet, destination_address = await self._destination(session, auth, body, source)
-        price = self._price(body, source.asset)
+        source = await wallets.get(session, auth.tenant_id, body.source.walletId)
+        target = _destination_wallet_id(body)
+        destination = await wallets.get(session, auth.tenant_id, target) if target else None
         now = await self.now(session, auth.tenant_id)
-        quote = Quote(
+        quote = self.new_quote(auth.tenant_id, customer.id, body, source, destination, now)
+        session.add(quote)
+        await session.flush()
+        return self.render(quote, quote.created_at)
+
+    def new_quote(
+        self,
+        tenant_id: str,
+        customer_id: str,
+        body: QuoteCreate,
+        source: Wallet | None,
+        destination: Wallet | None,
+        now: datetime,
+    ) -> Quote:
+        """Every rule of a new quote, on wallets already looked up (``destination``: the one the body names by
+        id, if any); raises the request's error. Shared by the endpoint and the hot path (oms/hotwrites.py)."""
+        source = self._source_wallet(body, source, customer_id)
+        destination_wallet, destination_address = self._destination(body, source, destination)
+        price = self._price(body, source.asset)
+        return Quote(
             id=new_id("qt"),
-            tenant_id=auth.tenant_id,
-            customer_id=customer.id,
+            tenant_id=tenant_id,
+            customer_id=customer_id,
             type=QUOTE_TYPE,
             status="open",
             asset=source.asset,
@@ -73,9 +92,6 @@ class QuoteService:
             expires_at=now + self._lock,
             accepted_at=None,
         )
-        session.add(quote)
-        await session.flush()
-        return self.render(quote, now)
 
     async def get(self, session: AsyncSession, auth: AuthContext, quote_id: str) -> dict[str, Any]:
         quote = await self.get_model(session, auth, quote_id)
@@ -86,6 +102,12 @@ class QuoteService:
         if self._tenant_clock is None:
             return self._clock.now()
         return await self._tenant_clock.now(session, tenant_id)
+
+    def now_at(self, offset_ms: int | None) -> datetime:
+        """``now`` given the tenant's clock offset, already read (the hot path reads it with everything else)."""
+        if self._tenant_clock is None:
+            return self._clock.now()
+        return self._tenant_clock.now_at(offset_ms)
 
     async def get_model(
         self,
@@ -140,10 +162,7 @@ class QuoteService:
 
     # --- rules ----------------------------------------------------------------------------------------
 
-    async def _source_wallet(
-        self, session: AsyncSession, auth: AuthContext, body: QuoteCreate, customer_id: str
-    ) -> Wallet:
-        wallet = await wallets.get(session, auth.tenant_id, body.source.walletId)
+    def _source_wallet(self, body: QuoteCreate, wallet: Wallet | None, customer_id: str) -> Wallet:
         if wallet is None:
             raise NotFound.resource("wallet", body.source.walletId, param="source.walletId")
         if wallet.customer_id != customer_id:
@@ -166,9 +185,7 @@ class QuoteService:
             )
         return wallet
 
-    async def _destination(
-        self, session: AsyncSession, auth: AuthContext, body: QuoteCreate, source: Wallet
-    ) -> tuple[Wallet | None, str]:
+    def _destination(self, body: QuoteCreate, source: Wallet, wallet: Wallet | None) -> tuple[Wallet | None, str]:
         target = body.destination.wallet
         wallet_id = target.id or target.wallet
         given = [v for v in (wallet_id, target.blockchainAddress, target.externalAccount) if v is not None]
@@ -187,7 +204,6 @@ class QuoteService:
             )
         if wallet_id is not None:
             param = "destination.wallet.id" if target.id else "destination.wallet.wallet"
-            wallet = await wallets.get(session, auth.tenant_id, wallet_id)
             if wallet is None:
                 raise NotFound.resource("wallet", wallet_id, param=param)
             if (wallet.asset, wallet.chain) != (source.asset, source.chain):
@@ -232,6 +248,11 @@ class QuoteService:
             return pricing.fixed_destination(amount, self._schedule)
         except pricing.PricingError as exc:
             raise InvalidRequest("amount_too_small", f"{param}: {exc}.", param=param) from exc
+
+
+def _destination_wallet_id(body: QuoteCreate) -> str | None:
+    """The OMS wallet the body names as its destination, if any (the rules check the rest of the body)."""
+    return body.destination.wallet.id or body.destination.wallet.wallet
 
 
 def money_sides(

@@ -4,6 +4,8 @@ settling it once its on-chain transfer is final. The status machine: processing 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,13 +23,14 @@ from oms.kit.pagination import PageParams, paginate
 from oms.kit.sql import is_postgres
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
-from oms.models import ChainSend, Transaction, Wallet
+from oms.models import ChainSend, Event, Quote, Transaction, Wallet
 from oms.quote.service import QuoteService, money_sides
 from oms.transaction import repository
 from oms.transaction.schemas import TransactionCreate
 from oms.wallet import repository as wallet_repository
 
 TREASURY_KEY = "treasury"
+HOLD = "transfer.hold"  # the ledger entry that reserves an execution's funds
 _ECHOED = (
     "deviceFingerprint",
     "webSessionId",
@@ -36,6 +39,17 @@ _ECHOED = (
     "partnerTransactionId",
     "tags",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """What executing a quote writes (besides accepting the quote and holding its funds) and answers."""
+
+    transaction: Transaction
+    send: ChainSend
+    event: Event
+    resource: dict[str, Any]
+    currency: str
 
 
 class TransactionService:
@@ -56,33 +70,59 @@ class TransactionService:
     async def execute(self, session: AsyncSession, auth: AuthContext, body: TransactionCreate) -> dict[str, Any]:
         """Accept an open quote, hold its funds and queue the on-chain transfer — all or nothing."""
         quote = await self._quotes.get_model(session, auth, body.quoteId, for_update=True, param="quoteId")
-        status = self._quotes.status_of(quote, await self._quotes.now(session, auth.tenant_id))
+        self.check_open(quote, await self._quotes.now(session, auth.tenant_id))
+        await self._customers.require_endorsement(session, auth, quote.customer_id, "basic", param="quoteId")
+        wallets = await wallet_repository.by_ids(
+            session, [quote.source_wallet_id, *filter(None, [quote.destination_wallet_id])]
+        )
+        recipient = wallets[quote.destination_wallet_id] if quote.destination_wallet_id else None
+        accounts = await ledger.wallet_account_ids(session, quote.source_wallet_id)
+        execution = self.plan(
+            auth.tenant_id, body, quote, wallets[quote.source_wallet_id], recipient.customer_id if recipient else None
+        )
+        quote.status, quote.accepted_at = "accepted", execution.transaction.created_at
+        session.add_all([execution.transaction, execution.send, execution.event])
+        await session.flush()
+        # The hold comes last: its update locks the wallet's account row until commit, so everything else
+        # is written first and concurrent payments from one wallet queue for as short a time as possible.
+        # Refused (insufficient funds), it rolls the whole execution back with it.
+        await ledger.move(
+            session, tenant_id=auth.tenant_id, kind=HOLD, reference=execution.transaction.id,
+            currency=execution.currency, source=accounts["available"], target=accounts["held"],
+            amount=quote.source_gross, at=execution.transaction.created_at,
+        )  # fmt: skip
+        return execution.resource
+
+    def check_open(self, quote: Quote, tenant_now: datetime) -> None:
+        """409 for an executed quote, 422 for an expired one (on the tenant's clock)."""
+        status = self._quotes.status_of(quote, tenant_now)
         if status == "accepted":
             raise Conflict("quote_not_open", f"Quote '{quote.id}' was already executed.", param="quoteId")
         if status == "expired":
             raise Unprocessable(
                 "quote_expired", f"Quote '{quote.id}' expired at {isoformat(quote.expires_at)}.", param="quoteId"
             )
-        await self._customers.require_endorsement(session, auth, quote.customer_id, "basic", param="quoteId")
-        wallets = await wallet_repository.by_ids(
-            session, [quote.source_wallet_id, *filter(None, [quote.destination_wallet_id])]
-        )
-        source = wallets[quote.source_wallet_id]
+
+    def plan(
+        self,
+        tenant_id: str,
+        body: TransactionCreate,
+        quote: Quote,
+        source: Wallet,
+        recipient_customer_id: str | None,
+    ) -> Execution:
+        """The rows an execution writes and its answer, from an open quote of an endorsed customer. Shared by the
+        endpoint and the hot path (oms/hotwrites.py), which write them in their own ways."""
         now = self._clock.now()
-        currency = ledger.currency_of(quote.asset, quote.chain)
-        accounts = await ledger.wallet_account_ids(session, source.id)
-        transaction_id = new_id("txn")
-        recipient = wallets[quote.destination_wallet_id] if quote.destination_wallet_id else None
-        quote.status, quote.accepted_at = "accepted", now
         transaction = Transaction(
-            id=transaction_id,
-            tenant_id=auth.tenant_id,
+            id=new_id("txn"),
+            tenant_id=tenant_id,
             type=quote.type,
             status="processing",
             sub_status="fundsHeld",
             quote_id=quote.id,
             sender_customer_id=quote.customer_id,
-            recipient_customer_id=recipient.customer_id if recipient else None,
+            recipient_customer_id=recipient_customer_id,
             source_wallet_id=source.id,
             destination_wallet_id=quote.destination_wallet_id,
             destination_address=quote.destination_address,
@@ -101,33 +141,22 @@ class TransactionService:
             updated_at=now,
             completed_at=None,
         )
-        session.add(transaction)
-        session.add(
-            sender.new_send(
-                tenant_id=auth.tenant_id,
-                purpose="transfer",
-                reference=transaction.id,
-                chain=quote.chain,
-                asset=quote.asset,
-                from_address=source.address,
-                from_key_index=source.key_index,
-                to_address=quote.destination_address,
-                amount=quote.destination_net,
-                to_wallet_id=quote.destination_wallet_id,
-                at=now,
-            )
+        send = sender.new_send(
+            tenant_id=tenant_id,
+            purpose="transfer",
+            reference=transaction.id,
+            chain=quote.chain,
+            asset=quote.asset,
+            from_address=source.address,
+            from_key_index=source.key_index,
+            to_address=quote.destination_address,
+            amount=quote.destination_net,
+            to_wallet_id=quote.destination_wallet_id,
+            at=now,
         )
-        await session.flush()
         resource = with_funding(_resource(transaction, None, None), None)  # new: no hash or funding to look up
-        await self._emit(session, transaction, resource)
-        # The hold comes last: its update locks the wallet's account row until commit, so everything else
-        # is written first and concurrent payments from one wallet queue for as short a time as possible.
-        # Refused (insufficient funds), it rolls the whole execution back with it.
-        await ledger.move(
-            session, tenant_id=auth.tenant_id, kind="transfer.hold", reference=transaction_id, currency=currency,
-            source=accounts["available"], target=accounts["held"], amount=quote.source_gross, at=now,
-        )  # fmt: skip
-        return resource
+        event = self._event(transaction, resource)
+        return Execution(transaction, send, event, resource, ledger.currency_of(quote.asset, quote.chain))
 
     # --- settle ---------------------------------------------------------------------------------------
 
@@ -239,8 +268,10 @@ class TransactionService:
             await self._emit(session, transaction, (await self.render(session, [transaction]))[0])
 
     async def _emit(self, session: AsyncSession, transaction: Transaction, resource: dict[str, Any]) -> None:
-        await events.record(
-            session,
+        session.add(self._event(transaction, resource))
+
+    def _event(self, transaction: Transaction, resource: dict[str, Any]) -> Event:
+        return events.new_event(
             tenant_id=transaction.tenant_id,
             type=f"transaction.{transaction.type}.{transaction.status}",
             object_id=transaction.id,

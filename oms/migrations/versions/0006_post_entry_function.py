@@ -19,15 +19,14 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-# Raised by the function; oms/ledger/repository.py maps them back to InsufficientFunds and UnbalancedEntry.
-INSUFFICIENT_FUNDS = "OMS01"
-WRONG_CURRENCY = "OMS02"
+# The function raises SQLSTATE OMS01 (a leg would take a non-negative account below zero) or OMS02 (a leg's
+# account is in another currency); oms/ledger/repository.py maps them back to its refusals.
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(f"""
+    op.execute("""
         CREATE FUNCTION oms_post_entry(
             p_tenant_id text, p_kind text, p_reference text, p_at timestamptz,
             p_accounts bigint[], p_currencies text[], p_amounts bigint[]
@@ -44,10 +43,10 @@ def upgrade() -> None:
                     IF EXISTS (SELECT 1 FROM ledger_accounts WHERE id = p_accounts[leg] AND currency = p_currencies[leg])
                     THEN
                         RAISE EXCEPTION 'account % may not go below zero', p_accounts[leg]
-                            USING ERRCODE = '{INSUFFICIENT_FUNDS}';
+                            USING ERRCODE = 'OMS01';
                     END IF;
                     RAISE EXCEPTION 'account % is not in %', p_accounts[leg], p_currencies[leg]
-                        USING ERRCODE = '{WRONG_CURRENCY}';
+                        USING ERRCODE = 'OMS02';
                 END IF;
             END LOOP;
             INSERT INTO ledger_entries (tenant_id, kind, reference, created_at)
