@@ -78,7 +78,7 @@ async def main() -> None:
 
     app = create_app(Settings())
     async with app.router.lifespan_context(app):
-        status, body = await _call(
+        _, body = await _call(
             app, "POST", "/v0.9/auth/token", {"content-type": "application/json"},
             orjson.dumps({"apiKey": dataset["apiKey"], "apiSecret": dataset["apiSecret"]}),
         )  # fmt: skip

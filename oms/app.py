@@ -25,6 +25,7 @@ from oms.funding.deposit_address.endpoints import router as deposit_address_rout
 from oms.funding.simulation.endpoints import router as simulation_router
 from oms.funding.virtual_account.endpoints import router as virtual_account_router
 from oms.hotpath import HotReads
+from oms.hotwrites import HotWrites
 from oms.kit.time import Clock
 from oms.middleware import RequestContextMiddleware
 from oms.quote.endpoints import router as quote_router
@@ -83,8 +84,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
     if settings.mode is Mode.sandbox:
         for router in SANDBOX_ROUTERS:
             app.include_router(router, prefix=API_PREFIX)
-    if settings.hot_reads:  # added first, so it runs inside the request context (request id, access log)
+    if settings.hot_reads:  # added first, so they run inside the request context (request id, access log)
         app.add_middleware(HotReads, db=context.db, signer=context.auth.signer, mode=settings.mode.value)
+        app.add_middleware(HotWrites, ctx=context)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
     return app

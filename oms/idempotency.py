@@ -90,6 +90,24 @@ async def claim(
     seal_key: bytes,
 ) -> Claim:
     """Take the key for this request, or raise ``Replay`` / 409 / 422."""
+    return await take(
+        session,
+        prepare(tenant_id=tenant_id, key=key, method=method, path=path, body=body, now=now, ttl=ttl, seal_key=seal_key),
+    )
+
+
+def prepare(
+    *,
+    tenant_id: str,
+    key: str | None,
+    method: str,
+    path: str,
+    body: bytes,
+    now: datetime,
+    ttl: timedelta,
+    seal_key: bytes,
+) -> Claim:
+    """The claim a request makes, or 400 for a missing or malformed key."""
     if key is None or not key.strip():
         raise InvalidRequest(
             "idempotency_key_missing", "The Idempotency-Key header is required on POST.", param="Idempotency-Key"
@@ -100,7 +118,7 @@ async def claim(
             f"The Idempotency-Key header must be at most {MAX_KEY_LENGTH} characters.",
             param="Idempotency-Key",
         )
-    return await take(session, Claim(tenant_id, key, fingerprint(method, path, body), now, ttl, seal_key))
+    return Claim(tenant_id, key, fingerprint(method, path, body), now, ttl, seal_key)
 
 
 async def take(session: AsyncSession, claim: Claim) -> Claim:
@@ -128,20 +146,26 @@ async def take(session: AsyncSession, claim: Claim) -> Claim:
 
 async def store(session: AsyncSession, claim: Claim, response: Response) -> None:
     """Record the answer (sealed) in the caller's transaction; a conflict here means a concurrent twin won."""
-    nonce, sealed = seal(claim.seal_key, bytes(response.body), _associated_data(claim.tenant_id, claim.key))
-    record = {
-        "tenant_id": claim.tenant_id,
-        "key": claim.key,
-        "fingerprint": claim.fingerprint,
-        "response_status": response.status_code,
-        "response_body": nonce + sealed,
-        "created_at": claim.now,
-        "expires_at": claim.now + claim.ttl,
-    }
+    record = new_record(claim, response.status_code, bytes(response.body))
+    values = {column.name: getattr(record, column.key) for column in _records.columns}
     connection = await session.connection()
-    result = await connection.execute(_STORE_POSTGRESQL if is_postgres(session) else _STORE_SQLITE, record)
+    result = await connection.execute(_STORE_POSTGRESQL if is_postgres(session) else _STORE_SQLITE, values)
     if not result.rowcount:
         raise _in_use()
+
+
+def new_record(claim: Claim, status: int, body: bytes) -> IdempotencyRecord:
+    """The stored answer to ``claim``'s request (not yet written), its body sealed."""
+    nonce, sealed = seal(claim.seal_key, body, _associated_data(claim.tenant_id, claim.key))
+    return IdempotencyRecord(
+        tenant_id=claim.tenant_id,
+        key=claim.key,
+        fingerprint=claim.fingerprint,
+        response_status=status,
+        response_body=nonce + sealed,
+        created_at=claim.now,
+        expires_at=claim.now + claim.ttl,
+    )
 
 
 # Every write request runs these: built once and run as Core on the request's connection.

@@ -168,6 +168,15 @@ async def settle(ctx: AppContext, clock: OffsetClock, *, rounds: int = 8) -> Non
         clock.advance(seconds=1)
 
 
+async def settle_until_completed(ctx: AppContext, clock: OffsetClock, api: Api, transaction_id: str) -> None:
+    """Settle round after round until the transaction completes (at most 20): a fee sweep queued late needs its
+    own confirmations, and how many rounds that takes depends on where a worker left off."""
+    for _ in range(20):
+        if (await api.get(f"/transactions/{transaction_id}")).json()["status"] == "completed":
+            return
+        await settle(ctx, clock, rounds=1)
+
+
 async def fund(api: Api, wallet: dict[str, Any], amount: str) -> None:
     """Send test tokens to the wallet's address on the sandbox chain (credited once final)."""
     response = await api.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -205,9 +205,9 @@ class CustomerService:
         if found is None:
             raise NotFound.resource("customer", customer_id, param=param)
         customer, active = found
-        refusal = _refusal(customer, active, names, param=param)
-        if refusal is not None:
-            raise refusal
+        refused = refusal(customer.id, customer.status, active, names, param=param)
+        if refused is not None:
+            raise refused
         return customer
 
     async def may_move_money(self, session: AsyncSession, customer_id: str, names: Sequence[str]) -> bool:
@@ -216,7 +216,7 @@ class CustomerService:
         if customer is None:
             return False
         held = (await repository.endorsements_of(session, [customer.id]))[customer.id]
-        return _refusal(customer, {e.name for e in held if e.status == "active"}, names) is None
+        return refusal(customer.id, customer.status, {e.name for e in held if e.status == "active"}, names) is None
 
     async def render(self, session: AsyncSession, customers: Sequence[Customer]) -> list[dict[str, Any]]:
         ids = [customer.id for customer in customers]
@@ -311,15 +311,16 @@ class CustomerService:
         endorsement.updated_at = self._clock.now()
 
 
-def _refusal(
-    customer: Customer, active: set[str], names: Sequence[str], *, param: str | None = None
+def refusal(
+    customer_id: str, status: str, active: Collection[str], names: Sequence[str], *, param: str | None = None
 ) -> PermissionDenied | None:
-    if customer.status != "active":
-        return PermissionDenied("customer_inactive", f"Customer '{customer.id}' is inactive.", param=param)
+    """Why this customer (its status and active endorsements) may not move money; None if it may."""
+    if status != "active":
+        return PermissionDenied("customer_inactive", f"Customer '{customer_id}' is inactive.", param=param)
     for name in names:
         if name not in active:
             return PermissionDenied(
-                "endorsement_required", f"Customer '{customer.id}' needs an active '{name}' endorsement.", param=param
+                "endorsement_required", f"Customer '{customer_id}' needs an active '{name}' endorsement.", param=param
             )
     return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,3 +18,29 @@ def insert_ignore(session: AsyncSession, model: Any) -> Any:
 
 def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+class RowInsert:
+    """``INSERT INTO <table> (every column) SELECT $n, … FROM <source>`` for the driver's own connections
+    (asyncpg, numbered parameters), with each parameter cast to its column's type, so a data-modifying
+    statement can write a row built as a (never-added) ORM object. ``values(obj)`` gives its parameters."""
+
+    def __init__(self, model: Any, *, first_parameter: int, source: str) -> None:
+        table = model.__table__
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        self._attributes = [model.__mapper__.get_property_by_column(column).key for column in table.columns]
+        self._json = [isinstance(column.type.dialect_impl(dialect), postgresql.JSONB) for column in table.columns]
+        # Strings cast to text, not varchar(n): an explicit cast would truncate where the column refuses.
+        types = [column.type.compile(dialect=dialect) for column in table.columns]
+        types = ["text" if name.startswith("VARCHAR") else name for name in types]
+        casts = [f"${first_parameter + index}::{name}" for index, name in enumerate(types)]
+        names = ", ".join(column.name for column in table.columns)
+        self.sql = f"INSERT INTO {table.name} ({names}) SELECT {', '.join(casts)} FROM {source}"  # noqa: S608 (model names)
+        self.size = len(casts)
+
+    def values(self, row: Any) -> list[Any]:
+        values = [getattr(row, attribute) for attribute in self._attributes]
+        return [
+            orjson.dumps(v).decode() if json and v is not None else v
+            for v, json in zip(values, self._json, strict=True)
+        ]

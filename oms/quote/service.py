@@ -50,7 +50,7 @@ class QuoteService:
             session, auth, body.customerId, "basic", param="customerId"
         )
         source = await wallets.get(session, auth.tenant_id, body.source.walletId)
-        target = _destination_wallet_id(body)
+        target = destination_wallet_id(body)
         destination = await wallets.get(session, auth.tenant_id, target) if target else None
         now = await self.now(session, auth.tenant_id)
         quote = self.new_quote(auth.tenant_id, customer.id, body, source, destination, now)
@@ -250,7 +250,7 @@ class QuoteService:
             raise InvalidRequest("amount_too_small", f"{param}: {exc}.", param=param) from exc
 
 
-def _destination_wallet_id(body: QuoteCreate) -> str | None:
+def destination_wallet_id(body: QuoteCreate) -> str | None:
     """The OMS wallet the body names as its destination, if any (the rules check the rest of the body)."""
     return body.destination.wallet.id or body.destination.wallet.wallet
 

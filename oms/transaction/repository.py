@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+import asyncpg
+import orjson
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
-from oms.models import ChainSend, Transaction
+from oms.kit.sql import RowInsert
+from oms.models import ChainSend, Event, IdempotencyRecord, Quote, Transaction
 
 
 async def get(
@@ -68,3 +72,87 @@ async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: boo
     if skip_locked:
         statement = statement.with_for_update(skip_locked=True)
     return list((await session.execute(statement)).scalars())
+
+
+# --- the hot path's execution (oms/hotwrites.py) ------------------------------------------------------
+
+_QUOTE_COLUMNS = [column.name for column in Quote.__table__.columns]
+# Everything an execution's rules read, with the key's check joined in: no row means "let the endpoint answer".
+_HOT_CONTEXT = f"""
+SELECT EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id AND r.key = $4) AS replay,
+       (SELECT offset_ms FROM tenant_clocks t WHERE t.tenant_id = k.tenant_id) AS offset_ms,
+       {", ".join(f"q.{column} AS q_{column}" for column in _QUOTE_COLUMNS)},
+       c.status AS customer_status,
+       ARRAY(SELECT e.name FROM endorsements e WHERE e.customer_id = c.id AND e.status = 'active') AS endorsements,
+       s.address AS source_address, s.key_index AS source_key_index,
+       d.customer_id AS recipient_customer_id,
+       a.id AS available_id, a.balance AS available, h.id AS held_id
+  FROM api_keys k
+  JOIN quotes q ON q.id = $5 AND q.tenant_id = k.tenant_id
+  JOIN customers c ON c.id = q.customer_id
+  JOIN wallets s ON s.id = q.source_wallet_id
+  LEFT JOIN wallets d ON d.id = q.destination_wallet_id
+  JOIN ledger_accounts a ON a.wallet_id = s.id AND a.kind = 'available'
+  JOIN ledger_accounts h ON h.wallet_id = s.id AND h.kind = 'held'
+ WHERE k.id = $1 AND k.tenant_id = $2 AND k.mode = $3 AND k.revoked_at IS NULL
+"""  # noqa: S608 (the names are our model's columns)
+
+# An execution in one statement (one implicit transaction): the quote accepted if it is still open and
+# unexpired, the transaction, its send and its event written, the funds held (oms_post_entry, which raises
+# rather than overdraw) and the answer stored, or none of it. Every insert reads ``accepted``, so a quote
+# executed meanwhile writes nothing; the hold reads the transaction, and the stored answer reads the hold.
+_ACCEPT = (
+    "UPDATE quotes SET status = 'accepted', accepted_at = $1 WHERE id = $2 AND status = 'open' AND expires_at > $3"
+)
+_HOLD = (
+    "SELECT oms_post_entry($4::text, $5::text, $6::text, $1, ARRAY[$7::bigint, $8::bigint], "
+    "ARRAY[$9::text, $9::text], ARRAY[-$10::bigint, $10::bigint])"
+)
+_TRANSACTION = RowInsert(Transaction, first_parameter=11, source="accepted")
+_SEND = RowInsert(ChainSend, first_parameter=_TRANSACTION.size + 11, source="accepted")
+_EVENT = RowInsert(Event, first_parameter=_TRANSACTION.size + _SEND.size + 11, source="accepted")
+_RECORD = RowInsert(IdempotencyRecord, first_parameter=_TRANSACTION.size + _SEND.size + _EVENT.size + 11, source="hold")
+_EXECUTE = f"""
+WITH accepted AS ({_ACCEPT} RETURNING id),
+     created AS ({_TRANSACTION.sql} RETURNING id),
+     queued AS ({_SEND.sql}),
+     emitted AS ({_EVENT.sql}),
+     hold AS ({_HOLD} AS entry FROM created)
+{_RECORD.sql} RETURNING 1
+"""
+
+
+async def hot_context(
+    pool: asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str, quote_id: str
+) -> asyncpg.Record | None:
+    return await pool.fetchrow(_HOT_CONTEXT, key_id, tenant_id, mode, idempotency_key, quote_id)
+
+
+def quote_of(row: asyncpg.Record) -> Quote:
+    """The quote a ``hot_context`` row holds, as a detached object."""
+    values = {key: row[f"q_{column.name}"] for key, column in Quote.__mapper__.columns.items()}
+    values["metadata_"] = orjson.loads(values["metadata_"])  # the driver's own connection leaves JSON as text
+    return Quote(**values)
+
+
+async def hot_execute(
+    pool: asyncpg.Pool,
+    *,
+    quote: Quote,
+    tenant_now: datetime,
+    rows: tuple[Transaction, ChainSend, Event],
+    hold: tuple[str, int, int, str],
+    record: IdempotencyRecord,
+) -> bool:
+    """Write an execution; False (nothing written) if the quote was no longer open. Raises the database's
+    error if the hold was refused or the Idempotency-Key was taken meanwhile (nothing written either)."""
+    transaction, send, event = rows
+    kind, available_id, held_id, currency = hold
+    accepted_at = transaction.created_at
+    written = await pool.fetchval(
+        _EXECUTE,
+        accepted_at, quote.id, tenant_now, transaction.tenant_id, kind, transaction.id,
+        available_id, held_id, currency, quote.source_gross,
+        *_TRANSACTION.values(transaction), *_SEND.values(send), *_EVENT.values(event), *_RECORD.values(record),
+    )  # fmt: skip
+    return written is not None

@@ -36,6 +36,7 @@ from tests.support import (
     process_env,
     quote,
     settle,
+    settle_until_completed,
 )
 
 OUTSIDE = "0x000000000000000000000000000000000000bEEF"
@@ -162,10 +163,10 @@ async def test_a_worker_killed_after_broadcast_completes_the_same_transaction(on
         for _ in range(8):
             await ctx.chains.get("polygon").mine(1)  # type: ignore[attr-defined]
             await asyncio.sleep(0.5)
-        await settle(ctx, clock, rounds=4)
     finally:
         restarted.terminate()
         restarted.wait(timeout=30)
+    await settle_until_completed(ctx, clock, api, transaction["id"])
     done = (await api.get(f"/transactions/{transaction['id']}")).json()
     assert done["status"] == "completed" and done["destination"]["txHash"] == broadcast.tx_hash
     assert await balance_of(node.rpc_url, token, OUTSIDE) == 2_000_000 - 12_000  # sent once, net of the fee

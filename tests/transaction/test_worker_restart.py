@@ -21,6 +21,7 @@ from tests.support import (
     process_env,
     quote,
     settle,
+    settle_until_completed,
 )
 
 
@@ -65,11 +66,11 @@ async def test_killed_worker_neither_loses_nor_repeats_a_transfer(api: Api, ctx,
         for _ in range(6):
             await chain.mine(1)  # type: ignore[attr-defined]
             await asyncio.sleep(0.6)
-        await settle(ctx, clock, rounds=4)
     finally:
         restarted.terminate()
         restarted.wait(timeout=30)
 
+    await settle_until_completed(ctx, clock, api, transaction["id"])
     assert (await api.get(f"/transactions/{transaction['id']}")).json()["status"] == "completed"
     sent = [t for t in await chain.transfers("usdc", 0, await chain.head()) if t.from_address == wallet["address"]]
     assert sorted(t.amount for t in sent) == [13_000, 2_987_000]  # the principal once, its fee sweep once

@@ -1,0 +1,158 @@
+"""The hot path for money: ``POST /quotes`` and ``POST /transactions`` in two round trips each.
+
+On PostgreSQL this pure ASGI layer serves the well-formed, authorised, successful request with one read (the
+key's check, the Idempotency-Key's state and everything the rules need, in one statement) and one write (the
+whole effect and the stored answer in one statement, so one implicit transaction), on the driver's own pool.
+The rules are the services' own (``QuoteService.new_quote``, ``TransactionService.check_open`` and ``plan``,
+``customer.service.refusal``) and so is the rendering, so the answer is the endpoint's, byte for byte.
+
+It never answers anything but that success. Everything else passes, untouched, to the regular endpoint,
+which gives the answer, errors included: no or a bad token, a revoked key, a body the schema refuses, a rule
+that refuses, an Idempotency-Key already used (the endpoint replays it), a quote executed or funds spent
+between the read and the write (the write's guards and ``oms_post_entry`` leave nothing written), a database
+error, SQLite. So there is one source of truth for every error, and nothing is written twice: the write is
+all or nothing, and a concurrent twin with the same key fails on the stored answer's primary key.
+tests/transaction/test_hot_writes.py; measured in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+import orjson
+from pydantic import ValidationError
+from starlette.datastructures import URL
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from oms import API_PREFIX
+from oms.auth.tokens import InvalidToken
+from oms.context import AppContext
+from oms.customer.service import refusal
+from oms.errors import OMSError
+from oms.idempotency import Claim, new_record, prepare
+from oms.models import Wallet
+from oms.quote import repository as quotes
+from oms.quote.schemas import QuoteCreate
+from oms.quote.service import destination_wallet_id
+from oms.transaction import repository as transactions
+from oms.transaction.schemas import TransactionCreate
+from oms.transaction.service import HOLD
+
+# What passes the request on to the endpoint: its answer is the regular one.
+_PASS = (OMSError, ValidationError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+_JSON = "application/json"
+_ENDORSEMENT = ("basic",)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    key_id: str
+    tenant_id: str
+    claim: Claim
+    body: bytes
+
+
+class HotWrites:
+    def __init__(self, app: ASGIApp, *, ctx: AppContext) -> None:
+        self.app = app
+        self._ctx = ctx
+        self._mode = ctx.settings.mode.value
+        self._ttl = timedelta(seconds=ctx.settings.idempotency_ttl_seconds)
+        self._handlers: dict[str, Callable[[asyncpg.Pool, _Request], Awaitable[bytes | None]]] = {
+            f"{API_PREFIX}/quotes": self._quote,
+            f"{API_PREFIX}/transactions": self._execute,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = None
+        pool = self._ctx.db.hot_pool  # opened at start-up on PostgreSQL; None on SQLite or before start
+        if pool is not None and scope["type"] == "http" and scope["method"] == "POST" and not scope["query_string"]:
+            handler = self._handlers.get(scope["path"])
+            request = self._request(scope) if handler is not None else None
+            if handler is not None and request is not None:
+                try:
+                    answer = await handler(pool, request)
+                except _PASS:
+                    answer = None
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        headers = [(b"content-length", str(len(answer)).encode()), (b"content-type", _JSON.encode())]
+        await send({"type": "http.response.start", "status": 201, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+    def _request(self, scope: Scope) -> _Request | None:
+        """A JSON request with a valid bearer token and a well-formed Idempotency-Key; None for anything else."""
+        headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
+        scheme, _, token = headers.get(b"authorization", "").partition(" ")
+        body = scope.get("oms.body")
+        content_type = headers.get(b"content-type", "").partition(";")[0].strip().lower()
+        if scheme.lower() != "bearer" or body is None or content_type != _JSON:
+            return None
+        try:
+            claims = self._ctx.auth.signer.verify(token.strip())
+            claim = prepare(
+                tenant_id=claims.tenant_id,
+                key=headers.get(b"idempotency-key"),
+                method="POST",
+                path=URL(scope=scope).path,
+                body=body,
+                now=self._ctx.clock.now(),
+                ttl=self._ttl,
+                seal_key=self._ctx.idempotency_key,
+            )
+        except (InvalidToken, OMSError):
+            return None
+        return _Request(claims.key_id, claims.tenant_id, claim, body)
+
+    async def _quote(self, pool: asyncpg.Pool, request: _Request) -> bytes | None:
+        body = QuoteCreate.model_validate(orjson.loads(request.body))
+        row = await quotes.hot_context(
+            pool, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
+            idempotency_key=request.claim.key, customer_id=body.customerId, source_wallet_id=body.source.walletId,
+            destination_wallet_id=destination_wallet_id(body),
+        )  # fmt: skip
+        if (
+            row is None
+            or row["replay"]
+            or refusal(body.customerId, row["customer_status"], row["endorsements"], _ENDORSEMENT)
+        ):
+            return None
+        service = self._ctx.quotes
+        now = service.now_at(row["offset_ms"])
+        source, destination = quotes.wallet_of(row, "s_"), quotes.wallet_of(row, "d_")
+        quote = service.new_quote(request.tenant_id, body.customerId, body, source, destination, now)
+        answer = orjson.dumps(service.render(quote, now))
+        await quotes.hot_create(pool, quote, new_record(request.claim, 201, answer))
+        return answer
+
+    async def _execute(self, pool: asyncpg.Pool, request: _Request) -> bytes | None:
+        body = TransactionCreate.model_validate(orjson.loads(request.body))
+        row = await transactions.hot_context(
+            pool, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
+            idempotency_key=request.claim.key, quote_id=body.quoteId,
+        )  # fmt: skip
+        if row is None or row["replay"]:
+            return None
+        quote = transactions.quote_of(row)
+        tenant_now = self._ctx.quotes.now_at(row["offset_ms"])
+        self._ctx.transactions.check_open(quote, tenant_now)
+        if refusal(quote.customer_id, row["customer_status"], row["endorsements"], _ENDORSEMENT):
+            return None
+        if row["available"] < quote.source_gross:
+            return None  # the endpoint answers insufficient_funds
+        source = Wallet(id=quote.source_wallet_id, address=row["source_address"], key_index=row["source_key_index"])
+        execution = self._ctx.transactions.plan(request.tenant_id, body, quote, source, row["recipient_customer_id"])
+        answer = orjson.dumps(execution.resource)
+        written = await transactions.hot_execute(
+            pool,
+            quote=quote,
+            tenant_now=tenant_now,
+            rows=(execution.transaction, execution.send, execution.event),
+            hold=(HOLD, row["available_id"], row["held_id"], execution.currency),
+            record=new_record(request.claim, 201, answer),
+        )
+        return answer if written else None

@@ -1,0 +1,162 @@
+"""The money hot path (oms/hotwrites.py) creates and executes quotes exactly as the regular endpoints do.
+
+It serves on PostgreSQL only, and only the successful request; every other request reaches the regular
+endpoint untouched, which gives the answer (errors, replays) from one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from oms.context import AppContext
+from oms.hotwrites import HotWrites
+from oms.middleware import RequestContextMiddleware
+from oms.responses import JSONResponse
+from tests.support import Api, OffsetClock, create_customer, create_wallet, fund, ledger_is_sound, quote, settle
+
+BASE_URL = "http://oms.test/v0.9"
+PASSED_ON = 299  # what the stand-in for the regular endpoints answers
+
+
+@pytest.fixture(autouse=True)
+def postgres_only(is_postgres: bool) -> None:
+    if not is_postgres:
+        pytest.skip("the hot path serves on PostgreSQL only; on SQLite every request takes the regular endpoint")
+
+
+@pytest.fixture
+async def hot_only(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
+    """The hot path in front of a stand-in that answers 299: a request it passes on is plain to see."""
+
+    async def regular_endpoints(scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse({"passedOn": scope["path"]}, status_code=PASSED_ON)(scope, receive, send)
+
+    app = RequestContextMiddleware(HotWrites(regular_endpoints, ctx=ctx), max_body_bytes=1 << 20)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        yield client
+
+
+@pytest.fixture
+async def funded(api: Api, ctx: AppContext, clock: OffsetClock) -> dict[str, Any]:
+    """A customer whose wallet holds 10.00, and a second customer's wallet to pay."""
+    customer = await create_customer(api)
+    wallet = await create_wallet(api, customer["id"])
+    payee = await create_wallet(api, (await create_customer(api))["id"])
+    await fund(api, wallet, "10.00")
+    await settle(ctx, clock)
+    return {"customer": customer, "wallet": wallet, "payee": payee}
+
+
+def _quote_body(funded: dict[str, Any], amount: str = "4.00") -> dict[str, Any]:
+    wallet = funded["wallet"]
+    return {
+        "customerId": funded["customer"]["id"],
+        "source": {"walletId": wallet["id"], "asset": "usdc", "network": "polygon", "amount": amount},
+        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"id": funded["payee"]["id"]}},
+    }
+
+
+def _post(client: httpx.AsyncClient, api: Api) -> Callable[..., Any]:
+    async def post(path: str, body: Any, *, key: str | None = None, **headers: str) -> httpx.Response:
+        sent = api.headers({"Idempotency-Key": key or str(uuid.uuid4()), **headers})
+        return await client.post(path, json=body, headers=sent)
+
+    return post
+
+
+async def test_hot_path_creates_and_executes_a_quote_on_its_own(
+    api: Api, ctx: AppContext, hot_only: httpx.AsyncClient, funded: dict[str, Any]
+) -> None:
+    post = _post(hot_only, api)
+    offer = await post("/quotes", _quote_body(funded))
+    assert offer.status_code == 201, offer.text
+    executed = await post("/transactions", {"quoteId": offer.json()["id"], "metadata": {"order": "A-1"}})
+    assert executed.status_code == 201, executed.text
+    assert executed.json()["status"] == "processing" and executed.json()["metadata"] == {"order": "A-1"}
+    balance = (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()
+    assert (balance["balance"], balance["available"]) == ("10.00", "6.00")
+    assert (await api.get(f"/quotes/{offer.json()['id']}")).json()["status"] == "accepted"
+    await ledger_is_sound(ctx, api)
+
+
+async def test_hot_answers_are_the_regular_endpoints_answers(
+    api: Api, hot_only: httpx.AsyncClient, funded: dict[str, Any]
+) -> None:
+    post = _post(hot_only, api)
+    offer = await post("/quotes", _quote_body(funded), key="quote-1")
+    executed = await post("/transactions", {"quoteId": offer.json()["id"]}, key="execute-1")
+    assert (await api.get(f"/quotes/{offer.json()['id']}")).json() == {**offer.json(), "status": "accepted"}
+    assert (await api.get(f"/transactions/{executed.json()['id']}")).json() == executed.json()
+    # The stored answers are the regular endpoints' own: they replay them, byte for byte.
+    for path, body, key, hot in (
+        ("/quotes", _quote_body(funded), "quote-1", offer),
+        ("/transactions", {"quoteId": offer.json()["id"]}, "execute-1", executed),
+    ):
+        replayed = await api.post(path, body, key=key)
+        assert replayed.headers["idempotent-replayed"] == "true"
+        assert (replayed.status_code, replayed.content) == (201, hot.content)
+
+
+async def test_every_request_it_cannot_complete_passes_on_untouched(
+    api: Api, ctx: AppContext, clock: OffsetClock, hot_only: httpx.AsyncClient, funded: dict[str, Any]
+) -> None:
+    post = _post(hot_only, api)
+    executed_quote = (await api.post("/quotes", _quote_body(funded))).json()["id"]
+    assert (await api.post("/transactions", {"quoteId": executed_quote})).status_code == 201
+    too_much = (await api.post("/quotes", _quote_body(funded, amount="9.00"))).json()["id"]
+    expiring = (await api.post("/quotes", _quote_body(funded, amount="1.00"))).json()["id"]
+    await api.post("/quotes", _quote_body(funded), key="used")
+    body = _quote_body(funded)
+    cases: dict[str, Any] = {
+        "no Idempotency-Key": hot_only.post("/quotes", json=body, headers=api.headers()),
+        "no token": hot_only.post("/quotes", json=body, headers={"Idempotency-Key": "k"}),
+        "a bad token": post("/quotes", body, Authorization="Bearer nonsense"),
+        "a body the schema refuses": post("/quotes", {**body, "unexpected": 1}),
+        "not JSON": post("/quotes", body, **{"Content-Type": "text/plain"}),
+        "a query string": hot_only.post("/quotes?x=1", json=body, headers=api.headers({"Idempotency-Key": "q"})),
+        "an unknown customer": post("/quotes", {**body, "customerId": "cst_" + "0" * 26}),
+        "a rule that refuses": post("/quotes", _quote_body(funded, amount="0")),
+        "a used Idempotency-Key": post("/quotes", body, key="used"),
+        "an unknown quote": post("/transactions", {"quoteId": "qt_" + "0" * 26}),
+        "an executed quote": post("/transactions", {"quoteId": executed_quote}),
+        "too little money": post("/transactions", {"quoteId": too_much}),
+    }
+    clock.advance(seconds=301)
+    cases["an expired quote"] = post("/transactions", {"quoteId": expiring})
+    for case, request in cases.items():
+        response = await request
+        assert response.status_code == PASSED_ON, f"{case}: {response.status_code} {response.text}"
+    balance = (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()
+    assert balance["available"] == "6.00"  # only the regular endpoint's execution held money
+    await ledger_is_sound(ctx, api)
+
+
+async def test_a_quote_executed_concurrently_is_executed_once(
+    api: Api, ctx: AppContext, hot_only: httpx.AsyncClient, funded: dict[str, Any]
+) -> None:
+    post = _post(hot_only, api)
+    offer = (await post("/quotes", _quote_body(funded))).json()
+    answers = await asyncio.gather(*(post("/transactions", {"quoteId": offer["id"]}) for _ in range(10)))
+    assert sorted(response.status_code for response in answers) == [201] + [PASSED_ON] * 9
+    balance = (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()
+    assert balance["available"] == "6.00"
+    await ledger_is_sound(ctx, api)
+
+
+async def test_concurrent_twins_with_one_key_write_once(
+    api: Api, ctx: AppContext, hot_only: httpx.AsyncClient, funded: dict[str, Any]
+) -> None:
+    post = _post(hot_only, api)
+    answers = await asyncio.gather(*(post("/quotes", _quote_body(funded), key="twin") for _ in range(10)))
+    created = [response for response in answers if response.status_code == 201]
+    assert len(created) == 1 and all(r.status_code == PASSED_ON for r in answers if r not in created)
+    replayed = await api.post("/quotes", _quote_body(funded), key="twin")
+    assert replayed.content == created[0].content
+    await ledger_is_sound(ctx, api)
