@@ -1,7 +1,8 @@
 """CPU per quote + execution pair, in process: the steadiest figure on a VM whose speed drifts.
 
 Drives the ASGI application directly (no HTTP server, no load generator) with N concurrent clients against
-the dataset that `bench/run.sh` (or `bench/setup.py`) prepared, and prints the process CPU time per pair.
+the dataset that `bench/run.sh` (or `bench/setup.py`) prepared, on uvloop as `oms serve` runs, and prints the
+process CPU time per pair.
 
     .venv/bin/python bench/cpu.py [--pairs 2000] [--concurrency 16] [--hot] [--profile out.txt]
 """
@@ -139,4 +140,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import uvloop  # the event loop `oms serve` runs on
+
+    uvloop.run(main())

@@ -1,57 +1,72 @@
--- The statements of one quote (POST /quotes) and its execution (POST /transactions), as two transactions, in the
--- server's order: the execution takes its hold (the account row lock) last.
+-- The statements of one quote (POST /quotes) and its execution (POST /transactions) as the server runs them on
+-- PostgreSQL (oms/hotwrites.py; SQL in oms/quote/repository.py and oms/transaction/repository.py): per request one
+-- read, then one write that is its own transaction. Payloads are the size of the server's (events, stored answers).
 \set s random(1, :wallets)
 \set d random(1, :wallets)
-BEGIN;
-SELECT tenant_id, mode, revoked_at FROM api_keys WHERE id = :key;
-SELECT set_config('bench.q', gen_random_uuid()::text, false);  -- session-wide: the execution needs it
-SELECT pg_try_advisory_xact_lock(hashtext(current_setting('bench.q')));
-SELECT response_status FROM idempotency_keys WHERE tenant_id = :tenant AND key = current_setting('bench.q');
-SELECT c.id, c.status, e.name FROM customers c LEFT JOIN endorsements e ON e.customer_id = c.id AND e.status = 'active'
- WHERE c.id = (SELECT customer_id FROM bench_wallets WHERE n = :s);
-SELECT id, asset, chain, address, customer_id FROM wallets WHERE id = (SELECT id FROM bench_wallets WHERE n = :s);
-SELECT id, asset, chain, address FROM wallets WHERE id = (SELECT id FROM bench_wallets WHERE n = :d);
-SELECT offset_ms FROM tenant_clocks WHERE tenant_id = :tenant;
-INSERT INTO quotes (id, tenant_id, customer_id, type, status, asset, chain, source_wallet_id, destination_wallet_id,
-  destination_address, fixed_side, source_gross, fee, destination_net, metadata, created_at, expires_at)
- SELECT current_setting('bench.q'), :tenant, customer_id, 'cryptoToCrypto', 'open', 'usdc', 'polygon', id,
-  (SELECT id FROM bench_wallets WHERE n = :d), '0x0', 'source', 10000, 0, 10000, '{}', now(), now() + interval '5 min'
- FROM bench_wallets WHERE n = :s;
+SELECT set_config('bench.q', 'qt_' || gen_random_uuid()::text, false), set_config('bench.t', 'txn_' || gen_random_uuid()::text, false),
+       set_config('bench.source', (SELECT id FROM bench_wallets WHERE n = :s), false),
+       set_config('bench.customer', (SELECT customer_id FROM bench_wallets WHERE n = :s), false),
+       set_config('bench.destination', (SELECT id FROM bench_wallets WHERE n = :d), false);
+SELECT EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id AND r.key = current_setting('bench.q')) AS replay,
+       (SELECT offset_ms FROM tenant_clocks t WHERE t.tenant_id = k.tenant_id) AS offset_ms,
+       c.status AS customer_status,
+       ARRAY(SELECT e.name FROM endorsements e WHERE e.customer_id = c.id AND e.status = 'active') AS endorsements,
+       s.id, s.customer_id, s.asset, s.chain, s.address, s.key_index, s.status,
+       d.id, d.customer_id, d.asset, d.chain, d.address, d.key_index, d.status
+  FROM api_keys k
+  JOIN customers c ON c.id = current_setting('bench.customer') AND c.tenant_id = k.tenant_id
+  JOIN wallets s ON s.id = current_setting('bench.source') AND s.tenant_id = k.tenant_id
+  LEFT JOIN wallets d ON d.id = current_setting('bench.destination') AND d.tenant_id = k.tenant_id
+ WHERE k.id = :key AND k.tenant_id = :tenant AND k.mode = 'sandbox' AND k.revoked_at IS NULL;
+WITH created AS (INSERT INTO quotes (id, tenant_id, customer_id, type, status, asset, chain, source_wallet_id,
+  destination_wallet_id, destination_address, fixed_side, source_gross, fee, destination_net, metadata, created_at, expires_at,
+  accepted_at)
+ SELECT current_setting('bench.q'), :tenant, current_setting('bench.customer'), 'cryptoToCrypto', 'open', 'usdc', 'polygon',
+  current_setting('bench.source'), current_setting('bench.destination'), '0x0000000000000000000000000000000000000000', 'source',
+  10000, 0, 10000, '{}'::jsonb, now(), now() + interval '5 min', NULL FROM (SELECT 1) AS one RETURNING id)
 INSERT INTO idempotency_keys (tenant_id, key, fingerprint, response_status, response_body, created_at, expires_at)
- VALUES (:tenant, current_setting('bench.q'), 'f', 201, '\x7b7d', now(), now() + interval '1 day');
-COMMIT;
-BEGIN;
-SELECT tenant_id, mode, revoked_at FROM api_keys WHERE id = :key;
-SELECT set_config('bench.t', gen_random_uuid()::text, true);
-SELECT pg_try_advisory_xact_lock(hashtext(current_setting('bench.t')));
-SELECT response_status FROM idempotency_keys WHERE tenant_id = :tenant AND key = current_setting('bench.t');
-SELECT * FROM quotes WHERE id = (SELECT max(id) FROM quotes WHERE id = current_setting('bench.q')) FOR UPDATE;
-SELECT offset_ms FROM tenant_clocks WHERE tenant_id = :tenant;
-SELECT c.id, c.status, e.name FROM customers c LEFT JOIN endorsements e ON e.customer_id = c.id AND e.status = 'active'
- WHERE c.id = (SELECT customer_id FROM bench_wallets WHERE n = :s);
-SELECT id, key_index, address FROM wallets WHERE id IN (SELECT id FROM bench_wallets WHERE n IN (:s, :d));
-SELECT kind, id FROM ledger_accounts WHERE wallet_id = (SELECT id FROM bench_wallets WHERE n = :s);
-UPDATE quotes SET status = 'accepted', accepted_at = now() WHERE id = current_setting('bench.q');
-INSERT INTO transactions (id, tenant_id, type, status, quote_id, sender_customer_id, source_wallet_id, asset, chain,
-  fixed_side, source_gross, fee, destination_net, request, metadata, version, created_at, updated_at)
- SELECT current_setting('bench.t'), :tenant, 'cryptoToCrypto', 'processing', current_setting('bench.q'), customer_id,
-  id, 'usdc', 'polygon', 'source', 10000, 0, 10000, '{}', '{}', 1, now(), now() FROM bench_wallets WHERE n = :s;
-INSERT INTO chain_sends (id, tenant_id, purpose, reference, chain, asset, from_address, from_key_index, to_address,
-  amount, status, settled, next_check_at, created_at, updated_at)
- VALUES (gen_random_uuid()::text, :tenant, 'transfer', current_setting('bench.t'), 'polygon', 'usdc', '0x0', 0, '0x0',
-  10000, 'queued', false, now(), now(), now());
-UPDATE ledger_accounts SET balance = balance - 10000 WHERE wallet_id = (SELECT id FROM bench_wallets WHERE n = :s)
- AND kind = 'available' AND balance >= 10000;
-UPDATE ledger_accounts SET balance = balance + 10000 WHERE wallet_id = (SELECT id FROM bench_wallets WHERE n = :s)
- AND kind = 'held';
-INSERT INTO ledger_entries (tenant_id, kind, reference, created_at)
- VALUES (:tenant, 'transfer.hold', current_setting('bench.t'), now());
-INSERT INTO ledger_postings (entry_id, account_id, currency, amount)
- SELECT currval(pg_get_serial_sequence('ledger_entries', 'id')), a.id, a.currency,
-  CASE a.kind WHEN 'available' THEN -10000 ELSE 10000 END
- FROM ledger_accounts a WHERE a.wallet_id = (SELECT id FROM bench_wallets WHERE n = :s) AND a.kind IN ('available', 'held');
+ SELECT :tenant, current_setting('bench.q'), repeat('f', 64), 201, convert_to(repeat('q', 900), 'UTF8'), now(),
+  now() + interval '1 day' FROM created;
+SELECT EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id AND r.key = current_setting('bench.t')) AS replay,
+       (SELECT offset_ms FROM tenant_clocks t WHERE t.tenant_id = k.tenant_id) AS offset_ms,
+       q.*,
+       c.status AS customer_status,
+       ARRAY(SELECT e.name FROM endorsements e WHERE e.customer_id = c.id AND e.status = 'active') AS endorsements,
+       s.address AS source_address, s.key_index AS source_key_index,
+       d.customer_id AS recipient_customer_id,
+       a.id AS available_id, a.balance AS available, h.id AS held_id
+  FROM api_keys k
+  JOIN quotes q ON q.id = current_setting('bench.q') AND q.tenant_id = k.tenant_id
+  JOIN customers c ON c.id = q.customer_id
+  JOIN wallets s ON s.id = q.source_wallet_id
+  LEFT JOIN wallets d ON d.id = q.destination_wallet_id
+  JOIN ledger_accounts a ON a.wallet_id = s.id AND a.kind = 'available'
+  JOIN ledger_accounts h ON h.wallet_id = s.id AND h.kind = 'held'
+ WHERE k.id = :key AND k.tenant_id = :tenant AND k.mode = 'sandbox' AND k.revoked_at IS NULL;
+WITH accepted AS (UPDATE quotes SET status = 'accepted', accepted_at = now()
+  WHERE id = current_setting('bench.q') AND status = 'open' AND expires_at > now() RETURNING id),
+ created AS (INSERT INTO transactions (id, tenant_id, type, status, sub_status, quote_id, sender_customer_id,
+  recipient_customer_id, source_wallet_id, destination_wallet_id, destination_address, asset, chain, fixed_side, source_gross,
+  fee, destination_net, tx_hash, error, request, metadata, version, created_at, updated_at, completed_at)
+ SELECT current_setting('bench.t'), :tenant, 'cryptoToCrypto', 'processing', 'fundsHeld', current_setting('bench.q'),
+  current_setting('bench.customer'), (SELECT customer_id FROM bench_wallets WHERE n = :d), current_setting('bench.source'),
+  current_setting('bench.destination'), '0x0000000000000000000000000000000000000000', 'usdc', 'polygon', 'source', 10000, 0,
+  10000, NULL, NULL, '{}'::jsonb, '{}'::jsonb, 1, now(), now(), NULL FROM accepted RETURNING id),
+ queued AS (INSERT INTO chain_sends (id, tenant_id, purpose, reference, chain, asset, from_address, from_key_index, to_address,
+  to_wallet_id, amount, status, fee_payer, nonce, tx_hash, block_number, settled, last_error, next_check_at, broadcast_at,
+  created_at, updated_at)
+ SELECT 'send_' || gen_random_uuid()::text, :tenant, 'transfer', current_setting('bench.t'), 'polygon', 'usdc',
+  '0x0000000000000000000000000000000000000000', 0, '0x0000000000000000000000000000000000000000',
+  current_setting('bench.destination'), 10000, 'queued', NULL, NULL, NULL, NULL, false, NULL, now(), NULL, now(), now()
+  FROM accepted),
+ emitted AS (INSERT INTO events (id, tenant_id, type, object_id, sequence, data, created_at, dispatched_at)
+ SELECT 'evt_' || gen_random_uuid()::text, :tenant, 'transaction.cryptoToCrypto.processing', current_setting('bench.t'), 1,
+  jsonb_build_object('padding', repeat('e', 1200)), now(), NULL FROM accepted),
+ hold AS (SELECT oms_post_entry(:tenant, 'transfer.hold', current_setting('bench.t'), now(),
+  ARRAY[a.id, h.id], ARRAY[a.currency, h.currency], ARRAY[-10000::bigint, 10000::bigint]) AS entry
+  FROM created, ledger_accounts a, ledger_accounts h
+  WHERE a.wallet_id = current_setting('bench.source') AND a.kind = 'available'
+    AND h.wallet_id = current_setting('bench.source') AND h.kind = 'held')
 INSERT INTO idempotency_keys (tenant_id, key, fingerprint, response_status, response_body, created_at, expires_at)
- VALUES (:tenant, current_setting('bench.t'), 'f', 201, '\x7b7d', now(), now() + interval '1 day');
-INSERT INTO events (id, tenant_id, type, object_id, sequence, data, created_at)
- VALUES (gen_random_uuid()::text, :tenant, 'transaction.cryptoToCrypto.processing', current_setting('bench.t'), 1, '{}', now());
-COMMIT;
+ SELECT :tenant, current_setting('bench.t'), repeat('f', 64), 201, convert_to(repeat('t', 1100), 'UTF8'), now(),
+  now() + interval '1 day' FROM hold;

@@ -61,7 +61,7 @@ class HotWrites:
         self._ctx = ctx
         self._mode = ctx.settings.mode.value
         self._ttl = timedelta(seconds=ctx.settings.idempotency_ttl_seconds)
-        self._handlers: dict[str, Callable[[asyncpg.Pool, _Request], Awaitable[bytes | None]]] = {
+        self._handlers: dict[str, Callable[[asyncpg.Connection, _Request], Awaitable[bytes | None]]] = {
             f"{API_PREFIX}/quotes": self._quote,
             f"{API_PREFIX}/transactions": self._execute,
         }
@@ -74,7 +74,8 @@ class HotWrites:
             request = self._request(scope) if handler is not None else None
             if handler is not None and request is not None:
                 try:
-                    answer = await handler(pool, request)
+                    async with pool.acquire() as connection:  # one connection for the read and the write
+                        answer = await handler(connection, request)
                 except _PASS:
                     answer = None
         if answer is None:
@@ -108,10 +109,10 @@ class HotWrites:
             return None
         return _Request(claims.key_id, claims.tenant_id, claim, body)
 
-    async def _quote(self, pool: asyncpg.Pool, request: _Request) -> bytes | None:
+    async def _quote(self, connection: asyncpg.Connection, request: _Request) -> bytes | None:
         body = QuoteCreate.model_validate(orjson.loads(request.body))
         row = await quotes.hot_context(
-            pool, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
+            connection, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
             idempotency_key=request.claim.key, customer_id=body.customerId, source_wallet_id=body.source.walletId,
             destination_wallet_id=destination_wallet_id(body),
         )  # fmt: skip
@@ -126,13 +127,13 @@ class HotWrites:
         source, destination = quotes.wallet_of(row, "s_"), quotes.wallet_of(row, "d_")
         quote = service.new_quote(request.tenant_id, body.customerId, body, source, destination, now)
         answer = orjson.dumps(service.render(quote, now))
-        await quotes.hot_create(pool, quote, new_record(request.claim, 201, answer))
+        await quotes.hot_create(connection, quote, new_record(request.claim, 201, answer))
         return answer
 
-    async def _execute(self, pool: asyncpg.Pool, request: _Request) -> bytes | None:
+    async def _execute(self, connection: asyncpg.Connection, request: _Request) -> bytes | None:
         body = TransactionCreate.model_validate(orjson.loads(request.body))
         row = await transactions.hot_context(
-            pool, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
+            connection, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
             idempotency_key=request.claim.key, quote_id=body.quoteId,
         )  # fmt: skip
         if row is None or row["replay"]:
@@ -148,7 +149,7 @@ class HotWrites:
         execution = self._ctx.transactions.plan(request.tenant_id, body, quote, source, row["recipient_customer_id"])
         answer = orjson.dumps(execution.resource)
         written = await transactions.hot_execute(
-            pool,
+            connection,
             quote=quote,
             tenant_now=tenant_now,
             rows=(execution.transaction, execution.send, execution.event),

@@ -33,10 +33,10 @@ _CREATE = f"WITH created AS ({_QUOTE.sql} RETURNING id) {_RECORD.sql}"
 
 
 async def hot_context(
-    pool: asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str,
+    connection: asyncpg.Connection, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str,
     customer_id: str, source_wallet_id: str, destination_wallet_id: str | None,
 ) -> asyncpg.Record | None:  # fmt: skip
-    return await pool.fetchrow(
+    return await connection.fetchrow(
         _CONTEXT, key_id, tenant_id, mode, idempotency_key, customer_id, source_wallet_id, destination_wallet_id
     )
 
@@ -48,5 +48,5 @@ def wallet_of(row: asyncpg.Record, prefix: str) -> Wallet | None:
     return Wallet(**{column: row[f"{prefix}{column}"] for column in _WALLET.split(", ")})
 
 
-async def hot_create(pool: asyncpg.Pool, quote: Quote, record: IdempotencyRecord) -> None:
-    await pool.execute(_CREATE, *_QUOTE.values(quote), *_RECORD.values(record))
+async def hot_create(connection: asyncpg.Connection, quote: Quote, record: IdempotencyRecord) -> None:
+    await connection.execute(_CREATE, *_QUOTE.values(quote), *_RECORD.values(record))

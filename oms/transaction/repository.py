@@ -123,9 +123,9 @@ WITH accepted AS ({_ACCEPT} RETURNING id),
 
 
 async def hot_context(
-    pool: asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str, quote_id: str
+    connection: asyncpg.Connection, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str, quote_id: str
 ) -> asyncpg.Record | None:
-    return await pool.fetchrow(_HOT_CONTEXT, key_id, tenant_id, mode, idempotency_key, quote_id)
+    return await connection.fetchrow(_HOT_CONTEXT, key_id, tenant_id, mode, idempotency_key, quote_id)
 
 
 def quote_of(row: asyncpg.Record) -> Quote:
@@ -136,7 +136,7 @@ def quote_of(row: asyncpg.Record) -> Quote:
 
 
 async def hot_execute(
-    pool: asyncpg.Pool,
+    connection: asyncpg.Connection,
     *,
     quote: Quote,
     tenant_now: datetime,
@@ -149,7 +149,7 @@ async def hot_execute(
     transaction, send, event = rows
     kind, available_id, held_id, currency = hold
     accepted_at = transaction.created_at
-    written = await pool.fetchval(
+    written = await connection.fetchval(
         _EXECUTE,
         accepted_at, quote.id, tenant_now, transaction.tenant_id, kind, transaction.id,
         available_id, held_id, currency, quote.source_gross,
