@@ -15,11 +15,12 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
+from oms.auth import repository as keys
 from oms.context import AppContext
 from oms.hotwrites import HotWrites
 from oms.middleware import RequestContextMiddleware
 from oms.responses import JSONResponse
-from tests.support import Api, OffsetClock, create_customer, create_wallet, fund, ledger_is_sound, quote, settle
+from tests.support import Api, OffsetClock, create_customer, create_wallet, fund, ledger_is_sound, settle
 
 BASE_URL = "http://oms.test/v0.9"
 PASSED_ON = 299  # what the stand-in for the regular endpoints answers
@@ -136,6 +137,9 @@ async def test_every_request_it_cannot_complete_passes_on_untouched(
     balance = (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()
     assert balance["available"] == "6.00"  # only the regular endpoint's execution held money
     await ledger_is_sound(ctx, api)
+    async with ctx.db.session_scope() as session:
+        assert await keys.revoke_key(session, api.issued.key_id, ctx.clock.now())
+    assert (await post("/quotes", _quote_body(funded))).status_code == PASSED_ON  # a revoked key, at once
 
 
 async def test_a_quote_executed_concurrently_is_executed_once(
