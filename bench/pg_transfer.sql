@@ -1,6 +1,7 @@
 -- The statements of one quote (POST /quotes) and its execution (POST /transactions) as the server runs them on
 -- PostgreSQL (oms/hotwrites.py; SQL in oms/quote/repository.py and oms/transaction/repository.py): per request one
 -- read, then one write that is its own transaction. Payloads are the size of the server's (events, stored answers).
+-- The first statement is the benchmark's own bookkeeping (this pair's ids), one cheap extra round trip.
 \set s random(1, :wallets)
 \set d random(1, :wallets)
 SELECT set_config('bench.q', 'qt_' || gen_random_uuid()::text, false), set_config('bench.t', 'txn_' || gen_random_uuid()::text, false),
