@@ -1,4 +1,5 @@
-"""The double-entry ledger. ``post_entry`` is the only writer of postings and balances.
+"""The double-entry ledger. ``post_entry`` is the only writer of postings and balances (on PostgreSQL through
+the database function ``oms_post_entry``, which the money hot path's execution statement calls too).
 
 Every wallet has three accounts in its currency (``<asset>:<chain>``):
 ``available`` (spendable), ``held`` (reserved for outgoing transfers in flight) and ``pending``
