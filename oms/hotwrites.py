@@ -87,7 +87,9 @@ class HotWrites:
 
     def _request(self, scope: Scope) -> _Request | None:
         """A JSON request with a valid bearer token and a well-formed Idempotency-Key; None for anything else."""
-        headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
+        headers: dict[bytes, str] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, value.decode("latin-1"))  # the first of a repeated header, as Starlette reads
         scheme, _, token = headers.get(b"authorization", "").partition(" ")
         body = scope.get("oms.body")
         content_type = headers.get(b"content-type", "").partition(";")[0].strip().lower()
