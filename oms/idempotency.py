@@ -77,25 +77,6 @@ def _lock_id(tenant_id: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def claim(
-    session: AsyncSession,
-    *,
-    tenant_id: str,
-    key: str | None,
-    method: str,
-    path: str,
-    body: bytes,
-    now: datetime,
-    ttl: timedelta,
-    seal_key: bytes,
-) -> Claim:
-    """Take the key for this request, or raise ``Replay`` / 409 / 422."""
-    return await take(
-        session,
-        prepare(tenant_id=tenant_id, key=key, method=method, path=path, body=body, now=now, ttl=ttl, seal_key=seal_key),
-    )
-
-
 def prepare(
     *,
     tenant_id: str,
@@ -107,7 +88,7 @@ def prepare(
     ttl: timedelta,
     seal_key: bytes,
 ) -> Claim:
-    """The claim a request makes, or 400 for a missing or malformed key."""
+    """The claim a request makes, or 400 for a missing or malformed key; ``take`` it before executing."""
     if key is None or not key.strip():
         raise InvalidRequest(
             "idempotency_key_missing", "The Idempotency-Key header is required on POST.", param="Idempotency-Key"

@@ -150,8 +150,7 @@ async def require_idempotency_key(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> None:
     ctx: AppContext = request.app.state.ctx
-    request.state.idempotency = await idempotency.claim(
-        request.state.session,
+    claim = idempotency.prepare(
         tenant_id=auth.tenant_id,
         key=idempotency_key,
         method=request.method,
@@ -161,6 +160,7 @@ async def require_idempotency_key(
         ttl=timedelta(seconds=ctx.settings.idempotency_ttl_seconds),
         seal_key=ctx.idempotency_key,
     )
+    request.state.idempotency = await idempotency.take(request.state.session, claim)
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
