@@ -10,13 +10,16 @@ It never answers anything but that success. Everything else passes, untouched, t
 which gives the answer, errors included: no or a bad token, a revoked key, a body the schema refuses, a rule
 that refuses, an Idempotency-Key already used (the endpoint replays it), a quote executed or funds spent
 between the read and the write (the write's guards and ``oms_post_entry`` leave nothing written), a database
-error, SQLite. So there is one source of truth for every error, and nothing is written twice: the write is
-all or nothing, and a concurrent twin with the same key fails on the stored answer's primary key.
+error, SQLite, even a bug here (logged). So there is one source of truth for every error, and nothing is
+written twice: the write is all or nothing and carries its stored answer (whatever happened, the endpoint's
+answer is right, a replay if the write was made), and a concurrent twin with the same key fails on the stored
+answer's primary key.
 tests/transaction/test_hot_writes.py; measured in BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -41,6 +44,7 @@ from oms.transaction import repository as transactions
 from oms.transaction.schemas import TransactionCreate
 from oms.transaction.service import HOLD
 
+log = logging.getLogger("oms.hotwrites")
 # What passes the request on to the endpoint: its answer is the regular one.
 _PASS = (OMSError, ValidationError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 _JSON = "application/json"
@@ -77,6 +81,9 @@ class HotWrites:
                     async with pool.acquire() as connection:  # one connection for the read and the write
                         answer = await handler(connection, request)
                 except _PASS:
+                    answer = None
+                except Exception:  # a bug here must not cost the request: the endpoint answers (or replays)
+                    log.exception("hot path failed; passing the request on", extra={"path": scope["path"]})
                     answer = None
         if answer is None:
             await self.app(scope, receive, send)

@@ -164,3 +164,18 @@ async def test_concurrent_twins_with_one_key_write_once(
     replayed = await api.post("/quotes", _quote_body(funded), key="twin")
     assert replayed.content == created[0].content
     await ledger_is_sound(ctx, api)
+
+
+async def test_a_failure_inside_the_hot_path_passes_on_with_nothing_written(
+    api: Api, ctx: AppContext, hot_only: httpx.AsyncClient, funded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = _post(hot_only, api)
+    offer = (await post("/quotes", _quote_body(funded))).json()
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a bug in the lane")
+
+    monkeypatch.setattr(ctx.transactions, "plan", broken)
+    assert (await post("/transactions", {"quoteId": offer["id"]})).status_code == PASSED_ON
+    assert (await api.get(f"/quotes/{offer['id']}")).json()["status"] == "open"
+    assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "10.00"
