@@ -36,13 +36,14 @@ from oms.context import AppContext
 from oms.customer.service import refusal
 from oms.errors import OMSError
 from oms.idempotency import Claim, new_record, prepare
+from oms.ledger import service as ledger
 from oms.models import Wallet
 from oms.quote import repository as quotes
 from oms.quote.schemas import QuoteCreate
 from oms.quote.service import destination_wallet_id
 from oms.transaction import repository as transactions
 from oms.transaction.schemas import TransactionCreate
-from oms.transaction.service import HOLD
+from oms.transaction.service import HOLD, hold_legs
 
 log = logging.getLogger("oms.hotwrites")
 # What passes the request on to the endpoint: its answer is the regular one.
@@ -154,6 +155,7 @@ class HotWrites:
             return None
         if row["available"] < quote.source_gross:
             return None  # the endpoint answers insufficient_funds
+        accounts = {"available": row["available_id"], "held": row["held_id"]}
         source = Wallet(id=quote.source_wallet_id, address=row["source_address"], key_index=row["source_key_index"])
         execution = self._ctx.transactions.plan(request.tenant_id, body, quote, source, row["recipient_customer_id"])
         answer = orjson.dumps(execution.resource)
@@ -162,7 +164,7 @@ class HotWrites:
             quote=quote,
             tenant_now=tenant_now,
             rows=(execution.transaction, execution.send, execution.event),
-            hold=(HOLD, row["available_id"], row["held_id"], execution.currency),
+            hold=(HOLD, ledger.rows(hold_legs(quote, accounts))),
             record=new_record(request.claim, 201, answer),
         )
         return answer if written else None

@@ -67,6 +67,11 @@ _POST_ENTRY = text(
 _INSUFFICIENT_FUNDS, _WRONG_CURRENCY = "OMS01", "OMS02"
 
 
+def leg_arrays(legs: Sequence[tuple[int, str, int]]) -> tuple[list[int], list[str], list[int]]:
+    """``oms_post_entry``'s three array arguments: the legs' accounts, currencies and amounts."""
+    return [leg[0] for leg in legs], [leg[1] for leg in legs], [leg[2] for leg in legs]
+
+
 class Refused(Exception):
     """A leg was refused: it would take a non-negative account below zero, or names another currency."""
 
@@ -88,15 +93,9 @@ async def post_entry(
     postings. Raises ``Refused`` having left the transaction to be rolled back."""
     connection = await session.connection()
     if is_postgres(session):  # one round trip: the same steps, in the database
-        parameters = {
-            "tenant_id": tenant_id,
-            "kind": kind,
-            "reference": reference,
-            "at": at,
-            "accounts": [account for account, _, _ in legs],
-            "currencies": [currency for _, currency, _ in legs],
-            "amounts": [amount for _, _, amount in legs],
-        }
+        accounts, currencies, amounts = leg_arrays(legs)
+        parameters = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "at": at}
+        parameters |= {"accounts": accounts, "currencies": currencies, "amounts": amounts}
         try:
             return int((await connection.execute(_POST_ENTRY, parameters)).scalar_one())
         except DBAPIError as error:

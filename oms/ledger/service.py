@@ -107,7 +107,7 @@ async def post_entry(
             kind=kind,
             reference=reference,
             at=at,
-            legs=[(leg.account_id, leg.currency, leg.amount) for leg in legs],
+            legs=rows(legs),
         )
     except repository.Refused as refused:
         if refused.wrong_currency:
@@ -128,8 +128,18 @@ async def move(
     at: datetime,
 ) -> int:
     """The common entry: ``amount`` from one account to another (``post_entry`` with two legs)."""
-    legs = [Leg(source, currency, -amount), Leg(target, currency, amount)]
+    legs = transfer_legs(currency, source, target, amount)
     return await post_entry(session, tenant_id=tenant_id, kind=kind, reference=reference, legs=legs, at=at)
+
+
+def transfer_legs(currency: str, source: int, target: int, amount: int) -> list[Leg]:
+    """The legs of ``amount`` moved from one account to another."""
+    return [Leg(source, currency, -amount), Leg(target, currency, amount)]
+
+
+def rows(legs: Sequence[Leg]) -> list[tuple[int, str, int]]:
+    """Legs as the repository takes them: (account id, currency, amount)."""
+    return [(leg.account_id, leg.currency, leg.amount) for leg in legs]
 
 
 async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
 from oms.kit.sql import RowInsert
+from oms.ledger import repository as ledger
 from oms.models import ChainSend, Event, IdempotencyRecord, Quote, Transaction
 
 
@@ -104,14 +105,11 @@ SELECT EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id 
 _ACCEPT = (
     "UPDATE quotes SET status = 'accepted', accepted_at = $1 WHERE id = $2 AND status = 'open' AND expires_at > $3"
 )
-_HOLD = (
-    "SELECT oms_post_entry($4::text, $5::text, $6::text, $1, ARRAY[$7::bigint, $8::bigint], "
-    "ARRAY[$9::text, $9::text], ARRAY[-$10::bigint, $10::bigint])"
-)
-_TRANSACTION = RowInsert(Transaction, first_parameter=11, source="accepted")
-_SEND = RowInsert(ChainSend, first_parameter=_TRANSACTION.size + 11, source="accepted")
-_EVENT = RowInsert(Event, first_parameter=_TRANSACTION.size + _SEND.size + 11, source="accepted")
-_RECORD = RowInsert(IdempotencyRecord, first_parameter=_TRANSACTION.size + _SEND.size + _EVENT.size + 11, source="hold")
+_HOLD = "SELECT oms_post_entry($4::text, $5::text, $6::text, $1, $7::bigint[], $8::text[], $9::bigint[])"
+_TRANSACTION = RowInsert(Transaction, first_parameter=10, source="accepted")
+_SEND = RowInsert(ChainSend, first_parameter=_TRANSACTION.size + 10, source="accepted")
+_EVENT = RowInsert(Event, first_parameter=_TRANSACTION.size + _SEND.size + 10, source="accepted")
+_RECORD = RowInsert(IdempotencyRecord, first_parameter=_TRANSACTION.size + _SEND.size + _EVENT.size + 10, source="hold")
 _EXECUTE = f"""
 WITH accepted AS ({_ACCEPT} RETURNING id),
      created AS ({_TRANSACTION.sql} RETURNING id),
@@ -141,18 +139,18 @@ async def hot_execute(
     quote: Quote,
     tenant_now: datetime,
     rows: tuple[Transaction, ChainSend, Event],
-    hold: tuple[str, int, int, str],
+    hold: tuple[str, Sequence[tuple[int, str, int]]],
     record: IdempotencyRecord,
 ) -> bool:
-    """Write an execution; False (nothing written) if the quote was no longer open. Raises the database's
-    error if the hold was refused or the Idempotency-Key was taken meanwhile (nothing written either)."""
+    """Write an execution; False (nothing written) if the quote was no longer open. ``hold``: the ledger entry's
+    kind and legs. Raises the database's error if the hold was refused or the Idempotency-Key was taken
+    meanwhile (nothing written either)."""
     transaction, send, event = rows
-    kind, available_id, held_id, currency = hold
-    accepted_at = transaction.created_at
+    kind, legs = hold
     written = await connection.fetchval(
         _EXECUTE,
-        accepted_at, quote.id, tenant_now, transaction.tenant_id, kind, transaction.id,
-        available_id, held_id, currency, quote.source_gross,
+        transaction.created_at, quote.id, tenant_now, transaction.tenant_id, kind, transaction.id,
+        *ledger.leg_arrays(legs),
         *_TRANSACTION.values(transaction), *_SEND.values(send), *_EVENT.values(event), *_RECORD.values(record),
     )  # fmt: skip
     return written is not None

@@ -3,7 +3,7 @@ settling it once its on-chain transfer is final. The status machine: processing 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,7 +49,13 @@ class Execution:
     send: ChainSend
     event: Event
     resource: dict[str, Any]
-    currency: str
+
+
+def hold_legs(quote: Quote, accounts: Mapping[str, int]) -> list[ledger.Leg]:
+    """An execution's hold: the quote's gross amount from the source wallet's available account to its held one
+    (``accounts``: the wallet's account ids by kind)."""
+    currency = ledger.currency_of(quote.asset, quote.chain)
+    return ledger.transfer_legs(currency, accounts["available"], accounts["held"], quote.source_gross)
 
 
 class TransactionService:
@@ -86,10 +92,9 @@ class TransactionService:
         # The hold comes last: its update locks the wallet's account row until commit, so everything else
         # is written first and concurrent payments from one wallet queue for as short a time as possible.
         # Refused (insufficient funds), it rolls the whole execution back with it.
-        await ledger.move(
+        await ledger.post_entry(
             session, tenant_id=auth.tenant_id, kind=HOLD, reference=execution.transaction.id,
-            currency=execution.currency, source=accounts["available"], target=accounts["held"],
-            amount=quote.source_gross, at=execution.transaction.created_at,
+            legs=hold_legs(quote, accounts), at=execution.transaction.created_at,
         )  # fmt: skip
         return execution.resource
 
@@ -156,7 +161,7 @@ class TransactionService:
         )
         resource = with_funding(_resource(transaction, None, None), None)  # new: no hash or funding to look up
         event = self._event(transaction, resource)
-        return Execution(transaction, send, event, resource, ledger.currency_of(quote.asset, quote.chain))
+        return Execution(transaction, send, event, resource)
 
     # --- settle ---------------------------------------------------------------------------------------
 
