@@ -40,7 +40,7 @@ from oms.ledger import service as ledger
 from oms.models import Wallet
 from oms.quote import repository as quotes
 from oms.quote.schemas import QuoteCreate
-from oms.quote.service import destination_wallet_id
+from oms.quote.service import REQUIRED, destination_wallet_id
 from oms.transaction import repository as transactions
 from oms.transaction.schemas import TransactionCreate
 from oms.transaction.service import HOLD, hold_legs
@@ -49,7 +49,6 @@ log = logging.getLogger("oms.hotwrites")
 # What passes the request on to the endpoint: its answer is the regular one.
 _PASS = (OMSError, ValidationError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 _JSON = "application/json"
-_ENDORSEMENT = ("basic",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +128,7 @@ class HotWrites:
         if (
             row is None
             or row["replay"]
-            or refusal(body.customerId, row["customer_status"], row["endorsements"], _ENDORSEMENT)
+            or refusal(body.customerId, row["customer_status"], row["endorsements"], REQUIRED)
         ):
             return None
         service = self._ctx.quotes
@@ -151,7 +150,7 @@ class HotWrites:
         quote = transactions.quote_of(row)
         tenant_now = self._ctx.quotes.now_at(row["offset_ms"])
         self._ctx.transactions.check_open(quote, tenant_now)
-        if refusal(quote.customer_id, row["customer_status"], row["endorsements"], _ENDORSEMENT):
+        if refusal(quote.customer_id, row["customer_status"], row["endorsements"], REQUIRED):
             return None
         if row["available"] < quote.source_gross:
             return None  # the endpoint answers insufficient_funds

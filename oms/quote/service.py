@@ -23,6 +23,7 @@ from oms.quote.schemas import QuoteCreate
 from oms.wallet import repository as wallets
 
 QUOTE_TYPE = "cryptoToCrypto"
+REQUIRED = ("basic",)  # the endorsements a customer needs to quote and execute a transfer
 # Built once: an execution reads its quote on every request.
 _QUOTE = select(Quote).where(Quote.id == bindparam("quote_id"), Quote.tenant_id == bindparam("tenant_id"))
 _QUOTE_FOR_UPDATE = _QUOTE.with_for_update()
@@ -46,8 +47,8 @@ class QuoteService:
         self._schedule = schedule
 
     async def create(self, session: AsyncSession, auth: AuthContext, body: QuoteCreate) -> dict[str, Any]:
-        customer = await self._customers.require_endorsement(
-            session, auth, body.customerId, "basic", param="customerId"
+        customer = await self._customers.require_endorsements(
+            session, auth, body.customerId, REQUIRED, param="customerId"
         )
         source = await wallets.get(session, auth.tenant_id, body.source.walletId)
         target = destination_wallet_id(body)

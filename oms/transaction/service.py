@@ -24,7 +24,7 @@ from oms.kit.sql import is_postgres
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import ChainSend, Event, Quote, Transaction, Wallet
-from oms.quote.service import QuoteService, money_sides
+from oms.quote.service import REQUIRED, QuoteService, money_sides
 from oms.transaction import repository
 from oms.transaction.schemas import TransactionCreate
 from oms.wallet import repository as wallet_repository
@@ -77,7 +77,7 @@ class TransactionService:
         """Accept an open quote, hold its funds and queue the on-chain transfer — all or nothing."""
         quote = await self._quotes.get_model(session, auth, body.quoteId, for_update=True, param="quoteId")
         self.check_open(quote, await self._quotes.now(session, auth.tenant_id))
-        await self._customers.require_endorsement(session, auth, quote.customer_id, "basic", param="quoteId")
+        await self._customers.require_endorsements(session, auth, quote.customer_id, REQUIRED, param="quoteId")
         wallets = await wallet_repository.by_ids(
             session, [quote.source_wallet_id, *filter(None, [quote.destination_wallet_id])]
         )
