@@ -20,7 +20,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oms import API_PREFIX
-from oms.auth.tokens import InvalidToken, TokenSigner
+from oms.auth.tokens import InvalidToken, TokenClaims, TokenSigner, bearer_token
 from oms.db import Database
 from oms.kit.ids import is_valid_id
 from oms.wallet import repository as wallets
@@ -46,9 +46,7 @@ class HotReads:
         if body is None:
             await self.app(scope, receive, send)
             return
-        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 200, body)
 
     async def _balance(self, scope: Scope, pool: asyncpg.Pool) -> bytes | None:
         path: str = scope["path"]
@@ -58,12 +56,12 @@ class HotReads:
         currency = _currency(scope["query_string"])
         if currency is None or not is_valid_id(wallet_id, "wlt"):
             return None
-        claims = self._claims(scope)
+        claims = bearer_claims(self._signer, header(scope, b"authorization"))
         if claims is None:
             return None
         try:
             found = await wallets.get_with_balances_for_key(
-                pool, key_id=claims[0], tenant_id=claims[1], mode=self._mode, wallet_id=wallet_id
+                pool, key_id=claims.key_id, tenant_id=claims.tenant_id, mode=self._mode, wallet_id=wallet_id
             )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             return None
@@ -72,19 +70,31 @@ class HotReads:
         asset, chain, by_kind = found
         return orjson.dumps(render_balance(wallet_id, asset, chain, by_kind, currency))
 
-    def _claims(self, scope: Scope) -> tuple[str, str] | None:
-        """(key id, tenant id) of a valid, unexpired bearer token; None for anything else."""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() != "bearer":
-                    return None
-                try:
-                    claims = self._signer.verify(token.strip())
-                except InvalidToken:
-                    return None
-                return claims.key_id, claims.tenant_id
+
+def bearer_claims(signer: TokenSigner, authorization: str | None) -> TokenClaims | None:
+    """The claims of a valid, unexpired bearer token; None for anything else (the endpoint then answers)."""
+    token = bearer_token(authorization)
+    if token is None:
         return None
+    try:
+        return signer.verify(token)
+    except InvalidToken:
+        return None
+
+
+async def send_json(send: Send, status: int, body: bytes) -> None:
+    """A hot path's answer, with the headers the endpoints' JSON responses carry."""
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first of a header's values, as Starlette reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _currency(query_string: bytes) -> str | None:

@@ -31,10 +31,10 @@ from starlette.datastructures import URL
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oms import API_PREFIX
-from oms.auth.tokens import InvalidToken
 from oms.context import AppContext
 from oms.customer.service import refusal
 from oms.errors import OMSError
+from oms.hotpath import bearer_claims, header, send_json
 from oms.idempotency import Claim, new_record, prepare
 from oms.ledger import service as ledger
 from oms.models import Wallet
@@ -88,25 +88,19 @@ class HotWrites:
         if answer is None:
             await self.app(scope, receive, send)
             return
-        headers = [(b"content-length", str(len(answer)).encode()), (b"content-type", _JSON.encode())]
-        await send({"type": "http.response.start", "status": 201, "headers": headers})
-        await send({"type": "http.response.body", "body": answer})
+        await send_json(send, 201, answer)
 
     def _request(self, scope: Scope) -> _Request | None:
         """A JSON request with a valid bearer token and a well-formed Idempotency-Key; None for anything else."""
-        headers: dict[bytes, str] = {}
-        for name, value in scope["headers"]:
-            headers.setdefault(name, value.decode("latin-1"))  # the first of a repeated header, as Starlette reads
-        scheme, _, token = headers.get(b"authorization", "").partition(" ")
+        claims = bearer_claims(self._ctx.auth.signer, header(scope, b"authorization"))
         body = scope.get("oms.body")
-        content_type = headers.get(b"content-type", "").partition(";")[0].strip().lower()
-        if scheme.lower() != "bearer" or body is None or content_type != _JSON:
+        content_type = (header(scope, b"content-type") or "").partition(";")[0].strip().lower()
+        if claims is None or body is None or content_type != _JSON:
             return None
         try:
-            claims = self._ctx.auth.signer.verify(token.strip())
             claim = prepare(
                 tenant_id=claims.tenant_id,
-                key=headers.get(b"idempotency-key"),
+                key=header(scope, b"idempotency-key"),
                 method="POST",
                 path=URL(scope=scope).path,
                 body=body,
@@ -114,7 +108,7 @@ class HotWrites:
                 ttl=self._ttl,
                 seal_key=self._ctx.idempotency_key,
             )
-        except (InvalidToken, OMSError):
+        except OMSError:
             return None
         return _Request(claims.key_id, claims.tenant_id, claim, body)
 

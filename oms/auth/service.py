@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth import repository
-from oms.auth.tokens import InvalidToken, TokenSigner
+from oms.auth.tokens import InvalidToken, TokenSigner, bearer_token
 from oms.config import Mode
 from oms.errors import AuthenticationFailed
 from oms.kit.crypto import constant_time_equals, generate_secret, hmac_sha256
@@ -79,13 +79,13 @@ class AuthService:
         return self.signer.issue(key_id=key.id, tenant_id=key.tenant_id, mode=key.mode)
 
     async def authenticate(self, session: AsyncSession, authorization: str | None) -> AuthContext:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(authorization)
+        if token is None:
             raise AuthenticationFailed(
                 "Missing bearer token: send 'Authorization: Bearer <accessToken>'.", code="missing_token"
             )
         try:
-            claims = self.signer.verify(token.strip())
+            claims = self.signer.verify(token)
         except InvalidToken as exc:
             raise AuthenticationFailed("Invalid or expired access token.", code="invalid_token") from exc
         status = await repository.key_status(session, claims.key_id)

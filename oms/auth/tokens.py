@@ -27,6 +27,13 @@ class InvalidToken(Exception):
     pass
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None for any other header or none."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 class TokenSigner:
     def __init__(self, key: bytes, clock: Clock, ttl_seconds: int) -> None:
         self._key = key
