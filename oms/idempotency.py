@@ -149,6 +149,9 @@ def new_record(claim: Claim, status: int, body: bytes) -> IdempotencyRecord:
     )
 
 
+# For the money hot path's read (the key aliased ``k``, the Idempotency-Key as $4): whether it is taken.
+HOT_KEY_TAKEN = "EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id AND r.key = $4)"
+
 # Every write request runs these: built once and run as Core on the request's connection.
 _records = IdempotencyRecord.__table__
 _ADVISORY_LOCK = select(func.pg_try_advisory_xact_lock(bindparam("lock_id")))

@@ -18,6 +18,11 @@ async def get_key(session: AsyncSession, key_id: str) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
 
 
+# The hot paths' check of the caller's key, joined into their single statement (oms/hotpath.py,
+# oms/hotwrites.py): the same rule as AuthService.authenticate. The key is aliased ``k``; $1 is its id, $2 the
+# token's tenant, $3 the server's mode. No row then means "let the endpoint answer".
+HOT_LIVE_KEY = "k.id = $1 AND k.tenant_id = $2 AND k.mode = $3 AND k.revoked_at IS NULL"
+
 # Built once: this runs on every authenticated request, so it skips per-call statement construction.
 _KEY_STATUS = select(ApiKey.tenant_id, ApiKey.mode, ApiKey.revoked_at).where(ApiKey.id == bindparam("key_id"))
 

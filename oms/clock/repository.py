@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oms.kit.sql import insert_ignore
 from oms.models import TenantClock
 
+# The same offset inside the money hot path's read (the API key aliased ``k``); NULL if never moved.
+HOT_OFFSET = "(SELECT offset_ms FROM tenant_clocks t WHERE t.tenant_id = k.tenant_id)"
+
 # Read by every quote and execution in sandbox mode: built once, run as Core on the session's connection.
 _OFFSET = select(TenantClock.offset_ms).where(TenantClock.tenant_id == bindparam("tenant_id"))
 

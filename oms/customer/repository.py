@@ -24,6 +24,9 @@ async def get(session: AsyncSession, tenant_id: str, customer_id: str, *, for_up
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+# The same names inside the money hot path's read (the customer aliased ``c``).
+HOT_ACTIVE_ENDORSEMENTS = "ARRAY(SELECT e.name FROM endorsements e WHERE e.customer_id = c.id AND e.status = 'active')"
+
 # Built once (every money request runs it): statement construction costs more than the row.
 _WITH_ACTIVE_ENDORSEMENTS = (
     select(Customer, Endorsement.name)

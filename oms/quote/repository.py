@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
+from oms.auth.repository import HOT_LIVE_KEY
+from oms.clock.repository import HOT_OFFSET
+from oms.customer.repository import HOT_ACTIVE_ENDORSEMENTS
+from oms.idempotency import HOT_KEY_TAKEN
 from oms.kit.sql import RowInsert
 from oms.models import IdempotencyRecord, Quote, Wallet
 
@@ -12,17 +16,16 @@ _WALLET = "id, customer_id, asset, chain, address, key_index, status"
 # Everything a new quote's rules read, with the key's check joined in: no row means "let the endpoint answer"
 # (an unknown or revoked key, customer or source wallet). ``replay``: the Idempotency-Key is already taken.
 _CONTEXT = f"""
-SELECT EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id AND r.key = $4) AS replay,
-       (SELECT offset_ms FROM tenant_clocks t WHERE t.tenant_id = k.tenant_id) AS offset_ms,
+SELECT {HOT_KEY_TAKEN} AS replay, {HOT_OFFSET} AS offset_ms,
        c.status AS customer_status,
-       ARRAY(SELECT e.name FROM endorsements e WHERE e.customer_id = c.id AND e.status = 'active') AS endorsements,
+       {HOT_ACTIVE_ENDORSEMENTS} AS endorsements,
        {", ".join(f"s.{column} AS s_{column}" for column in _WALLET.split(", "))},
        {", ".join(f"d.{column} AS d_{column}" for column in _WALLET.split(", "))}
   FROM api_keys k
   JOIN customers c ON c.id = $5 AND c.tenant_id = k.tenant_id
   JOIN wallets s ON s.id = $6 AND s.tenant_id = k.tenant_id
   LEFT JOIN wallets d ON d.id = $7 AND d.tenant_id = k.tenant_id
- WHERE k.id = $1 AND k.tenant_id = $2 AND k.mode = $3 AND k.revoked_at IS NULL
+ WHERE {HOT_LIVE_KEY}
 """  # noqa: S608 (the names are our model's columns)
 
 _QUOTE = RowInsert(Quote, first_parameter=1, source="(SELECT 1) AS one")

@@ -11,6 +11,10 @@ import orjson
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.auth.repository import HOT_LIVE_KEY
+from oms.clock.repository import HOT_OFFSET
+from oms.customer.repository import HOT_ACTIVE_ENDORSEMENTS
+from oms.idempotency import HOT_KEY_TAKEN
 from oms.kit.ids import is_valid_id
 from oms.kit.sql import RowInsert
 from oms.ledger import repository as ledger
@@ -80,11 +84,10 @@ async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: boo
 _QUOTE_COLUMNS = [column.name for column in Quote.__table__.columns]
 # Everything an execution's rules read, with the key's check joined in: no row means "let the endpoint answer".
 _HOT_CONTEXT = f"""
-SELECT EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id AND r.key = $4) AS replay,
-       (SELECT offset_ms FROM tenant_clocks t WHERE t.tenant_id = k.tenant_id) AS offset_ms,
+SELECT {HOT_KEY_TAKEN} AS replay, {HOT_OFFSET} AS offset_ms,
        {", ".join(f"q.{column} AS q_{column}" for column in _QUOTE_COLUMNS)},
        c.status AS customer_status,
-       ARRAY(SELECT e.name FROM endorsements e WHERE e.customer_id = c.id AND e.status = 'active') AS endorsements,
+       {HOT_ACTIVE_ENDORSEMENTS} AS endorsements,
        s.address AS source_address, s.key_index AS source_key_index,
        d.customer_id AS recipient_customer_id,
        a.id AS available_id, a.balance AS available, h.id AS held_id
@@ -95,7 +98,7 @@ SELECT EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id 
   LEFT JOIN wallets d ON d.id = q.destination_wallet_id
   JOIN ledger_accounts a ON a.wallet_id = s.id AND a.kind = 'available'
   JOIN ledger_accounts h ON h.wallet_id = s.id AND h.kind = 'held'
- WHERE k.id = $1 AND k.tenant_id = $2 AND k.mode = $3 AND k.revoked_at IS NULL
+ WHERE {HOT_LIVE_KEY}
 """  # noqa: S608 (the names are our model's columns)
 
 # An execution in one statement (one implicit transaction): the quote accepted if it is still open and

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.auth.repository import HOT_LIVE_KEY
 from oms.kit.ids import is_valid_id
 from oms.models import LedgerAccount, Wallet
 
@@ -50,13 +51,13 @@ async def get_with_balances(
 
 # The same read for the hot path (oms/hotpath.py), on the driver's own connection, with the API key's
 # check joined in: one round trip and no ORM per request. No row means "let the full path answer".
-_HOT_WALLET_BALANCES = """
+_HOT_WALLET_BALANCES = f"""
 SELECT w.asset, w.chain, a.kind, a.balance
   FROM api_keys k
   JOIN wallets w ON w.tenant_id = k.tenant_id
   JOIN ledger_accounts a ON a.wallet_id = w.id
- WHERE k.id = $1 AND k.tenant_id = $2 AND k.mode = $3 AND k.revoked_at IS NULL AND w.id = $4
-"""
+ WHERE {HOT_LIVE_KEY} AND w.id = $4
+"""  # noqa: S608 (a constant of ours)
 
 
 async def get_with_balances_for_key(
