@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     # it ("overflow") are closed on return and reopened on the next burst, which cost 25 % of throughput.
     db_pool_size: int = 25
     db_max_overflow: int = 15
-    # The hottest reads (a wallet's balance) skip the framework and the ORM on PostgreSQL: a pure ASGI
-    # handler and the driver's own pool of this many connections per process (oms/hotpath.py). Fewer
+    # The hottest requests (a wallet's balance; a successful quote and execution) skip the framework and the
+    # ORM on PostgreSQL: pure ASGI handlers on the driver's own pool of this many connections per process
+    # (oms/hotpath.py, oms/hotwrites.py; `hot_reads` switches both, its name predating the writes). Fewer
     # connections than concurrent requests is deliberate: on a small machine every extra busy backend
     # process competes with the API for the same cores (8 measured best on 2 cores, BENCHMARKS.md).
     hot_reads: bool = True

@@ -102,7 +102,7 @@ class Database:
                 raise
 
     async def start(self) -> None:
-        """Open the driver's own pool for the hot reads (PostgreSQL only; see oms/hotpath.py)."""
+        """Open the driver's own pool for the hot paths (PostgreSQL only; oms/hotpath.py, oms/hotwrites.py)."""
         if self.is_sqlite or not self._hot_pool_size or self.hot_pool is not None:
             return
         settings = {"application_name": "oms"}
@@ -113,8 +113,8 @@ class Database:
             min_size=1,
             max_size=self._hot_pool_size,
             server_settings=settings,
-            # Nothing on these connections changes session state (single read statements), so the
-            # pool's default reset — a round trip on every release — would only double the latency.
+            # Nothing on these connections changes session state (single autocommit statements, reads and
+            # all-in-one writes), so the pool's default reset — a round trip per release — is pure latency.
             reset=_keep_session,
         )
 
