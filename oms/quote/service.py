@@ -188,7 +188,7 @@ class QuoteService:
 
     def _destination(self, body: QuoteCreate, source: Wallet, wallet: Wallet | None) -> tuple[Wallet | None, str]:
         target = body.destination.wallet
-        wallet_id = target.id or target.wallet
+        wallet_id = destination_wallet_id(body)
         given = [v for v in (wallet_id, target.blockchainAddress, target.externalAccount) if v is not None]
         if len(given) != 1:
             raise InvalidRequest(
