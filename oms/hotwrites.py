@@ -2,25 +2,28 @@
 
 On PostgreSQL this pure ASGI layer serves the well-formed, authorised, successful request with one read (the
 key's check, the Idempotency-Key's state and everything the rules need, in one statement) and one write (the
-whole effect and the stored answer in one statement, so one implicit transaction), on the driver's own pool.
+whole effect and the stored answer in one statement), on the driver's own pool. The writes of concurrent
+requests go out together (group commit, ``oms.kit.batch``): one round trip and one transaction for a batch,
+so one commit, and for a hot wallet one wait for its account's lock, serve many requests. Each write refuses
+by writing nothing rather than by raising, so it is judged on its own within its batch.
 The rules are the services' own (``QuoteService.new_quote``, ``TransactionService.check_open`` and ``plan``,
 ``customer.service.refusal``) and so is the rendering, so the answer is the endpoint's, byte for byte.
 
 It never answers anything but that success. Everything else passes, untouched, to the regular endpoint,
 which gives the answer, errors included: no or a bad token, a revoked key, a body the schema refuses, a rule
 that refuses, an Idempotency-Key already used (the endpoint replays it), a quote executed or funds spent
-between the read and the write (the write's guards and ``oms_post_entry`` leave nothing written), a database
-error, SQLite, even a bug here (logged). So there is one source of truth for every error, and nothing is
-written twice: the write is all or nothing and carries its stored answer (whatever happened, the endpoint's
-answer is right, a replay if the write was made), and a concurrent twin with the same key fails on the stored
-answer's primary key.
+between the read and the write (the write's guards, checked under lock, leave nothing written), a database
+error (it rolls back the whole batch, and each of its requests passes on), SQLite, even a bug here (logged).
+So there is one source of truth for every error, and nothing is written twice: each write carries its stored
+answer (whatever happened, the endpoint's answer is right, a replay if the write was made), and of concurrent
+twins with one key, only the first to claim it writes.
 tests/transaction/test_hot_writes.py; measured in BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,8 +39,9 @@ from oms.customer.service import refusal
 from oms.errors import OMSError
 from oms.hotpath import bearer_claims, header, send_json
 from oms.idempotency import Claim, new_record, prepare
+from oms.kit.batch import Batcher
 from oms.ledger import service as ledger
-from oms.models import Wallet
+from oms.models import IdempotencyRecord, Quote, Wallet
 from oms.quote import repository as quotes
 from oms.quote.schemas import QuoteCreate
 from oms.quote.service import REQUIRED, destination_wallet_id
@@ -49,6 +53,8 @@ log = logging.getLogger("oms.hotwrites")
 # What passes the request on to the endpoint: its answer is the regular one.
 _PASS = (OMSError, ValidationError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 _JSON = "application/json"
+# The most writes one round trip carries.
+_BATCH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,10 @@ class HotWrites:
         self._ctx = ctx
         self._mode = ctx.settings.mode.value
         self._ttl = timedelta(seconds=ctx.settings.idempotency_ttl_seconds)
-        self._handlers: dict[str, Callable[[asyncpg.Connection, _Request], Awaitable[bytes | None]]] = {
+        # The writes of concurrent requests share one round trip and one transaction (group commit).
+        self._creations = Batcher(self._create_quotes, max_size=_BATCH)
+        self._executions = Batcher(self._execute_all, max_size=_BATCH)
+        self._handlers: dict[str, Callable[[asyncpg.Pool, _Request], Awaitable[bytes | None]]] = {
             f"{API_PREFIX}/quotes": self._quote,
             f"{API_PREFIX}/transactions": self._execute,
         }
@@ -78,8 +87,7 @@ class HotWrites:
             request = self._request(scope) if handler is not None else None
             if handler is not None and request is not None:
                 try:
-                    async with pool.acquire() as connection:  # one connection for the read and the write
-                        answer = await handler(connection, request)
+                    answer = await handler(pool, request)
                 except _PASS:
                     answer = None
                 except Exception:  # a bug here must not cost the request: the endpoint answers (or replays)
@@ -112,10 +120,10 @@ class HotWrites:
             return None
         return _Request(claims.key_id, claims.tenant_id, claim, body)
 
-    async def _quote(self, connection: asyncpg.Connection, request: _Request) -> bytes | None:
+    async def _quote(self, pool: asyncpg.Pool, request: _Request) -> bytes | None:
         body = QuoteCreate.model_validate(orjson.loads(request.body))
         row = await quotes.hot_context(
-            connection, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
+            pool, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
             idempotency_key=request.claim.key, customer_id=body.customerId, source_wallet_id=body.source.walletId,
             destination_wallet_id=destination_wallet_id(body),
         )  # fmt: skip
@@ -130,13 +138,13 @@ class HotWrites:
         source, destination = quotes.wallet_of(row, "s_"), quotes.wallet_of(row, "d_")
         quote = service.new_quote(request.tenant_id, body.customerId, body, source, destination, now)
         answer = orjson.dumps(service.render(quote, now))
-        await quotes.hot_create(connection, quote, new_record(request.claim, 201, answer))
-        return answer
+        written = await self._creations.submit((quote, new_record(request.claim, 201, answer)))
+        return answer if written else None
 
-    async def _execute(self, connection: asyncpg.Connection, request: _Request) -> bytes | None:
+    async def _execute(self, pool: asyncpg.Pool, request: _Request) -> bytes | None:
         body = TransactionCreate.model_validate(orjson.loads(request.body))
         row = await transactions.hot_context(
-            connection, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
+            pool, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
             idempotency_key=request.claim.key, quote_id=body.quoteId,
         )  # fmt: skip
         if row is None or row["replay"]:
@@ -152,12 +160,27 @@ class HotWrites:
         source = Wallet(id=quote.source_wallet_id, address=row["source_address"], key_index=row["source_key_index"])
         execution = self._ctx.transactions.plan(request.tenant_id, body, quote, source, row["recipient_customer_id"])
         answer = orjson.dumps(execution.resource)
-        written = await transactions.hot_execute(
-            connection,
-            quote=quote,
-            tenant_now=tenant_now,
-            rows=(execution.transaction, execution.send, execution.event),
-            hold=(HOLD, ledger.rows(hold_legs(quote, accounts))),
-            record=new_record(request.claim, 201, answer),
+        written = await self._executions.submit(
+            transactions.HotExecution(
+                quote=quote,
+                tenant_now=tenant_now,
+                rows=(execution.transaction, execution.send, execution.event),
+                hold=(HOLD, ledger.rows(hold_legs(quote, accounts))),
+                record=new_record(request.claim, 201, answer),
+            )
         )
         return answer if written else None
+
+    async def _create_quotes(self, batch: Sequence[tuple[Quote, IdempotencyRecord]]) -> list[bool]:
+        async with self._pool().acquire() as connection:
+            return await quotes.hot_create_many(connection, batch)
+
+    async def _execute_all(self, batch: Sequence[transactions.HotExecution]) -> list[bool]:
+        async with self._pool().acquire() as connection:
+            return await transactions.hot_execute_many(connection, batch)
+
+    def _pool(self) -> asyncpg.Pool:
+        pool = self._ctx.db.hot_pool
+        if pool is None:  # closed since the request came in: the endpoint answers
+            raise asyncpg.InterfaceError("the hot pool is closed")
+        return pool

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 from oms.auth.repository import HOT_LIVE_KEY
@@ -28,18 +30,23 @@ SELECT {HOT_KEY_TAKEN} AS replay, {HOT_OFFSET} AS offset_ms,
  WHERE {HOT_LIVE_KEY}
 """  # noqa: S608 (the names are our model's columns)
 
-_QUOTE = RowInsert(Quote, first_parameter=1, source="(SELECT 1) AS one")
-_RECORD = RowInsert(IdempotencyRecord, first_parameter=_QUOTE.size + 1, source="created")
-# The quote and the stored answer in one statement (one implicit transaction): both or neither. A concurrent
-# request with the same key makes the second insert fail, and the whole statement with it.
-_CREATE = f"WITH created AS ({_QUOTE.sql} RETURNING id) {_RECORD.sql}"
+_RECORD = RowInsert(IdempotencyRecord, first_parameter=1, source="(SELECT 1) AS one")
+_QUOTE = RowInsert(Quote, first_parameter=_RECORD.size + 1, source="claimed")
+# A new quote and its stored answer in one statement that refuses by writing nothing rather than by raising, so
+# that many of them can share one transaction (``hot_create_many``): the stored answer claims the
+# Idempotency-Key first, and the quote is written only if it did. It gives the number of quotes written.
+_CREATE = f"""
+WITH claimed AS ({_RECORD.sql} ON CONFLICT DO NOTHING RETURNING 1),
+     created AS ({_QUOTE.sql} RETURNING 1)
+SELECT count(*) AS written FROM created
+"""  # noqa: S608 (the names are our model's)
 
 
 async def hot_context(
-    connection: asyncpg.Connection, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str,
+    pool: asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str,
     customer_id: str, source_wallet_id: str, destination_wallet_id: str | None,
 ) -> asyncpg.Record | None:  # fmt: skip
-    return await connection.fetchrow(
+    return await pool.fetchrow(
         _CONTEXT, key_id, tenant_id, mode, idempotency_key, customer_id, source_wallet_id, destination_wallet_id
     )
 
@@ -51,5 +58,13 @@ def wallet_of(row: asyncpg.Record, prefix: str) -> Wallet | None:
     return Wallet(**{column: row[f"{prefix}{column}"] for column in _WALLET.split(", ")})
 
 
-async def hot_create(connection: asyncpg.Connection, quote: Quote, record: IdempotencyRecord) -> None:
-    await connection.execute(_CREATE, *_QUOTE.values(quote), *_RECORD.values(record))
+async def hot_create_many(
+    connection: asyncpg.Connection, quotes: Sequence[tuple[Quote, IdempotencyRecord]]
+) -> list[bool]:
+    """Write new quotes, each with its stored answer, in one transaction; for each, whether it was written
+    (False: its Idempotency-Key was taken, and nothing of it was written). Raises the database's error, and then
+    nothing at all was written."""
+    rows = await connection.fetchmany(
+        _CREATE, [[*_RECORD.values(record), *_QUOTE.values(quote)] for quote, record in quotes]
+    )
+    return [row["written"] == 1 for row in rows]

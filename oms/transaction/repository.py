@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -101,32 +102,72 @@ SELECT {HOT_KEY_TAKEN} AS replay, {HOT_OFFSET} AS offset_ms,
  WHERE {HOT_LIVE_KEY}
 """  # noqa: S608 (the names are our model's columns)
 
-# An execution in one statement (one implicit transaction): the quote accepted if it is still open and
-# unexpired, the transaction, its send and its event written, the funds held (oms_post_entry, which raises
-# rather than overdraw) and the answer stored, or none of it. Every insert reads ``accepted``, so a quote
-# executed meanwhile writes nothing; the hold reads the transaction, and the stored answer reads the hold.
-_ACCEPT = (
-    "UPDATE quotes SET status = 'accepted', accepted_at = $1 WHERE id = $2 AND status = 'open' AND expires_at > $3"
-)
+# An execution in one statement that refuses by writing nothing rather than by raising, so that many of them
+# can share one transaction (``hot_execute_many``). In order: the quote locked if it is still open and
+# unexpired, then the entry's accounts locked in id order if no debit would overdraw them (re-checked on their
+# latest versions), then the stored answer claimed (a key already taken, even by an earlier execution of the
+# same batch, claims nothing); only then the quote accepted, the transaction, its send and its event written
+# and the funds held (oms_post_entry, which cannot refuse what the guards let through). It gives the number of
+# entries written: 1, or 0 and nothing written.
+_OPEN_QUOTE = "SELECT id FROM quotes WHERE id = $2 AND status = 'open' AND expires_at > $3 FOR UPDATE"
+_FUNDED = """SELECT a.id FROM open_quote, ledger_accounts a
+  JOIN unnest($7::bigint[], $9::bigint[]) AS leg (account_id, amount) ON leg.account_id = a.id
+ WHERE leg.amount >= 0 OR a.balance + leg.amount >= 0
+ ORDER BY a.id FOR UPDATE OF a"""
+_ACCEPT = "UPDATE quotes SET status = 'accepted', accepted_at = $1 WHERE id = $2 AND EXISTS (SELECT 1 FROM claimed)"
 _HOLD = "SELECT oms_post_entry($4::text, $5::text, $6::text, $1, $7::bigint[], $8::text[], $9::bigint[])"
-_TRANSACTION = RowInsert(Transaction, first_parameter=10, source="accepted")
-_SEND = RowInsert(ChainSend, first_parameter=_TRANSACTION.size + 10, source="accepted")
-_EVENT = RowInsert(Event, first_parameter=_TRANSACTION.size + _SEND.size + 10, source="accepted")
-_RECORD = RowInsert(IdempotencyRecord, first_parameter=_TRANSACTION.size + _SEND.size + _EVENT.size + 10, source="hold")
+_RECORD = RowInsert(
+    IdempotencyRecord,
+    first_parameter=10,
+    source="(SELECT 1) AS one WHERE (SELECT count(*) FROM funded) = cardinality($7::bigint[])",
+)
+_TRANSACTION = RowInsert(Transaction, first_parameter=_RECORD.size + 10, source="claimed")
+_SEND = RowInsert(ChainSend, first_parameter=_RECORD.size + _TRANSACTION.size + 10, source="claimed")
+_EVENT = RowInsert(Event, first_parameter=_RECORD.size + _TRANSACTION.size + _SEND.size + 10, source="claimed")
 _EXECUTE = f"""
-WITH accepted AS ({_ACCEPT} RETURNING id),
+WITH open_quote AS MATERIALIZED ({_OPEN_QUOTE}),
+     funded AS MATERIALIZED ({_FUNDED}),
+     claimed AS ({_RECORD.sql} ON CONFLICT DO NOTHING RETURNING 1),
+     accepted AS ({_ACCEPT}),
      created AS ({_TRANSACTION.sql} RETURNING id),
      queued AS ({_SEND.sql}),
      emitted AS ({_EVENT.sql}),
      hold AS ({_HOLD} AS entry FROM created)
-{_RECORD.sql} RETURNING 1
-"""
+SELECT count(*) AS written FROM hold
+"""  # noqa: S608 (the names are our model's)
+
+
+@dataclass(frozen=True, slots=True)
+class HotExecution:
+    """One execution for ``hot_execute_many``. ``hold``: the ledger entry's kind and legs."""
+
+    quote: Quote
+    tenant_now: datetime
+    rows: tuple[Transaction, ChainSend, Event]
+    hold: tuple[str, Sequence[tuple[int, str, int]]]
+    record: IdempotencyRecord
+
+    def lock_order(self) -> tuple[int, str]:
+        """Executions sharing a transaction lock their quote, then their accounts: taken in the order of the
+        first account and then the quote, two batches can never wait for each other's locks."""
+        _, legs = self.hold
+        return min(leg[0] for leg in legs), self.quote.id
+
+    def parameters(self) -> list[Any]:
+        transaction, send, event = self.rows
+        kind, legs = self.hold
+        return [
+            transaction.created_at, self.quote.id, self.tenant_now, transaction.tenant_id, kind, transaction.id,
+            *ledger.leg_arrays(legs),
+            *_RECORD.values(self.record), *_TRANSACTION.values(transaction), *_SEND.values(send),
+            *_EVENT.values(event),
+        ]  # fmt: skip
 
 
 async def hot_context(
-    connection: asyncpg.Connection, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str, quote_id: str
+    pool: asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str, quote_id: str
 ) -> asyncpg.Record | None:
-    return await connection.fetchrow(_HOT_CONTEXT, key_id, tenant_id, mode, idempotency_key, quote_id)
+    return await pool.fetchrow(_HOT_CONTEXT, key_id, tenant_id, mode, idempotency_key, quote_id)
 
 
 def quote_of(row: asyncpg.Record) -> Quote:
@@ -136,24 +177,13 @@ def quote_of(row: asyncpg.Record) -> Quote:
     return Quote(**values)
 
 
-async def hot_execute(
-    connection: asyncpg.Connection,
-    *,
-    quote: Quote,
-    tenant_now: datetime,
-    rows: tuple[Transaction, ChainSend, Event],
-    hold: tuple[str, Sequence[tuple[int, str, int]]],
-    record: IdempotencyRecord,
-) -> bool:
-    """Write an execution; False (nothing written) if the quote was no longer open. ``hold``: the ledger entry's
-    kind and legs. Raises the database's error if the hold was refused or the Idempotency-Key was taken
-    meanwhile (nothing written either)."""
-    transaction, send, event = rows
-    kind, legs = hold
-    written = await connection.fetchval(
-        _EXECUTE,
-        transaction.created_at, quote.id, tenant_now, transaction.tenant_id, kind, transaction.id,
-        *ledger.leg_arrays(legs),
-        *_TRANSACTION.values(transaction), *_SEND.values(send), *_EVENT.values(event), *_RECORD.values(record),
-    )  # fmt: skip
-    return written is not None
+async def hot_execute_many(connection: asyncpg.Connection, executions: Sequence[HotExecution]) -> list[bool]:
+    """Write executions in one transaction, in lock order; for each, whether it was written (False: its quote
+    was no longer open, its funds were short or its Idempotency-Key was taken, and nothing of it was written).
+    Raises the database's error, and then nothing at all was written."""
+    order = sorted(range(len(executions)), key=lambda index: executions[index].lock_order())
+    rows = await connection.fetchmany(_EXECUTE, [executions[index].parameters() for index in order])
+    written = [False] * len(executions)
+    for index, row in zip(order, rows, strict=True):
+        written[index] = row["written"] == 1
+    return written

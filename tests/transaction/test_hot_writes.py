@@ -20,6 +20,7 @@ from oms.context import AppContext
 from oms.hotwrites import HotWrites
 from oms.middleware import RequestContextMiddleware
 from oms.responses import JSONResponse
+from oms.transaction import repository as transaction_repository
 from tests.support import Api, OffsetClock, create_customer, create_wallet, fund, ledger_is_sound, settle
 
 BASE_URL = "http://oms.test/v0.9"
@@ -53,6 +54,32 @@ async def funded(api: Api, ctx: AppContext, clock: OffsetClock) -> dict[str, Any
     await fund(api, wallet, "10.00")
     await settle(ctx, clock)
     return {"customer": customer, "wallet": wallet, "payee": payee}
+
+
+@pytest.fixture
+def one_batch(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], list[int]]:
+    """Holds each execution after its read until ``n`` have read, so that their writes go out together; gives
+    the list that records the size of every batch of executions written."""
+    sizes: list[int] = []
+
+    def arrange(n: int) -> list[int]:
+        barrier = asyncio.Barrier(n)
+        read, write = transaction_repository.hot_context, transaction_repository.hot_execute_many
+
+        async def gathered_read(*args: Any, **kwargs: Any) -> Any:
+            row = await read(*args, **kwargs)
+            await barrier.wait()
+            return row
+
+        async def recorded_write(connection: Any, executions: Any) -> list[bool]:
+            sizes.append(len(executions))
+            return await write(connection, executions)
+
+        monkeypatch.setattr(transaction_repository, "hot_context", gathered_read)
+        monkeypatch.setattr(transaction_repository, "hot_execute_many", recorded_write)
+        return sizes
+
+    return arrange
 
 
 def _quote_body(funded: dict[str, Any], amount: str = "4.00") -> dict[str, Any]:
@@ -179,3 +206,45 @@ async def test_a_failure_inside_the_hot_path_passes_on_with_nothing_written(
     assert (await post("/transactions", {"quoteId": offer["id"]})).status_code == PASSED_ON
     assert (await api.get(f"/quotes/{offer['id']}")).json()["status"] == "open"
     assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "10.00"
+
+
+async def test_executions_written_together_are_each_judged_on_their_own(
+    api: Api, ctx: AppContext, hot_only: httpx.AsyncClient, funded: dict[str, Any], one_batch: Any
+) -> None:
+    post = _post(hot_only, api)
+    offers = [(await post("/quotes", _quote_body(funded))).json()["id"] for _ in range(3)]
+    sizes = one_batch(4)
+    # 3 quotes of 4.00 from 10.00, the first one twice: two fit, the third is short, the repeat is executed.
+    answers = await asyncio.gather(*(post("/transactions", {"quoteId": quote}) for quote in [*offers, offers[0]]))
+    assert sizes == [4]
+    executed = [response.json()["quoteId"] for response in answers if response.status_code == 201]
+    assert len(executed) == 2 and len(set(executed)) == 2
+    assert sorted(response.status_code for response in answers) == [201, 201, PASSED_ON, PASSED_ON]
+    assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "2.00"
+    statuses = [(await api.get(f"/quotes/{quote}")).json()["status"] for quote in offers]
+    assert sorted(statuses) == ["accepted", "accepted", "open"]
+    await ledger_is_sound(ctx, api)
+
+
+async def test_a_batch_the_database_refuses_writes_nothing_and_each_request_passes_on(
+    api: Api, ctx: AppContext, hot_only: httpx.AsyncClient, funded: dict[str, Any], one_batch: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    post = _post(hot_only, api)
+    offers = [(await post("/quotes", _quote_body(funded, amount="1.00"))).json()["id"] for _ in range(3)]
+    plan = ctx.transactions.plan
+
+    def one_unwritable(*args: Any, **kwargs: Any) -> Any:
+        execution = plan(*args, **kwargs)
+        if execution.transaction.quote_id == offers[1]:
+            execution.transaction.sender_customer_id = "cst_" + "0" * 26  # no such customer: a foreign key fails
+        return execution
+
+    monkeypatch.setattr(ctx.transactions, "plan", one_unwritable)
+    sizes = one_batch(3)
+    answers = await asyncio.gather(*(post("/transactions", {"quoteId": quote}) for quote in offers))
+    assert sizes == [3]
+    assert [response.status_code for response in answers] == [PASSED_ON] * 3
+    assert [(await api.get(f"/quotes/{quote}")).json()["status"] for quote in offers] == ["open"] * 3
+    assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "10.00"
+    await ledger_is_sound(ctx, api)

@@ -1,0 +1,63 @@
+"""Group commit for concurrent callers: their items run together, in one round trip and one transaction.
+
+``submit`` queues an item and waits for its result. One flush runs at a time: the first item starts it on
+the next turn of the event loop, so every item submitted meanwhile joins it, and items that arrive while it
+runs form the next one. Nothing waits on a timer: an idle server runs each item alone, a busy one in
+batches as large as the load makes them (up to ``max_size``). If a flush raises, every item in it gets the
+error: the runner must be all or nothing, so that the error means nothing of the batch was written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Batcher(Generic[Item, Result]):
+    def __init__(self, run: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]], *, max_size: int) -> None:
+        self._run = run
+        self._max_size = max_size
+        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[: self._max_size], self._waiting[self._max_size :]
+                await self._run_batch(batch)
+        except asyncio.CancelledError:  # shutting down: nobody is left to run what waits
+            for _, future in self._waiting:
+                future.cancel()
+            self._waiting = []
+            raise
+        finally:
+            self._flushing = None
+
+    async def _run_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        try:
+            results = await self._run([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"a batch of {len(batch)} gave {len(results)} results")
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as error:  # every caller gets it: nothing of the batch was written
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
