@@ -53,7 +53,7 @@ SELECT EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id 
   JOIN ledger_accounts h ON h.wallet_id = s.id AND h.kind = 'held'
  WHERE k.id = :key AND k.tenant_id = :tenant AND k.mode = 'sandbox' AND k.revoked_at IS NULL;
 WITH open_quote AS MATERIALIZED (SELECT id FROM quotes WHERE id = current_setting('bench.q') AND status = 'open'
-  AND expires_at > now() FOR UPDATE),
+  AND expires_at > now() FOR NO KEY UPDATE SKIP LOCKED),
  funded AS MATERIALIZED (SELECT a.id FROM open_quote, ledger_accounts a
   JOIN unnest(ARRAY[current_setting('bench.available')::bigint, current_setting('bench.held')::bigint],
    ARRAY[-10000::bigint, 10000::bigint]) AS leg (account_id, amount) ON leg.account_id = a.id

@@ -248,3 +248,25 @@ async def test_a_batch_the_database_refuses_writes_nothing_and_each_request_pass
     assert [(await api.get(f"/quotes/{quote}")).json()["status"] for quote in offers] == ["open"] * 3
     assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "10.00"
     await ledger_is_sound(ctx, api)
+
+
+async def test_a_batch_skips_a_quote_locked_elsewhere_instead_of_waiting_for_it(
+    api: Api, hot_only: httpx.AsyncClient, funded: dict[str, Any], one_batch: Any, ctx: AppContext
+) -> None:
+    """Waiting for the quote while holding the accounts of the batch's earlier executions could close a cycle
+    with the twin that holds it (quote, then accounts): the batch passes that execution on instead."""
+    post = _post(hot_only, api)
+    first, second = [(await post("/quotes", _quote_body(funded, amount="1.00"))).json()["id"] for _ in range(2)]
+    assert ctx.db.hot_pool is not None
+    async with ctx.db.hot_pool.acquire() as twin, twin.transaction():
+        await twin.execute("SELECT 1 FROM quotes WHERE id = $1 FOR UPDATE", second)
+        one_batch(2)
+        executions = asyncio.gather(*(post("/transactions", {"quoteId": quote}) for quote in (first, second)))
+        answers = await asyncio.wait_for(executions, timeout=10)
+        assert [response.status_code for response in answers] == [201, PASSED_ON]
+        await twin.execute("SET LOCAL lock_timeout = '2s'")  # the batch has committed: its accounts are free
+        await twin.execute(
+            "SELECT 1 FROM ledger_accounts WHERE wallet_id = $1 FOR UPDATE", funded["wallet"]["id"]
+        )
+    assert (await api.get(f"/quotes/{second}")).json()["status"] == "open"
+    assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "9.00"
