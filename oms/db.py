@@ -105,7 +105,9 @@ class Database:
         """Open the driver's own pool for the hot paths (PostgreSQL only; oms/hotpath.py, oms/hotwrites.py)."""
         if self.is_sqlite or not self._hot_pool_size or self.hot_pool is not None:
             return
-        settings = {"application_name": "oms"}
+        # Every hot statement looks rows up by key, so one generic plan serves every execution; the default
+        # would re-plan each of the first five executions per connection and then weigh custom plans again.
+        settings = {"application_name": "oms", "plan_cache_mode": "force_generic_plan"}
         if self._schema:
             settings["search_path"] = self._schema
         self.hot_pool = await asyncpg.create_pool(
