@@ -265,8 +265,6 @@ async def test_a_batch_skips_a_quote_locked_elsewhere_instead_of_waiting_for_it(
         answers = await asyncio.wait_for(executions, timeout=10)
         assert [response.status_code for response in answers] == [201, PASSED_ON]
         await twin.execute("SET LOCAL lock_timeout = '2s'")  # the batch has committed: its accounts are free
-        await twin.execute(
-            "SELECT 1 FROM ledger_accounts WHERE wallet_id = $1 FOR UPDATE", funded["wallet"]["id"]
-        )
+        await twin.execute("SELECT 1 FROM ledger_accounts WHERE wallet_id = $1 FOR UPDATE", funded["wallet"]["id"])
     assert (await api.get(f"/quotes/{second}")).json()["status"] == "open"
     assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "9.00"
