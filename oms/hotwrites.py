@@ -2,9 +2,10 @@
 
 On PostgreSQL this pure ASGI layer serves the well-formed, authorised, successful request with one read (the
 key's check, the Idempotency-Key's state and everything the rules need, in one statement) and one write (the
-whole effect and the stored answer in one statement), on the driver's own pool. The writes of concurrent
-requests go out together (group commit, ``oms.kit.batch``): one round trip and one transaction for a batch,
-so one commit, and for a hot wallet one wait for its account's lock, serve many requests. Each write refuses
+whole effect and the stored answer in one statement), on the driver's own pool. Concurrent requests go out
+together (``oms.kit.batch``): their reads as one statement (``oms.kit.sql.BatchedLookup``), and their writes
+in one round trip and one transaction (group commit), so one commit, and for a hot wallet one wait for its
+account's lock, serve many requests. Each write refuses
 by writing nothing rather than by raising, so it is judged on its own within its batch.
 The rules are the services' own (``QuoteService.new_quote``, ``TransactionService.check_open`` and ``plan``,
 ``customer.service.refusal``) and so is the rendering, so the answer is the endpoint's, byte for byte.
@@ -71,10 +72,13 @@ class HotWrites:
         self._ctx = ctx
         self._mode = ctx.settings.mode.value
         self._ttl = timedelta(seconds=ctx.settings.idempotency_ttl_seconds)
-        # The writes of concurrent requests share one round trip and one transaction (group commit).
+        # The reads of concurrent requests share one round trip and one statement; their writes share one
+        # round trip and one transaction (group commit).
+        self._quote_reads = Batcher(self._read_quotes, max_size=_BATCH)
+        self._execution_reads = Batcher(self._read_executions, max_size=_BATCH)
         self._creations = Batcher(self._create_quotes, max_size=_BATCH)
         self._executions = Batcher(self._execute_all, max_size=_BATCH)
-        self._handlers: dict[str, Callable[[asyncpg.Pool, _Request], Awaitable[bytes | None]]] = {
+        self._handlers: dict[str, Callable[[_Request], Awaitable[bytes | None]]] = {
             f"{API_PREFIX}/quotes": self._quote,
             f"{API_PREFIX}/transactions": self._execute,
         }
@@ -87,7 +91,7 @@ class HotWrites:
             request = self._request(scope) if handler is not None else None
             if handler is not None and request is not None:
                 try:
-                    answer = await handler(pool, request)
+                    answer = await handler(request)
                 except _PASS:
                     answer = None
                 except Exception:  # a bug here must not cost the request: the endpoint answers (or replays)
@@ -120,12 +124,14 @@ class HotWrites:
             return None
         return _Request(claims.key_id, claims.tenant_id, claim, body)
 
-    async def _quote(self, pool: asyncpg.Pool, request: _Request) -> bytes | None:
+    async def _quote(self, request: _Request) -> bytes | None:
         body = QuoteCreate.model_validate(orjson.loads(request.body))
-        row = await quotes.hot_context(
-            pool, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
-            idempotency_key=request.claim.key, customer_id=body.customerId, source_wallet_id=body.source.walletId,
-            destination_wallet_id=destination_wallet_id(body),
+        row = await self._quote_reads.submit(
+            quotes.context_parameters(
+                key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
+                idempotency_key=request.claim.key, customer_id=body.customerId,
+                source_wallet_id=body.source.walletId, destination_wallet_id=destination_wallet_id(body),
+            )
         )  # fmt: skip
         if (
             row is None
@@ -141,11 +147,13 @@ class HotWrites:
         written = await self._creations.submit((quote, new_record(request.claim, 201, answer)))
         return answer if written else None
 
-    async def _execute(self, pool: asyncpg.Pool, request: _Request) -> bytes | None:
+    async def _execute(self, request: _Request) -> bytes | None:
         body = TransactionCreate.model_validate(orjson.loads(request.body))
-        row = await transactions.hot_context(
-            pool, key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
-            idempotency_key=request.claim.key, quote_id=body.quoteId,
+        row = await self._execution_reads.submit(
+            transactions.context_parameters(
+                key_id=request.key_id, tenant_id=request.tenant_id, mode=self._mode,
+                idempotency_key=request.claim.key, quote_id=body.quoteId,
+            )
         )  # fmt: skip
         if row is None or row["replay"]:
             return None
@@ -170,6 +178,12 @@ class HotWrites:
             )
         )
         return answer if written else None
+
+    async def _read_quotes(self, batch: Sequence[tuple[str | None, ...]]) -> list[asyncpg.Record | None]:
+        return await quotes.hot_contexts(self._pool(), batch)
+
+    async def _read_executions(self, batch: Sequence[tuple[str, ...]]) -> list[asyncpg.Record | None]:
+        return await transactions.hot_contexts(self._pool(), batch)
 
     async def _create_quotes(self, batch: Sequence[tuple[Quote, IdempotencyRecord]]) -> list[bool]:
         async with self._pool().acquire() as connection:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,3 +47,26 @@ class RowInsert:
             orjson.dumps(v).decode() if json and v is not None else v
             for v, json in zip(values, self._json, strict=True)
         ]
+
+
+class BatchedLookup:
+    """A lookup of at most one row, run for many parameter sets in one statement on the driver's own
+    connections: the parameters go in as one array each, and the lookup runs once per set (a lateral join),
+    so a batch pays for one round trip and one executor start instead of one per set. ``types`` are the
+    PostgreSQL types of the lookup's parameters ``$1``, ``$2``, … in order."""
+
+    def __init__(self, lookup: str, types: Sequence[str]) -> None:
+        names = [f"p{index}" for index in range(1, len(types) + 1)]
+        arrays = ", ".join(f"${index}::{name}[]" for index, name in enumerate(types, start=1))
+        body = re.sub(r"\$(\d+)", lambda number: f"p.p{number.group(1)}", lookup)
+        parameters = f"unnest({arrays}) WITH ORDINALITY AS p({', '.join(names)}, batch_index)"
+        self.sql = f"SELECT p.batch_index, found.* FROM {parameters} CROSS JOIN LATERAL ({body}) AS found"  # noqa: S608 (our own statements)
+
+    async def fetch(
+        self, connection: asyncpg.Connection | asyncpg.Pool, parameter_sets: Sequence[Sequence[Any]]
+    ) -> list[asyncpg.Record | None]:
+        """For each parameter set, in order, its row or None."""
+        found: list[asyncpg.Record | None] = [None] * len(parameter_sets)
+        for row in await connection.fetch(self.sql, *(list(column) for column in zip(*parameter_sets, strict=True))):
+            found[row["batch_index"] - 1] = row
+        return found

@@ -10,7 +10,7 @@ from oms.auth.repository import HOT_LIVE_KEY
 from oms.clock.repository import HOT_OFFSET
 from oms.customer.repository import HOT_ACTIVE_ENDORSEMENTS
 from oms.idempotency import HOT_KEY_TAKEN
-from oms.kit.sql import RowInsert
+from oms.kit.sql import BatchedLookup, RowInsert
 from oms.models import IdempotencyRecord, Quote, Wallet
 
 _WALLET = "id, customer_id, asset, chain, address, key_index, status"
@@ -42,17 +42,26 @@ SELECT count(*) AS written FROM created
 """  # noqa: S608 (the names are our model's)
 
 
-async def hot_context(
-    pool: asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str,
+_CONTEXTS = BatchedLookup(_CONTEXT, ["text"] * 7)
+
+
+def context_parameters(
+    *, key_id: str, tenant_id: str, mode: str, idempotency_key: str,
     customer_id: str, source_wallet_id: str, destination_wallet_id: str | None,
-) -> asyncpg.Record | None:  # fmt: skip
-    return await pool.fetchrow(
-        _CONTEXT, key_id, tenant_id, mode, idempotency_key, customer_id, source_wallet_id, destination_wallet_id
-    )
+) -> tuple[str | None, ...]:  # fmt: skip
+    """One request's parameters for ``hot_contexts``."""
+    return key_id, tenant_id, mode, idempotency_key, customer_id, source_wallet_id, destination_wallet_id
+
+
+async def hot_contexts(
+    pool: asyncpg.Pool, parameter_sets: Sequence[tuple[str | None, ...]]
+) -> list[asyncpg.Record | None]:
+    """The context row of each request (``context_parameters``), in one round trip; None where there is none."""
+    return await _CONTEXTS.fetch(pool, parameter_sets)
 
 
 def wallet_of(row: asyncpg.Record, prefix: str) -> Wallet | None:
-    """The wallet a ``hot_context`` row holds under ``prefix`` (``s_``, ``d_``), as a detached object."""
+    """The wallet a ``hot_contexts`` row holds under ``prefix`` (``s_``, ``d_``), as a detached object."""
     if row[f"{prefix}id"] is None:
         return None
     return Wallet(**{column: row[f"{prefix}{column}"] for column in _WALLET.split(", ")})

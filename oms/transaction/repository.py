@@ -17,7 +17,7 @@ from oms.clock.repository import HOT_OFFSET
 from oms.customer.repository import HOT_ACTIVE_ENDORSEMENTS
 from oms.idempotency import HOT_KEY_TAKEN
 from oms.kit.ids import is_valid_id
-from oms.kit.sql import RowInsert
+from oms.kit.sql import BatchedLookup, RowInsert
 from oms.ledger import repository as ledger
 from oms.models import ChainSend, Event, IdempotencyRecord, Quote, Transaction
 
@@ -170,14 +170,23 @@ class HotExecution:
         ]  # fmt: skip
 
 
-async def hot_context(
-    pool: asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, idempotency_key: str, quote_id: str
-) -> asyncpg.Record | None:
-    return await pool.fetchrow(_HOT_CONTEXT, key_id, tenant_id, mode, idempotency_key, quote_id)
+_CONTEXTS = BatchedLookup(_HOT_CONTEXT, ["text"] * 5)
+
+
+def context_parameters(
+    *, key_id: str, tenant_id: str, mode: str, idempotency_key: str, quote_id: str
+) -> tuple[str, ...]:
+    """One request's parameters for ``hot_contexts``."""
+    return key_id, tenant_id, mode, idempotency_key, quote_id
+
+
+async def hot_contexts(pool: asyncpg.Pool, parameter_sets: Sequence[tuple[str, ...]]) -> list[asyncpg.Record | None]:
+    """The context row of each request (``context_parameters``), in one round trip; None where there is none."""
+    return await _CONTEXTS.fetch(pool, parameter_sets)
 
 
 def quote_of(row: asyncpg.Record) -> Quote:
-    """The quote a ``hot_context`` row holds, as a detached object."""
+    """The quote a ``hot_contexts`` row holds, as a detached object."""
     values = {key: row[f"q_{column.name}"] for key, column in Quote.__mapper__.columns.items()}
     values["metadata_"] = orjson.loads(values["metadata_"])  # the driver's own connection leaves JSON as text
     return Quote(**values)

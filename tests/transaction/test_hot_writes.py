@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from oms.auth import repository as keys
 from oms.context import AppContext
 from oms.hotwrites import HotWrites
+from oms.kit.batch import Batcher
 from oms.middleware import RequestContextMiddleware
 from oms.responses import JSONResponse
 from oms.transaction import repository as transaction_repository
@@ -58,24 +59,24 @@ async def funded(api: Api, ctx: AppContext, clock: OffsetClock) -> dict[str, Any
 
 @pytest.fixture
 def one_batch(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], list[int]]:
-    """Holds each execution after its read until ``n`` have read, so that their writes go out together; gives
-    the list that records the size of every batch of executions written."""
+    """Holds each of ``n`` executions at each step it batches (its read, then its write) until all ``n`` are
+    there, so that they go out together; gives the list that records the size of every batch of executions
+    written."""
     sizes: list[int] = []
 
     def arrange(n: int) -> list[int]:
         barrier = asyncio.Barrier(n)
-        read, write = transaction_repository.hot_context, transaction_repository.hot_execute_many
+        submit, write = Batcher.submit, transaction_repository.hot_execute_many
 
-        async def gathered_read(*args: Any, **kwargs: Any) -> Any:
-            row = await read(*args, **kwargs)
+        async def gathered_submit(self: Batcher[Any, Any], item: Any) -> Any:
             await barrier.wait()
-            return row
+            return await submit(self, item)
 
         async def recorded_write(connection: Any, executions: Any) -> list[bool]:
             sizes.append(len(executions))
             return await write(connection, executions)
 
-        monkeypatch.setattr(transaction_repository, "hot_context", gathered_read)
+        monkeypatch.setattr(Batcher, "submit", gathered_submit)
         monkeypatch.setattr(transaction_repository, "hot_execute_many", recorded_write)
         return sizes
 
