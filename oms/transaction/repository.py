@@ -109,9 +109,9 @@ SELECT {HOT_KEY_TAKEN} AS replay, {HOT_OFFSET} AS offset_ms,
 # same batch, claims nothing); only then the quote accepted, the transaction, its send and its event written
 # and the funds held (oms_post_entry, which cannot refuse what the guards let through). It gives the number of
 # entries written: 1, or 0 and nothing written.
-# A quote locked by anyone else (its twin executing elsewhere, or the expiry job) is skipped, not waited for:
-# a batch then never waits for a quote while it holds the accounts of earlier executions, which is the one
-# wait that could close a cycle with a twin's batch or a regular execution (quote, then accounts). The
+# A quote locked by anyone else (its twin executing in another batch or through the endpoint) is skipped, not
+# waited for: a batch then never waits for a quote while it holds the accounts of earlier executions, which is
+# the wait that could close a cycle with a twin's batch or a regular execution (quote, then accounts). The
 # skipped execution passes to the endpoint, which waits for the lock and answers.
 _OPEN_QUOTE = (
     "SELECT id FROM quotes WHERE id = $2 AND status = 'open' AND expires_at > $3 FOR NO KEY UPDATE SKIP LOCKED"
