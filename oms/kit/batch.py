@@ -10,7 +10,7 @@ error: the runner must be all or nothing, so that the error means nothing of the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -61,3 +61,18 @@ class Batcher(Generic[Item, Result]):
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+
+
+def first_of_each(*keys: Sequence[Hashable]) -> list[int]:
+    """The positions of the items of a batch that share no key with an earlier item kept, in order. ``keys``
+    holds, for each kind of key, every item's key of that kind: of twins written together (one
+    Idempotency-Key, one quote), only the first is written, as if the others had come just after."""
+    seen: list[set[Hashable]] = [set() for _ in keys]
+    kept: list[int] = []
+    for position, item_keys in enumerate(zip(*keys, strict=True)):
+        if any(key in known for key, known in zip(item_keys, seen, strict=True)):
+            continue
+        for key, known in zip(item_keys, seen, strict=True):
+            known.add(key)
+        kept.append(position)
+    return kept

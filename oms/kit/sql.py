@@ -23,12 +23,16 @@ def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-class RowInsert:
-    """``INSERT INTO <table> (every column) SELECT $n, … FROM <source>`` for the driver's own connections
-    (asyncpg, numbered parameters), with each parameter cast to its column's type, so a data-modifying
-    statement can write a row built as a (never-added) ORM object. ``values(obj)`` gives its parameters."""
+class RowsInsert:
+    """Rows of a model written many at a time by one statement on the driver's own connections (asyncpg,
+    numbered parameters): each column's values go in as one array parameter, cast to the column's type, so a
+    data-modifying statement can write rows built as (never-added) ORM objects.
 
-    def __init__(self, model: Any, *, first_parameter: int, source: str) -> None:
+    ``source`` is the rows as a relation, ``unnest(…) WITH ORDINALITY AS <alias>(<columns>, batch_index)``, so
+    the statement can join them with anything keyed by position; ``insert(condition)`` writes the rows that
+    ``condition`` (the rest of the ``FROM`` clause, say a join) keeps; ``arrays(rows)`` gives the parameters."""
+
+    def __init__(self, model: Any, *, first_parameter: int, alias: str) -> None:
         table = model.__table__
         dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
         self._attributes = [model.__mapper__.get_property_by_column(column).key for column in table.columns]
@@ -36,17 +40,24 @@ class RowInsert:
         # Strings cast to text, not varchar(n): an explicit cast would truncate where the column refuses.
         types = [column.type.compile(dialect=dialect) for column in table.columns]
         types = ["text" if name.startswith("VARCHAR") else name for name in types]
-        casts = [f"${first_parameter + index}::{name}" for index, name in enumerate(types)]
-        names = ", ".join(column.name for column in table.columns)
-        self.sql = f"INSERT INTO {table.name} ({names}) SELECT {', '.join(casts)} FROM {source}"  # noqa: S608 (model names)
-        self.size = len(casts)
+        arrays = ", ".join(f"${first_parameter + index}::{name}[]" for index, name in enumerate(types))
+        names = [column.name for column in table.columns]
+        self.source = f"unnest({arrays}) WITH ORDINALITY AS {alias}({', '.join(names)}, batch_index)"
+        selected = ", ".join(f"{alias}.{name}" for name in names)
+        self._insert = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {selected} FROM {self.source}"  # noqa: S608 (model names)
+        self.size = len(types)
 
-    def values(self, row: Any) -> list[Any]:
-        values = [getattr(row, attribute) for attribute in self._attributes]
-        return [
-            orjson.dumps(v).decode() if json and v is not None else v
-            for v, json in zip(values, self._json, strict=True)
-        ]
+    def insert(self, condition: str = "") -> str:
+        return f"{self._insert} {condition}".rstrip()
+
+    def arrays(self, rows: Sequence[Any]) -> list[list[Any]]:
+        columns: list[list[Any]] = [[] for _ in self._attributes]
+        for row in rows:
+            state = row.__dict__  # a new object's values live in its state (oms.models.base.Base.__init__)
+            for column, attribute, json in zip(columns, self._attributes, self._json, strict=True):
+                value = state.get(attribute)
+                column.append(orjson.dumps(value).decode() if json and value is not None else value)
+        return columns
 
 
 class BatchedLookup:

@@ -10,7 +10,8 @@ from oms.auth.repository import HOT_LIVE_KEY
 from oms.clock.repository import HOT_OFFSET
 from oms.customer.repository import HOT_ACTIVE_ENDORSEMENTS
 from oms.idempotency import HOT_KEY_TAKEN
-from oms.kit.sql import BatchedLookup, RowInsert
+from oms.kit.batch import first_of_each
+from oms.kit.sql import BatchedLookup, RowsInsert
 from oms.models import IdempotencyRecord, Quote, Wallet
 
 _WALLET = "id, customer_id, asset, chain, address, key_index, status"
@@ -30,15 +31,18 @@ SELECT {HOT_KEY_TAKEN} AS replay, {HOT_OFFSET} AS offset_ms,
  WHERE {HOT_LIVE_KEY}
 """  # noqa: S608 (the names are our model's columns)
 
-_RECORD = RowInsert(IdempotencyRecord, first_parameter=1, source="(SELECT 1) AS one")
-_QUOTE = RowInsert(Quote, first_parameter=_RECORD.size + 1, source="claimed")
-# A new quote and its stored answer in one statement that refuses by writing nothing rather than by raising, so
-# that many of them can share one transaction (``hot_create_many``): the stored answer claims the
-# Idempotency-Key first, and the quote is written only if it did. It gives the number of quotes written.
+_RECORD = RowsInsert(IdempotencyRecord, first_parameter=1, alias="r")
+_QUOTE = RowsInsert(Quote, first_parameter=_RECORD.size + 1, alias="q")
+# New quotes with their stored answers in one statement that refuses a quote by writing nothing of it rather
+# than by raising, so that one refusal does not undo the others (``hot_create_many``): each stored answer
+# claims its Idempotency-Key first, and only the quotes whose answers did are written. It gives the positions
+# (``batch_index``) of the quotes written.
 _CREATE = f"""
-WITH claimed AS ({_RECORD.sql} ON CONFLICT DO NOTHING RETURNING 1),
-     created AS ({_QUOTE.sql} RETURNING 1)
-SELECT count(*) AS written FROM created
+WITH claimed AS ({_RECORD.insert()} ON CONFLICT DO NOTHING RETURNING tenant_id, key),
+     written AS MATERIALIZED (SELECT r.batch_index FROM {_RECORD.source}
+                               JOIN claimed c ON c.tenant_id = r.tenant_id AND c.key = r.key),
+     created AS ({_QUOTE.insert("JOIN written USING (batch_index)")})
+SELECT batch_index FROM written
 """  # noqa: S608 (the names are our model's)
 
 
@@ -70,10 +74,13 @@ def wallet_of(row: asyncpg.Record, prefix: str) -> Wallet | None:
 async def hot_create_many(
     connection: asyncpg.Connection, quotes: Sequence[tuple[Quote, IdempotencyRecord]]
 ) -> list[bool]:
-    """Write new quotes, each with its stored answer, in one transaction; for each, whether it was written
-    (False: its Idempotency-Key was taken, and nothing of it was written). Raises the database's error, and then
-    nothing at all was written."""
-    rows = await connection.fetchmany(
-        _CREATE, [[*_RECORD.values(record), *_QUOTE.values(quote)] for quote, record in quotes]
-    )
-    return [row["written"] == 1 for row in rows]
+    """Write new quotes, each with its stored answer, in one statement; for each, whether it was written (False:
+    its Idempotency-Key was taken, by an earlier quote of the same batch too, and nothing of it was written).
+    Raises the database's error, and then nothing at all was written."""
+    kept = first_of_each([(record.tenant_id, record.key) for _, record in quotes])
+    records, created = [quotes[index][1] for index in kept], [quotes[index][0] for index in kept]
+    rows = await connection.fetch(_CREATE, *_RECORD.arrays(records), *_QUOTE.arrays(created))
+    written = [False] * len(quotes)
+    for row in rows:
+        written[kept[row["batch_index"] - 1]] = True
+    return written

@@ -16,9 +16,9 @@ from oms.auth.repository import HOT_LIVE_KEY
 from oms.clock.repository import HOT_OFFSET
 from oms.customer.repository import HOT_ACTIVE_ENDORSEMENTS
 from oms.idempotency import HOT_KEY_TAKEN
+from oms.kit.batch import first_of_each
 from oms.kit.ids import is_valid_id
-from oms.kit.sql import BatchedLookup, RowInsert
-from oms.ledger import repository as ledger
+from oms.kit.sql import BatchedLookup, RowsInsert
 from oms.models import ChainSend, Event, IdempotencyRecord, Quote, Transaction
 
 
@@ -102,44 +102,65 @@ SELECT {HOT_KEY_TAKEN} AS replay, {HOT_OFFSET} AS offset_ms,
  WHERE {HOT_LIVE_KEY}
 """  # noqa: S608 (the names are our model's columns)
 
-# An execution in one statement that refuses by writing nothing rather than by raising, so that many of them
-# can share one transaction (``hot_execute_many``). In order: the quote locked if it is still open and
-# unexpired, then the entry's accounts locked in id order if no debit would overdraw them (re-checked on their
-# latest versions), then the stored answer claimed (a key already taken, even by an earlier execution of the
-# same batch, claims nothing); only then the quote accepted, the transaction, its send and its event written
-# and the funds held (oms_post_entry, which cannot refuse what the guards let through). It gives the number of
-# entries written: 1, or 0 and nothing written.
-# A quote locked by anyone else (its twin executing in another batch or through the endpoint) is skipped, not
-# waited for: a batch then never waits for a quote while it holds the accounts of earlier executions, which is
-# the wait that could close a cycle with a twin's batch or a regular execution (quote, then accounts). The
-# skipped execution passes to the endpoint, which waits for the lock and answers.
-_OPEN_QUOTE = (
-    "SELECT id FROM quotes WHERE id = $2 AND status = 'open' AND expires_at > $3 FOR NO KEY UPDATE SKIP LOCKED"
+# Executions written many at a time by one statement that refuses an execution by writing nothing of it rather
+# than by raising, so that one refusal does not undo the others (``hot_execute_many``). In order:
+# - each quote locked if it is still open and unexpired. A quote locked by anyone else (its twin executing in
+#   another batch or through the endpoint) is skipped, not waited for: waiting for it while holding accounts
+#   could close a cycle with that twin (quote, then accounts); the endpoint, which waits, then answers.
+# - the source accounts of the executions still in, locked in id order, and an execution funded if no debit
+#   takes its account below zero once every debit before it in the batch on that account is counted (on the
+#   accounts' latest versions). A debit counts even if its execution is refused later, so an execution may be
+#   refused that would have fitted; it then passes to the endpoint, which judges it again.
+# - each funded execution's stored answer claims its Idempotency-Key (one taken already claims nothing);
+# - only the executions whose answers did are written: the quote accepted, the transaction, its send and its
+#   event, and the funds held (oms_post_entry, which cannot refuse what the guards let through).
+# It gives the positions (``batch_index``) of the executions written.
+_ITEM = (
+    "unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY"
+    " AS i(quote_id, tenant_now, at, tenant_id, kind, reference, batch_index)"
 )
-_FUNDED = """SELECT a.id FROM open_quote, ledger_accounts a
-  JOIN unnest($7::bigint[], $9::bigint[]) AS leg (account_id, amount) ON leg.account_id = a.id
- WHERE leg.amount >= 0 OR a.balance + leg.amount >= 0
- ORDER BY a.id FOR UPDATE OF a"""
-_ACCEPT = "UPDATE quotes SET status = 'accepted', accepted_at = $1 WHERE id = $2 AND EXISTS (SELECT 1 FROM claimed)"
-_HOLD = "SELECT oms_post_entry($4::text, $5::text, $6::text, $1, $7::bigint[], $8::text[], $9::bigint[])"
-_RECORD = RowInsert(
-    IdempotencyRecord,
-    first_parameter=10,
-    source="(SELECT 1) AS one WHERE (SELECT count(*) FROM funded) = cardinality($7::bigint[])",
+_LEG = (
+    "unnest($7::bigint[], $8::bigint[], $9::text[], $10::bigint[]) WITH ORDINALITY"
+    " AS l(batch_index, account, currency, amount, leg)"
 )
-_TRANSACTION = RowInsert(Transaction, first_parameter=_RECORD.size + 10, source="claimed")
-_SEND = RowInsert(ChainSend, first_parameter=_RECORD.size + _TRANSACTION.size + 10, source="claimed")
-_EVENT = RowInsert(Event, first_parameter=_RECORD.size + _TRANSACTION.size + _SEND.size + 10, source="claimed")
+_RECORD = RowsInsert(IdempotencyRecord, first_parameter=11, alias="r")
+_TRANSACTION = RowsInsert(Transaction, first_parameter=_RECORD.size + 11, alias="t")
+_SEND = RowsInsert(ChainSend, first_parameter=_RECORD.size + _TRANSACTION.size + 11, alias="s")
+_EVENT = RowsInsert(Event, first_parameter=_RECORD.size + _TRANSACTION.size + _SEND.size + 11, alias="e")
 _EXECUTE = f"""
-WITH open_quote AS MATERIALIZED ({_OPEN_QUOTE}),
-     funded AS MATERIALIZED ({_FUNDED}),
-     claimed AS ({_RECORD.sql} ON CONFLICT DO NOTHING RETURNING 1),
-     accepted AS ({_ACCEPT}),
-     created AS ({_TRANSACTION.sql} RETURNING id),
-     queued AS ({_SEND.sql}),
-     emitted AS ({_EVENT.sql}),
-     hold AS ({_HOLD} AS entry FROM created)
-SELECT count(*) AS written FROM hold
+WITH item AS MATERIALIZED (SELECT * FROM {_ITEM}),
+     leg AS MATERIALIZED (SELECT * FROM {_LEG}),
+     open_quote AS MATERIALIZED (
+       SELECT i.batch_index FROM quotes q JOIN item i ON q.id = i.quote_id
+        WHERE q.status = 'open' AND q.expires_at > i.tenant_now
+          FOR NO KEY UPDATE OF q SKIP LOCKED),
+     account AS MATERIALIZED (
+       SELECT a.id, a.balance FROM ledger_accounts a
+        WHERE a.id IN (SELECT l.account FROM leg l JOIN open_quote USING (batch_index))
+        ORDER BY a.id FOR UPDATE),
+     funded AS MATERIALIZED (
+       SELECT batch_index FROM (
+         SELECT l.batch_index, l.amount,
+                a.balance + sum(least(l.amount, 0)) OVER (PARTITION BY l.account ORDER BY l.batch_index) AS after
+           FROM leg l JOIN open_quote USING (batch_index) JOIN account a ON a.id = l.account) AS debit
+        GROUP BY batch_index
+       HAVING bool_and(amount >= 0 OR after >= 0)),
+     claimed AS ({_RECORD.insert("JOIN funded USING (batch_index)")} ON CONFLICT DO NOTHING RETURNING tenant_id, key),
+     written AS MATERIALIZED (
+       SELECT r.batch_index FROM {_RECORD.source} JOIN claimed c ON c.tenant_id = r.tenant_id AND c.key = r.key),
+     accepted AS (
+       UPDATE quotes q SET status = 'accepted', accepted_at = i.at
+         FROM item i JOIN written USING (batch_index) WHERE q.id = i.quote_id),
+     created AS ({_TRANSACTION.insert("JOIN written USING (batch_index)")}),
+     queued AS ({_SEND.insert("JOIN written USING (batch_index)")}),
+     emitted AS ({_EVENT.insert("JOIN written USING (batch_index)")}),
+     held AS (
+       SELECT i.batch_index,
+              oms_post_entry(i.tenant_id, i.kind, i.reference, i.at, array_agg(l.account ORDER BY l.leg),
+                             array_agg(l.currency ORDER BY l.leg), array_agg(l.amount ORDER BY l.leg)) AS entry
+         FROM item i JOIN written USING (batch_index) JOIN leg l USING (batch_index)
+        GROUP BY i.batch_index, i.tenant_id, i.kind, i.reference, i.at)
+SELECT batch_index FROM held
 """  # noqa: S608 (the names are our model's)
 
 
@@ -153,21 +174,28 @@ class HotExecution:
     hold: tuple[str, Sequence[tuple[int, str, int]]]
     record: IdempotencyRecord
 
-    def lock_order(self) -> tuple[int, str]:
-        """Executions sharing a transaction lock their quote, then their accounts: taken in the order of the
-        first account and then the quote, two batches can never wait for each other's locks."""
-        _, legs = self.hold
-        return min(leg[0] for leg in legs), self.quote.id
 
-    def parameters(self) -> list[Any]:
-        transaction, send, event = self.rows
-        kind, legs = self.hold
-        return [
-            transaction.created_at, self.quote.id, self.tenant_now, transaction.tenant_id, kind, transaction.id,
-            *ledger.leg_arrays(legs),
-            *_RECORD.values(self.record), *_TRANSACTION.values(transaction), *_SEND.values(send),
-            *_EVENT.values(event),
-        ]  # fmt: skip
+def _parameters(executions: Sequence[HotExecution]) -> list[list[Any]]:
+    """``_EXECUTE``'s parameters: every execution's values, column by column."""
+    items: list[list[Any]] = [[], [], [], [], [], []]
+    legs: list[list[Any]] = [[], [], [], []]
+    for position, execution in enumerate(executions, start=1):
+        transaction = execution.rows[0]
+        kind, hold = execution.hold
+        for column, value in zip(
+            items, (execution.quote.id, execution.tenant_now, transaction.created_at, transaction.tenant_id, kind,
+                    transaction.id), strict=True,
+        ):  # fmt: skip
+            column.append(value)
+        for account, currency, amount in hold:
+            for column, value in zip(legs, (position, account, currency, amount), strict=True):
+                column.append(value)
+    return [
+        *items, *legs, *_RECORD.arrays([execution.record for execution in executions]),
+        *_TRANSACTION.arrays([execution.rows[0] for execution in executions]),
+        *_SEND.arrays([execution.rows[1] for execution in executions]),
+        *_EVENT.arrays([execution.rows[2] for execution in executions]),
+    ]  # fmt: skip
 
 
 _CONTEXTS = BatchedLookup(_HOT_CONTEXT, ["text"] * 5)
@@ -193,12 +221,16 @@ def quote_of(row: asyncpg.Record) -> Quote:
 
 
 async def hot_execute_many(connection: asyncpg.Connection, executions: Sequence[HotExecution]) -> list[bool]:
-    """Write executions in one transaction, in lock order; for each, whether it was written (False: its quote
-    was no longer open, its funds were short or its Idempotency-Key was taken, and nothing of it was written).
-    Raises the database's error, and then nothing at all was written."""
-    order = sorted(range(len(executions)), key=lambda index: executions[index].lock_order())
-    rows = await connection.fetchmany(_EXECUTE, [executions[index].parameters() for index in order])
+    """Write executions in one statement; for each, whether it was written (False: its quote was no longer open
+    or was being executed elsewhere, its funds were short or its Idempotency-Key was taken, by an earlier
+    execution of the same batch too, and nothing of it was written). Raises the database's error, and then
+    nothing at all was written."""
+    kept = first_of_each(
+        [(execution.record.tenant_id, execution.record.key) for execution in executions],
+        [execution.quote.id for execution in executions],
+    )
+    rows = await connection.fetch(_EXECUTE, *_parameters([executions[index] for index in kept]))
     written = [False] * len(executions)
-    for index, row in zip(order, rows, strict=True):
-        written[index] = row["written"] == 1
+    for row in rows:
+        written[kept[row["batch_index"] - 1]] = True
     return written

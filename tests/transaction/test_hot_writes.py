@@ -269,3 +269,24 @@ async def test_a_batch_skips_a_quote_locked_elsewhere_instead_of_waiting_for_it(
         await twin.execute("SELECT 1 FROM ledger_accounts WHERE wallet_id = $1 FOR UPDATE", funded["wallet"]["id"])
     assert (await api.get(f"/quotes/{second}")).json()["status"] == "open"
     assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "9.00"
+
+
+async def test_an_execution_its_batch_refuses_is_judged_again_by_the_endpoint(
+    api: Api, ctx: AppContext, funded: dict[str, Any], one_batch: Any
+) -> None:
+    """A batch counts every debit before an execution, even one it then refuses: of 6.00, 6.00 and 3.00 from
+    10.00 written together, in that order, it refuses the second and the third. The endpoint judges them
+    again, so the outcome is the one-by-one outcome in any order: the 3.00 and one 6.00 are executed, the
+    other 6.00 is short."""
+    offers = [
+        (await api.post("/quotes", _quote_body(funded, amount))).json()["id"] for amount in ("6.00", "6.00", "3.00")
+    ]
+    sizes = one_batch(3)
+    answers = await asyncio.gather(*(api.post("/transactions", {"quoteId": quote}) for quote in offers))
+    assert sizes == [3]
+    assert sorted(response.status_code for response in answers) == [201, 201, 422]
+    assert answers[2].status_code == 201  # the 3.00 fits whatever the order
+    short = next(response for response in answers if response.status_code == 422)
+    assert short.json()["error"]["code"] == "insufficient_funds"
+    assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "1.00"
+    await ledger_is_sound(ctx, api)
