@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from oms.kit.batch import Batcher
+from oms.kit.batch import Batcher, first_of_each
 
 
 class Recorder:
@@ -78,3 +78,10 @@ async def test_a_runner_that_loses_results_fails_its_batch() -> None:
     batcher = Batcher(short, max_size=32)
     with pytest.raises(RuntimeError, match="a batch of 2 gave 1 results"):
         await asyncio.gather(batcher.submit(1), batcher.submit(2))
+
+
+def test_of_twins_in_a_batch_only_the_first_is_kept() -> None:
+    keys = ["k1", "k2", "k1", "k3", "k4"]
+    quotes = ["q1", "q2", "q3", "q2", "q4"]
+    assert first_of_each(keys) == [0, 1, 3, 4]
+    assert first_of_each(keys, quotes) == [0, 1, 4]
