@@ -10,6 +10,8 @@ PORT=${OMS_BENCH_PORT:-8095}
 OUT=bench/results
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)"; exit 2; }
+# A server left over from an earlier run on the same port would answer part of the load with its own code.
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then echo "bench: port $PORT is already in use"; exit 2; fi
 
 .venv/bin/python bench/setup.py --url "$URL" --wallets 200 --out "$OUT" 2>/dev/null
 read -r SCHEMA KEY SECRET TENANT < <(.venv/bin/python - <<'PY'
@@ -34,11 +36,16 @@ export OMS_BENCH_TOKEN
 
 psql -q "$URL" -c "SET search_path TO \"$SCHEMA\"; CREATE TABLE bench_wallets AS SELECT row_number() OVER (ORDER BY id) AS n, id, customer_id FROM wallets; ALTER TABLE bench_wallets ADD PRIMARY KEY (n);" >/dev/null
 # Fresh tables: settle their statistics and visibility maps now, not under autovacuum during a measurement.
-psql -q "$URL" -At -c "SELECT format('VACUUM ANALYZE %I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = '$SCHEMA'" \
+psql -q "$URL" -At -c "SELECT format('VACUUM ANALYZE %I.%I;', schemaname, tablename) FROM pg_tables WHERE schemaname = '$SCHEMA'" \
   | psql -q "$URL" >/dev/null
-pgb() { PGOPTIONS="-c search_path=$SCHEMA" pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" \
-  -D key="$KEY" -D tenant="$TENANT" -D wallets="$( [ -n "${PGB_HOT:-}" ] && echo 1 || echo 200 )" -f "$1" "$URL" 2>/dev/null \
-  | awk '/^latency average/{lat=$4} /^tps/{tps=$3} END{printf "tps=%.0f latency_avg_ms=%s\n", tps, lat}'; }
+# The database alone, with the session settings of the pool the server uses for that script (the hot pool's
+# generic plans but for customers). PGB_BATCH: pairs per statement (bench/pg_transfer.sql); the figure printed is per
+# item (pairs for transfers).
+pgb() { local batch=${PGB_BATCH:-1} options="-c search_path=$SCHEMA"
+  [ "$1" = bench/pg_customer.sql ] || options="$options -c plan_cache_mode=force_generic_plan"
+  PGOPTIONS="$options" pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -D key="$KEY" -D tenant="$TENANT" -D batch="$batch" \
+  -D wallets="$( [ -n "${PGB_HOT:-}" ] && echo 1 || echo 200 )" -f "$1" "$URL" 2>/dev/null \
+  | awk -v batch="$batch" '/^latency average/{lat=$4} /^tps/{tps=$3} END{printf "per_s=%.0f latency_avg_ms=%s\n", tps * batch, lat}'; }
 
 {
   echo "# $(date -u +%FT%TZ) duration=${DURATION}s connections=$CONNECTIONS workers=2 $(nproc) cores"
@@ -48,7 +55,7 @@ pgb() { PGOPTIONS="-c search_path=$SCHEMA" pgbench -n -M prepared -c "$CONNECTIO
   echo "customers api   $(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/customers.lua "http://127.0.0.1:$PORT" | grep RESULT)"
   echo "customers db    $(pgb bench/pg_customer.sql)"
   echo "transfers api   $(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/transfers.lua "http://127.0.0.1:$PORT" | grep RESULT)"
-  echo "transfers db    $(pgb bench/pg_transfer.sql) (each pgbench transaction = one quote + one execution)"
+  echo "transfers db    1 pair per statement: $(pgb bench/pg_transfer.sql); 8: $(PGB_BATCH=8 pgb bench/pg_transfer.sql)"
   echo "hot wallet api  $(OMS_BENCH_HOT=1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/transfers.lua "http://127.0.0.1:$PORT" | grep RESULT)"
-  echo "hot wallet db   $(PGB_HOT=1 pgb bench/pg_transfer.sql)"
+  echo "hot wallet db   1 pair per statement: $(PGB_HOT=1 pgb bench/pg_transfer.sql); 8: $(PGB_HOT=1 PGB_BATCH=8 pgb bench/pg_transfer.sql)"
 } | tee "$OUT/api.txt"
