@@ -4,9 +4,9 @@ On PostgreSQL this pure ASGI layer serves the well-formed, authorised, successfu
 key's check, the Idempotency-Key's state and everything the rules need, in one statement) and one write (the
 whole effect and the stored answer in one statement), on the driver's own pool. Concurrent requests go out
 together (``oms.kit.batch``): their reads as one statement (``oms.kit.sql.BatchedLookup``), and their writes
-in one round trip and one transaction (group commit), so one commit, and for a hot wallet one wait for its
-account's lock, serve many requests. Each write refuses
-by writing nothing rather than by raising, so it is judged on its own within its batch.
+as one statement over column arrays (``oms.kit.sql.RowsInsert``), so one round trip, one commit and, for a
+hot wallet, one wait for its account's lock serve many requests (group commit). A write refuses a request by
+writing nothing of it rather than by raising, so each is judged on its own within its batch.
 The rules are the services' own (``QuoteService.new_quote``, ``TransactionService.check_open`` and ``plan``,
 ``customer.service.refusal``) and so is the rendering, so the answer is the endpoint's, byte for byte.
 
@@ -54,7 +54,7 @@ log = logging.getLogger("oms.hotwrites")
 # What passes the request on to the endpoint: its answer is the regular one.
 _PASS = (OMSError, ValidationError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 _JSON = "application/json"
-# The most writes one round trip carries.
+# The most requests one statement carries.
 _BATCH = 32
 
 
@@ -72,8 +72,7 @@ class HotWrites:
         self._ctx = ctx
         self._mode = ctx.settings.mode.value
         self._ttl = timedelta(seconds=ctx.settings.idempotency_ttl_seconds)
-        # The reads of concurrent requests share one round trip and one statement; their writes share one
-        # round trip and one transaction (group commit).
+        # The reads of concurrent requests share one statement, and so do their writes (group commit).
         self._quote_reads = Batcher(self._read_quotes, max_size=_BATCH)
         self._execution_reads = Batcher(self._read_executions, max_size=_BATCH)
         self._creations = Batcher(self._create_quotes, max_size=_BATCH)

@@ -1,4 +1,4 @@
-"""Group commit for concurrent callers: their items run together, in one round trip and one transaction.
+"""Batches for concurrent callers: their items run together, for example in one statement (group commit).
 
 ``submit`` queues an item and waits for its result. One flush runs at a time: the first item starts it on
 the next turn of the event loop, so every item submitted meanwhile joins it, and items that arrive while it
