@@ -10,8 +10,9 @@ PORT=${OMS_BENCH_PORT:-8095}
 OUT=bench/results
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)"; exit 2; }
-# A server left over from an earlier run on the same port would answer part of the load with its own code.
-if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then echo "bench: port $PORT is already in use"; exit 2; fi
+# shellcheck source=bench/common.sh
+source bench/common.sh
+refuse_busy_port
 
 .venv/bin/python bench/setup.py --url "$URL" --wallets 200 --out "$OUT" 2>/dev/null
 read -r SCHEMA KEY SECRET TENANT < <(.venv/bin/python - <<'PY'
@@ -23,25 +24,9 @@ open("bench/results/env.sh", "w").write("".join(f"export {k}='{v}'\n" for k, v i
 print(d["schema"], d["apiKey"], d["apiSecret"], d["tenant"])
 PY
 )
-# shellcheck disable=SC1091
-source "$OUT/env.sh"
-export OMS_EMBEDDED_WORKER=false OMS_PORT=$PORT OMS_WORKERS=2 OMS_LOG_LEVEL=INFO
-.venv/bin/oms serve 2>"$OUT/serve.log" &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/v0.9/openapi.json" >/dev/null && break; sleep 0.1; done
-OMS_BENCH_TOKEN=$(curl -s -X POST "http://127.0.0.1:$PORT/v0.9/auth/token" -H 'Content-Type: application/json' \
-  -d "{\"apiKey\":\"$KEY\",\"apiSecret\":\"$SECRET\"}" | .venv/bin/python -c "import sys,json;print(json.load(sys.stdin)['accessToken'])")
-export OMS_BENCH_TOKEN
+start_server "$OUT/serve.log"
 
 psql -q "$URL" -c "SET search_path TO \"$SCHEMA\"; CREATE TABLE bench_wallets AS SELECT row_number() OVER (ORDER BY id) AS n, id, customer_id FROM wallets; ALTER TABLE bench_wallets ADD PRIMARY KEY (n);" >/dev/null
-# Before each measurement, vacuum and analyse the schema, as autovacuum keeps a production database: the hot
-# wallet's account rows take two updates per transfer, and their dead versions (which this machine's PostgreSQL,
-# with autovacuum off, would otherwise keep) slowed the hot-wallet phase fourfold. Cheap at these sizes.
-settle() {
-  psql -q "$URL" -At -c "SELECT format('VACUUM ANALYZE %I.%I;', schemaname, tablename) FROM pg_tables WHERE schemaname = '$SCHEMA'" \
-    | psql -q "$URL" >/dev/null
-}
 # The database alone, with the session settings of the pool the server uses for that script (the hot pool's
 # generic plans but for customers). PGB_BATCH: pairs per statement (bench/pg_transfer.sql); the figure printed is per
 # item (pairs for transfers).

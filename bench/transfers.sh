@@ -11,21 +11,12 @@ URL=${OMS_BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
 PORT=${OMS_BENCH_PORT:-8096}
 OUT=bench/results
 [ -f "$OUT/dataset.json" ] || { echo "bench: run bench/run.sh once first (it makes the dataset)"; exit 2; }
-if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then echo "bench: port $PORT is already in use"; exit 2; fi
+# shellcheck source=bench/common.sh
+source bench/common.sh
+refuse_busy_port
 read -r SCHEMA KEY SECRET < <(.venv/bin/python -c "import json; d = json.load(open('$OUT/dataset.json')); print(d['schema'], d['apiKey'], d['apiSecret'])")
-# shellcheck disable=SC1091
-source "$OUT/env.sh"
-# As bench/run.sh does before each measurement: the state autovacuum would keep.
-psql -q "$URL" -At -c "SELECT format('VACUUM ANALYZE %I.%I;', schemaname, tablename) FROM pg_tables WHERE schemaname = '$SCHEMA'" \
-  | psql -q "$URL" >/dev/null
-export OMS_EMBEDDED_WORKER=false OMS_PORT=$PORT OMS_WORKERS=2 OMS_LOG_LEVEL=INFO
-.venv/bin/oms serve >"$OUT/transfers-serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/v0.9/openapi.json" >/dev/null && break; sleep 0.1; done
-OMS_BENCH_TOKEN=$(curl -s -X POST "http://127.0.0.1:$PORT/v0.9/auth/token" -H 'Content-Type: application/json' \
-  -d "{\"apiKey\":\"$KEY\",\"apiSecret\":\"$SECRET\"}" | .venv/bin/python -c "import sys,json;print(json.load(sys.stdin)['accessToken'])")
-export OMS_BENCH_TOKEN
+settle
+start_server "$OUT/transfers-serve.log"
 
 # CPU ticks (user + system) of the database's backends and of the server's processes.
 ticks() {
