@@ -19,6 +19,7 @@ from oms.idempotency import HOT_KEY_TAKEN
 from oms.kit.batch import first_of_each
 from oms.kit.ids import is_valid_id
 from oms.kit.sql import BatchedLookup, RowsInsert
+from oms.ledger import repository as ledger
 from oms.models import ChainSend, Event, IdempotencyRecord, Quote, Transaction
 
 
@@ -115,20 +116,22 @@ SELECT {HOT_KEY_TAKEN} AS replay, {HOT_OFFSET} AS offset_ms,
 # - only the executions whose answers did are written: the quote accepted, the transaction, its send and its
 #   event, and the funds held (oms_post_entry, which cannot refuse what the guards let through).
 # It gives the positions (``batch_index``) of the executions written.
-_ITEM = (
-    "unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY"
-    " AS i(quote_id, tenant_now, at, tenant_id, kind, reference, batch_index)"
-)
+
+# What an execution adds to its transaction's row: the tenant's clock and the hold's kind. The rest of what the
+# statement needs of it (quote, tenant, time, the entry's reference) is the transaction's own columns.
+_ITEM = "unnest($1::timestamptz[], $2::text[]) WITH ORDINALITY AS i(tenant_now, kind, batch_index)"
 _LEG = (
-    "unnest($7::bigint[], $8::bigint[], $9::text[], $10::bigint[]) WITH ORDINALITY"
+    "unnest($3::bigint[], $4::bigint[], $5::text[], $6::bigint[]) WITH ORDINALITY"
     " AS l(batch_index, account, currency, amount, leg)"
 )
-_RECORD = RowsInsert(IdempotencyRecord, first_parameter=11, alias="r")
-_TRANSACTION = RowsInsert(Transaction, first_parameter=_RECORD.size + 11, alias="t")
-_SEND = RowsInsert(ChainSend, first_parameter=_RECORD.size + _TRANSACTION.size + 11, alias="s")
-_EVENT = RowsInsert(Event, first_parameter=_RECORD.size + _TRANSACTION.size + _SEND.size + 11, alias="e")
+_RECORD = RowsInsert(IdempotencyRecord, first_parameter=7, alias="r")
+_TRANSACTION = RowsInsert(Transaction, first_parameter=_RECORD.size + 7, alias="t")
+_SEND = RowsInsert(ChainSend, first_parameter=_RECORD.size + _TRANSACTION.size + 7, alias="s")
+_EVENT = RowsInsert(Event, first_parameter=_RECORD.size + _TRANSACTION.size + _SEND.size + 7, alias="e")
 _EXECUTE = f"""
-WITH item AS MATERIALIZED (SELECT * FROM {_ITEM}),
+WITH item AS MATERIALIZED (
+       SELECT t.batch_index, t.quote_id, t.tenant_id, t.id AS reference, t.created_at AS at, i.tenant_now, i.kind
+         FROM {_TRANSACTION.source} JOIN {_ITEM} USING (batch_index)),
      leg AS MATERIALIZED (SELECT * FROM {_LEG}),
      open_quote AS MATERIALIZED (
        SELECT i.batch_index FROM quotes q JOIN item i ON q.id = i.quote_id
@@ -175,23 +178,13 @@ class HotExecution:
     record: IdempotencyRecord
 
 
-def _parameters(executions: Sequence[HotExecution]) -> list[list[Any]]:
+def _parameters(executions: Sequence[HotExecution]) -> list[Any]:
     """``_EXECUTE``'s parameters: every execution's values, column by column."""
-    items: list[list[Any]] = [[], [], [], [], [], []]
-    legs: list[list[Any]] = [[], [], [], []]
-    for position, execution in enumerate(executions, start=1):
-        transaction = execution.rows[0]
-        kind, hold = execution.hold
-        for column, value in zip(
-            items, (execution.quote.id, execution.tenant_now, transaction.created_at, transaction.tenant_id, kind,
-                    transaction.id), strict=True,
-        ):  # fmt: skip
-            column.append(value)
-        for account, currency, amount in hold:
-            for column, value in zip(legs, (position, account, currency, amount), strict=True):
-                column.append(value)
+    legs = [(position, leg) for position, execution in enumerate(executions, start=1) for leg in execution.hold[1]]
     return [
-        *items, *legs, *_RECORD.arrays([execution.record for execution in executions]),
+        [execution.tenant_now for execution in executions], [execution.hold[0] for execution in executions],
+        [position for position, _ in legs], *ledger.leg_arrays([leg for _, leg in legs]),
+        *_RECORD.arrays([execution.record for execution in executions]),
         *_TRANSACTION.arrays([execution.rows[0] for execution in executions]),
         *_SEND.arrays([execution.rows[1] for execution in executions]),
         *_EVENT.arrays([execution.rows[2] for execution in executions]),
