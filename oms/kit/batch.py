@@ -10,7 +10,7 @@ error: the runner must be all or nothing, so that the error means nothing of the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -76,3 +76,12 @@ def first_of_each(*keys: Sequence[Hashable]) -> list[int]:
             known.add(key)
         kept.append(position)
     return kept
+
+
+def written_among(size: int, kept: Sequence[int], batch_indexes: Iterable[int]) -> list[bool]:
+    """For each of a batch's ``size`` items, whether it was written: ``kept`` are the positions of the items sent
+    (``first_of_each``), ``batch_indexes`` the 1-based positions among those that the statement wrote."""
+    written = [False] * size
+    for batch_index in batch_indexes:
+        written[kept[batch_index - 1]] = True
+    return written

@@ -10,7 +10,7 @@ from oms.auth.repository import HOT_LIVE_KEY
 from oms.clock.repository import HOT_OFFSET
 from oms.customer.repository import HOT_ACTIVE_ENDORSEMENTS
 from oms.idempotency import HOT_KEY_TAKEN
-from oms.kit.batch import first_of_each
+from oms.kit.batch import first_of_each, written_among
 from oms.kit.sql import BatchedLookup, RowsInsert
 from oms.models import IdempotencyRecord, Quote, Wallet
 
@@ -80,7 +80,4 @@ async def hot_create_many(
     kept = first_of_each([(record.tenant_id, record.key) for _, record in quotes])
     records, created = [quotes[index][1] for index in kept], [quotes[index][0] for index in kept]
     rows = await connection.fetch(_CREATE, *_RECORD.arrays(records), *_QUOTE.arrays(created))
-    written = [False] * len(quotes)
-    for row in rows:
-        written[kept[row["batch_index"] - 1]] = True
-    return written
+    return written_among(len(quotes), kept, (row["batch_index"] for row in rows))

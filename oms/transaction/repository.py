@@ -16,7 +16,7 @@ from oms.auth.repository import HOT_LIVE_KEY
 from oms.clock.repository import HOT_OFFSET
 from oms.customer.repository import HOT_ACTIVE_ENDORSEMENTS
 from oms.idempotency import HOT_KEY_TAKEN
-from oms.kit.batch import first_of_each
+from oms.kit.batch import first_of_each, written_among
 from oms.kit.ids import is_valid_id
 from oms.kit.sql import BatchedLookup, RowsInsert
 from oms.ledger import repository as ledger
@@ -223,7 +223,4 @@ async def hot_execute_many(connection: asyncpg.Connection, executions: Sequence[
         [execution.quote.id for execution in executions],
     )
     rows = await connection.fetch(_EXECUTE, *_parameters([executions[index] for index in kept]))
-    written = [False] * len(executions)
-    for row in rows:
-        written[kept[row["batch_index"] - 1]] = True
-    return written
+    return written_among(len(executions), kept, (row["batch_index"] for row in rows))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from oms.kit.batch import Batcher, first_of_each
+from oms.kit.batch import Batcher, first_of_each, written_among
 
 
 class Recorder:
@@ -85,3 +85,8 @@ def test_of_twins_in_a_batch_only_the_first_is_kept() -> None:
     quotes = ["q1", "q2", "q3", "q2", "q4"]
     assert first_of_each(keys) == [0, 1, 3, 4]
     assert first_of_each(keys, quotes) == [0, 1, 4]
+
+
+def test_what_a_statement_wrote_maps_back_to_the_batch_positions() -> None:
+    # Items 0, 1 and 4 were sent (1, 2, 3 in the statement); the statement wrote its 1st and 3rd.
+    assert written_among(5, [0, 1, 4], [3, 1]) == [True, False, False, False, True]
