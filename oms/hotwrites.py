@@ -84,8 +84,8 @@ class HotWrites:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = None
-        pool = self._ctx.db.hot_pool  # opened at start-up on PostgreSQL; None on SQLite or before start
-        if pool is not None and scope["type"] == "http" and scope["method"] == "POST" and not scope["query_string"]:
+        serving = self._ctx.db.hot_pool is not None  # opened at start-up on PostgreSQL; None on SQLite or before start
+        if serving and scope["type"] == "http" and scope["method"] == "POST" and not scope["query_string"]:
             handler = self._handlers.get(scope["path"])
             request = self._request(scope) if handler is not None else None
             if handler is not None and request is not None:
