@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from oms import API_PREFIX, worker
+from oms import API_PREFIX, routing, worker
 from oms.auth.endpoints import router as auth_router
 from oms.clock.endpoints import router as clock_router
 from oms.config import Mode, Settings
@@ -92,14 +93,23 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
     return app
 
 
+def _methods_at(app: FastAPI, path: str) -> list[str]:
+    """The methods the API documents at ``path`` (its OpenAPI document lists every operation)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^/]+\}", "[^/]+", template), path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return error_response(NotFound("unrecognized_request_url", "Unrecognized request URL."))
-        error = OMSError("http_error", str(exc.detail))
-        error.status = exc.status_code  # type: ignore[misc]
-        error.type = "invalid_request_error" if exc.status_code < 500 else "api_error"  # type: ignore[misc]
+        error = routing.http_error(exc)
+        if exc.status_code == 405:  # Starlette names only the first route of the path; Allow lists them all
+            error.headers["Allow"] = ", ".join(_methods_at(app, request.url.path))
         return error_response(error)
 
     @app.exception_handler(RequestValidationError)

@@ -13,11 +13,13 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from oms import idempotency
@@ -74,11 +76,14 @@ class OMSRoute(APIRoute):
                 request.state.session = session
                 try:
                     _reject_unknown_query(request, allowed_query)
+                    await _reject_nul(request)
                     response = await handler(request)
                 except idempotency.Replay as replay:
                     return replay.response()
                 except RequestValidationError as exc:
                     return error_response(validation_error(exc))
+                except HTTPException as exc:  # FastAPI's own: a body it could not decode (not UTF-8, too deep)
+                    return error_response(_undecodable(exc))
                 except OMSError as error:
                     await session.rollback()
                     response = error_response(error)
@@ -109,6 +114,65 @@ def _reject_unknown_query(request: Request, allowed: set[str]) -> None:
     for name in request.query_params:
         if name not in allowed:
             raise InvalidRequest("unknown_parameter", f"Received unknown parameter: {name}.", param=name)
+
+
+_NUL = "\x00"
+_NUL_IN_JSON = b"\\u0000"
+
+
+async def _reject_nul(request: Request) -> None:
+    """NUL is refused in every string, on both databases: PostgreSQL cannot store it in text."""
+    for name, value in request.path_params.items():
+        if _NUL in str(value):
+            raise _nul_error(name)
+    for name, value in request.query_params.multi_items():
+        if _NUL in name or _NUL in value:
+            raise _nul_error(name)
+    body = await request.body()
+    if _NUL_IN_JSON not in body:  # the only way to write a NUL in valid JSON is its escape
+        return
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return  # the endpoint answers invalid_json
+    location = _nul_location(document, [])
+    if location is not None:
+        raise _nul_error(".".join(location) or None)
+
+
+def _nul_location(value: Any, path: list[str]) -> list[str] | None:
+    """Where the first NUL is in a JSON document (a key or a string), as validation errors name it."""
+    pending: list[tuple[Any, list[str]]] = [(value, path)]
+    while pending:
+        item, at = pending.pop()
+        if isinstance(item, str) and _NUL in item:
+            return at
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if _NUL in key:
+                    return [*at, key.replace(_NUL, "")]
+                pending.append((child, [*at, key]))
+        elif isinstance(item, list):
+            pending.extend((child, [*at, str(index)]) for index, child in enumerate(item))
+    return None
+
+
+def _nul_error(param: str | None) -> InvalidRequest:
+    return InvalidRequest("parameter_invalid", f"Invalid {param}: must not contain NUL characters.", param=param)
+
+
+def _undecodable(exc: HTTPException) -> OMSError:
+    if exc.status_code == 400:
+        return InvalidRequest("invalid_json", "The request body is not valid JSON in UTF-8.")
+    return http_error(exc)
+
+
+def http_error(exc: HTTPException) -> OMSError:
+    """Starlette's and FastAPI's own errors in the envelope; 405 keeps its ``Allow`` header (RFC 9110)."""
+    error = OMSError("http_error", str(exc.detail), headers=dict(exc.headers or {}))
+    error.status = exc.status_code  # type: ignore[misc]
+    error.type = "invalid_request_error" if exc.status_code < 500 else "api_error"  # type: ignore[misc]
+    return error
 
 
 async def _store_business_error(ctx: AppContext, request: Request, error: OMSError, response: Response) -> None:

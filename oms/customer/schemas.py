@@ -22,6 +22,20 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 MAX_METADATA_KEYS = 50
+# The metadata object is level 1; objects and arrays inside it count one level each (docs/decisions.md).
+MAX_METADATA_DEPTH = 8
+
+
+def _too_deep(value: dict[str, Any]) -> bool:
+    # Iterative: a body nested near the parser's own limit must not exhaust the interpreter's stack here.
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if level > MAX_METADATA_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
@@ -30,6 +44,8 @@ def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     for key in value:
         if not 0 < len(key) <= 40:
             raise ValueError("keys must be 1 to 40 characters")
+    if _too_deep(value):
+        raise ValueError(f"nested at most {MAX_METADATA_DEPTH} levels deep")
     return value
 
 

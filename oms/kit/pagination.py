@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +18,25 @@ from oms.kit.time import as_utc
 
 T = TypeVar("T")
 MAX_LIMIT = 100
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_time_text(value: object) -> object:
+    # pydantic would read "1700000000" (every query value is text) as a Unix time: the API takes RFC 3339 only.
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise ValueError("must be an RFC 3339 date-time, such as 2026-11-24T10:00:00.000Z")
+    return value
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return as_utc(moment)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is a valid text for a moment before year 1
+        raise ValueError("is out of range") from None
+
+
+# A moment given in a query: an RFC 3339 date-time, kept in UTC.
+Timestamp = Annotated[datetime, BeforeValidator(_date_time_text), AfterValidator(_in_utc)]
 
 
 @dataclass(frozen=True)
@@ -31,20 +52,14 @@ async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     starting_after: Annotated[str | None, Query(alias="startingAfter")] = None,
     ending_before: Annotated[str | None, Query(alias="endingBefore")] = None,
-    created_after: Annotated[datetime | None, Query(alias="createdAfter")] = None,
-    created_before: Annotated[datetime | None, Query(alias="createdBefore")] = None,
+    created_after: Annotated[Timestamp | None, Query(alias="createdAfter")] = None,
+    created_before: Annotated[Timestamp | None, Query(alias="createdBefore")] = None,
 ) -> PageParams:
     if starting_after and ending_before:
         raise InvalidRequest(
             "parameter_conflict", "Use either startingAfter or endingBefore, not both.", param="endingBefore"
         )
-    return PageParams(
-        limit,
-        starting_after,
-        ending_before,
-        as_utc(created_after) if created_after else None,
-        as_utc(created_before) if created_before else None,
-    )
+    return PageParams(limit, starting_after, ending_before, created_after, created_before)
 
 
 # The list parameters every list endpoint takes: ``page: PageQuery``.
