@@ -14,7 +14,7 @@ from oms.config import Mode, Settings
 if TYPE_CHECKING:  # the commands import the application lazily: `oms --help` stays instant
     from oms.auth.service import IssuedKey
     from oms.context import AppContext
-    from oms.reconcile.service import Difference
+    from oms.reconcile.service import Difference, FlaggedDeposit
 
 T = TypeVar("T")
 
@@ -118,7 +118,7 @@ def _customer_status(settings: Settings, args: argparse.Namespace) -> int:
 def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     from oms.auth import repository
 
-    async def run(ctx: AppContext) -> tuple[int, list[Difference]]:
+    async def run(ctx: AppContext) -> tuple[int, list[Difference], list[FlaggedDeposit]]:
         tenant_id = None
         if args.tenant:
             async with ctx.db.session_scope(write=False) as session:
@@ -126,19 +126,23 @@ def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
             if tenant is None:
                 raise SystemExit(f"oms: no tenant named {args.tenant}")
             tenant_id = tenant.id
-        return await ctx.reconciler.run(tenant_id=tenant_id)
+        checked, differences = await ctx.reconciler.run(tenant_id=tenant_id)
+        return checked, differences, await ctx.reconciler.flagged(tenant_id=tenant_id)
 
-    checked, differences = _in_context(settings, run)
+    checked, differences, flagged = _in_context(settings, run)
     for difference in differences:
         print(f"DIFFERENCE {difference.describe()}")
-    print(f"{checked} addresses checked, {len(differences)} differences")
-    return 1 if differences else 0
+    for deposit in flagged:
+        print(f"FLAGGED {deposit.describe()}")
+    summary = f"{checked} addresses checked, {len(differences)} differences"
+    print(summary + (f", {len(flagged)} flagged deposits" if flagged else ""))
+    return 1 if differences or flagged else 0
 
 
 def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
     from eth_utils import is_address, to_checksum_address
 
-    from oms.kit.money import ASSETS, parse_amount
+    from oms.kit.money import ASSETS, AmountError, parse_amount
 
     if settings.chain != "sandbox":
         print("oms: `sandbox fund` needs the sandbox chain (OMS_CHAIN=sandbox)", file=sys.stderr)
@@ -146,7 +150,11 @@ def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
     if not is_address(args.address) or args.asset not in ASSETS:
         print("oms: give a valid address and asset", file=sys.stderr)
         return 2
-    amount = parse_amount(args.amount, ASSETS[args.asset].decimals)
+    try:
+        amount = parse_amount(args.amount, ASSETS[args.asset].decimals)
+    except AmountError as exc:
+        print(f"oms: the amount {exc}", file=sys.stderr)
+        return 2
 
     async def run(ctx: AppContext) -> str:
         chain = ctx.chains.get(args.network)

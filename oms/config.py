@@ -13,6 +13,8 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oms.kit.money import MAX_MAJOR_AMOUNT
+
 
 class Mode(StrEnum):
     sandbox = "sandbox"
@@ -77,22 +79,23 @@ class Settings(BaseSettings):
     # --- money movement ---------------------------------------------------------------------------------
     quote_lock_seconds: int = Field(default=300, ge=1)
     # cryptoToCrypto fee schedule: a rate of the gross amount (0.001 = 0.1 %) plus a fixed amount of the asset.
+    # Every fixed fee is at most the maximum amount (oms/kit/money.py), like every amount OMS accepts.
     fee_crypto_to_crypto_rate: Decimal = Field(default=Decimal("0"), ge=0, lt=1)
-    fee_crypto_to_crypto_fixed: Decimal = Field(default=Decimal("0"), ge=0)
+    fee_crypto_to_crypto_fixed: Decimal = Field(default=Decimal("0"), ge=0, le=MAX_MAJOR_AMOUNT)
 
     # --- funding (docs/decisions.md, "Funding") ---------------------------------------------------------
     # Cash-in: the fee on the deposit (1.5 % + 0.50 USD) and how long a deposit code is valid.
     fee_cash_in_rate: Decimal = Field(default=Decimal("0.015"), ge=0, lt=1)
-    fee_cash_in_fixed: Decimal = Field(default=Decimal("0.50"), ge=0)
+    fee_cash_in_fixed: Decimal = Field(default=Decimal("0.50"), ge=0, le=MAX_MAJOR_AMOUNT)
     cash_in_code_seconds: int = Field(default=3600, ge=60)
     # Virtual-account deposits, per rail: a rate of the deposit plus a fixed amount in USD. Deposit
     # addresses charge the cryptoToCrypto schedule above.
     fee_ach_in_rate: Decimal = Field(default=Decimal("0.005"), ge=0, lt=1)
-    fee_ach_in_fixed: Decimal = Field(default=Decimal("0"), ge=0)
+    fee_ach_in_fixed: Decimal = Field(default=Decimal("0"), ge=0, le=MAX_MAJOR_AMOUNT)
     fee_wire_in_rate: Decimal = Field(default=Decimal("0"), ge=0, lt=1)
-    fee_wire_in_fixed: Decimal = Field(default=Decimal("8.00"), ge=0)
+    fee_wire_in_fixed: Decimal = Field(default=Decimal("8.00"), ge=0, le=MAX_MAJOR_AMOUNT)
     fee_swift_in_rate: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
-    fee_swift_in_fixed: Decimal = Field(default=Decimal("20.00"), ge=0)
+    fee_swift_in_fixed: Decimal = Field(default=Decimal("20.00"), ge=0, le=MAX_MAJOR_AMOUNT)
 
     # --- chain ------------------------------------------------------------------------------------------
     # "sandbox": the embedded chain kept in our database; "evm": a JSON-RPC node (Polygon, Amoy, anvil).

@@ -49,6 +49,8 @@ async def reconcile(ctx: AppContext) -> int:
     _, differences = await ctx.reconciler.run()
     for difference in differences:
         log.warning("ledger and chain differ", extra={"difference": difference.describe()})
+    for deposit in await ctx.reconciler.flagged():
+        log.warning("deposit flagged, not credited", extra={"deposit": deposit.id, "reason": deposit.reason})
     return 0
 
 

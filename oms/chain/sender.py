@@ -17,7 +17,9 @@ LOCKED`` on PostgreSQL, so several workers share the work.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +28,7 @@ from oms.chain.port import ChainError, ChainUnavailable, NonceTooLow, Receipt, S
 from oms.chain.registry import Chains
 from oms.db import Database
 from oms.kit.ids import new_id
+from oms.kit.isolation import RowFailed, isolated
 from oms.kit.sql import insert_ignore, is_postgres
 from oms.kit.time import Clock
 from oms.models import ChainNonce, ChainSend, ChainSendAttempt
@@ -37,6 +40,8 @@ REPLACE_AFTER = timedelta(minutes=2)
 # A transaction without a receipt is broadcast again this long after the last time (a reorganisation or a
 # node restart may have dropped it); more often would only repeat what the node already has.
 REBROADCAST_AFTER = timedelta(seconds=5)
+# How long a send whose step failed unexpectedly (a poison row) waits before it is tried again.
+POISON_BACKOFF = timedelta(minutes=1)
 
 
 def new_send(
@@ -73,6 +78,16 @@ def new_send(
     )
 
 
+async def postpone(session: AsyncSession, send_id: str, error: str, now: datetime) -> None:
+    """Set a send whose step failed aside for ``POISON_BACKOFF`` with the reason, so that the job retries it
+    now and then rather than on every pass (its other changes were rolled back: this is a plain update)."""
+    await session.execute(
+        update(ChainSend)
+        .where(ChainSend.id == send_id)
+        .values(last_error=error[:500], next_check_at=now + POISON_BACKOFF, updated_at=now)
+    )
+
+
 def intent_of(send: ChainSend) -> TransferIntent:
     return TransferIntent(
         asset=send.asset,
@@ -100,19 +115,22 @@ class ChainSender:
         moved = 0
         async with self._db.session_scope() as session:
             for send in await self._claim(session, "queued"):
-                adapter = self._chains.get(send.chain)
-                intent = intent_of(send)
-                payer = adapter.fee_payer(intent)
-                try:
-                    nonce = await self._allocate_nonce(session, send.chain, payer.address, adapter)
-                    signed = await adapter.sign_transfer(intent, nonce)
-                except ChainUnavailable as exc:
-                    self._later(send, str(exc))
-                    continue
-                self._record_attempt(session, send, signed, attempt=0)
-                send.status, send.fee_payer, send.nonce = "signed", payer.address, nonce
-                moved += 1
+                moved += await self._isolated(session, send, partial(self._sign, session, send))
         return moved
+
+    async def _sign(self, session: AsyncSession, send: ChainSend) -> bool:
+        adapter = self._chains.get(send.chain)
+        intent = intent_of(send)
+        payer = adapter.fee_payer(intent)
+        try:
+            nonce = await self._allocate_nonce(session, send.chain, payer.address, adapter)
+            signed = await adapter.sign_transfer(intent, nonce)
+        except ChainUnavailable as exc:
+            self._later(send, str(exc))
+            return False
+        self._record_attempt(session, send, signed, attempt=0)
+        send.status, send.fee_payer, send.nonce = "signed", payer.address, nonce
+        return True
 
     async def _allocate_nonce(self, session: AsyncSession, chain: str, address: str, adapter: object) -> int:
         """The next nonce of ``address``, starting from what the chain reports the first time."""
@@ -140,11 +158,17 @@ class ChainSender:
             sends = await self._claim(session, "signed")
             history = await self._attempts(session, sends)
             for send in sends:
-                if await self._broadcast(session, send, history[send.id]):
-                    send.status, send.broadcast_at = "broadcast", self._clock.now()
-                    send.next_check_at = self._clock.now()
-                    moved += 1
+                moved += await self._isolated(session, send, partial(self._broadcast_first, session, send, history))
         return moved
+
+    async def _broadcast_first(
+        self, session: AsyncSession, send: ChainSend, history: dict[str, list[ChainSendAttempt]]
+    ) -> bool:
+        if not await self._broadcast(session, send, history[send.id]):
+            return False
+        send.status, send.broadcast_at = "broadcast", self._clock.now()
+        send.next_check_at = self._clock.now()
+        return True
 
     async def _broadcast(self, session: AsyncSession, send: ChainSend, history: list[ChainSendAttempt]) -> bool:
         """Broadcast the newest attempt of ``send`` (``history`` is newest first)."""
@@ -175,31 +199,49 @@ class ChainSender:
             history = await self._attempts(session, sends)
             heads: dict[str, int] = {}  # one head per chain per pass, not one per send
             for send in sends:
-                adapter = self._chains.get(send.chain)
-                try:
-                    receipt = await self._any_receipt(send, history[send.id])
-                    if receipt is None:
-                        await self._nudge(session, send, history[send.id])
-                        continue
-                    if send.chain not in heads:
-                        heads[send.chain] = await adapter.head()
-                    head = heads[send.chain]
-                    if head - receipt.block_number + 1 < adapter.confirmations:
-                        send.tx_hash, send.block_number = receipt.tx_hash, receipt.block_number
-                        send.next_check_at = self._clock.now() + RECHECK
-                        continue
-                    if await adapter.block_hash(receipt.block_number) != receipt.block_hash:
-                        send.next_check_at = self._clock.now()  # reorganised under us: look again
-                        continue
-                except ChainUnavailable as exc:
-                    self._later(send, str(exc))
-                    continue
-                send.tx_hash, send.block_number = receipt.tx_hash, receipt.block_number
-                send.status = "confirmed" if receipt.succeeded else "failed"
-                send.last_error = None if receipt.succeeded else "the transaction reverted on chain"
-                send.updated_at = self._clock.now()
-                moved += 1
+                moved += await self._isolated(session, send, partial(self._watch, session, send, history, heads))
         return moved
+
+    async def _watch(
+        self,
+        session: AsyncSession,
+        send: ChainSend,
+        history: dict[str, list[ChainSendAttempt]],
+        heads: dict[str, int],
+    ) -> bool:
+        adapter = self._chains.get(send.chain)
+        try:
+            receipt = await self._any_receipt(send, history[send.id])
+            if receipt is None:
+                await self._nudge(session, send, history[send.id])
+                return False
+            if send.chain not in heads:
+                heads[send.chain] = await adapter.head()
+            head = heads[send.chain]
+            if head - receipt.block_number + 1 < adapter.confirmations:
+                send.tx_hash, send.block_number = receipt.tx_hash, receipt.block_number
+                send.next_check_at = self._clock.now() + RECHECK
+                return False
+            if await adapter.block_hash(receipt.block_number) != receipt.block_hash:
+                send.next_check_at = self._clock.now()  # reorganised under us: look again
+                return False
+        except ChainUnavailable as exc:
+            self._later(send, str(exc))
+            return False
+        send.tx_hash, send.block_number = receipt.tx_hash, receipt.block_number
+        send.status = "confirmed" if receipt.succeeded else "failed"
+        send.last_error = None if receipt.succeeded else "the transaction reverted on chain"
+        send.updated_at = send.next_check_at = self._clock.now()  # settlement takes it from now
+        return True
+
+    async def _isolated(self, session: AsyncSession, send: ChainSend, work: Callable[[], Awaitable[bool]]) -> bool:
+        """One send's step in its own savepoint: a send that fails is postponed, not the rest of the batch."""
+        send_id = send.id
+        try:
+            return await isolated(session, "chain-sender", send_id, work)
+        except RowFailed as failed:
+            await postpone(session, send_id, str(failed), self._clock.now())
+            return False
 
     async def _nudge(self, session: AsyncSession, send: ChainSend, history: list[ChainSendAttempt]) -> None:
         """No receipt yet: re-broadcast the stored bytes now and then (a reorganisation may have dropped

@@ -5,11 +5,17 @@ to another block in a reorganisation is followed. A deposit is ``pending`` (mone
 the balance's ``pending``) until its block has the required confirmations *and* is still canonical;
 then it is ``credited`` in the same database transaction as its ledger entry. A deposit whose transfer
 is no longer on the chain is ``orphaned`` and its pending amount reversed; it is never credited.
+
+A deposit the ledger cannot take — above the maximum amount (a chain delivers any uint256), or one whose
+entry fails — is ``flagged``: recorded with its exact amount on chain, logged, announced by a
+``wallet.depositFlagged`` event and reported by ``oms reconcile``, never credited, and never in the way of
+the deposits after it (each deposit's work runs in its own savepoint: ``oms.kit.isolation``).
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +26,7 @@ from oms.db import Database
 from oms.deposit import repository
 from oms.event import service as events
 from oms.kit.ids import new_id
+from oms.kit.isolation import RowFailed, isolated
 from oms.kit.money import ASSETS, format_amount
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
@@ -76,7 +83,7 @@ class DepositScanner:
             deposit = known.get((transfer.tx_hash, transfer.log_index))
             wallet = wallets[transfer.to_address]
             if deposit is None:
-                await self._detect(session, wallet, transfer)
+                await self._detect_or_flag(session, wallet, transfer)
                 recorded += 1
             elif deposit.status in ("pending", "orphaned") and deposit.block_hash != transfer.block_hash:
                 was_orphaned = deposit.status == "orphaned"
@@ -86,6 +93,57 @@ class DepositScanner:
                     await self._post(session, wallet, deposit, "deposit.detected", ("chain", "pending"))
                 recorded += 1
         return recorded
+
+    async def _detect_or_flag(self, session: AsyncSession, wallet: Wallet, transfer: TokenTransfer) -> None:
+        if transfer.amount > ASSETS[wallet.asset].max_amount:
+            await self._flag_new(session, wallet, transfer, "above the maximum amount")
+            return
+        try:
+            await isolated(session, "deposit-scanner", f"{transfer.tx_hash}:{transfer.log_index}",
+                           partial(self._detect, session, wallet, transfer))  # fmt: skip
+        except RowFailed as failed:
+            await self._flag_new(session, wallet, transfer, f"not recorded: {failed}")
+
+    async def _flag_new(self, session: AsyncSession, wallet: Wallet, transfer: TokenTransfer, reason: str) -> None:
+        """Record a deposit the ledger cannot take, outside the ledger (its ``amount`` there is 0)."""
+        now = self._clock.now()
+        deposit = ChainDeposit(
+            id=new_id("dep"),
+            tenant_id=wallet.tenant_id,
+            wallet_id=wallet.id,
+            chain=wallet.chain,
+            asset=wallet.asset,
+            tx_hash=transfer.tx_hash,
+            log_index=transfer.log_index,
+            block_number=transfer.block_number,
+            block_hash=transfer.block_hash,
+            from_address=transfer.from_address,
+            amount=0,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(deposit)
+        await self._mark_flagged(session, wallet, deposit, transfer.amount, reason)
+
+    async def _mark_flagged(
+        self, session: AsyncSession, wallet: Wallet, deposit: ChainDeposit, on_chain: int, reason: str
+    ) -> None:
+        deposit.status, deposit.chain_amount, deposit.flag_reason = "flagged", str(on_chain), reason[:200]
+        deposit.updated_at = self._clock.now()
+        await session.flush()
+        log.warning(
+            "deposit flagged: the ledger cannot take it; not credited",
+            extra={"deposit": deposit.id, "wallet": wallet.id, "chain": deposit.chain, "reason": deposit.flag_reason},
+        )
+        await events.record(
+            session,
+            tenant_id=wallet.tenant_id,
+            type="wallet.depositFlagged",
+            object_id=deposit.id,
+            resource=_deposit_resource(wallet, deposit),
+            at=deposit.updated_at,
+        )
 
     async def _detect(self, session: AsyncSession, wallet: Wallet, transfer: TokenTransfer) -> None:
         now = self._clock.now()
@@ -129,16 +187,36 @@ class DepositScanner:
             if deposit.block_number not in canonical:
                 canonical[deposit.block_number] = await adapter.block_hash(deposit.block_number)
             if canonical[deposit.block_number] == deposit.block_hash:
-                deposit.status = "credited"
-                await self._post(session, wallet, deposit, "deposit.credited", ("pending", "available"))
+                route = ("credited", "pending", "available")
             elif not await self._still_on_chain(adapter, deposit, wallet.address, head):
-                deposit.status = "orphaned"
-                await self._post(session, wallet, deposit, "deposit.orphaned", ("pending", "chain"))
+                route = ("orphaned", "pending", "chain")
             else:
                 continue  # moved to another block; the next pass records where
-            deposit.updated_at = self._clock.now()
+            try:
+                await isolated(session, "deposit-scanner", deposit.id,
+                               partial(self._settle_one, session, wallet, deposit, route))  # fmt: skip
+            except RowFailed as failed:
+                await self._flag_pending(session, wallet, deposit, f"not {route[0]}: {failed}")
             settled += 1
         return settled
+
+    async def _settle_one(
+        self, session: AsyncSession, wallet: Wallet, deposit: ChainDeposit, route: tuple[str, str, str]
+    ) -> None:
+        status, source, target = route
+        deposit.status, deposit.updated_at = status, self._clock.now()
+        await self._post(session, wallet, deposit, f"deposit.{status}", (source, target))
+
+    async def _flag_pending(self, session: AsyncSession, wallet: Wallet, deposit: ChainDeposit, reason: str) -> None:
+        """A pending deposit whose settlement failed: its pending amount goes back to the chain account (a
+        reversal: it only lowers balances) and it is flagged, so that it is not retried on every pass."""
+        await session.refresh(deposit)  # its changes in the failed savepoint were rolled back
+        try:
+            reverse = partial(self._post, session, wallet, deposit, "deposit.flagged", ("pending", "chain"))
+            await isolated(session, "deposit-scanner", deposit.id, reverse)
+        except RowFailed as failed:
+            reason = f"{reason}; pending amount not reversed: {failed}"
+        await self._mark_flagged(session, wallet, deposit, deposit.amount, reason)
 
     async def _still_on_chain(self, adapter: ChainAdapter, deposit: ChainDeposit, address: str, head: int) -> bool:
         found = await adapter.transfers(
@@ -173,7 +251,7 @@ def _deposit_resource(wallet: Wallet, deposit: ChainDeposit) -> dict[str, Any]:
         "wallet": render_wallet(wallet),
         "asset": deposit.asset,
         "network": deposit.chain,
-        "amount": format_amount(deposit.amount, decimals),
+        "amount": format_amount(int(deposit.chain_amount or deposit.amount), decimals),
         "fromAddress": deposit.from_address,
         "txHash": deposit.tx_hash,
         "blockNumber": deposit.block_number,

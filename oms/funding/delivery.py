@@ -31,6 +31,7 @@ tokens are still at the address.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +45,7 @@ from oms.funding.destination import Destination
 from oms.funding.fees import to_token
 from oms.funding.liquidity import Liquidity
 from oms.kit.ids import new_id
+from oms.kit.isolation import RowFailed, isolated
 from oms.kit.sql import is_postgres
 from oms.kit.time import Clock
 from oms.ledger import service as ledger
@@ -209,26 +211,38 @@ class FundingDelivery:
 
     async def settle_final_sends(self, session: AsyncSession, *, limit: int = 100) -> int:
         """Apply every final (confirmed or failed) funding send; run by ``TransactionService.settle_final_sends``."""
-        sends = await repository.unsettled_sends(session, limit=limit, skip_locked=is_postgres(session))
+        now = self._clock.now()
+        sends = await repository.unsettled_sends(session, limit=limit, skip_locked=is_postgres(session), now=now)
         fundings = await repository.by_transaction(session, [send.reference for send in sends])
+        settled = 0
         for send in sends:
-            transaction = await transactions_repository.get(session, send.tenant_id, send.reference, for_update=True)
-            assert transaction is not None, f"send {send.id} has no transaction"
-            funding = fundings.get(transaction.id)
-            assert funding is not None, f"transaction {transaction.id} has no funding row"
-            confirmed = send.status == "confirmed"
-            if send.purpose == "funding" and confirmed:
-                await self._delivered(session, transaction, funding, send)
-            elif send.purpose == "funding" and funding.kind == "depositAddress":
-                await self._resend(session, transaction, funding, "funding", transaction.destination_net)
-            elif send.purpose == "funding":
-                await self._fiat_failed(session, transaction, funding, send)
-            elif confirmed:
-                await self._fee_collected(session, transaction, funding)
-            else:
-                await self._resend(session, transaction, funding, "funding_fee", transaction.fee)
-            send.settled = True
-        return len(sends)
+            send_id = send.id
+            try:
+                await isolated(session, "funding-settlement", send_id, partial(self._settle, session, send, fundings))
+                settled += 1
+            except RowFailed as failed:
+                await sender.postpone(session, send_id, str(failed), now)
+        return settled
+
+    async def _settle(self, session: AsyncSession, send: ChainSend, fundings: dict[str, TransactionFunding]) -> None:
+        transaction = await transactions_repository.get(session, send.tenant_id, send.reference, for_update=True)
+        if transaction is None:
+            raise LookupError(f"send {send.id} has no transaction")
+        funding = fundings.get(transaction.id)
+        if funding is None:
+            raise LookupError(f"transaction {transaction.id} has no funding row")
+        confirmed = send.status == "confirmed"
+        if send.purpose == "funding" and confirmed:
+            await self._delivered(session, transaction, funding, send)
+        elif send.purpose == "funding" and funding.kind == "depositAddress":
+            await self._resend(session, transaction, funding, "funding", transaction.destination_net)
+        elif send.purpose == "funding":
+            await self._fiat_failed(session, transaction, funding, send)
+        elif confirmed:
+            await self._fee_collected(session, transaction, funding)
+        else:
+            await self._resend(session, transaction, funding, "funding_fee", transaction.fee)
+        send.settled = True
 
     async def _delivered(
         self, session: AsyncSession, transaction: Transaction, funding: TransactionFunding, send: ChainSend

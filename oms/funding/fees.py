@@ -49,7 +49,7 @@ def parse(text: str, asset: str, *, param: str) -> int:
     try:
         return parse_amount(text, ASSETS[asset].decimals)
     except AmountError as exc:
-        raise InvalidRequest("invalid_amount", f"{param} {exc}.", param=param) from exc
+        raise InvalidRequest(exc.code, f"{param} {exc}.", param=param) from exc
 
 
 def usd(cents: int) -> str:

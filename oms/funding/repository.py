@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,12 +23,14 @@ async def by_transaction(session: AsyncSession, transaction_ids: Sequence[str]) 
     return {row.transaction_id: row for row in rows.scalars()}
 
 
-async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: bool) -> list[ChainSend]:
+async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: bool, now: datetime) -> list[ChainSend]:
+    """Final sends not yet applied, oldest first; one set aside after a failure (``postpone``) waits its turn."""
     statement = (
         select(ChainSend)
         .where(
             ChainSend.status.in_(("confirmed", "failed")),
             ChainSend.settled.is_(False),
+            ChainSend.next_check_at <= now,
             ChainSend.purpose.in_(PURPOSES),
         )
         .order_by(ChainSend.updated_at)

@@ -9,10 +9,28 @@ from decimal import ROUND_HALF_EVEN, Decimal
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
 
 
+# The largest amount OMS accepts anywhere (a request, the CLI, the configuration, a deposit seen on chain):
+# one billion of the asset, in major units. Far above any real single payment, and far below what storage
+# holds: with six decimals it is 10^15 units, 1/9223 of a BIGINT (docs/decisions.md, "Amount limits").
+MAX_MAJOR_AMOUNT = 10**9
+# The most any ledger account may hold either way (the chain and fee system accounts go negative), in
+# smallest units of any currency: 10^17, above the whole supply of USDC (about 6 * 10^16 units), so real
+# money never reaches it. A leg is at most one such bound, so ``balance + leg`` is at most 2 * 10^17 and
+# can never overflow a BIGINT; and 92 accounts at the bound still sum below 2^63. The database checks it
+# too (oms/migrations/versions/0007_amount_limits.py), so no balance ever overflows or becomes a float.
+LEDGER_LIMIT = 10**17
+BIGINT_MAX = 2**63 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class Asset:
     code: str
     decimals: int
+
+    @property
+    def max_amount(self) -> int:
+        """The largest amount of this asset OMS accepts, in smallest units."""
+        return MAX_MAJOR_AMOUNT * 10**self.decimals
 
 
 ASSETS: dict[str, Asset] = {
@@ -23,20 +41,39 @@ ASSETS: dict[str, Asset] = {
 
 
 class AmountError(ValueError):
-    """The text is not a valid amount of the asset."""
+    """The text is not a valid amount of the asset; ``code`` is the API's error code for it."""
+
+    def __init__(self, message: str, code: str = "invalid_amount") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def parse_amount(text: str, decimals: int, *, allow_zero: bool = False) -> int:
-    """Parse a plain decimal string (no sign, no exponent) into minor units; refuse extra precision."""
+    """Parse a plain decimal string (no sign, no exponent) into minor units; refuse extra precision and
+    anything above the maximum amount (``MAX_MAJOR_AMOUNT``)."""
     if not isinstance(text, str) or not _DECIMAL.match(text):
         raise AmountError('must be a decimal string such as "12.50" (no sign, no exponent)')
     whole, _, fraction = text.partition(".")
+    # Compared as text first, so a string of any length is refused without becoming a huge integer.
+    if len(whole) > len(str(MAX_MAJOR_AMOUNT)) or (int(whole), fraction.strip("0") != "") > (MAX_MAJOR_AMOUNT, False):
+        raise too_large(decimals)
     if len(fraction) > decimals:
         raise AmountError(f"has more than {decimals} decimal places")
     minor = int(whole) * 10**decimals + int(fraction.ljust(decimals, "0") or "0")
     if minor == 0 and not allow_zero:
         raise AmountError("must be greater than zero")
     return minor
+
+
+def too_large(decimals: int) -> AmountError:
+    limit = format_amount(MAX_MAJOR_AMOUNT * 10**decimals, decimals)
+    return AmountError(f"is above the maximum amount of {limit}", code="amount_too_large")
+
+
+def check_max(minor: int, decimals: int) -> None:
+    """Refuse an amount computed from accepted ones (a gross with its fees) that exceeds the maximum."""
+    if minor > MAX_MAJOR_AMOUNT * 10**decimals:
+        raise too_large(decimals)
 
 
 def format_amount(minor: int, decimals: int) -> str:

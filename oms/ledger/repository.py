@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, func, insert, literal_column, select, te
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.kit.money import LEDGER_LIMIT
 from oms.kit.sql import insert_ignore, is_postgres
 from oms.models import LedgerAccount, LedgerEntry, LedgerPosting
 
@@ -53,6 +54,8 @@ _APPLY = (
         _accounts.c.id == bindparam("account_id"),
         _accounts.c.currency == bindparam("account_currency"),
         _accounts.c.allow_negative | (_accounts.c.balance + bindparam("amount") >= 0),
+        # Refused rather than overflowed: on SQLite an integer sum beyond 2^63 silently becomes a float.
+        (_accounts.c.balance + bindparam("amount")).between(-LEDGER_LIMIT, LEDGER_LIMIT),
     )
     .values(balance=_accounts.c.balance + bindparam("amount"))
 )
@@ -64,7 +67,8 @@ _INSERT_POSTINGS = insert(LedgerPosting.__table__)
 _POST_ENTRY = text(
     "SELECT oms_post_entry(:tenant_id, :kind, :reference, :at, :accounts, :currencies, :amounts)"
 )  # oms/migrations/versions/0006_post_entry_function.py
-_INSUFFICIENT_FUNDS, _WRONG_CURRENCY = "OMS01", "OMS02"
+_INSUFFICIENT_FUNDS, _WRONG_CURRENCY, _BEYOND_LIMIT = "OMS01", "OMS02", "OMS03"
+_REASONS = {_INSUFFICIENT_FUNDS: "insufficient", _WRONG_CURRENCY: "currency", _BEYOND_LIMIT: "limit"}
 
 
 def leg_arrays(legs: Sequence[tuple[int, str, int]]) -> tuple[list[int], list[str], list[int]]:
@@ -73,11 +77,12 @@ def leg_arrays(legs: Sequence[tuple[int, str, int]]) -> tuple[list[int], list[st
 
 
 class Refused(Exception):
-    """A leg was refused: it would take a non-negative account below zero, or names another currency."""
+    """A leg was refused: ``kind`` is ``insufficient`` (it would take a non-negative account below zero),
+    ``currency`` (it names another currency) or ``limit`` (the balance would pass ``LEDGER_LIMIT``)."""
 
-    def __init__(self, reason: str, *, wrong_currency: bool) -> None:
+    def __init__(self, reason: str, *, kind: str) -> None:
         super().__init__(reason)
-        self.wrong_currency = wrong_currency
+        self.kind = kind
 
 
 async def post_entry(
@@ -100,18 +105,16 @@ async def post_entry(
             return int((await connection.execute(_POST_ENTRY, parameters)).scalar_one())
         except DBAPIError as error:
             state = getattr(error.orig, "sqlstate", None)
-            if state not in (_INSUFFICIENT_FUNDS, _WRONG_CURRENCY):
+            if state not in _REASONS:
                 raise
             message = getattr(error.orig, "args", ("",))[0]
-            raise Refused(str(message), wrong_currency=state == _WRONG_CURRENCY) from None
+            raise Refused(str(message), kind=_REASONS[state]) from None
     for account, currency, amount in sorted(legs, key=lambda leg: leg[0]):
         applied = await connection.execute(
             _APPLY, {"account_id": account, "account_currency": currency, "amount": amount}
         )
         if not applied.rowcount:
-            if await _account_currency(session, account) != currency:
-                raise Refused(f"account {account} is not in {currency}", wrong_currency=True)
-            raise Refused(f"account {account} may not go below zero", wrong_currency=False)
+            raise await _refusal(session, account, currency, amount)
     entry = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "created_at": at}
     entry_id: int = (await connection.execute(_INSERT_ENTRY, entry)).scalar_one()
     postings = [
@@ -122,8 +125,18 @@ async def post_entry(
     return entry_id
 
 
-async def _account_currency(session: AsyncSession, account_id: int) -> str | None:
-    return await session.scalar(select(LedgerAccount.currency).where(LedgerAccount.id == account_id))
+async def _refusal(session: AsyncSession, account_id: int, currency: str, amount: int) -> Refused:
+    """Why the guarded update of one leg changed no row."""
+    found = (
+        await session.execute(
+            select(LedgerAccount.currency, LedgerAccount.balance).where(LedgerAccount.id == account_id)
+        )
+    ).first()
+    if found is None or found[0] != currency:
+        return Refused(f"account {account_id} is not in {currency}", kind="currency")
+    if abs(found[1] + amount) > LEDGER_LIMIT:
+        return Refused(f"account {account_id} would pass the ledger's limit", kind="limit")
+    return Refused(f"account {account_id} may not go below zero", kind="insufficient")
 
 
 async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.errors import Unprocessable
+from oms.kit.money import LEDGER_LIMIT
 from oms.ledger import repository
 
 WALLET_KINDS = ("available", "held", "pending")
@@ -54,6 +55,13 @@ class InsufficientFunds(Unprocessable):
         super().__init__("insufficient_funds", "The source wallet's available balance is too low.")
 
 
+class LedgerLimitExceeded(Unprocessable):
+    """An entry would take an account past ``LEDGER_LIMIT`` (far beyond any real money: docs/decisions.md)."""
+
+    def __init__(self) -> None:
+        super().__init__("ledger_limit_exceeded", "The entry would take a balance beyond what the ledger holds.")
+
+
 async def open_wallet_accounts(
     session: AsyncSession, *, tenant_id: str, wallet_id: str, currency: str, at: datetime
 ) -> None:
@@ -85,6 +93,8 @@ def _validate(legs: Sequence[Leg]) -> None:
     for leg in legs:
         if leg.amount == 0:
             raise UnbalancedEntry("a leg must move a non-zero amount")
+        if not isinstance(leg.amount, int) or abs(leg.amount) > LEDGER_LIMIT:
+            raise LedgerLimitExceeded()  # so a balance plus a leg can never overflow the database's integer
         totals[leg.currency] += leg.amount
     if any(totals.values()):
         raise UnbalancedEntry(f"legs do not sum to zero per currency: {dict(totals)}")
@@ -110,8 +120,10 @@ async def post_entry(
             legs=rows(legs),
         )
     except repository.Refused as refused:
-        if refused.wrong_currency:
+        if refused.kind == "currency":
             raise UnbalancedEntry(str(refused)) from None
+        if refused.kind == "limit":
+            raise LedgerLimitExceeded() from None
         raise InsufficientFunds() from None
 
 

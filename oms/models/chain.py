@@ -75,9 +75,14 @@ class ChainDeposit(Base):
     block_number: Mapped[int] = mapped_column(BigInteger)
     block_hash: Mapped[str] = mapped_column(String(66))
     from_address: Mapped[str] = mapped_column(String(42))
+    # What the ledger holds for it: 0 for a deposit flagged before it was recorded in the ledger.
     amount: Mapped[int] = mapped_column(BigInteger)
-    # pending (seen, not final) → credited ; orphaned when its block leaves the chain first
+    # pending (seen, not final) → credited ; orphaned when its block leaves the chain first ;
+    # flagged when the ledger cannot take it (above the maximum amount, or it failed to post): never credited.
     status: Mapped[str] = mapped_column(String(16))
+    # A flagged deposit's exact amount on chain (decimal text of smallest units: a chain delivers any uint256).
+    chain_amount: Mapped[str | None] = mapped_column(String(78))
+    flag_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -15,7 +15,7 @@ from oms.clock.service import TenantClock
 from oms.customer.service import CustomerService
 from oms.errors import InvalidRequest, NotFound
 from oms.kit.ids import is_valid_id, new_id
-from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount
+from oms.kit.money import ASSETS, AmountError, check_max, format_amount, parse_amount
 from oms.kit.time import Clock, isoformat
 from oms.models import Quote, Wallet
 from oms.quote import pricing
@@ -241,12 +241,13 @@ class QuoteService:
         ((param, text),) = given.items()
         try:
             amount = parse_amount(text, decimals)
-        except AmountError as exc:
-            raise InvalidRequest("invalid_amount", f"{param} {exc}.", param=param) from exc
-        try:
             if param == "source.amount":
                 return pricing.fixed_source(amount, self._schedule)
-            return pricing.fixed_destination(amount, self._schedule)
+            price = pricing.fixed_destination(amount, self._schedule)
+            check_max(price.source_gross, decimals)  # the fees on top must not take the debit past the maximum
+            return price
+        except AmountError as exc:
+            raise InvalidRequest(exc.code, f"{param} {exc}.", param=param) from exc
         except pricing.PricingError as exc:
             raise InvalidRequest("amount_too_small", f"{param}: {exc}.", param=param) from exc
 

@@ -4,6 +4,9 @@ What the chain should show for an address is its ledger balance (available + hel
 but not yet final) corrected for transfers that are already mined but not yet settled in the ledger:
 those have left the sender (and reached an OMS recipient) on chain, while the ledger still holds them.
 Any remaining difference is real: an unrecorded deposit, a lost transfer, or a bug.
+
+Deposits the ledger could not take (``flagged`` by the deposit scanner) are reported as well: they are on
+chain and not in the ledger, so their wallet also shows a difference, until an operator resolves them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from oms.custody.service import Custody
 from oms.db import Database
 from oms.kit.money import ASSETS, format_amount
 from oms.ledger import service as ledger
-from oms.models import ChainSend, ChainSendAttempt, LedgerAccount, Wallet
+from oms.models import ChainDeposit, ChainSend, ChainSendAttempt, LedgerAccount, Wallet
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,20 @@ class Difference:
             f"{self.chain} {self.asset} {self.address} ({self.owner}): ledger {format_amount(self.ledger, decimals)}"
             f" vs chain {format_amount(self.on_chain, decimals)}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedDeposit:
+    id: str
+    wallet_id: str
+    chain: str
+    asset: str
+    on_chain: int
+    reason: str
+
+    def describe(self) -> str:
+        amount = format_amount(self.on_chain, ASSETS[self.asset].decimals)
+        return f"{self.chain} {self.asset} deposit {self.id} of {amount} to {self.wallet_id}: {self.reason}"
 
 
 class Reconciler:
@@ -73,6 +90,18 @@ class Reconciler:
             if actual != expected:
                 differences.append(Difference(chain, asset, treasury, "treasury", expected, actual))
         return checked, differences
+
+    async def flagged(self, *, tenant_id: str | None = None) -> list[FlaggedDeposit]:
+        """Deposits seen on chain that the ledger could not take (oldest first)."""
+        statement = select(ChainDeposit).where(ChainDeposit.status == "flagged").order_by(ChainDeposit.created_at)
+        if tenant_id is not None:
+            statement = statement.where(ChainDeposit.tenant_id == tenant_id)
+        async with self._db.session_scope(write=False) as session:
+            deposits = list((await session.execute(statement)).scalars())
+        return [
+            FlaggedDeposit(d.id, d.wallet_id, d.chain, d.asset, int(d.chain_amount or d.amount), d.flag_reason or "")
+            for d in deposits
+        ]
 
     async def _in_flight(self, session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
         """Per address, what mined-but-unsettled sends already moved on chain (negative for senders)."""

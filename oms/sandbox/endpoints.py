@@ -49,7 +49,7 @@ async def fund(body: FundRequest, auth: Auth, ctx: Context) -> JSONResponse:
     try:
         amount = parse_amount(body.amount, ASSETS[body.asset].decimals)
     except AmountError as exc:
-        raise InvalidRequest("invalid_amount", f"amount {exc}.", param="amount") from exc
+        raise InvalidRequest(exc.code, f"amount {exc}.", param="amount") from exc
     chain = ctx.chains.get(body.network)
     tx_hash = await chain.mint(body.asset, to_checksum_address(body.address), amount)  # type: ignore[attr-defined]
     return JSONResponse(

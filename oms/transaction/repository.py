@@ -65,12 +65,14 @@ async def principal_hashes(session: AsyncSession, transaction_ids: Sequence[str]
     return {row[0]: row[1] for row in rows}
 
 
-async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: bool) -> list[ChainSend]:
+async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: bool, now: datetime) -> list[ChainSend]:
+    """Final sends not yet applied, oldest first; one set aside after a failure (``postpone``) waits its turn."""
     statement = (
         select(ChainSend)
         .where(
             ChainSend.status.in_(("confirmed", "failed")),
             ChainSend.settled.is_(False),
+            ChainSend.next_check_at <= now,
             ChainSend.purpose.in_(("transfer", "fee")),
         )
         .order_by(ChainSend.updated_at)

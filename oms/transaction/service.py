@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from oms.event import service as events
 from oms.funding import repository as funding_repository
 from oms.funding.render import with_funding
 from oms.kit.ids import new_id
+from oms.kit.isolation import RowFailed, isolated
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.sql import is_postgres
 from oms.kit.time import Clock, isoformat
@@ -167,23 +169,33 @@ class TransactionService:
 
     async def settle_final_sends(self, session: AsyncSession, *, limit: int = 100) -> int:
         """Apply every final (confirmed or failed) transfer to its transaction and the ledger."""
-        sends = await repository.unsettled_sends(session, limit=limit, skip_locked=is_postgres(session))
+        now = self._clock.now()
+        sends = await repository.unsettled_sends(session, limit=limit, skip_locked=is_postgres(session), now=now)
+        settled = 0
         for send in sends:
-            transaction = await repository.get(session, send.tenant_id, send.reference, for_update=True)
-            assert transaction is not None, f"send {send.id} has no transaction"
-            if send.purpose == "transfer" and send.status == "confirmed":
-                await self._delivered(session, transaction, send)
-            elif send.purpose == "transfer":
-                await self._failed(session, transaction, send)
-            elif send.status == "confirmed":
-                await self._fee_collected(session, transaction, send)
-            else:
-                await self._queue_fee(session, transaction)  # the fee sweep reverted: sweep it again
-            send.settled = True
-        settled = len(sends)
+            send_id = send.id
+            try:
+                await isolated(session, "transaction-settlement", send_id, partial(self._settle, session, send))
+                settled += 1
+            except RowFailed as failed:
+                await sender.postpone(session, send_id, str(failed), now)
         for settle in self._settlers:
             settled += await settle(session, limit=limit)
         return settled
+
+    async def _settle(self, session: AsyncSession, send: ChainSend) -> None:
+        transaction = await repository.get(session, send.tenant_id, send.reference, for_update=True)
+        if transaction is None:
+            raise LookupError(f"send {send.id} has no transaction")
+        if send.purpose == "transfer" and send.status == "confirmed":
+            await self._delivered(session, transaction, send)
+        elif send.purpose == "transfer":
+            await self._failed(session, transaction, send)
+        elif send.status == "confirmed":
+            await self._fee_collected(session, transaction, send)
+        else:
+            await self._queue_fee(session, transaction)  # the fee sweep reverted: sweep it again
+        send.settled = True
 
     async def _delivered(self, session: AsyncSession, transaction: Transaction, send: ChainSend) -> None:
         now = self._clock.now()

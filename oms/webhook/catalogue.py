@@ -22,6 +22,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "customer.endorsement.granted",
     "customer.endorsement.rejected",
     "wallet.depositDetected",
+    "wallet.depositFlagged",
 )
 # Sent by ``POST /webhooks/{id}/test`` to that one endpoint only; never matched by a subscription.
 TEST_EVENT = "webhook.test"
