@@ -16,7 +16,7 @@ from sqlalchemy import select
 from oms.chain.sender import new_send
 from oms.kit.money import LEDGER_LIMIT
 from oms.ledger import service as ledger
-from oms.models import ChainDeposit, ChainSend, Tenant
+from oms.models import ChainDeposit, ChainSend, DepositAddressDeposit, Tenant
 from tests.funding.support import customer_with_wallet, event_types
 from tests.support import Api, OffsetClock, balance, fund, process_env, quote, settle, settle_until_completed
 
@@ -161,3 +161,33 @@ async def test_a_final_send_that_cannot_be_settled_is_set_aside_and_the_others_s
     stuck = await _send(ctx, poison)
     assert not stuck.settled and stuck.last_error == f"LookupError: send {poison} has no transaction"
     assert stuck.next_check_at > clock.now()
+
+
+async def _deposit_address(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
+    customer, wallet = await customer_with_wallet(api)
+    body = {
+        "source": {"asset": "usdc", "network": "polygon"},
+        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"id": wallet["id"]}},
+    }
+    opened = await api.post(f"/customers/{customer['id']}/deposit-addresses", body)
+    assert opened.status_code == 201, opened.text
+    return opened.json(), wallet
+
+
+async def test_a_deposit_address_transfer_above_the_maximum_is_held_and_later_ones_are_forwarded(
+    api: Api, other_api: Api, ctx, clock: OffsetClock
+) -> None:
+    poisoned, _ = await _deposit_address(api)
+    address = poisoned["source"]["depositInstructions"]["address"]
+    await ctx.chains.get("polygon").mint("usdc", address, POISON)
+    healthy, wallet = await _deposit_address(other_api)
+    simulated = await other_api.post(f"/deposit-addresses/{healthy['id']}/simulate", {"amount": {"value": "10.00"}})
+    assert simulated.status_code == 200, simulated.text
+    await settle(ctx, clock, rounds=12)
+    assert (await balance(other_api, wallet))[0] == "9.98"  # forwarded, less the cryptoToCrypto fee
+    async with ctx.db.session_scope(write=False) as session:
+        rows = await session.execute(
+            select(DepositAddressDeposit).where(DepositAddressDeposit.deposit_address_id == poisoned["id"])
+        )
+        held = [(d.status, d.hold_reason, d.amount, d.chain_amount) for d in rows.scalars()]
+    assert held == [("held", "above_maximum", 0, str(POISON))]

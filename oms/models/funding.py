@@ -152,6 +152,8 @@ class DepositAddressDeposit(Base):
     # held (address paused or deleted, customer not allowed, or less than the fee) → routed
     status: Mapped[str] = mapped_column(String(16))
     hold_reason: Mapped[str | None] = mapped_column(String(32))
+    # Set, with ``amount`` 0, for a transfer above the maximum amount: its exact amount on chain (decimal text).
+    chain_amount: Mapped[str | None] = mapped_column(String(78))
     transaction_id: Mapped[str | None] = mapped_column(ForeignKey("transactions.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -185,3 +185,23 @@ async def wait_for_send(ctx: AppContext, transaction_id: str, status: str) -> Ch
             return send
         await asyncio.sleep(0.05)
     raise AssertionError(f"the send never reached {status}")
+
+
+async def test_a_uint256_deposit_is_flagged_and_the_deposits_after_it_are_credited(
+    on_anvil, node: AnvilNode, clock: OffsetClock
+) -> None:  # type: ignore[no-untyped-def]
+    ctx, api, token, _ = on_anvil
+    customer = await create_customer(api)
+    poisoned = await create_wallet(api, customer["id"])
+    healthy = await create_wallet(api, (await create_customer(api))["id"])
+    huge = 2**200  # any uint256 is a valid ERC-20 amount; no BIGINT holds it
+    await send_from_outside(node.rpc_url, token, poisoned["address"], huge)
+    await send_from_outside(node.rpc_url, token, poisoned["address"], 3_000_000)
+    await send_from_outside(node.rpc_url, token, healthy["address"], 4_000_000)
+    await settle(ctx, clock)
+    assert await balance(api, poisoned) == ("3.00", "3.00", "0.00")
+    assert await balance(api, healthy) == ("4.00", "4.00", "0.00")
+    [flagged] = await ctx.reconciler.flagged(tenant_id=api.tenant_id)
+    assert (flagged.wallet_id, flagged.on_chain, flagged.reason) == (poisoned["id"], huge, "above the maximum amount")
+    _, differences = await ctx.reconciler.run(tenant_id=api.tenant_id)
+    assert [(d.owner, d.on_chain - d.ledger) for d in differences] == [(poisoned["id"], huge)]

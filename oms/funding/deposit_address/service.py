@@ -12,6 +12,7 @@ routed when the address is reactivated.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,8 @@ from oms.funding.errors import ServiceUnavailable
 from oms.funding.fees import parse, token_amount
 from oms.funding.liquidity import mint_on
 from oms.kit.ids import new_id
+from oms.kit.isolation import RowFailed, isolated
+from oms.kit.money import ASSETS
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.patch import merge_metadata
 from oms.kit.time import Clock, isoformat
@@ -155,7 +158,7 @@ class DepositAddressService:
         await session.flush()
         if reactivated:  # what arrived while it was paused goes out now
             for deposit in await repository.held(session, deposit_address.id):
-                await self._route_or_hold(session, deposit_address, deposit)
+                await self._route_isolated(session, deposit_address, deposit)
         return render(deposit_address)
 
     async def delete(self, session: AsyncSession, auth: AuthContext, deposit_address_id: str) -> dict[str, Any]:
@@ -233,13 +236,29 @@ class DepositAddressService:
                 deposit = self._record(deposit_address, transfer)
                 session.add(deposit)
                 await session.flush()
-                await self._route_or_hold(session, deposit_address, deposit)
+                await self._route_isolated(session, deposit_address, deposit)
                 recorded += 1
             position.scanned_to = end
             return recorded
 
+    async def _route_isolated(
+        self, session: AsyncSession, deposit_address: DepositAddress, deposit: DepositAddressDeposit
+    ) -> None:
+        """Route (or hold) one deposit in its own savepoint: one that cannot be routed is held, logged, and
+        the watcher moves on to the next (docs/decisions.md, "Poison rows")."""
+        deposit_id = deposit.id
+        try:
+            await isolated(session, "deposit-address-watcher", deposit_id,
+                           partial(self._route_or_hold, session, deposit_address, deposit))  # fmt: skip
+        except RowFailed:
+            await session.refresh(deposit)
+            deposit.status, deposit.hold_reason, deposit.updated_at = "held", "not_routed", self._clock.now()
+
     def _record(self, deposit_address: DepositAddress, transfer: TokenTransfer) -> DepositAddressDeposit:
         now = self._clock.now()
+        above = transfer.amount > ASSETS[deposit_address.asset].max_amount
+        if above:
+            log.warning("deposit-address deposit above the maximum amount: held", extra={"address": deposit_address.id})
         return DepositAddressDeposit(
             id=new_id("dad"),
             tenant_id=deposit_address.tenant_id,
@@ -250,7 +269,8 @@ class DepositAddressService:
             log_index=transfer.log_index,
             block_number=transfer.block_number,
             from_address=transfer.from_address,
-            amount=transfer.amount,
+            amount=0 if above else transfer.amount,
+            chain_amount=str(transfer.amount) if above else None,
             status="held",
             hold_reason=None,
             transaction_id=None,
@@ -263,7 +283,9 @@ class DepositAddressService:
     ) -> None:
         fee = self._fees.fee_for(deposit.amount)
         reason = None
-        if deposit_address.status != "active":
+        if deposit.chain_amount is not None:  # never forwarded: the ledger does not take it
+            reason = "above_maximum"
+        elif deposit_address.status != "active":
             reason = deposit_address.status
         elif not await self._customers.may_move_money(session, deposit_address.customer_id, REQUIRED):
             reason = "customer_not_allowed"
