@@ -132,6 +132,13 @@ async def test_an_exponent_or_sign_in_an_amount_is_400_never_500(edge_api: Api, 
         assert_error(response, 400, "invalid_amount", param=param)
 
 
+@pytest.mark.parametrize("edge", EDGES, ids=lambda edge: edge.__name__)
+async def test_an_amount_given_as_a_json_number_is_400_never_500(edge_api: Api, edge: Edge) -> None:
+    for amount in (1e30, 2**64, 10):
+        response, param = await edge(edge_api, amount)  # type: ignore[arg-type]
+        assert_error(response, 400, "parameter_invalid", param=param)
+
+
 async def test_a_destination_amount_whose_fees_pass_the_maximum_is_400(api: Api) -> None:
     customer, source = await customer_with_wallet(api)
     _, other = await customer_with_wallet(api)

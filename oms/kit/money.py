@@ -78,6 +78,8 @@ def check_max(minor: int, decimals: int) -> None:
 
 def format_amount(minor: int, decimals: int) -> str:
     """Minor units to a decimal string with at least two places (``"0.00"``, ``"12.50"``, ``"1.234567"``)."""
+    if not isinstance(minor, int):  # a float here is corrupt money: fail loudly rather than render it
+        raise TypeError(f"an amount must be an integer of smallest units, not {type(minor).__name__}")
     sign = "-" if minor < 0 else ""
     whole, fraction = divmod(abs(minor), 10**decimals)
     digits = str(fraction).rjust(decimals, "0").rstrip("0") if decimals else ""
