@@ -87,6 +87,9 @@ def _in_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]], 
     """Run ``work`` with a fresh application context (started: custody and chains ready), closed after."""
     from oms.context import AppContext
 
+    # A worker or a command serves no request: it never opens the hot pool (README, "Connection budget").
+    settings = settings.model_copy(update={"hot_reads": False})
+
     async def run() -> T:
         ctx = AppContext.build(settings)
         try:
@@ -174,6 +177,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if workers > 1 and settings.is_sqlite:
         print("oms: several API workers need PostgreSQL; serving with one.", file=sys.stderr)
         workers = 1
+    from oms.db import warn_if_over_budget
+
+    asyncio.run(warn_if_over_budget(settings, workers))
     # Granian: its HTTP layer (Rust) costs a fraction of a Python one per request, and with one runtime
     # thread per worker its tail latency under full load stayed within 20 ms where uvicorn's did not
     # (BENCHMARKS.md). Our middleware writes the access log; the server logs only its own events.

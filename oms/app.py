@@ -25,6 +25,8 @@ from oms.funding.cash_location.endpoints import router as cash_location_router
 from oms.funding.deposit_address.endpoints import router as deposit_address_router
 from oms.funding.simulation.endpoints import router as simulation_router
 from oms.funding.virtual_account.endpoints import router as virtual_account_router
+from oms.health import migration_heads
+from oms.health import router as health_router
 from oms.hotpath import HotReads
 from oms.hotwrites import HotWrites
 from oms.kit.time import Clock
@@ -80,6 +82,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
         },
     )
     app.state.ctx = context
+    app.state.migration_heads = migration_heads(settings.database_url)
+    app.include_router(health_router)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     if settings.mode is Mode.sandbox:

@@ -48,17 +48,33 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
-    # Connections kept per process. It should cover the process's concurrent requests: connections beyond
-    # it ("overflow") are closed on return and reopened on the next burst, which cost 25 % of throughput.
-    db_pool_size: int = 25
-    db_max_overflow: int = 15
+    # --- database connections: the budget and the timeouts (README, "Connection budget"; docs/decisions.md) ---
+    # The most connections one process opens is db_pool_size + db_max_overflow + db_hot_pool_size (an `oms worker`
+    # and the CLI never open the hot pool). The defaults fit four API processes, a worker and a few CLI commands
+    # in a stock PostgreSQL (max_connections 100, 3 reserved): 4 x 18 + 12 = 84 of 97. `oms serve` warns at start
+    # when its processes could open more than the database allows. Overflow connections are closed on return.
+    db_pool_size: int = Field(default=8, ge=1)
+    db_max_overflow: int = Field(default=4, ge=0)
     # The hottest requests (a wallet's balance; a successful quote and execution) skip the framework and the
     # ORM on PostgreSQL: pure ASGI handlers on the driver's own pool of this many connections per process
     # (oms/hotpath.py, oms/hotwrites.py; `hot_reads` switches both, its name predating the writes). Fewer
     # connections than concurrent requests is deliberate: on a small machine every extra busy backend
-    # process competes with the API for the same cores (8 measured best on 2 cores, BENCHMARKS.md).
+    # process competes with the API for the same cores (BENCHMARKS.md).
     hot_reads: bool = True
-    db_hot_pool_size: int = 8
+    db_hot_pool_size: int = Field(default=6, ge=1)
+    # A connection idle this long is released: the hot pool closes it, and PostgreSQL ends an ORM pool's idle
+    # session after twice this (idle_session_timeout), which the pool never hands out (pool_recycle).
+    db_idle_seconds: float = Field(default=60.0, gt=0)
+    # Establishing a connection (TCP + start-up), and waiting for a free one of a full pool.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    # PostgreSQL ends a statement running longer than this, and a session idle inside a transaction this long
+    # (so a COMMIT held up in the network cannot arrive after its client was answered); a lock wait ends
+    # sooner. The process gives up on the database a second later than it (`db_client_timeout_seconds`), so
+    # when the database is alive its own timeout fires first and the transaction is rolled back for certain.
+    # SQLite waits at most db_lock_timeout_seconds for its write lock.
+    db_statement_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_lock_timeout_seconds: float = Field(default=5.0, gt=0)
     # Runs the background jobs (KYC review, chain, webhooks) inside the API process; right for a
     # single-process SQLite install, switched off when separate `oms worker` processes run.
     embedded_worker: bool = True
@@ -137,6 +153,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_and_live_rules(self) -> Self:
+        if self.db_lock_timeout_seconds > self.db_statement_timeout_seconds:
+            raise ConfigurationError("OMS_DB_LOCK_TIMEOUT_SECONDS must not exceed OMS_DB_STATEMENT_TIMEOUT_SECONDS")
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'oms.db'}"
         if self.mode is Mode.live:
@@ -150,6 +168,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def db_client_timeout_seconds(self) -> float:
+        """How long the process waits for any one answer of the database before it answers 503."""
+        return self.db_statement_timeout_seconds + 1.0
+
+    def connections_per_process(self, *, serves: bool = True) -> int:
+        """The most connections one process opens (an API process serves; a worker or a CLI command does not)."""
+        hot = self.db_hot_pool_size if serves and self.hot_reads else 0
+        return self.db_pool_size + self.db_max_overflow + hot
 
     def secret_key_bytes(self) -> bytes:
         return _secret_bytes(self, "secret_key", "secret.key", exact=None)

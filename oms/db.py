@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from oms.config import Settings
+from oms.outage import unavailable
 
 
 def normalise_url(url: str) -> str:
@@ -23,8 +27,60 @@ def normalise_url(url: str) -> str:
     return url
 
 
+log = logging.getLogger("oms.db")
+
+
+def _cut_on_outage(context: ExceptionContext) -> None:
+    """A statement failed by an outage (or was cancelled, by a deadline): cut its connection at once. SQLAlchemy
+    then invalidates it, and its polite close of an invalidated asyncpg connection waits up to 2 s on the network
+    that just failed."""
+    failure = context.original_exception
+    if context.connection is None or not (isinstance(failure, asyncio.CancelledError) or unavailable(failure)):
+        return
+    with contextlib.suppress(Exception):
+        driver = context.connection.connection.driver_connection
+        if isinstance(driver, asyncpg.Connection):
+            driver.terminate()
+
+
+async def abandon(session: AsyncSession) -> None:
+    """Give up a session whose database failed or froze, without another word to it: a ROLLBACK, or even the
+    polite close SQLAlchemy makes of an invalidated connection (up to 2 s), would wait on the same dead network.
+    The connection is cut, which rolls the transaction back on the server, and never handed out again."""
+    transaction = session.sync_session.get_transaction()
+    while transaction is not None:
+        # SessionTransaction keeps its connections in _connections: no public accessor that does no I/O.
+        for connection, *_ in list(transaction._connections.values()):
+            with contextlib.suppress(Exception):
+                driver = connection.connection.driver_connection
+                if isinstance(driver, asyncpg.Connection):
+                    driver.terminate()
+        transaction = transaction.parent
+    with contextlib.suppress(Exception):
+        await session.invalidate()
+
+
 async def _keep_session(_: asyncpg.Connection) -> None:
     return None
+
+
+class HotPoolClosed(Exception):
+    """The hot pool was closed (the process is stopping): the regular endpoint serves the request."""
+
+
+def server_settings(settings: Settings) -> dict[str, str]:
+    """Session settings of every PostgreSQL connection: the schema and the server-side timeouts (ms)."""
+    statement_ms = str(int(settings.db_statement_timeout_seconds * 1000))
+    values = {
+        "application_name": "oms",
+        "statement_timeout": statement_ms,
+        "lock_timeout": str(int(settings.db_lock_timeout_seconds * 1000)),
+        "idle_in_transaction_session_timeout": statement_ms,
+        "idle_session_timeout": str(int(settings.db_idle_seconds * 2000)),
+    }
+    if settings.database_schema:
+        values["search_path"] = settings.database_schema
+    return values
 
 
 class Database:
@@ -36,8 +92,7 @@ class Database:
     """
 
     def __init__(self, settings: Settings) -> None:
-        schema = settings.database_schema
-        self._schema = schema
+        self._settings = settings
         self.url = make_url(normalise_url(settings.database_url))
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -48,26 +103,42 @@ class Database:
             self.writer = self._sqlite_engine(immediate=True)
             self.reader = self._sqlite_engine(immediate=False)
         else:
-            connect_args: dict[str, Any] = {"server_settings": {"application_name": "oms"}}
-            if schema:
-                connect_args["server_settings"]["search_path"] = schema
+            connect_args: dict[str, Any] = {
+                "server_settings": server_settings(settings),
+                "timeout": settings.db_connect_timeout_seconds,
+                "command_timeout": settings.db_client_timeout_seconds,
+            }
             self.writer = create_async_engine(
                 self.url,
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_max_overflow,
+                pool_timeout=settings.db_pool_timeout_seconds,
+                # Older than this, a pooled connection is replaced before use: so one that PostgreSQL ended
+                # for idling (idle_session_timeout, twice as long) is never handed out.
+                pool_recycle=settings.db_idle_seconds,
                 pool_pre_ping=False,
                 connect_args=connect_args,
             )
+            event.listen(self.writer.sync_engine, "handle_error", _cut_on_outage)
             # Read-only requests run without BEGIN/ROLLBACK round trips. At READ COMMITTED every statement
             # sees a fresh snapshot even inside a transaction, so autocommit changes no result.
             self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
+        self._settings = settings
         self._hot_pool_size = settings.db_hot_pool_size if settings.hot_reads else 0
         self.hot_pool: asyncpg.Pool | None = None
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False, autoflush=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False, autoflush=False)
 
     def _sqlite_engine(self, *, immediate: bool) -> AsyncEngine:
-        engine = create_async_engine(self.url, pool_size=5, max_overflow=20, connect_args={"timeout": 30})
+        # A writer waits at most the lock timeout for SQLite's one write lock, then the request is a 503.
+        busy = self._settings.db_lock_timeout_seconds
+        engine = create_async_engine(
+            self.url,
+            pool_size=5,
+            max_overflow=20,
+            pool_timeout=self._settings.db_pool_timeout_seconds,
+            connect_args={"timeout": busy},
+        )
         begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -78,7 +149,7 @@ class Database:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -97,8 +168,11 @@ class Database:
             try:
                 yield session
                 await session.commit()
-            except BaseException:
-                await session.rollback()
+            except BaseException as exc:
+                if isinstance(exc, asyncio.CancelledError) or unavailable(exc) is not None:
+                    await abandon(session)
+                else:
+                    await session.rollback()
                 raise
 
     async def start(self) -> None:
@@ -107,18 +181,46 @@ class Database:
             return
         # Every hot statement looks rows up by key, so one generic plan serves every execution; the default
         # would re-plan each of the first five executions per connection and then weigh custom plans again.
-        settings = {"application_name": "oms", "plan_cache_mode": "force_generic_plan"}
-        if self._schema:
-            settings["search_path"] = self._schema
+        settings = {**server_settings(self._settings), "plan_cache_mode": "force_generic_plan"}
         self.hot_pool = await asyncpg.create_pool(
             self.url.set(drivername="postgresql").render_as_string(hide_password=False),
             min_size=1,
             max_size=self._hot_pool_size,
+            max_inactive_connection_lifetime=self._settings.db_idle_seconds,
+            timeout=self._settings.db_connect_timeout_seconds,
+            command_timeout=self._settings.db_client_timeout_seconds,
             server_settings=settings,
-            # Nothing on these connections changes session state (single autocommit statements, reads and
-            # all-in-one writes), so the pool's default reset — a round trip per release — is pure latency.
+            # Nothing on these connections changes session state (single-statement reads, and writes whose
+            # transaction is committed or whose connection is closed), so the pool's default reset — a round
+            # trip per release — is pure latency.
             reset=_keep_session,
         )
+
+    @asynccontextmanager
+    async def hot_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection of the hot pool. One whose work failed is closed rather than returned: after a timeout
+        it may still be waiting on a dead network, and returning it would wait too (and a frozen database
+        would later run what it still held)."""
+        pool = self.hot_pool
+        if pool is None or pool.is_closing():  # closed since the request came in: not an outage of the database
+            raise HotPoolClosed("the hot pool is closed")
+        async with pool.acquire(timeout=self._settings.db_pool_timeout_seconds) as connection:
+            try:
+                yield connection
+            except BaseException:
+                connection.terminate()
+                raise
+
+    @asynccontextmanager
+    async def hot_transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A hot connection inside a transaction, committed after the block. A single autocommit statement
+        held up by the network would commit whenever it arrives, even after its client was answered 503;
+        inside a transaction it cannot: PostgreSQL ends a session idle in one (idle_in_transaction_session_
+        timeout) before this process gives up on the COMMIT, and a closed connection rolls back."""
+        async with self.hot_connection() as connection:
+            await connection.execute("BEGIN")
+            yield connection
+            await connection.execute("COMMIT")
 
     async def dispose(self) -> None:
         if self.hot_pool is not None:
@@ -127,3 +229,41 @@ class Database:
         await self.writer.dispose()
         if self.is_sqlite:
             await self.reader.dispose()
+
+
+async def connection_allowance(settings: Settings) -> int:
+    """How many connections the database lets ordinary roles open: max_connections less those reserved."""
+    connection = await asyncpg.connect(
+        make_url(normalise_url(settings.database_url)).set(drivername="postgresql").render_as_string(False),
+        timeout=settings.db_connect_timeout_seconds,
+    )
+    try:
+        allowed = int(await connection.fetchval("SHOW max_connections"))
+        for reserved in ("superuser_reserved_connections", "reserved_connections"):  # the latter from PG 16
+            if await connection.fetchval("SELECT 1 FROM pg_settings WHERE name = $1", reserved):
+                allowed -= int(await connection.fetchval(f"SHOW {reserved}"))
+        return allowed
+    finally:
+        await connection.close()
+
+
+async def warn_if_over_budget(settings: Settings, processes: int) -> int | None:
+    """At `oms serve`: one warning line when its processes could open more connections than PostgreSQL allows
+    (README, "Connection budget"). Returns that configured total, or None when there is nothing to compare."""
+    if make_url(normalise_url(settings.database_url)).get_backend_name() == "sqlite":
+        return None
+    total = processes * settings.connections_per_process()
+    try:
+        allowed = await connection_allowance(settings)
+    except Exception as exc:
+        if unavailable(exc) is None:
+            raise
+        return None  # the database is down: requests will answer 503 and /readyz says so
+    if total > allowed:
+        log.warning(
+            f"connection budget exceeded: {processes} process(es) x (OMS_DB_POOL_SIZE {settings.db_pool_size}"
+            f" + OMS_DB_MAX_OVERFLOW {settings.db_max_overflow} + OMS_DB_HOT_POOL_SIZE {settings.db_hot_pool_size})"
+            f" = {total} connections, but the database allows {allowed} (max_connections less reserved); lower"
+            " the pools or raise max_connections, and leave room for `oms worker` and the CLI"
+        )
+    return total

@@ -85,3 +85,15 @@ class InternalError(OMSError):
 
     def __init__(self) -> None:
         super().__init__("internal_error", "An unexpected error occurred; it has been logged.")
+
+
+class ServiceUnavailable(OMSError):
+    """A system the request needs (the database, the chain node) is unreachable or timed out: retry later."""
+
+    status = 503
+    type = "api_error"
+    replayable = False
+    retry_after_seconds: ClassVar[int] = 2
+
+    def __init__(self, message: str = "The service is temporarily unavailable; retry later.") -> None:
+        super().__init__("service_unavailable", message, headers={"Retry-After": str(self.retry_after_seconds)})

@@ -15,6 +15,8 @@ which gives the answer, errors included: no or a bad token, a revoked key, a bod
 that refuses, an Idempotency-Key already used (the endpoint replays it), a quote executed or funds spent
 between the read and the write (the write's guards, checked under lock, leave nothing written), a database
 error (it rolls back the whole batch, and each of its requests passes on), SQLite, even a bug here (logged).
+The one exception is an outage (``oms.outage``: the database unreachable or out of time): that is answered
+503 here, at once, rather than waiting for the same database a second time in the endpoint.
 So there is one source of truth for every error, and nothing is written twice: each write carries its stored
 answer (whatever happened, the endpoint's answer is right, a replay if the write was made), and of concurrent
 twins with one key, only the first to claim it writes.
@@ -37,12 +39,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from oms import API_PREFIX
 from oms.context import AppContext
 from oms.customer.service import refusal
+from oms.db import HotPoolClosed
 from oms.errors import OMSError
-from oms.hotpath import bearer_claims, header, send_json
+from oms.hotpath import bearer_claims, header, send_error, send_json
 from oms.idempotency import Claim, new_record, prepare
 from oms.kit.batch import Batcher
 from oms.ledger import service as ledger
 from oms.models import IdempotencyRecord, Quote, Wallet
+from oms.outage import unavailable
 from oms.quote import repository as quotes
 from oms.quote.schemas import QuoteCreate
 from oms.quote.service import REQUIRED, destination_wallet_id
@@ -52,7 +56,7 @@ from oms.transaction.service import HOLD, hold_legs
 
 log = logging.getLogger("oms.hotwrites")
 # What passes the request on to the endpoint: its answer is the regular one.
-_PASS = (OMSError, ValidationError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+_PASS = (OMSError, ValidationError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, HotPoolClosed)
 _JSON = "application/json"
 # The most requests one statement carries.
 _BATCH = 32
@@ -91,7 +95,11 @@ class HotWrites:
             if handler is not None and request is not None:
                 try:
                     answer = await handler(request)
-                except _PASS:
+                except _PASS as exc:
+                    outage = unavailable(exc)
+                    if outage is not None:  # the endpoint would wait for the same database again
+                        await send_error(send, outage)
+                        return
                     answer = None
                 except Exception:  # a bug here must not cost the request: the endpoint answers (or replays)
                     log.exception("hot path failed; passing the request on", extra={"path": scope["path"]})
@@ -179,21 +187,17 @@ class HotWrites:
         return answer if written else None
 
     async def _read_quotes(self, batch: Sequence[tuple[str | None, ...]]) -> list[asyncpg.Record | None]:
-        return await quotes.hot_contexts(self._pool(), batch)
+        async with self._ctx.db.hot_connection() as connection:
+            return await quotes.hot_contexts(connection, batch)
 
     async def _read_executions(self, batch: Sequence[tuple[str, ...]]) -> list[asyncpg.Record | None]:
-        return await transactions.hot_contexts(self._pool(), batch)
+        async with self._ctx.db.hot_connection() as connection:
+            return await transactions.hot_contexts(connection, batch)
 
     async def _create_quotes(self, batch: Sequence[tuple[Quote, IdempotencyRecord]]) -> list[bool]:
-        async with self._pool().acquire() as connection:
+        async with self._ctx.db.hot_transaction() as connection:
             return await quotes.hot_create_many(connection, batch)
 
     async def _execute_all(self, batch: Sequence[transactions.HotExecution]) -> list[bool]:
-        async with self._pool().acquire() as connection:
+        async with self._ctx.db.hot_transaction() as connection:
             return await transactions.hot_execute_many(connection, batch)
-
-    def _pool(self) -> asyncpg.Pool:
-        pool = self._ctx.db.hot_pool
-        if pool is None:  # closed since the request came in: the endpoint answers
-            raise asyncpg.InterfaceError("the hot pool is closed")
-        return pool

@@ -25,8 +25,10 @@ from starlette.responses import Response
 from oms import idempotency
 from oms.auth.service import AuthContext
 from oms.context import AppContext
+from oms.db import abandon
 from oms.errors import InternalError, InvalidRequest, OMSError
 from oms.kit.logging import request_id_var
+from oms.outage import unavailable
 from oms.responses import JSONResponse
 
 log = logging.getLogger("oms.request")
@@ -89,7 +91,10 @@ class OMSRoute(APIRoute):
                     response = error_response(error)
                     await _store_business_error(ctx, request, error, response)
                     return response
-                except Exception:
+                except Exception as exc:
+                    outage = unavailable(exc)
+                    if outage is not None:
+                        return await _outage(session, outage)
                     await session.rollback()
                     log.exception("unhandled error", extra={"path": request.url.path})
                     return error_response(InternalError())
@@ -105,9 +110,22 @@ class OMSRoute(APIRoute):
                 except OMSError as error:
                     await session.rollback()
                     return error_response(error)
+                except Exception as exc:
+                    outage = unavailable(exc)
+                    if outage is None:
+                        raise
+                    return await _outage(session, outage)
                 return response
 
         return route_handler
+
+
+async def _outage(session: AsyncSession, outage: OMSError) -> Response:
+    """Answer 503 without another word to the database: the connection is closed, not rolled back (a
+    ROLLBACK would wait on the dead network too), and closing it rolls the transaction back on the server."""
+    log.warning("database or chain unavailable", extra={"error": outage.message})
+    await abandon(session)
+    return error_response(outage)
 
 
 def _reject_unknown_query(request: Request, allowed: set[str]) -> None:
@@ -187,6 +205,10 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
             await session.commit()
         except (idempotency.Replay, OMSError):
             await session.rollback()
+        except Exception as exc:  # the answer stands; only its replay is not stored (a retry executes again)
+            if unavailable(exc) is None:
+                raise
+            await abandon(session)
 
 
 # --- dependencies -----------------------------------------------------------------------------------

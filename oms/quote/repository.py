@@ -58,7 +58,7 @@ def context_parameters(
 
 
 async def hot_contexts(
-    pool: asyncpg.Pool, parameter_sets: Sequence[tuple[str | None, ...]]
+    pool: asyncpg.Connection | asyncpg.Pool, parameter_sets: Sequence[tuple[str | None, ...]]
 ) -> list[asyncpg.Record | None]:
     """The context row of each request (``context_parameters``), in one round trip; None where there is none."""
     return await _CONTEXTS.fetch(pool, parameter_sets)

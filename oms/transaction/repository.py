@@ -203,7 +203,9 @@ def context_parameters(
     return key_id, tenant_id, mode, idempotency_key, quote_id
 
 
-async def hot_contexts(pool: asyncpg.Pool, parameter_sets: Sequence[tuple[str, ...]]) -> list[asyncpg.Record | None]:
+async def hot_contexts(
+    pool: asyncpg.Connection | asyncpg.Pool, parameter_sets: Sequence[tuple[str, ...]]
+) -> list[asyncpg.Record | None]:
     """The context row of each request (``context_parameters``), in one round trip; None where there is none."""
     return await _CONTEXTS.fetch(pool, parameter_sets)
 

@@ -61,7 +61,7 @@ SELECT w.asset, w.chain, a.kind, a.balance
 
 
 async def get_with_balances_for_key(
-    pool: asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, wallet_id: str
+    pool: asyncpg.Connection | asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, wallet_id: str
 ) -> tuple[str, str, dict[str, int]] | None:
     """``get_with_balances`` for a live, unrevoked key of this tenant and mode; None otherwise."""
     rows = await pool.fetch(_HOT_WALLET_BALANCES, key_id, tenant_id, mode, wallet_id)
