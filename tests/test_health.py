@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -104,3 +105,29 @@ async def test_readyz_is_503_when_the_database_cannot_be_opened(
         assert response.status_code == 503, response.text
         assert response.json()["checks"]["database"] == {"ok": False, "reason": "unreachable or timed out"}
         assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_readyz_is_503_when_the_chain_node_is_unreachable(settings: Settings, clock: OffsetClock) -> None:
+    with socket.socket() as sock:  # a port nothing listens on once this closes
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    no_node = settings.model_copy(
+        update={
+            "chain": "evm",
+            "evm_rpc_url": f"http://127.0.0.1:{closed}",
+            "evm_chain_id": 31337,
+            "evm_usdc_address": "0x" + "11" * 20,
+            "evm_rpc_timeout_seconds": 1.0,
+            "db_connect_timeout_seconds": 2.0,
+        }
+    )
+    context = AppContext.build(no_node, clock=clock)
+    application = create_app(no_node, ctx=context)
+    async with application.router.lifespan_context(application):  # the API starts while the node is down
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://oms.test") as http:
+            response = await http.get("/readyz")
+    assert response.status_code == 503, response.text
+    checks = response.json()["checks"]
+    assert checks["database"]["ok"] is True and checks["migrations"]["ok"] is True
+    assert checks["chain"] == {"ok": False, "reason": "unreachable or timed out"}
