@@ -104,10 +104,9 @@ class DepositScanner:
         except RowFailed as failed:
             await self._flag_new(session, wallet, transfer, f"not recorded: {failed}")
 
-    async def _flag_new(self, session: AsyncSession, wallet: Wallet, transfer: TokenTransfer, reason: str) -> None:
-        """Record a deposit the ledger cannot take, outside the ledger (its ``amount`` there is 0)."""
+    def _new_deposit(self, wallet: Wallet, transfer: TokenTransfer, *, amount: int) -> ChainDeposit:
         now = self._clock.now()
-        deposit = ChainDeposit(
+        return ChainDeposit(
             id=new_id("dep"),
             tenant_id=wallet.tenant_id,
             wallet_id=wallet.id,
@@ -118,11 +117,15 @@ class DepositScanner:
             block_number=transfer.block_number,
             block_hash=transfer.block_hash,
             from_address=transfer.from_address,
-            amount=0,
+            amount=amount,
             status="pending",
             created_at=now,
             updated_at=now,
         )
+
+    async def _flag_new(self, session: AsyncSession, wallet: Wallet, transfer: TokenTransfer, reason: str) -> None:
+        """Record a deposit the ledger cannot take, outside the ledger (its ``amount`` there is 0)."""
+        deposit = self._new_deposit(wallet, transfer, amount=0)
         session.add(deposit)
         await self._mark_flagged(session, wallet, deposit, transfer.amount, reason)
 
@@ -146,23 +149,7 @@ class DepositScanner:
         )
 
     async def _detect(self, session: AsyncSession, wallet: Wallet, transfer: TokenTransfer) -> None:
-        now = self._clock.now()
-        deposit = ChainDeposit(
-            id=new_id("dep"),
-            tenant_id=wallet.tenant_id,
-            wallet_id=wallet.id,
-            chain=wallet.chain,
-            asset=wallet.asset,
-            tx_hash=transfer.tx_hash,
-            log_index=transfer.log_index,
-            block_number=transfer.block_number,
-            block_hash=transfer.block_hash,
-            from_address=transfer.from_address,
-            amount=transfer.amount,
-            status="pending",
-            created_at=now,
-            updated_at=now,
-        )
+        deposit = self._new_deposit(wallet, transfer, amount=transfer.amount)
         session.add(deposit)
         await session.flush()
         await self._post(session, wallet, deposit, "deposit.detected", ("chain", "pending"))
@@ -172,7 +159,7 @@ class DepositScanner:
             type="wallet.depositDetected",
             object_id=deposit.id,
             resource=_deposit_resource(wallet, deposit),
-            at=now,
+            at=deposit.created_at,
             sequence=1,
         )
 
