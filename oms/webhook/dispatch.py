@@ -21,8 +21,8 @@ import logging
 import random
 import secrets
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oms.db import Database
 from oms.event import service as events
 from oms.kit.time import Clock
-from oms.models import WebhookAttempt
+from oms.models import Event, Webhook, WebhookAttempt
 from oms.webhook import repository, signing
 from oms.webhook.catalogue import matches
 from oms.webhook.sender import EXCERPT_BYTES, SendResult, WebhookSender
@@ -100,8 +100,7 @@ class Dispatcher:
             self._webhooks.delivery_row(webhook, event.id, event.type, now)
             for event in found
             for webhook in subscribers.get(event.tenant_id, ())
-            if webhook.created_at <= event.created_at
-            and matches(webhook.events, event.type, compliance_only=webhook.compliance_only)
+            if _subscribed(webhook, event)
         ]
         await repository.insert_deliveries(session, rows)
         await repository.mark_dispatched(session, [e.id for e in found], now)
@@ -129,7 +128,6 @@ class Dispatcher:
         if retried:
             await repository.abandon_in_flight(session, retried, now)
         envelopes = await repository.event_envelopes(session, [d.event_id for d, _ in due])
-        payloads = {event_id: payload_of(envelope) for event_id, envelope in envelopes.items()}
         attempts = []
         for delivery, _ in due:
             delivery.attempts += 1
@@ -141,31 +139,44 @@ class Dispatcher:
             )
         session.add_all(attempts)
         await session.flush()
-        claimed = []
-        secrets_of: dict[str, tuple[str, ...]] = {}
+        parts = _Parts(envelopes, lambda webhook: tuple(self._webhooks.secrets_in_use(webhook, now)))
+        claimed, unsendable = [], []
         for (delivery, webhook), attempt in zip(due, attempts, strict=True):
-            if webhook.id not in secrets_of:
-                secrets_of[webhook.id] = tuple(self._webhooks.secrets_in_use(webhook, now))
-            claimed.append(
-                Claimed(
-                    delivery_id=delivery.id,
-                    attempt_id=attempt.id,
-                    number=attempt.number,
-                    lease_token=delivery.lease_token or "",
-                    webhook_id=webhook.id,
-                    url=webhook.url,
-                    secrets=secrets_of[webhook.id],
-                    event_id=delivery.event_id,
-                    payload=payloads[delivery.event_id],
-                    retry_until=delivery.retry_until,
-                )
+            item = Claimed(
+                delivery_id=delivery.id,
+                attempt_id=attempt.id,
+                number=attempt.number,
+                lease_token=delivery.lease_token or "",
+                webhook_id=webhook.id,
+                url=webhook.url,
+                secrets=(),
+                event_id=delivery.event_id,
+                payload=b"",
+                retry_until=delivery.retry_until,
             )
+            problem = parts.problem(delivery.event_id, webhook)
+            if problem is None:
+                payload = parts.payloads[delivery.event_id]
+                claimed.append(replace(item, secrets=parts.secrets[webhook.id], payload=payload))
+            else:
+                unsendable.append((item, SendResult(None, 0, None, f"not sent: {problem}")))
+        if unsendable:  # recorded at once, as failed attempts on the usual backoff: the others still go out
+            await self.record(session, unsendable)
         return claimed
 
     async def send(self, claimed: Claimed) -> SendResult:
-        body = claimed.payload.decode()
-        headers = signing.headers(claimed.secrets, claimed.event_id, self.clock.now(), body)
-        return await self.sender.send(claimed.url, headers, claimed.payload)
+        """Sign and send; a failure of ours (not the receiver's) is a failed attempt too, so that it is recorded
+        and retried on the schedule instead of leaving the delivery to its lease."""
+        try:
+            body = claimed.payload.decode()
+            headers = signing.headers(claimed.secrets, claimed.event_id, self.clock.now(), body)
+            return await self.sender.send(claimed.url, headers, claimed.payload)
+        except Exception as exc:
+            log.error(
+                "webhook delivery not sent: it failed before reaching the receiver",
+                extra={"delivery": claimed.delivery_id, "webhook": claimed.webhook_id, "error": type(exc).__name__},
+            )
+            return SendResult(None, 0, None, f"not sent: an internal error ({type(exc).__name__})")
 
     async def record(self, session: AsyncSession, outcomes: Sequence[tuple[Claimed, SendResult]]) -> None:
         """Write the attempts and each delivery's next state: ``delivered``; ``failed`` on 410 or once the
@@ -212,6 +223,61 @@ class Dispatcher:
 
 def payload_of(stored: dict[str, Any]) -> bytes:
     return orjson.dumps(events.envelope(stored))
+
+
+def _subscribed(webhook: Webhook, event: Event) -> bool:
+    """Whether ``webhook`` receives ``event``. A subscription whose stored filter cannot be read (a poison row)
+    receives nothing and is logged; the event still reaches every other subscription."""
+    try:
+        return webhook.created_at <= event.created_at and matches(
+            webhook.events, event.type, compliance_only=webhook.compliance_only
+        )
+    except Exception as exc:
+        log.error(
+            "webhook subscription unreadable: event not fanned out to it",
+            extra={"webhook": webhook.id, "event": event.id, "error": type(exc).__name__},
+        )
+        return False
+
+
+class _Parts:
+    """What a claimed batch's deliveries are made of, each made once and on its own: the payload per event and
+    the signing secrets per subscription. One that cannot be made (a poison row: an event that cannot be
+    rendered, a secret that cannot be opened) fails only the deliveries that need it, and is logged."""
+
+    def __init__(
+        self, envelopes: dict[str, dict[str, Any]], open_secrets: Callable[[Webhook], tuple[str, ...]]
+    ) -> None:
+        self._envelopes = envelopes
+        self._open_secrets = open_secrets
+        self.payloads: dict[str, bytes] = {}
+        self.secrets: dict[str, tuple[str, ...]] = {}
+        self._problems: dict[str, str | None] = {}  # by part, once made (None: made fine)
+
+    def problem(self, event_id: str, webhook: Webhook) -> str | None:
+        """Why this delivery cannot be sent (for its attempt record, which the tenant sees), or None."""
+        return self._once(event_id, lambda: self._payload(event_id)) or self._once(
+            webhook.id, lambda: self._secrets(webhook)
+        )
+
+    def _payload(self, event_id: str) -> None:
+        self.payloads[event_id] = payload_of(self._envelopes[event_id])
+
+    def _secrets(self, webhook: Webhook) -> None:
+        self.secrets[webhook.id] = self._open_secrets(webhook)
+
+    def _once(self, part: str, make: Callable[[], None]) -> str | None:
+        if part not in self._problems:
+            try:
+                make()
+                self._problems[part] = None
+            except Exception as exc:
+                # The error's class only: its message may quote the data (a secret, a customer's details).
+                extra = {"part": part, "error": type(exc).__name__}
+                log.error("webhook delivery not sent: a part of it is unusable", extra=extra)
+                unusable = "the signing secret could not be opened" if part.startswith("whk_") else None
+                self._problems[part] = unusable or "the event could not be rendered"
+        return self._problems[part]
 
 
 RECORD_BATCH = 500
