@@ -44,6 +44,7 @@ from oms.errors import OMSError
 from oms.hotpath import bearer_claims, header, send_error, send_json
 from oms.idempotency import Claim, new_record, prepare
 from oms.kit.batch import Batcher
+from oms.kit.logging import request_id_var
 from oms.ledger import service as ledger
 from oms.models import IdempotencyRecord, Quote, Wallet
 from oms.outage import unavailable
@@ -125,6 +126,7 @@ class HotWrites:
                 body=body,
                 now=self._ctx.clock.now(),
                 ttl=self._ttl,
+                request_id=request_id_var.get(),
                 seal_key=self._ctx.idempotency_key,
             )
         except OMSError:

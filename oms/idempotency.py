@@ -25,6 +25,8 @@ from oms.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
 REPLAY_HEADER = "Idempotent-Replayed"
+# A replay names the request whose answer it is (Stripe's header); its own Request-Id is its own.
+ORIGINAL_REQUEST_HEADER = "Original-Request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,7 @@ class Claim:
     fingerprint: str
     now: datetime
     ttl: timedelta
+    request_id: str | None
     seal_key: bytes = field(repr=False)
 
 
@@ -56,11 +59,12 @@ class Replay(Exception):
         )
 
     def response(self) -> Response:
+        """The stored answer byte for byte; the middleware adds this request's own ``Request-Id``."""
+        headers = {REPLAY_HEADER: "true"}
+        if self.record.request_id is not None:
+            headers[ORIGINAL_REQUEST_HEADER] = self.record.request_id
         return Response(
-            self._body,
-            status_code=self.record.response_status,
-            media_type="application/json",
-            headers={REPLAY_HEADER: "true"},
+            self._body, status_code=self.record.response_status, media_type="application/json", headers=headers
         )
 
 
@@ -86,6 +90,7 @@ def prepare(
     body: bytes,
     now: datetime,
     ttl: timedelta,
+    request_id: str | None,
     seal_key: bytes,
 ) -> Claim:
     """The claim a request makes, or 400 for a missing or malformed key; ``take`` it before executing."""
@@ -99,7 +104,7 @@ def prepare(
             f"The Idempotency-Key header must be at most {MAX_KEY_LENGTH} characters.",
             param="Idempotency-Key",
         )
-    return Claim(tenant_id, key, fingerprint(method, path, body), now, ttl, seal_key)
+    return Claim(tenant_id, key, fingerprint(method, path, body), now, ttl, request_id, seal_key)
 
 
 async def take(session: AsyncSession, claim: Claim) -> Claim:
@@ -146,6 +151,7 @@ def new_record(claim: Claim, status: int, body: bytes) -> IdempotencyRecord:
         response_body=nonce + sealed,
         created_at=claim.now,
         expires_at=claim.now + claim.ttl,
+        request_id=claim.request_id,
     )
 
 

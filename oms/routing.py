@@ -244,6 +244,7 @@ async def require_idempotency_key(
         body=await request.body(),
         now=ctx.clock.now(),
         ttl=timedelta(seconds=ctx.settings.idempotency_ttl_seconds),
+        request_id=request_id_var.get(),
         seal_key=ctx.idempotency_key,
     )
     request.state.idempotency = await idempotency.take(request.state.session, claim)

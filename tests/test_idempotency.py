@@ -26,6 +26,27 @@ async def test_replay_is_byte_identical_and_marked(api: Api, ctx) -> None:
     assert await count_customers(ctx, api.tenant_id) == 1
 
 
+async def test_replay_has_its_own_request_id_and_names_the_original(api: Api) -> None:
+    first = await api.post("/customers", {}, key="k-ids")
+    replay = await api.post("/customers", {}, key="k-ids")
+    assert replay.content == first.content
+    assert replay.headers["request-id"].startswith("req_")
+    assert replay.headers["request-id"] != first.headers["request-id"]
+    assert replay.headers["original-request"] == first.headers["request-id"]
+    assert "original-request" not in first.headers
+
+
+async def test_replayed_error_keeps_the_original_request_id_in_its_body(api: Api) -> None:
+    customer = await create_customer(api)
+    path = f"/customers/{customer['id']}/wallets"
+    await api.post(path, {"asset": "usdc", "chain": "polygon"})
+    first = await api.post(path, {"asset": "usdc", "chain": "polygon"}, key="dup-ids")
+    replay = await api.post(path, {"asset": "usdc", "chain": "polygon"}, key="dup-ids")
+    assert replay.content == first.content
+    assert replay.json()["error"]["requestId"] == first.headers["request-id"] == replay.headers["original-request"]
+    assert replay.headers["request-id"] != first.headers["request-id"]
+
+
 async def test_replay_ignores_json_formatting_differences(api: Api) -> None:
     headers = api.headers({"Idempotency-Key": "k-fmt", "Content-Type": "application/json"})
     first = await api.client.post("/customers", content=b'{"email":"a@example.com","externalId":"1"}', headers=headers)

@@ -20,3 +20,5 @@ class IdempotencyRecord(Base):
     response_body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    # The first request's id, sent back as ``Original-Request`` on a replay (None: stored before 0009).
+    request_id: Mapped[str | None] = mapped_column(String(64))

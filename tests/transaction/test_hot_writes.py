@@ -131,6 +131,8 @@ async def test_hot_answers_are_the_regular_endpoints_answers(
         replayed = await api.post(path, body, key=key)
         assert replayed.headers["idempotent-replayed"] == "true"
         assert (replayed.status_code, replayed.content) == (201, hot.content)
+        # The hot write stored its request's id: the replay names it, and has its own.
+        assert replayed.headers["original-request"] == hot.headers["request-id"] != replayed.headers["request-id"]
 
 
 async def test_every_request_it_cannot_complete_passes_on_untouched(
