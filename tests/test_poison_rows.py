@@ -189,5 +189,62 @@ async def test_a_deposit_address_transfer_above_the_maximum_is_held_and_later_on
         rows = await session.execute(
             select(DepositAddressDeposit).where(DepositAddressDeposit.deposit_address_id == poisoned["id"])
         )
-        held = [(d.status, d.hold_reason, d.amount, d.chain_amount) for d in rows.scalars()]
-    assert held == [("held", "above_maximum", 0, str(POISON))]
+        held = [(d.status, d.hold_reason, d.amount, d.chain_amount, d.id) for d in rows.scalars()]
+    assert [h[:4] for h in held] == [("held", "above_maximum", 0, str(POISON))]
+    [announced] = await held_events(api)
+    assert announced["data"]["object"] == {
+        **announced["data"]["object"],
+        "id": held[0][4],
+        "object": "depositAddressTransfer",
+        "depositAddressId": poisoned["id"],
+        "status": "held",
+        "holdReason": "above_maximum",
+        "amount": "9223372036854.775807",  # exactly what arrived on chain
+        "transactionId": None,
+    }
+    assert await held_events(other_api) == []
+
+
+async def held_events(api: Api) -> list[dict[str, Any]]:
+    listed = await api.get("/events", type="depositAddress.transferHeld")
+    assert listed.status_code == 200, listed.text
+    return list(listed.json()["data"])
+
+
+async def test_a_deposit_address_transfer_that_cannot_be_routed_is_held_announced_and_the_others_forwarded(
+    api: Api, other_api: Api, ctx, clock: OffsetClock
+) -> None:
+    poisoned, _ = await _deposit_address(api)
+    async with ctx.db.session_scope() as session:  # the tenant's chain account already at the ledger's limit
+        chain, clearing = [
+            await ledger.system_account(
+                session, tenant_id=api.tenant_id, currency="usdc:polygon", kind=kind, at=clock.now()
+            )
+            for kind in ("chain", "clearing")
+        ]
+        legs = ledger.transfer_legs("usdc:polygon", chain, clearing, LEDGER_LIMIT)
+        await ledger.post_entry(
+            session, tenant_id=api.tenant_id, kind="test", reference=None, legs=legs, at=clock.now()
+        )
+    subscribed = await api.post(
+        "/webhooks", {"url": "http://127.0.0.1:9/in", "events": ["depositAddress.transferHeld"]}
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    refused = await api.post(f"/deposit-addresses/{poisoned['id']}/simulate", {"amount": {"value": "10.00"}})
+    healthy, wallet = await _deposit_address(other_api)
+    forwarded = await other_api.post(f"/deposit-addresses/{healthy['id']}/simulate", {"amount": {"value": "10.00"}})
+    assert (refused.status_code, forwarded.status_code) == (200, 200)
+    await settle(ctx, clock, rounds=12)
+    assert (await balance(other_api, wallet))[0] == "9.98"
+    [announced] = await held_events(api)
+    transfer = announced["data"]["object"]
+    assert (transfer["depositAddressId"], transfer["holdReason"], transfer["amount"]) == (
+        poisoned["id"], "not_routed", "10.00"
+    )  # fmt: skip
+    assert (await api.get(f"/events/{announced['id']}")).json() == announced
+    await ctx.webhook_delivery.deliver_all()  # delivered like any event (here to a closed port: an attempt)
+    deliveries = (await api.get(f"/webhooks/{subscribed.json()['id']}/deliveries")).json()["data"]
+    assert [(d["eventId"], d["attemptCount"]) for d in deliveries] == [(announced["id"], 1)]
+    assert await held_events(other_api) == []
+    async with ctx.db.session_scope(write=False) as session:
+        assert await ledger.check_invariants(session) == []

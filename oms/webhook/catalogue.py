@@ -23,6 +23,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "customer.endorsement.rejected",
     "wallet.depositDetected",
     "wallet.depositFlagged",
+    "depositAddress.transferHeld",
 )
 # Sent by ``POST /webhooks/{id}/test`` to that one endpoint only; never matched by a subscription.
 TEST_EVENT = "webhook.test"

@@ -26,6 +26,7 @@ from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.db import Database
 from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from oms.event import service as events
 from oms.funding import destination as destinations
 from oms.funding.delivery import FundingDelivery
 from oms.funding.deposit_address import repository
@@ -35,7 +36,7 @@ from oms.funding.fees import parse, token_amount
 from oms.funding.liquidity import mint_on
 from oms.kit.ids import new_id
 from oms.kit.isolation import RowFailed, isolated
-from oms.kit.money import ASSETS
+from oms.kit.money import ASSETS, format_amount
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.patch import merge_metadata
 from oms.kit.time import Clock, isoformat
@@ -44,6 +45,7 @@ from oms.quote.pricing import FeeSchedule
 
 log = logging.getLogger(__name__)
 REQUIRED = ("basic", "cryptoCustody")
+HELD_EVENT = "depositAddress.transferHeld"
 MAX_BLOCKS_PER_PASS = 2_000
 
 
@@ -246,13 +248,33 @@ class DepositAddressService:
     ) -> None:
         """Route (or hold) one deposit in its own savepoint: one that cannot be routed is held, logged, and
         the watcher moves on to the next (docs/decisions.md, "Poison rows")."""
-        deposit_id = deposit.id
+        deposit_id, was = deposit.id, (deposit.status, deposit.hold_reason)
         try:
             await isolated(session, "deposit-address-watcher", deposit_id,
                            partial(self._route_or_hold, session, deposit_address, deposit))  # fmt: skip
         except RowFailed:
             await session.refresh(deposit)
             deposit.status, deposit.hold_reason, deposit.updated_at = "held", "not_routed", self._clock.now()
+        if deposit.status == "held" and (deposit.status, deposit.hold_reason) != was:
+            await self._announce_hold(session, deposit_address, deposit)
+
+    async def _announce_hold(
+        self, session: AsyncSession, deposit_address: DepositAddress, deposit: DepositAddressDeposit
+    ) -> None:
+        """A transfer the address did not forward: the integrator learns of it (``depositAddress.transferHeld``)
+        without polling; once per reason, not again on every reactivation that still holds it."""
+        log.info(
+            "deposit-address transfer held",
+            extra={"transfer": deposit.id, "address": deposit_address.id, "reason": deposit.hold_reason},
+        )
+        await events.record(
+            session,
+            tenant_id=deposit_address.tenant_id,
+            type=HELD_EVENT,
+            object_id=deposit.id,
+            resource=render_transfer(deposit_address, deposit),
+            at=deposit.updated_at,
+        )
 
     def _record(self, deposit_address: DepositAddress, transfer: TokenTransfer) -> DepositAddressDeposit:
         now = self._clock.now()
@@ -352,4 +374,25 @@ def render(deposit_address: DepositAddress) -> dict[str, Any]:
         "metadata": deposit_address.metadata_,
         "createdAt": isoformat(deposit_address.created_at),
         "updatedAt": isoformat(deposit_address.updated_at),
+    }
+
+
+def render_transfer(deposit_address: DepositAddress, deposit: DepositAddressDeposit) -> dict[str, Any]:
+    """A transfer into a deposit address (the resource of its events). ``amount`` is what arrived on chain,
+    exactly, even above the maximum amount."""
+    return {
+        "id": deposit.id,
+        "object": "depositAddressTransfer",
+        "depositAddressId": deposit_address.id,
+        "customerId": deposit_address.customer_id,
+        "asset": deposit.asset,
+        "network": deposit.chain,
+        "amount": format_amount(int(deposit.chain_amount or deposit.amount), ASSETS[deposit.asset].decimals),
+        "fromAddress": deposit.from_address,
+        "txHash": deposit.tx_hash,
+        "blockNumber": deposit.block_number,
+        "status": deposit.status,
+        "holdReason": deposit.hold_reason,
+        "transactionId": deposit.transaction_id,
+        "createdAt": isoformat(deposit.created_at),
     }
