@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oms import API_PREFIX, routing, worker
@@ -43,6 +44,7 @@ ROUTERS = (auth_router, customer_router, wallet_router, quote_router, transactio
 ROUTERS += (cash_location_router, cash_in_router, virtual_account_router, deposit_address_router)
 # Simulation and test-only endpoints exist only on a sandbox server (404 in live mode).
 SANDBOX_ROUTERS = (sandbox_router, simulation_router, clock_router)
+DOCS_ASSETS = f"{API_PREFIX}/docs/assets"
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContext | None = None) -> FastAPI:
@@ -66,7 +68,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
                     await background
             await context.close()
 
-    app = FastAPI(
+    # The docs page loads Swagger UI from the installed package, not a CDN: custodial servers often run offline.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="OMS API",
         version="0.9",
         lifespan=lifespan,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.support import Api, assert_error
 
 
@@ -48,6 +50,21 @@ async def test_openapi_document_and_docs_page_are_served(client) -> None:
     assert "/v0.9/wallets/{wallet_id}/balance" in spec["paths"]
     docs = await client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+async def test_the_docs_page_needs_no_other_host(client) -> None:
+    """Air-gapped servers: Swagger UI's assets come from the server itself (an installed package)."""
+    page = (await client.get("/docs")).text
+    assert "//" not in re.sub(r"<!--.*?-->", "", page, flags=re.DOTALL)  # no URL with a scheme or a host
+    assets = dict(re.findall(r'(?:src|href)="(/v0\.9/docs/assets/[^"]+\.(js|css|png))"', page))
+    assert sorted(assets.values()) == ["css", "js", "png"], page
+    # Python's mimetypes names JavaScript either way, depending on the version and /etc/mime.types.
+    expected = {"js": {"text/javascript", "application/javascript"}, "css": {"text/css"}, "png": {"image/png"}}
+    for path, kind in assets.items():
+        served = await client.get(path.removeprefix("/v0.9"))
+        assert served.status_code == 200, path
+        assert served.headers["content-type"].split(";")[0] in expected[kind], path
+        assert len(served.content) > 1000, path
 
 
 async def test_every_post_except_the_token_exchange_requires_an_idempotency_key(app) -> None:
