@@ -1,4 +1,4 @@
-"""``oms``: serve, worker, migrate, bootstrap, keys."""
+"""``oms``: serve, worker, migrate, bootstrap, keys, customers, reconcile, deposits, sandbox."""
 
 from __future__ import annotations
 
@@ -71,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     reconcile.add_argument("--tenant", help="only this tenant's wallets (by name)")
     reconcile.set_defaults(handler=_reconcile)
+    deposits = commands.add_parser(
+        "deposits", help="review deposits seen on chain that the ledger could not take"
+    ).add_subparsers(dest="deposits_command", required=True)
+    flagged = deposits.add_parser("flagged", help="list flagged deposits awaiting review (never credited)")
+    flagged.add_argument("--tenant", help="only this tenant's (by name)")
+    flagged.set_defaults(handler=_deposits_flagged)
+    dismiss = deposits.add_parser(
+        "dismiss",
+        help="mark a flagged deposit reviewed: kept on record, its tokens stay outside the ledger, and "
+        "`oms reconcile` no longer reports it",
+    )
+    dismiss.add_argument("deposit_id")
+    dismiss.add_argument("--reason", required=True, help="why (kept with the deposit, at most 500 characters)")
+    dismiss.set_defaults(handler=_deposits_dismiss)
     sandbox = commands.add_parser("sandbox", help="sandbox chain tools").add_subparsers(
         dest="sandbox_command", required=True
     )
@@ -118,17 +132,22 @@ def _customer_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
+async def _tenant_id(ctx: AppContext, name: str | None) -> str | None:
+    """The id of the tenant named ``name`` (None for every tenant); exits with one line if there is none."""
     from oms.auth import repository
 
+    if not name:
+        return None
+    async with ctx.db.session_scope(write=False) as session:
+        tenant = await repository.get_tenant_by_name(session, name)
+    if tenant is None:
+        raise SystemExit(f"oms: no tenant named {name}")
+    return tenant.id
+
+
+def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     async def run(ctx: AppContext) -> tuple[int, list[Difference], list[FlaggedDeposit]]:
-        tenant_id = None
-        if args.tenant:
-            async with ctx.db.session_scope(write=False) as session:
-                tenant = await repository.get_tenant_by_name(session, args.tenant)
-            if tenant is None:
-                raise SystemExit(f"oms: no tenant named {args.tenant}")
-            tenant_id = tenant.id
+        tenant_id = await _tenant_id(ctx, args.tenant)
         checked, differences = await ctx.reconciler.run(tenant_id=tenant_id)
         return checked, differences, await ctx.reconciler.flagged(tenant_id=tenant_id)
 
@@ -140,6 +159,40 @@ def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     summary = f"{checked} addresses checked, {len(differences)} differences"
     print(summary + (f", {len(flagged)} flagged deposits" if flagged else ""))
     return 1 if differences or flagged else 0
+
+
+def _deposits_flagged(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(ctx: AppContext) -> list[FlaggedDeposit]:
+        return await ctx.reconciler.flagged(tenant_id=await _tenant_id(ctx, args.tenant))
+
+    found = _in_context(settings, run, start=False)
+    for deposit in found:
+        seen = f"{deposit.seen_at:%Y-%m-%dT%H:%M:%SZ}" if deposit.seen_at else ""
+        print(f"FLAGGED {seen} tenant {deposit.tenant_id}: {deposit.describe()}")
+    print(f"{len(found)} flagged deposits")
+    return 0
+
+
+def _deposits_dismiss(settings: Settings, args: argparse.Namespace) -> int:
+    from oms.deposit.service import MAX_REVIEW_NOTE, dismiss_flagged
+
+    reason = args.reason.strip()
+    if not reason or len(reason) > MAX_REVIEW_NOTE or "\0" in reason:
+        print(f"oms: give a --reason of 1 to {MAX_REVIEW_NOTE} characters", file=sys.stderr)
+        return 2
+
+    async def run(ctx: AppContext) -> str:
+        async with ctx.db.session_scope() as session:
+            deposit = await dismiss_flagged(session, args.deposit_id, reason=reason, now=ctx.clock.now())
+            return f"{deposit.chain} {deposit.asset} to {deposit.wallet_id}"
+
+    try:
+        what = _in_context(settings, run, start=False)
+    except LookupError as exc:
+        print(f"oms: {exc}", file=sys.stderr)
+        return 1
+    print(f"dismissed {args.deposit_id} ({what}): kept on record, its tokens stay outside the ledger")
+    return 0
 
 
 def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection
 
 from sqlalchemy import select
@@ -61,3 +62,27 @@ async def pending(session: AsyncSession, chain: str, asset: str) -> list[ChainDe
         .order_by(ChainDeposit.block_number)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def flagged(session: AsyncSession, *, tenant_id: str | None) -> list[ChainDeposit]:
+    """Deposits the ledger could not take and no operator has reviewed yet, oldest first."""
+    statement = select(ChainDeposit).where(ChainDeposit.status == "flagged").order_by(ChainDeposit.created_at)
+    if tenant_id is not None:
+        statement = statement.where(ChainDeposit.tenant_id == tenant_id)
+    return list((await session.execute(statement)).scalars())
+
+
+async def get_for_update(session: AsyncSession, deposit_id: str) -> ChainDeposit | None:
+    statement = select(ChainDeposit).where(ChainDeposit.id == deposit_id).with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def dismissed_by_wallet(session: AsyncSession) -> dict[str, int]:
+    """Per wallet, the on-chain amount of its dismissed deposits: tokens at its address outside the ledger."""
+    rows = await session.execute(
+        select(ChainDeposit.wallet_id, ChainDeposit.chain_amount).where(ChainDeposit.status == "dismissed")
+    )
+    found: dict[str, int] = defaultdict(int)
+    for wallet_id, chain_amount in rows:
+        found[wallet_id] += int(chain_amount or 0)
+    return found

@@ -15,6 +15,7 @@ the deposits after it (each deposit's work runs in its own savepoint: ``oms.kit.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -245,3 +246,23 @@ def _deposit_resource(wallet: Wallet, deposit: ChainDeposit) -> dict[str, Any]:
         "status": deposit.status,
         "createdAt": isoformat(deposit.created_at),
     }
+
+
+# --- operator review (``oms deposits``) -------------------------------------------------------------------
+
+MAX_REVIEW_NOTE = 500
+
+
+async def dismiss_flagged(session: AsyncSession, deposit_id: str, *, reason: str, now: datetime) -> ChainDeposit:
+    """An operator reviewed a flagged deposit: it is kept (status ``dismissed``, with when and why) and stays
+    outside the ledger — nothing is posted, so no limit can be passed — and reconciliation counts its tokens
+    as known instead of reporting them. ``LookupError`` if there is no such flagged deposit."""
+    deposit = await repository.get_for_update(session, deposit_id)
+    if deposit is None or deposit.status != "flagged":
+        state = "no deposit" if deposit is None else f"deposit is {deposit.status}, not flagged"
+        raise LookupError(f"{deposit_id}: {state}")
+    deposit.status, deposit.reviewed_at, deposit.review_note = "dismissed", now, reason[:MAX_REVIEW_NOTE]
+    deposit.updated_at = now
+    await session.flush()
+    log.warning("flagged deposit dismissed by an operator", extra={"deposit": deposit.id, "wallet": deposit.wallet_id})
+    return deposit

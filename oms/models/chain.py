@@ -78,11 +78,14 @@ class ChainDeposit(Base):
     # What the ledger holds for it: 0 for a deposit flagged before it was recorded in the ledger.
     amount: Mapped[int] = mapped_column(BigInteger)
     # pending (seen, not final) → credited ; orphaned when its block leaves the chain first ;
-    # flagged when the ledger cannot take it (above the maximum amount, or it failed to post): never credited.
+    # flagged when the ledger cannot take it (above the maximum amount, or it failed to post): never credited ;
+    # flagged → dismissed once an operator reviewed it (``oms deposits dismiss``): it stays outside the ledger.
     status: Mapped[str] = mapped_column(String(16))
     # A flagged deposit's exact amount on chain (decimal text of smallest units: a chain delivers any uint256).
     chain_amount: Mapped[str | None] = mapped_column(String(78))
     flag_reason: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -6,19 +6,22 @@ those have left the sender (and reached an OMS recipient) on chain, while the le
 Any remaining difference is real: an unrecorded deposit, a lost transfer, or a bug.
 
 Deposits the ledger could not take (``flagged`` by the deposit scanner) are reported as well: they are on
-chain and not in the ledger, so their wallet also shows a difference, until an operator resolves them.
+chain and not in the ledger, so their wallet also shows a difference, until an operator reviews them
+(``oms deposits dismiss``): a dismissed deposit's tokens are then expected at its address, outside the ledger.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from oms.chain.registry import Chains
 from oms.custody.service import Custody
 from oms.db import Database
+from oms.deposit import repository as deposits
 from oms.kit.money import ASSETS, format_amount
 from oms.ledger import service as ledger
 from oms.models import ChainDeposit, ChainSend, ChainSendAttempt, LedgerAccount, Wallet
@@ -49,6 +52,8 @@ class FlaggedDeposit:
     asset: str
     on_chain: int
     reason: str
+    tenant_id: str = ""
+    seen_at: datetime | None = None
 
     def describe(self) -> str:
         amount = format_amount(self.on_chain, ASSETS[self.asset].decimals)
@@ -69,6 +74,7 @@ class Reconciler:
             wallets = list((await session.execute(statement)).scalars())
             balances = await ledger.wallet_balances(session, [w.id for w in wallets])
             in_flight = await self._in_flight(session)
+            outside = await deposits.dismissed_by_wallet(session)
             fees = await self._fee_totals(session)
         async with self._db.session_scope() as session:
             _, treasury = await self._custody.system_key(session, "treasury")
@@ -77,6 +83,7 @@ class Reconciler:
                 continue
             amounts = balances[wallet.id]
             expected = amounts.balance + amounts.pending + in_flight[(wallet.chain, wallet.asset, wallet.address)]
+            expected += outside.get(wallet.id, 0)
             actual = await self._chains.get(wallet.chain).balance_of(wallet.asset, wallet.address)
             checked += 1
             if actual != expected:
@@ -93,15 +100,9 @@ class Reconciler:
 
     async def flagged(self, *, tenant_id: str | None = None) -> list[FlaggedDeposit]:
         """Deposits seen on chain that the ledger could not take (oldest first)."""
-        statement = select(ChainDeposit).where(ChainDeposit.status == "flagged").order_by(ChainDeposit.created_at)
-        if tenant_id is not None:
-            statement = statement.where(ChainDeposit.tenant_id == tenant_id)
         async with self._db.session_scope(write=False) as session:
-            deposits = list((await session.execute(statement)).scalars())
-        return [
-            FlaggedDeposit(d.id, d.wallet_id, d.chain, d.asset, int(d.chain_amount or d.amount), d.flag_reason or "")
-            for d in deposits
-        ]
+            found = await deposits.flagged(session, tenant_id=tenant_id)
+        return [_flagged(d) for d in found]
 
     async def _in_flight(self, session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
         """Per address, what mined-but-unsettled sends already moved on chain (negative for senders)."""
@@ -133,3 +134,16 @@ class Reconciler:
             asset, chain = currency.split(":")
             totals[(chain, asset)] = int(total)
         return totals
+
+
+def _flagged(deposit: ChainDeposit) -> FlaggedDeposit:
+    return FlaggedDeposit(
+        deposit.id,
+        deposit.wallet_id,
+        deposit.chain,
+        deposit.asset,
+        int(deposit.chain_amount or deposit.amount),
+        deposit.flag_reason or "",
+        tenant_id=deposit.tenant_id,
+        seen_at=deposit.created_at,
+    )
