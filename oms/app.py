@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from oms import API_PREFIX, routing, worker
+from oms import API_PREFIX, openapi, routing, worker
 from oms.auth.endpoints import router as auth_router
 from oms.clock.endpoints import router as clock_router
 from oms.config import Mode, Settings
@@ -98,6 +98,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
         app.add_middleware(HotWrites, ctx=context)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
+    openapi.install(app)
     return app
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oms.clock.schemas import ClockAdvance, SandboxClock
 from oms.clock.service import TenantClock
 from oms.kit.time import isoformat
+from oms.openapi import errors
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 
@@ -24,6 +25,7 @@ async def get_clock(auth: Auth, session: Session, ctx: Context) -> JSONResponse:
 @router.post(
     "/sandbox/clock/advance",
     response_model=SandboxClock,
+    responses=errors(404),
     dependencies=[Idempotent],
     summary="Sandbox: move the tenant's clock forward (quote locks, cash-in codes and limit windows follow it)",
 )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from oms.openapi import errors
 from oms.quote.schemas import Quote, QuoteCreate
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
@@ -13,6 +14,7 @@ router = APIRouter(route_class=OMSRoute, tags=["Quote"])
     "/quotes",
     status_code=201,
     response_model=Quote,
+    responses=errors(403, 404),
     dependencies=[Idempotent],
     summary="Create a quote (locks amounts, fees and rate for a short window)",
 )

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from oms.kit.pagination import PageQuery
+from oms.openapi import errors
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 from oms.transaction.schemas import Transaction, TransactionCreate, TransactionList
@@ -15,7 +16,12 @@ Type = Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"]
 
 
 @router.post(
-    "/transactions", status_code=201, response_model=Transaction, dependencies=[Idempotent], summary="Execute a quote"
+    "/transactions",
+    status_code=201,
+    response_model=Transaction,
+    responses=errors(403, 404),
+    dependencies=[Idempotent],
+    summary="Execute a quote",
 )
 async def create_transaction(body: TransactionCreate, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
     return JSONResponse(await ctx.transactions.execute(session, auth, body), status_code=201)

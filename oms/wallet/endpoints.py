@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from oms.kit.pagination import PageQuery
+from oms.openapi import errors
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 from oms.wallet.schemas import Balance, Wallet, WalletCreate, WalletList
@@ -16,6 +17,7 @@ router = APIRouter(route_class=OMSRoute, tags=["Wallet"])
     "/customers/{customer_id}/wallets",
     status_code=201,
     response_model=Wallet,
+    responses=errors(403),
     dependencies=[Idempotent],
     summary="Provision a custodial wallet for a customer",
 )

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from oms.funding.cash_in.schemas import CashIn, CashInCreate, CashInList
 from oms.kit.pagination import PageQuery
+from oms.openapi import errors
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 
@@ -17,6 +18,7 @@ Status = Literal["pending", "processing", "completed", "failed", "expired"]
     "/cash-ins",
     status_code=201,
     response_model=CashIn,
+    responses=errors(403, 404),
     dependencies=[Idempotent],
     summary="Create a cash-in deposit code (valid one hour)",
 )

@@ -11,6 +11,7 @@ from oms.funding.deposit_address.schemas import (
     DepositAddressUpdate,
 )
 from oms.kit.pagination import PageQuery
+from oms.openapi import errors
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 
@@ -21,6 +22,7 @@ router = APIRouter(route_class=OMSRoute, tags=["DepositAddresses"])
     "/customers/{customer_id}/deposit-addresses",
     status_code=201,
     response_model=DepositAddress,
+    responses=errors(403),
     dependencies=[Idempotent],
     summary="Create a deposit address that forwards incoming tokens to a wallet",
 )
@@ -57,6 +59,7 @@ async def get_deposit_address(deposit_address_id: str, auth: Auth, session: Sess
 @router.patch(
     "/deposit-addresses/{deposit_address_id}",
     response_model=DepositAddress,
+    responses=errors(403, 409),
     summary="Update a deposit address: pause it (deposits are held) or reactivate it (held deposits go out)",
 )
 async def update_deposit_address(

@@ -9,6 +9,7 @@ from oms.funding.deposit_address.schemas import DepositAddressSimulation
 from oms.funding.deposit_address.schemas import SimulationResult as DepositAddressSimulationResult
 from oms.funding.virtual_account.schemas import Simulation
 from oms.funding.virtual_account.schemas import SimulationResult as VirtualAccountSimulationResult
+from oms.openapi import errors
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 
@@ -18,6 +19,7 @@ router = APIRouter(route_class=OMSRoute, tags=["Simulation"])
 @router.post(
     "/cash-ins/simulate/barcode-auth",
     response_model=ProviderResponse,
+    responses=errors(404),
     dependencies=[Idempotent],
     summary="Sandbox: a retailer scans a deposit code (accountNumber) for a load of amount",
 )
@@ -28,6 +30,7 @@ async def simulate_barcode_auth(body: BarcodeAuth, auth: Auth, session: Session,
 @router.post(
     "/cash-ins/simulate/auth-commit",
     response_model=ProviderResponse,
+    responses=errors(404),
     dependencies=[Idempotent],
     summary="Sandbox: the retailer takes the cash; the cash-in is processed (description 'fail' declines it)",
 )
@@ -38,6 +41,7 @@ async def simulate_auth_commit(body: AuthCommit, auth: Auth, session: Session, c
 @router.post(
     "/virtual-accounts/{virtual_account_id}/simulate",
     response_model=VirtualAccountSimulationResult,
+    responses=errors(403),
     dependencies=[Idempotent],
     summary="Sandbox: an inbound ACH, wire or SWIFT transfer to a virtual account",
 )

@@ -11,6 +11,7 @@ from oms.funding.virtual_account.schemas import (
     VirtualAccountUpdate,
 )
 from oms.kit.pagination import PageQuery
+from oms.openapi import errors
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
 
@@ -21,6 +22,7 @@ router = APIRouter(route_class=OMSRoute, tags=["VirtualAccounts"])
     "/customers/{customer_id}/virtual-accounts",
     status_code=201,
     response_model=VirtualAccount,
+    responses=errors(403),
     dependencies=[Idempotent],
     summary="Create a virtual account (US bank details) for a customer",
 )
@@ -57,6 +59,7 @@ async def get_virtual_account(virtual_account_id: str, auth: Auth, session: Sess
 @router.patch(
     "/virtual-accounts/{virtual_account_id}",
     response_model=VirtualAccount,
+    responses=errors(403, 409),
     summary="Update a virtual account: pause or reactivate it, change its label, memo or metadata",
 )
 async def update_virtual_account(

@@ -1,0 +1,193 @@
+"""The OpenAPI document: FastAPI's, completed with what the request pipeline really does.
+
+FastAPI knows each operation's parameters, body and success. What ``OMSRoute`` and its dependencies add is
+derived here, once, from each route: every operation can be a 400 (an unknown parameter, a malformed value)
+and a 503 (the database or the chain node unavailable); an authenticated one a 401 and carries the bearer
+scheme; one with a path id a 404; a write a 413 (the body limit); an idempotent POST a required
+``Idempotency-Key`` and its 409 (in use) and 422 (reused). The business answers an endpoint gives besides
+(403 endorsements, 409 states, 422 rules) are declared on its route with ``errors(…)``. FastAPI's own 422
+"validation error" is dropped: the API answers 400 in its envelope instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import models_json_schema
+
+from oms.idempotency import MAX_KEY_LENGTH, ORIGINAL_REQUEST_HEADER, REPLAY_HEADER
+from oms.routing import WRITE_METHODS, authenticate, require_idempotency_key
+
+BEARER = "bearerAuth"
+_REF = "#/components/schemas/{model}"
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(title="ErrorDetail")
+    type: Literal[
+        "invalid_request_error",
+        "authentication_error",
+        "permission_error",
+        "not_found_error",
+        "conflict_error",
+        "unprocessable_error",
+        "api_error",
+    ]
+    code: str
+    message: str
+    param: str | None
+    requestId: str | None
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error the API answers, whatever its status."""
+
+    model_config = ConfigDict(title="ErrorEnvelope")
+    error: ErrorDetail
+
+
+# Each status: what it means here, and an example of its envelope.
+_ERRORS: dict[int, tuple[str, str, str, str, str | None]] = {
+    400: ("Bad request: a parameter is missing, unknown or invalid", "invalid_request_error", "parameter_invalid",
+          "Invalid limit: Input should be less than or equal to 100.", "limit"),
+    401: ("The bearer token (or the API key) is missing, invalid or expired", "authentication_error", "invalid_token",
+          "Invalid or expired access token.", None),
+    403: ("The customer may not do this (inactive, or an endorsement it lacks)", "permission_error",
+          "endorsement_required", "Customer 'cst_01m87v8v0eeg3vtmzv0jcx0g3d' lacks the cryptoCustody endorsement.",
+          "customerId"),
+    404: ("No such resource for this tenant", "not_found_error", "resource_missing",
+          "No such customer: 'cst_01m87v8v0eeg3vtmzv0jcx0g3d'.", None),
+    409: ("Conflict with the resource's state, or the Idempotency-Key is in use by a request in flight",
+          "conflict_error", "idempotency_key_in_use",
+          "A request with this Idempotency-Key is still being processed; retry shortly.", "Idempotency-Key"),
+    413: ("The request body is larger than the server accepts", "invalid_request_error", "body_too_large",
+          "The request body exceeds 65536 bytes.", None),
+    422: ("The request is well formed but a rule refuses it, or the Idempotency-Key was used with another request",
+          "unprocessable_error", "idempotency_key_reused", "This Idempotency-Key was used with a different request.",
+          "Idempotency-Key"),
+    503: ("The database or the chain node is unavailable or timed out: retry after Retry-After", "api_error",
+          "service_unavailable", "The database is unavailable; retry later.", None),
+}  # fmt: skip
+
+_HEADERS: dict[str, dict[str, Any]] = {
+    "Request-Id": {"description": "This request's id (also the error body's requestId)", "schema": {"type": "string"}},
+    "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}},
+    "WWW-Authenticate": {"description": "The scheme to authenticate with", "schema": {"type": "string"}},
+    REPLAY_HEADER: {"description": "`true` on a replay of a stored answer", "schema": {"type": "string"}},
+    ORIGINAL_REQUEST_HEADER: {"description": "On a replay: the id of the request that made the answer",
+                              "schema": {"type": "string"}},
+}  # fmt: skip
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The business errors a route answers besides those derived from it (for the decorator's ``responses``)."""
+    return {status: {"model": ErrorEnvelope, "description": _ERRORS[status][0]} for status in statuses}
+
+
+def install(app: FastAPI) -> None:
+    """Serve the completed document at the app's ``openapi_url`` (built once, on first use)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        openapi_version=app.openapi_version,
+        description=app.description,
+        routes=app.routes,
+        separate_input_output_schemas=app.separate_input_output_schemas,
+    )
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _, envelope = models_json_schema([(ErrorEnvelope, "serialization")], ref_template=_REF)
+    schemas.update(envelope["$defs"])
+    components["securitySchemes"] = {
+        BEARER: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "The accessToken from POST /auth/token (valid 3600 s).",
+        }
+    }
+    for route in iter_route_contexts(app.routes):  # the included routers' routes, with their prefixes
+        if isinstance(route.original_route, APIRoute) and route.include_in_schema:
+            for method in route.methods or ():
+                _complete(doc["paths"][route.path_format][method.lower()], route, method)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return doc
+
+
+def _complete(operation: dict[str, Any], route: RouteContext, method: str) -> None:
+    calls = {dependant.call for dependant in _dependants(route.dependant)}
+    authenticated, idempotent = authenticate in calls, require_idempotency_key in calls
+    responses: dict[str, Any] = operation["responses"]
+    if responses.get("422", {}).get("description") == "Validation Error":
+        del responses["422"]  # FastAPI's; a validation failure is a 400 in the envelope here
+    derived = {400, 503}
+    derived |= {401} if authenticated else set()
+    derived |= {404} if any(_path_params(route.dependant)) else set()
+    derived |= {413} if method in WRITE_METHODS else set()
+    derived |= {409, 422} if idempotent else set()
+    for status in sorted(derived | {int(code) for code in responses if code.startswith(("4", "5"))}):
+        responses[str(status)] = _error_response(status, authenticated)
+    for code, response in responses.items():
+        response.setdefault("headers", {})["Request-Id"] = _HEADERS["Request-Id"]
+        if idempotent and code.startswith("2"):
+            for name in (REPLAY_HEADER, ORIGINAL_REQUEST_HEADER):
+                response["headers"][name] = _HEADERS[name]
+    if authenticated:
+        operation["security"] = [{BEARER: []}]
+    if idempotent:
+        _require_idempotency_key(operation)
+
+
+def _error_response(status: int, authenticated: bool) -> dict[str, Any]:
+    description, kind, code, message, param = _ERRORS[status]
+    if status == 401 and not authenticated:
+        code, message = "invalid_api_key", "Invalid API key or secret."
+    example = {"error": {"type": kind, "code": code, "message": message, "param": param,
+                         "requestId": "req_01m87v8v0eeg3vtmzv0jcx0g3e"}}  # fmt: skip
+    headers = {name: _HEADERS[name] for name in {401: ["WWW-Authenticate"], 503: ["Retry-After"]}.get(status, [])}
+    return {
+        "description": description,
+        "headers": headers,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorEnvelope")}, "example": example}},
+    }
+
+
+def _require_idempotency_key(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header" and parameter["name"] == "Idempotency-Key":
+            parameter["required"] = True
+            parameter["description"] = (
+                "Unique per intended request (a UUID). A retry with the same key and body replays the first "
+                "answer; with another body it is 422."
+            )
+            # The pattern asks for one non-space character: a blank key is refused as missing.
+            parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"}
+            parameter["example"] = "5f0c6a4e-3b1d-4e8a-9f7e-2a6d1c9b8e41"
+
+
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)
+
+
+def _path_params(dependant: Dependant) -> Iterator[Any]:
+    for each in _dependants(dependant):
+        yield from each.path_params
