@@ -485,10 +485,11 @@ def _connect(rpc_url: str, timeout: float) -> AsyncWeb3:
     provider = AsyncHTTPProvider(
         rpc_url,
         request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout)},
-        # Retry a dropped connection briefly here; longer outages surface as ChainUnavailable and the
-        # worker retries on its own schedule.
+        # Retry a refused or dropped connection briefly here (it fails at once); never a timeout, or a frozen
+        # node would hold a request for four timeouts instead of one. Longer outages surface as
+        # ChainUnavailable: a request answers 503, and the worker retries on its own schedule.
         exception_retry_configuration=ExceptionRetryConfiguration(
-            errors=(aiohttp.ClientError, TimeoutError), retries=3, backoff_factor=0.1
+            errors=(aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError), retries=3, backoff_factor=0.1
         ),
     )
     w3 = AsyncWeb3(provider)

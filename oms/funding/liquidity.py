@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oms.chain.port import ChainError
 from oms.chain.registry import Chains
 from oms.custody.service import Custody
-from oms.funding.errors import ServiceUnavailable
+from oms.funding.errors import chain_unavailable
 
 LIQUIDITY_KEY = "liquidity"
 
@@ -54,7 +54,7 @@ class Liquidity:
             await mint_on(adapter, asset, address, amount)
             await adapter.mine(1)
         except ChainError as exc:
-            raise ServiceUnavailable("chain_unavailable", f"The {chain} node could not be reached: {exc}") from exc
+            raise chain_unavailable(chain, exc) from exc
 
 
 async def mint_on(adapter: Any, asset: str, address: str, amount: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from eth_utils import is_address, to_checksum_address
 from fastapi import APIRouter
@@ -10,7 +10,7 @@ from pydantic import BaseModel, StrictStr
 
 from oms.chain import assets
 from oms.customer.schemas import Strict
-from oms.errors import InvalidRequest
+from oms.errors import InvalidRequest, Unprocessable
 from oms.kit.money import ASSETS, AmountError, parse_amount
 from oms.responses import JSONResponse
 from oms.routing import Auth, Context, Idempotent, OMSRoute
@@ -50,8 +50,12 @@ async def fund(body: FundRequest, auth: Auth, ctx: Context) -> JSONResponse:
         amount = parse_amount(body.amount, ASSETS[body.asset].decimals)
     except AmountError as exc:
         raise InvalidRequest(exc.code, f"amount {exc}.", param="amount") from exc
-    chain = ctx.chains.get(body.network)
-    tx_hash = await chain.mint(body.asset, to_checksum_address(body.address), amount)  # type: ignore[attr-defined]
+    chain: Any = ctx.chains.get(body.network)
+    if getattr(chain, "mint", None) is None:  # a real network's node: nobody can mint there
+        raise Unprocessable(
+            "simulation_unavailable", f"The {body.network} node is not a development chain: send real tokens."
+        )
+    tx_hash = await chain.mint(body.asset, to_checksum_address(body.address), amount)
     return JSONResponse(
         {
             "object": "sandboxFunding",

@@ -31,7 +31,7 @@ from oms.funding import destination as destinations
 from oms.funding.delivery import FundingDelivery
 from oms.funding.deposit_address import repository
 from oms.funding.deposit_address.schemas import DepositAddressCreate, DepositAddressSimulation, DepositAddressUpdate
-from oms.funding.errors import ServiceUnavailable
+from oms.funding.errors import chain_unavailable
 from oms.funding.fees import parse, token_amount
 from oms.funding.liquidity import mint_on
 from oms.kit.ids import new_id
@@ -101,7 +101,7 @@ class DepositAddressService:
         try:
             head = await adapter.head()
         except ChainError as exc:
-            raise ServiceUnavailable("chain_unavailable", f"The {network} node could not be reached: {exc}") from exc
+            raise chain_unavailable(network, exc) from exc
         # The watcher starts no later than the last final block before this address existed.
         await repository.ensure_cursor(session, network, asset, start=max(0, head - adapter.confirmations))
         key_index, address = await self._custody.new_address(session, purpose="deposit_address")
@@ -189,7 +189,7 @@ class DepositAddressService:
         try:
             tx_hash = await mint_on(adapter, deposit_address.asset, deposit_address.address, amount)
         except ChainError as exc:
-            raise ServiceUnavailable("chain_unavailable", f"The chain node could not be reached: {exc}") from exc
+            raise chain_unavailable(deposit_address.chain, exc) from exc
         return {
             "amount": {
                 "value": token_amount(amount, deposit_address.asset),
