@@ -221,33 +221,23 @@ def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from granian.constants import Interfaces, Loops, RuntimeModes
-    from granian.server import Server
+    from oms.db import warn_if_over_budget
+    from oms.server import AddressUnavailable, reserved_address, serve
 
     host = args.host or settings.host
-    port = args.port or settings.port
+    port = args.port if args.port is not None else settings.port
     workers = args.workers or settings.workers
-    if workers > 1 and settings.is_sqlite:
-        print("oms: several API workers need PostgreSQL; serving with one.", file=sys.stderr)
-        workers = 1
-    from oms.db import warn_if_over_budget
-
-    asyncio.run(warn_if_over_budget(settings, workers))
-    # Granian: its HTTP layer (Rust) costs a fraction of a Python one per request, and with one runtime
-    # thread per worker its tail latency under full load stayed within 20 ms where uvicorn's did not
-    # (BENCHMARKS.md). Our middleware writes the access log; the server logs only its own events.
-    Server(
-        "oms.asgi:app",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        runtime_mode=RuntimeModes.st,
-        loop=Loops.uvloop,
-        websockets=False,
-        log_access=False,
-        log_dictconfig={"version": 1, "disable_existing_loggers": False},
-    ).serve()
+    try:
+        # First of all: a server that cannot listen says so in one line, and nothing else happens.
+        with reserved_address(host, port):
+            if workers > 1 and settings.is_sqlite:
+                print("oms: several API workers need PostgreSQL; serving with one.", file=sys.stderr)
+                workers = 1
+            asyncio.run(warn_if_over_budget(settings, workers))
+            serve(host, port, workers)
+    except AddressUnavailable as exc:
+        print(f"oms: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

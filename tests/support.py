@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,13 @@ def fresh_database(directory: Path, *, migrate: bool = True) -> Iterator[dict[st
         yield {"url": POSTGRES_URL, "schema": schema}
     finally:
         _postgres(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server process a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def process_env(settings: Settings, clock: OffsetClock | None = None) -> dict[str, str]:

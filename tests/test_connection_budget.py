@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from sqlalchemy import text
 
 from oms.config import Settings
 from oms.db import Database, connection_allowance, warn_if_over_budget
-from tests.support import POSTGRES_URL, process_env
+from tests.support import POSTGRES_URL, free_port, process_env
 
 # What the README promises a stock PostgreSQL (max_connections 100, 3 reserved for superusers) holds with the
 # defaults: four API processes, one `oms worker`, and room for CLI commands and an operator's psql.
@@ -66,7 +65,7 @@ async def test_over_budget_pools_log_one_warning_line(settings: Settings, caplog
 
 @pytest.mark.usefixtures("postgres_only")
 def test_serve_warns_at_start_when_its_workers_exceed_the_budget(settings: Settings) -> None:
-    env = {**process_env(settings), "OMS_DB_POOL_SIZE": "60", "OMS_LOG_JSON": "false", "OMS_PORT": str(_free_port())}
+    env = {**process_env(settings), "OMS_DB_POOL_SIZE": "60", "OMS_LOG_JSON": "false", "OMS_PORT": str(free_port())}
     process = subprocess.Popen(
         [sys.executable, "-m", "oms", "serve", "--workers", "2"], env=env, stderr=subprocess.PIPE, text=True
     )
@@ -127,9 +126,3 @@ async def _alive(pids: set[int]) -> set[int]:
 def _default_pools() -> dict[str, int]:
     fields = Settings.model_fields
     return {name: int(fields[name].default) for name in ("db_pool_size", "db_max_overflow", "db_hot_pool_size")}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -18,15 +17,9 @@ from eth_utils import is_checksum_address
 
 from oms.customer.schemas import Customer
 from oms.wallet.schemas import Balance, Wallet
-from tests.support import POSTGRES_URL, fresh_database
+from tests.support import POSTGRES_URL, free_port, fresh_database
 
 OMS = [sys.executable, "-m", "oms"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
