@@ -18,7 +18,17 @@ from oms.kit.money import LEDGER_LIMIT
 from oms.ledger import service as ledger
 from oms.models import ChainDeposit, ChainSend, DepositAddressDeposit, Tenant
 from tests.funding.support import customer_with_wallet, event_types
-from tests.support import Api, OffsetClock, balance, fund, process_env, quote, settle, settle_until_completed
+from tests.support import (
+    Api,
+    OffsetClock,
+    balance,
+    fund,
+    ledger_is_sound,
+    process_env,
+    quote,
+    settle,
+    settle_until_completed,
+)
 
 POISON = 2**63 - 1  # 9223372036854.775807 USDC: what the sandbox chain can hold, far above the maximum
 
@@ -248,3 +258,62 @@ async def test_a_deposit_address_transfer_that_cannot_be_routed_is_held_announce
     assert await held_events(other_api) == []
     async with ctx.db.session_scope(write=False) as session:
         assert await ledger.check_invariants(session) == []
+
+
+async def _forwards(ctx, transaction_id: str) -> list[ChainSend]:  # type: ignore[no-untyped-def]
+    async with ctx.db.session_scope(write=False) as session:
+        statement = select(ChainSend).where(ChainSend.reference == transaction_id, ChainSend.purpose == "funding")
+        return list((await session.execute(statement.order_by(ChainSend.created_at))).scalars())
+
+
+async def test_a_forward_that_reverts_every_time_is_retried_with_pauses_then_given_up_and_the_queue_moves_on(
+    api: Api, other_api: Api, ctx, clock: OffsetClock
+) -> None:
+    poisoned, wallet = await _deposit_address(api)
+    healthy, other_wallet = await _deposit_address(other_api)
+    for client, address in ((api, poisoned), (other_api, healthy)):
+        simulated = await client.post(f"/deposit-addresses/{address['id']}/simulate", {"amount": {"value": "10.00"}})
+        assert simulated.status_code == 200, simulated.text
+    await settle(ctx, clock, rounds=3)  # final and routed: both forwards are queued
+    async with ctx.db.session_scope(write=False) as session:
+        rows = await session.execute(
+            select(DepositAddressDeposit).where(DepositAddressDeposit.deposit_address_id == poisoned["id"])
+        )
+        [deposit] = rows.scalars()
+    transaction_id = deposit.transaction_id
+    assert transaction_id is not None
+    chain = ctx.chains.get("polygon")
+    for _ in range(40):  # every forward of this one reverts when mined (a token that refuses it, say)
+        clock.advance(seconds=120)  # past any pause
+        await ctx.sender.sign_queued()
+        await ctx.sender.broadcast_signed()
+        for send in await _forwards(ctx, transaction_id):
+            if send.status == "broadcast":
+                await chain.fail_when_mined(send.tx_hash)  # type: ignore[attr-defined]
+        await settle(ctx, clock, rounds=4)
+        waiting = [s for s in await _forwards(ctx, transaction_id) if s.status == "queued"]
+        assert all(s.next_check_at > clock.now() for s in waiting)  # sent again after a pause, not at once
+        if (await api.get(f"/transactions/{transaction_id}")).json()["status"] != "processing":
+            break
+
+    txn = (await api.get(f"/transactions/{transaction_id}")).json()
+    assert (txn["status"], txn["subStatus"], txn["error"]["code"]) == ("failed", "chainTransactionFailed",
+                                                                       "forward_failed")  # fmt: skip
+    assert [s.status for s in await _forwards(ctx, transaction_id)] == ["failed"] * 5
+    assert (await balance(api, wallet))[0] == "0.00"
+    [announced] = await held_events(api)
+    assert (announced["data"]["object"]["holdReason"], announced["data"]["object"]["id"]) == (
+        "forward_failed", deposit.id
+    )  # fmt: skip
+    assert "transaction.cryptoToCrypto.failed" in await event_types(ctx, transaction_id)
+    assert (await balance(other_api, other_wallet))[0] == "9.98"  # the other forward went out meanwhile
+    async with ctx.db.session_scope(write=False) as session:
+        assert await ledger.check_invariants(session) == []
+    await ledger_is_sound(ctx, api)
+
+    # The tokens are still at the address: reactivating it forwards them again (on a chain that takes it now).
+    assert (await api.patch(f"/deposit-addresses/{poisoned['id']}", {"status": "paused"})).status_code == 200
+    assert (await api.patch(f"/deposit-addresses/{poisoned['id']}", {"status": "active"})).status_code == 200
+    await settle(ctx, clock, rounds=16)
+    assert (await balance(api, wallet))[0] == "9.98"
+    await ledger_is_sound(ctx, api)

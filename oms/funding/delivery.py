@@ -25,12 +25,17 @@ Crypto (a deposit address), once the incoming transfer is final:
 then a ``funding`` send of amount - fee from the deposit address to the destination and, once that is
 final (``funding.delivered`` as above), a ``funding_fee`` sweep of the fee to the treasury
 (``funding.fee``: funding_transit -fee ; fees +fee). A failed send of a deposit address is sent again: the
-tokens are still at the address.
+tokens are still at the address. Not at once and not forever (a send that reverts every time is a poison
+row): after a pause that doubles each time, and a forward at most ``MAX_FORWARDS`` times; then
+``funding.reversed`` (funding_transit -amount ; chain +amount) and the transaction fails, and the deposit is
+held (``forward_failed``) at the address until the address is reactivated.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -54,6 +59,13 @@ from oms.transaction import repository as transactions_repository
 from oms.transaction.service import TREASURY_KEY, TransactionService
 
 Listener = Callable[[AsyncSession, Transaction, TransactionFunding], Awaitable[None]]
+log = logging.getLogger(__name__)
+# A deposit address's send that reverted waits this long before it is sent again, doubling each time up to
+# the cap; a forward is given up after this many attempts (docs/decisions.md, "Poison rows").
+RESEND_PAUSE = timedelta(seconds=10)
+RESEND_PAUSE_CAP = timedelta(hours=1)
+MAX_FORWARDS = 5
+FORWARD_FAILED = "forward_failed"
 
 
 class FundingDelivery:
@@ -235,14 +247,50 @@ class FundingDelivery:
         if send.purpose == "funding" and confirmed:
             await self._delivered(session, transaction, funding, send)
         elif send.purpose == "funding" and funding.kind == "depositAddress":
-            await self._resend(session, transaction, funding, "funding", transaction.destination_net)
+            await self._forward_failed(session, transaction, funding, send)
         elif send.purpose == "funding":
             await self._fiat_failed(session, transaction, funding, send)
         elif confirmed:
             await self._fee_collected(session, transaction, funding)
         else:
-            await self._resend(session, transaction, funding, "funding_fee", transaction.fee)
+            failures = await repository.failed_sends(session, transaction.id, "funding_fee")
+            log.warning(
+                "deposit-address fee sweep reverted on chain; sent again later",
+                extra={"transaction": transaction.id, "send": send.id, "failures": failures},
+            )
+            await self._resend(session, transaction, funding, "funding_fee", transaction.fee, pause=_pause(failures))
         send.settled = True
+
+    async def _forward_failed(
+        self, session: AsyncSession, transaction: Transaction, funding: TransactionFunding, send: ChainSend
+    ) -> None:
+        """A deposit address's forward reverted: send it again after a pause, or, after ``MAX_FORWARDS``, give
+        up — the received amount goes back to the chain account, the transaction fails, and the deposit
+        address's listener holds the deposit (its tokens are still at the address)."""
+        failures = await repository.failed_sends(session, transaction.id, "funding")
+        extra = {"transaction": transaction.id, "send": send.id, "failures": failures}
+        if failures < MAX_FORWARDS:
+            log.warning("deposit-address forward reverted on chain; sent again later", extra=extra)
+            await self._resend(
+                session, transaction, funding, "funding", transaction.destination_net, pause=_pause(failures)
+            )
+            return
+        log.error("deposit-address forward reverted every time; given up, the deposit is held", extra=extra)
+        await self._post(
+            session,
+            transaction.tenant_id,
+            "funding.reversed",
+            transaction.id,
+            [("funding_transit", -transaction.source_gross), ("chain", transaction.source_gross)],
+            currency=ledger.currency_of(transaction.asset, transaction.chain),
+        )
+        transaction.tx_hash = send.tx_hash
+        transaction.error = {
+            "code": FORWARD_FAILED,
+            "message": f"The forward reverted on chain {failures} times; the tokens stay at the deposit address, "
+            "held until the address is reactivated.",
+        }
+        await self._finish(session, transaction, funding, "failed")
 
     async def _delivered(
         self, session: AsyncSession, transaction: Transaction, funding: TransactionFunding, send: ChainSend
@@ -319,17 +367,21 @@ class FundingDelivery:
         funding: TransactionFunding,
         purpose: str,
         amount: int,
+        *,
+        pause: timedelta = timedelta(),
     ) -> None:
-        """Queue a deposit address's forward (again) or its fee sweep; the tokens are at the address."""
+        """Queue a deposit address's forward (again) or its fee sweep, to be sent after ``pause``; the tokens are
+        at the address."""
         deposit_address = await session.get(DepositAddress, funding.deposit_address_id)
         assert deposit_address is not None
         if purpose == "funding":
             to_address = transaction.destination_address or deposit_address.destination_address
         else:
             _, to_address = await self._custody.system_key(session, TREASURY_KEY)
-        session.add(
-            self._send(transaction, purpose, deposit_address.key_index, deposit_address.address, to_address, amount)
-        )
+        source = deposit_address.address
+        resend = self._send(transaction, purpose, deposit_address.key_index, source, to_address, amount)
+        resend.next_check_at += pause
+        session.add(resend)
         if purpose == "funding":
             transaction.sub_status = "retrying"
             await self._touch(session, transaction, emit=False)
@@ -468,3 +520,8 @@ def _fiat_legs(gross: int, fee: int) -> list[tuple[str, int]]:
     """The dollar side of ``funding.received``: in from outside, fee to revenue, the rest to liquidity (a zero
     fee's leg is dropped by ``_post``, like any zero leg)."""
     return [("funding", -gross), ("liquidity", gross - fee), ("fees", fee)]
+
+
+def _pause(failures: int) -> timedelta:
+    """Before the next send of a deposit address after ``failures`` reverted ones: 10 s, 20 s, 40 s … 1 h."""
+    return min(RESEND_PAUSE_CAP, RESEND_PAUSE * 2 ** min(max(failures - 1, 0), 16))

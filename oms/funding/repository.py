@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.models import ChainSend, TransactionFunding
@@ -39,3 +39,11 @@ async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: boo
     if skip_locked:
         statement = statement.with_for_update(skip_locked=True)
     return list((await session.execute(statement)).scalars())
+
+
+async def failed_sends(session: AsyncSession, transaction_id: str, purpose: str) -> int:
+    """How many of a transaction's sends of ``purpose`` failed on chain (reverted)."""
+    statement = select(func.count()).where(
+        ChainSend.reference == transaction_id, ChainSend.purpose == purpose, ChainSend.status == "failed"
+    )
+    return int(await session.scalar(statement) or 0)

@@ -159,6 +159,10 @@ async def test_a_forward_that_fails_on_chain_is_sent_again(api: Api, ctx, clock:
             await session.execute(select(ChainSend).where(ChainSend.reference == routed.transaction_id))
         ).scalar_one()
     await ctx.chains.get("polygon").fail_when_mined(send.tx_hash)  # type: ignore[attr-defined]
+    await settle_funding(ctx, clock, rounds=6)
+    waiting = (await api.get(f"/transactions/{routed.transaction_id}")).json()
+    assert (waiting["status"], waiting["subStatus"]) == ("processing", "retrying")  # sent again after a pause
+    clock.advance(seconds=10)
     await settle_funding(ctx, clock, rounds=16)
     txn = (await api.get(f"/transactions/{routed.transaction_id}")).json()
     assert txn["status"] == "completed"  # the tokens were still at the address: sent again, then delivered

@@ -82,3 +82,9 @@ async def held(session: AsyncSession, deposit_address_id: str) -> list[DepositAd
         .order_by(DepositAddressDeposit.block_number, DepositAddressDeposit.log_index)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def routed_as(session: AsyncSession, transaction_id: str) -> DepositAddressDeposit | None:
+    """The deposit that ``transaction_id`` forwards (its latest routing)."""
+    statement = select(DepositAddressDeposit).where(DepositAddressDeposit.transaction_id == transaction_id)
+    return (await session.execute(statement.with_for_update())).scalar_one_or_none()

@@ -28,7 +28,7 @@ from oms.db import Database
 from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from oms.event import service as events
 from oms.funding import destination as destinations
-from oms.funding.delivery import FundingDelivery
+from oms.funding.delivery import FORWARD_FAILED, FundingDelivery
 from oms.funding.deposit_address import repository
 from oms.funding.deposit_address.schemas import DepositAddressCreate, DepositAddressSimulation, DepositAddressUpdate
 from oms.funding.errors import chain_unavailable
@@ -40,7 +40,7 @@ from oms.kit.money import ASSETS, format_amount
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.patch import merge_metadata
 from oms.kit.time import Clock, isoformat
-from oms.models import DepositAddress, DepositAddressDeposit
+from oms.models import DepositAddress, DepositAddressDeposit, Transaction, TransactionFunding
 from oms.quote.pricing import FeeSchedule
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ class DepositAddressService:
         self._tenant_clock = tenant_clock
         self._clock = clock
         self._fees = fees
+        delivery.on_outcome("depositAddress", self._forward_settled)
 
     # --- the API --------------------------------------------------------------------------------------
 
@@ -257,6 +258,20 @@ class DepositAddressService:
             deposit.status, deposit.hold_reason, deposit.updated_at = "held", "not_routed", self._clock.now()
         if deposit.status == "held" and (deposit.status, deposit.hold_reason) != was:
             await self._announce_hold(session, deposit_address, deposit)
+
+    async def _forward_settled(
+        self, session: AsyncSession, transaction: Transaction, funding: TransactionFunding
+    ) -> None:
+        """A forward given up (it reverted every time): its deposit is held at the address and announced."""
+        if transaction.status != "failed":
+            return
+        deposit = await repository.routed_as(session, transaction.id)
+        deposit_address = await session.get(DepositAddress, funding.deposit_address_id)
+        if deposit is None or deposit_address is None:
+            return
+        deposit.status, deposit.hold_reason, deposit.updated_at = "held", FORWARD_FAILED, self._clock.now()
+        await session.flush()
+        await self._announce_hold(session, deposit_address, deposit)
 
     async def _announce_hold(
         self, session: AsyncSession, deposit_address: DepositAddress, deposit: DepositAddressDeposit
