@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +118,9 @@ def operations(document: dict[str, Any]) -> Iterator[Op]:
                 if parameter["in"] != "query":
                     continue
                 annotation, _ = _annotation(parameter.get("schema", {}))
-                query.append(Param(parameter["name"], snake(parameter["name"]), annotation, parameter.get("required", False)))
+                query.append(
+                    Param(parameter["name"], snake(parameter["name"]), annotation, parameter.get("required", False))
+                )
             body = None
             body_required = False
             content = operation.get("requestBody", {}).get("content", {}).get("application/json")
@@ -129,7 +132,7 @@ def operations(document: dict[str, Any]) -> Iterator[Op]:
             schema = operation["responses"][success].get("content", {}).get("application/json", {}).get("schema", {})
             response_component = _ref_name(schema)
             item = None
-            if response_component and CURSOR_PARAMS <= {p.alias for p in query}:
+            if response_component and {p.alias for p in query} >= CURSOR_PARAMS:
                 items = components[response_component]["properties"]["data"]["items"]
                 item = _class_name(_ref_name(items) or "")
             yield Op(
@@ -155,7 +158,9 @@ def _signature(op: Op, *, paginated: bool = False) -> str:
         arguments.append(f"body: {body_type}" if op.body_required else f"body: {body_type} | None = None")
     keywords = []
     for param in op.query:
-        keywords.append(f"{param.name}: {param.annotation}" if param.required else f"{param.name}: {param.annotation} | None = None")
+        keywords.append(
+            f"{param.name}: {param.annotation}" if param.required else f"{param.name}: {param.annotation} | None = None"
+        )
     if op.idempotent and not paginated:
         keywords.append("idempotency_key: str | None = None")
     if keywords:
@@ -169,6 +174,13 @@ def _call_arguments(op: Op) -> str:
     return f'OPERATIONS["{op.name}"], {path}, {query}'
 
 
+def _docstring(*paragraph: str) -> list[str]:
+    lines = textwrap.wrap(" ".join(paragraph), width=100)
+    if len(lines) == 1:
+        return [f'        """{lines[0]}"""']
+    return ['        """' + lines[0], *(f"        {line}" for line in lines[1:]), '        """']
+
+
 def _methods(op: Op, *, asynchronous: bool) -> list[str]:
     returns = f"models.{op.response}" if op.response else "dict[str, Any]"
     body = "body" if op.body else "None"
@@ -176,15 +188,19 @@ def _methods(op: Op, *, asynchronous: bool) -> list[str]:
     prefix, wait = ("async def", "await ") if asynchronous else ("def", "")
     lines = [
         f"    {prefix} {op.name}({_signature(op)}) -> {returns}:",
-        f'        """{op.summary}: ``{op.method} {op.path}``."""',
+        *_docstring(f"{op.summary}.", f"``{op.method} {op.path}``"),
         f"        return {wait}self._call({_call_arguments(op)}, {body}, {key})",
         "",
     ]
     if op.item:
         iterator = "AsyncIterator" if asynchronous else "Iterator"
         lines += [
-            f"    def iter_{op.name.removeprefix('list_')}({_signature(op, paginated=True)}) -> {iterator}[models.{op.item}]:",
-            '        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""',
+            f"    def iter_{op.name.removeprefix('list_')}({_signature(op, paginated=True)})"
+            f" -> {iterator}[models.{op.item}]:",
+            *_docstring(
+                "Every item of the list, following the cursors: newest first, or, given ``ending_before``, from",
+                "that cursor towards the newest (oldest first).",
+            ),
             f"        return self._iterate({_call_arguments(op)})",
             "",
         ]

@@ -22,6 +22,7 @@ from oms_client.errors import (
 from oms_client.webhooks import WebhookVerificationError, parse_event, verify
 
 __all__ = [
+    "OMS",
     "APIConnectionError",
     "APIError",
     "AsyncOMS",
@@ -30,7 +31,6 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "OMSError",
-    "OMS",
     "PermissionDeniedError",
     "RateLimitError",
     "RetryPolicy",

@@ -70,7 +70,9 @@ class RetryPolicy:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, OMSError) and error.retry_after is not None:
             return error.retry_after
-        return tenacity.wait_exponential_jitter(self.initial_backoff, self.max_backoff, jitter=self.jitter)(state)
+        return tenacity.wait_exponential_jitter(
+            multiplier=self.initial_backoff, max=self.max_backoff, jitter=self.jitter
+        )(state)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -232,7 +234,8 @@ class SyncBase(_Base):
             if self._stale():
                 request = prepare(self._base_url, TOKEN, {}, {}, None, None)
                 request.json = self._credentials
-                answer = self._retrying(lambda: parse(TOKEN, self._send(request, None)))
+                # No retries of its own: this is part of the call's attempt, which the call's policy retries.
+                answer = parse(TOKEN, self._send(request, None))
                 self._token = token_of(answer, self._clock(), self._refresh_margin)
             assert self._token is not None
             return self._token.value
@@ -313,11 +316,7 @@ class AsyncBase(_Base):
             if self._stale():
                 request = prepare(self._base_url, TOKEN, {}, {}, None, None)
                 request.json = self._credentials
-
-                async def exchange() -> Any:
-                    return parse(TOKEN, await self._send(request, None))
-
-                answer = await self._retrying(exchange)
+                answer = parse(TOKEN, await self._send(request, None))
                 self._token = token_of(answer, self._clock(), self._refresh_margin)
             assert self._token is not None
             return self._token.value

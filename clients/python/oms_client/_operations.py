@@ -433,19 +433,21 @@ class Operations(SyncBase):
     def advance_clock(
         self, body: models.ClockAdvance | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.SandboxClock:
-        """Sandbox: move the tenant's clock forward (quote locks, cash-in codes and limit windows follow it): ``POST /sandbox/clock/advance``."""
+        """Sandbox: move the tenant's clock forward (quote locks, cash-in codes and limit windows follow it).
+        ``POST /sandbox/clock/advance``
+        """
         return self._call(OPERATIONS["advance_clock"], {}, {}, body, idempotency_key)
 
     def create_cash_in(
         self, body: models.CashInCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.CashIn:
-        """Create a cash-in deposit code (valid one hour): ``POST /cash-ins``."""
+        """Create a cash-in deposit code (valid one hour). ``POST /cash-ins``"""
         return self._call(OPERATIONS["create_cash_in"], {}, {}, body, idempotency_key)
 
     def create_customer(
         self, body: models.CustomerCreate | Mapping[str, Any] | None = None, *, idempotency_key: str | None = None
     ) -> models.Customer:
-        """Create a customer: ``POST /customers``."""
+        """Create a customer. ``POST /customers``"""
         return self._call(OPERATIONS["create_customer"], {}, {}, body, idempotency_key)
 
     def create_deposit_address(
@@ -455,23 +457,25 @@ class Operations(SyncBase):
         *,
         idempotency_key: str | None = None,
     ) -> models.DepositAddress:
-        """Create a deposit address that forwards incoming tokens to a wallet: ``POST /customers/{customer_id}/deposit-addresses``."""
+        """Create a deposit address that forwards incoming tokens to a wallet. ``POST
+        /customers/{customer_id}/deposit-addresses``
+        """
         return self._call(OPERATIONS["create_deposit_address"], {"customer_id": customer_id}, {}, body, idempotency_key)
 
     def create_quote(
         self, body: models.QuoteCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.Quote:
-        """Create a quote (locks amounts, fees and rate for a short window): ``POST /quotes``."""
+        """Create a quote (locks amounts, fees and rate for a short window). ``POST /quotes``"""
         return self._call(OPERATIONS["create_quote"], {}, {}, body, idempotency_key)
 
     def create_token(self, body: models.TokenRequest | Mapping[str, Any]) -> models.Token:
-        """Exchange an API key and secret for a bearer token: ``POST /auth/token``."""
+        """Exchange an API key and secret for a bearer token. ``POST /auth/token``"""
         return self._call(OPERATIONS["create_token"], {}, {}, body, None)
 
     def create_transaction(
         self, body: models.TransactionCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.Transaction:
-        """Execute a quote: ``POST /transactions``."""
+        """Execute a quote. ``POST /transactions``"""
         return self._call(OPERATIONS["create_transaction"], {}, {}, body, idempotency_key)
 
     def create_virtual_account(
@@ -481,77 +485,83 @@ class Operations(SyncBase):
         *,
         idempotency_key: str | None = None,
     ) -> models.VirtualAccount:
-        """Create a virtual account (US bank details) for a customer: ``POST /customers/{customer_id}/virtual-accounts``."""
+        """Create a virtual account (US bank details) for a customer. ``POST /customers/{customer_id}/virtual-
+        accounts``
+        """
         return self._call(OPERATIONS["create_virtual_account"], {"customer_id": customer_id}, {}, body, idempotency_key)
 
     def create_wallet(
         self, customer_id: str, body: models.WalletCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.Wallet:
-        """Provision a custodial wallet for a customer: ``POST /customers/{customer_id}/wallets``."""
+        """Provision a custodial wallet for a customer. ``POST /customers/{customer_id}/wallets``"""
         return self._call(OPERATIONS["create_wallet"], {"customer_id": customer_id}, {}, body, idempotency_key)
 
     def create_webhook(
         self, body: models.WebhookCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.WebhookWithSecret:
-        """Create a webhook subscription (the secret is returned only here): ``POST /webhooks``."""
+        """Create a webhook subscription (the secret is returned only here). ``POST /webhooks``"""
         return self._call(OPERATIONS["create_webhook"], {}, {}, body, idempotency_key)
 
     def delete_deposit_address(self, deposit_address_id: str) -> models.DepositAddress:
-        """Delete a deposit address (permanent; later deposits are held): ``DELETE /deposit-addresses/{deposit_address_id}``."""
+        """Delete a deposit address (permanent; later deposits are held). ``DELETE /deposit-
+        addresses/{deposit_address_id}``
+        """
         return self._call(
             OPERATIONS["delete_deposit_address"], {"deposit_address_id": deposit_address_id}, {}, None, None
         )
 
     def delete_virtual_account(self, virtual_account_id: str) -> models.VirtualAccount:
-        """Delete a virtual account (permanent; it stays readable with status deleted): ``DELETE /virtual-accounts/{virtual_account_id}``."""
+        """Delete a virtual account (permanent; it stays readable with status deleted). ``DELETE /virtual-
+        accounts/{virtual_account_id}``
+        """
         return self._call(
             OPERATIONS["delete_virtual_account"], {"virtual_account_id": virtual_account_id}, {}, None, None
         )
 
     def delete_webhook(self, webhook_id: str) -> models.DeletedWebhook:
-        """Delete a webhook subscription: ``DELETE /webhooks/{webhook_id}``."""
+        """Delete a webhook subscription. ``DELETE /webhooks/{webhook_id}``"""
         return self._call(OPERATIONS["delete_webhook"], {"webhook_id": webhook_id}, {}, None, None)
 
     def fund(
         self, body: models.FundRequest | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.Funding:
-        """Sandbox: send test tokens to any address on the sandbox chain: ``POST /sandbox/fund``."""
+        """Sandbox: send test tokens to any address on the sandbox chain. ``POST /sandbox/fund``"""
         return self._call(OPERATIONS["fund"], {}, {}, body, idempotency_key)
 
     def get_cash_in(self, cash_in_id: str) -> models.CashIn:
-        """Retrieve a cash-in: ``GET /cash-ins/{cash_in_id}``."""
+        """Retrieve a cash-in. ``GET /cash-ins/{cash_in_id}``"""
         return self._call(OPERATIONS["get_cash_in"], {"cash_in_id": cash_in_id}, {}, None, None)
 
     def get_clock(self) -> models.SandboxClock:
-        """Sandbox: the tenant's clock: ``GET /sandbox/clock``."""
+        """Sandbox: the tenant's clock. ``GET /sandbox/clock``"""
         return self._call(OPERATIONS["get_clock"], {}, {}, None, None)
 
     def get_customer(self, customer_id: str) -> models.Customer:
-        """Retrieve a customer: ``GET /customers/{customer_id}``."""
+        """Retrieve a customer. ``GET /customers/{customer_id}``"""
         return self._call(OPERATIONS["get_customer"], {"customer_id": customer_id}, {}, None, None)
 
     def get_delivery(self, webhook_id: str, delivery_id: str) -> models.Delivery:
-        """Retrieve a delivery: ``GET /webhooks/{webhook_id}/deliveries/{delivery_id}``."""
+        """Retrieve a delivery. ``GET /webhooks/{webhook_id}/deliveries/{delivery_id}``"""
         return self._call(
             OPERATIONS["get_delivery"], {"webhook_id": webhook_id, "delivery_id": delivery_id}, {}, None, None
         )
 
     def get_deposit_address(self, deposit_address_id: str) -> models.DepositAddress:
-        """Retrieve a deposit address: ``GET /deposit-addresses/{deposit_address_id}``."""
+        """Retrieve a deposit address. ``GET /deposit-addresses/{deposit_address_id}``"""
         return self._call(OPERATIONS["get_deposit_address"], {"deposit_address_id": deposit_address_id}, {}, None, None)
 
     def get_event(self, event_id: str) -> models.Event:
-        """Retrieve an event: ``GET /events/{event_id}``."""
+        """Retrieve an event. ``GET /events/{event_id}``"""
         return self._call(OPERATIONS["get_event"], {"event_id": event_id}, {}, None, None)
 
     def get_quote(self, quote_id: str) -> models.Quote:
-        """Retrieve a quote: ``GET /quotes/{quote_id}``."""
+        """Retrieve a quote. ``GET /quotes/{quote_id}``"""
         return self._call(OPERATIONS["get_quote"], {"quote_id": quote_id}, {}, None, None)
 
     def get_transaction(
         self, transaction_id: str, *, sender_customer_id: str | None = None, recipient_customer_id: str | None = None
     ) -> models.Transaction:
-        """Retrieve a transaction: ``GET /transactions/{transaction_id}``."""
+        """Retrieve a transaction. ``GET /transactions/{transaction_id}``"""
         return self._call(
             OPERATIONS["get_transaction"],
             {"transaction_id": transaction_id},
@@ -561,13 +571,13 @@ class Operations(SyncBase):
         )
 
     def get_virtual_account(self, virtual_account_id: str) -> models.VirtualAccount:
-        """Retrieve a virtual account: ``GET /virtual-accounts/{virtual_account_id}``."""
+        """Retrieve a virtual account. ``GET /virtual-accounts/{virtual_account_id}``"""
         return self._call(OPERATIONS["get_virtual_account"], {"virtual_account_id": virtual_account_id}, {}, None, None)
 
     def get_wallet_balance(
         self, wallet_id: str, *, estimated_balance_currency_code: str | None = None
     ) -> models.Balance:
-        """Read a wallet's balance: ``GET /wallets/{wallet_id}/balance``."""
+        """Read a wallet's balance. ``GET /wallets/{wallet_id}/balance``"""
         return self._call(
             OPERATIONS["get_wallet_balance"],
             {"wallet_id": wallet_id},
@@ -577,7 +587,7 @@ class Operations(SyncBase):
         )
 
     def get_webhook(self, webhook_id: str) -> models.Webhook:
-        """Retrieve a webhook subscription: ``GET /webhooks/{webhook_id}``."""
+        """Retrieve a webhook subscription. ``GET /webhooks/{webhook_id}``"""
         return self._call(OPERATIONS["get_webhook"], {"webhook_id": webhook_id}, {}, None, None)
 
     def list_cash_ins(
@@ -591,7 +601,7 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.CashInList:
-        """List cash-ins, newest first: ``GET /cash-ins``."""
+        """List cash-ins, newest first. ``GET /cash-ins``"""
         return self._call(
             OPERATIONS["list_cash_ins"],
             {},
@@ -619,7 +629,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.CashIn]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_cash_ins"],
             {},
@@ -644,7 +656,7 @@ class Operations(SyncBase):
         radius: float | None = None,
         limit: int | None = None,
     ) -> models.CashLocationList:
-        """Find cash locations near a point, nearest first (distance in kilometres): ``GET /cash-locations``."""
+        """Find cash locations near a point, nearest first (distance in kilometres). ``GET /cash-locations``"""
         return self._call(
             OPERATIONS["list_cash_locations"],
             {},
@@ -672,7 +684,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.TransactionList:
-        """List a customer's transactions (with its role in each): ``GET /customers/{customer_id}/transactions``."""
+        """List a customer's transactions (with its role in each). ``GET
+        /customers/{customer_id}/transactions``
+        """
         return self._call(
             OPERATIONS["list_customer_transactions"],
             {"customer_id": customer_id},
@@ -701,7 +715,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.Transaction]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_customer_transactions"],
             {"customer_id": customer_id},
@@ -728,7 +744,7 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.CustomerList:
-        """List customers: ``GET /customers``."""
+        """List customers. ``GET /customers``"""
         return self._call(
             OPERATIONS["list_customers"],
             {},
@@ -758,7 +774,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.Customer]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_customers"],
             {},
@@ -786,7 +804,7 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.DeliveryList:
-        """List deliveries and their attempts: ``GET /webhooks/{webhook_id}/deliveries``."""
+        """List deliveries and their attempts. ``GET /webhooks/{webhook_id}/deliveries``"""
         return self._call(
             OPERATIONS["list_deliveries"],
             {"webhook_id": webhook_id},
@@ -815,7 +833,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.Delivery]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_deliveries"],
             {"webhook_id": webhook_id},
@@ -841,7 +861,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.DepositAddressList:
-        """List a customer's deposit addresses (deleted ones only when asked for by status): ``GET /customers/{customer_id}/deposit-addresses``."""
+        """List a customer's deposit addresses (deleted ones only when asked for by status). ``GET
+        /customers/{customer_id}/deposit-addresses``
+        """
         return self._call(
             OPERATIONS["list_deposit_addresses"],
             {"customer_id": customer_id},
@@ -868,7 +890,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.DepositAddress]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_deposit_addresses"],
             {"customer_id": customer_id},
@@ -893,7 +917,7 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.EventList:
-        """List events, newest first: the log to replay from: ``GET /events``."""
+        """List events, newest first: the log to replay from. ``GET /events``"""
         return self._call(
             OPERATIONS["list_events"],
             {},
@@ -921,7 +945,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.Event]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_events"],
             {},
@@ -949,7 +975,7 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.TransactionList:
-        """List transactions: ``GET /transactions``."""
+        """List transactions. ``GET /transactions``"""
         return self._call(
             OPERATIONS["list_transactions"],
             {},
@@ -981,7 +1007,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.Transaction]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_transactions"],
             {},
@@ -1009,7 +1037,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.VirtualAccountList:
-        """List a customer's virtual accounts (deleted ones only when asked for by status): ``GET /customers/{customer_id}/virtual-accounts``."""
+        """List a customer's virtual accounts (deleted ones only when asked for by status). ``GET
+        /customers/{customer_id}/virtual-accounts``
+        """
         return self._call(
             OPERATIONS["list_virtual_accounts"],
             {"customer_id": customer_id},
@@ -1036,7 +1066,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.VirtualAccount]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_virtual_accounts"],
             {"customer_id": customer_id},
@@ -1060,7 +1092,7 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.WalletList:
-        """List a customer's wallets: ``GET /customers/{customer_id}/wallets``."""
+        """List a customer's wallets. ``GET /customers/{customer_id}/wallets``"""
         return self._call(
             OPERATIONS["list_wallets"],
             {"customer_id": customer_id},
@@ -1085,7 +1117,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.Wallet]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_wallets"],
             {"customer_id": customer_id},
@@ -1107,7 +1141,7 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.WebhookList:
-        """List webhook subscriptions: ``GET /webhooks``."""
+        """List webhook subscriptions. ``GET /webhooks``"""
         return self._call(
             OPERATIONS["list_webhooks"],
             {},
@@ -1131,7 +1165,9 @@ class Operations(SyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> Iterator[models.Webhook]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_webhooks"],
             {},
@@ -1145,13 +1181,15 @@ class Operations(SyncBase):
         )
 
     def refresh_cash_in(self, cash_in_id: str, *, idempotency_key: str | None = None) -> models.CashIn:
-        """Issue a new deposit code for a pending or expired cash-in: ``POST /cash-ins/{cash_in_id}/refresh``."""
+        """Issue a new deposit code for a pending or expired cash-in. ``POST /cash-ins/{cash_in_id}/refresh``"""
         return self._call(OPERATIONS["refresh_cash_in"], {"cash_in_id": cash_in_id}, {}, None, idempotency_key)
 
     def retry_delivery(
         self, webhook_id: str, delivery_id: str, *, idempotency_key: str | None = None
     ) -> models.Delivery:
-        """Redeliver a failed (or delivered) event now, with a fresh retry window: ``POST /webhooks/{webhook_id}/deliveries/{delivery_id}/retry``."""
+        """Redeliver a failed (or delivered) event now, with a fresh retry window. ``POST
+        /webhooks/{webhook_id}/deliveries/{delivery_id}/retry``
+        """
         return self._call(
             OPERATIONS["retry_delivery"],
             {"webhook_id": webhook_id, "delivery_id": delivery_id},
@@ -1161,19 +1199,25 @@ class Operations(SyncBase):
         )
 
     def rotate_webhook_secret(self, webhook_id: str, *, idempotency_key: str | None = None) -> models.WebhookWithSecret:
-        """Rotate the signing secret; the old one keeps signing during the overlap window: ``POST /webhooks/{webhook_id}/rotate-secret``."""
+        """Rotate the signing secret; the old one keeps signing during the overlap window. ``POST
+        /webhooks/{webhook_id}/rotate-secret``
+        """
         return self._call(OPERATIONS["rotate_webhook_secret"], {"webhook_id": webhook_id}, {}, None, idempotency_key)
 
     def simulate_auth_commit(
         self, body: models.AuthCommit | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.ProviderResponse:
-        """Sandbox: the retailer takes the cash; the cash-in is processed (description 'fail' declines it): ``POST /cash-ins/simulate/auth-commit``."""
+        """Sandbox: the retailer takes the cash; the cash-in is processed (description 'fail' declines it).
+        ``POST /cash-ins/simulate/auth-commit``
+        """
         return self._call(OPERATIONS["simulate_auth_commit"], {}, {}, body, idempotency_key)
 
     def simulate_barcode_auth(
         self, body: models.BarcodeAuth | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.ProviderResponse:
-        """Sandbox: a retailer scans a deposit code (accountNumber) for a load of amount: ``POST /cash-ins/simulate/barcode-auth``."""
+        """Sandbox: a retailer scans a deposit code (accountNumber) for a load of amount. ``POST /cash-
+        ins/simulate/barcode-auth``
+        """
         return self._call(OPERATIONS["simulate_barcode_auth"], {}, {}, body, idempotency_key)
 
     def simulate_deposit_address(
@@ -1183,7 +1227,9 @@ class Operations(SyncBase):
         *,
         idempotency_key: str | None = None,
     ) -> models.OmsFundingDepositAddressSchemasSimulationResult:
-        """Sandbox: an inbound token transfer to a deposit address (forwarded once final): ``POST /deposit-addresses/{deposit_address_id}/simulate``."""
+        """Sandbox: an inbound token transfer to a deposit address (forwarded once final). ``POST /deposit-
+        addresses/{deposit_address_id}/simulate``
+        """
         return self._call(
             OPERATIONS["simulate_deposit_address"],
             {"deposit_address_id": deposit_address_id},
@@ -1199,7 +1245,9 @@ class Operations(SyncBase):
         *,
         idempotency_key: str | None = None,
     ) -> models.OmsFundingVirtualAccountSchemasSimulationResult:
-        """Sandbox: an inbound ACH, wire or SWIFT transfer to a virtual account: ``POST /virtual-accounts/{virtual_account_id}/simulate``."""
+        """Sandbox: an inbound ACH, wire or SWIFT transfer to a virtual account. ``POST /virtual-
+        accounts/{virtual_account_id}/simulate``
+        """
         return self._call(
             OPERATIONS["simulate_virtual_account"],
             {"virtual_account_id": virtual_account_id},
@@ -1209,19 +1257,21 @@ class Operations(SyncBase):
         )
 
     def test_webhook(self, webhook_id: str, *, idempotency_key: str | None = None) -> models.Delivery:
-        """Send a webhook.test event to this endpoint: ``POST /webhooks/{webhook_id}/test``."""
+        """Send a webhook.test event to this endpoint. ``POST /webhooks/{webhook_id}/test``"""
         return self._call(OPERATIONS["test_webhook"], {"webhook_id": webhook_id}, {}, None, idempotency_key)
 
     def update_customer(
         self, customer_id: str, body: models.CustomerUpdate | Mapping[str, Any] | None = None
     ) -> models.Customer:
-        """Update a customer: ``PATCH /customers/{customer_id}``."""
+        """Update a customer. ``PATCH /customers/{customer_id}``"""
         return self._call(OPERATIONS["update_customer"], {"customer_id": customer_id}, {}, body, None)
 
     def update_deposit_address(
         self, deposit_address_id: str, body: models.DepositAddressUpdate | Mapping[str, Any] | None = None
     ) -> models.DepositAddress:
-        """Update a deposit address: pause it (deposits are held) or reactivate it (held deposits go out): ``PATCH /deposit-addresses/{deposit_address_id}``."""
+        """Update a deposit address: pause it (deposits are held) or reactivate it (held deposits go out).
+        ``PATCH /deposit-addresses/{deposit_address_id}``
+        """
         return self._call(
             OPERATIONS["update_deposit_address"], {"deposit_address_id": deposit_address_id}, {}, body, None
         )
@@ -1229,7 +1279,9 @@ class Operations(SyncBase):
     def update_virtual_account(
         self, virtual_account_id: str, body: models.VirtualAccountUpdate | Mapping[str, Any] | None = None
     ) -> models.VirtualAccount:
-        """Update a virtual account: pause or reactivate it, change its label, memo or metadata: ``PATCH /virtual-accounts/{virtual_account_id}``."""
+        """Update a virtual account: pause or reactivate it, change its label, memo or metadata. ``PATCH
+        /virtual-accounts/{virtual_account_id}``
+        """
         return self._call(
             OPERATIONS["update_virtual_account"], {"virtual_account_id": virtual_account_id}, {}, body, None
         )
@@ -1237,7 +1289,7 @@ class Operations(SyncBase):
     def update_webhook(
         self, webhook_id: str, body: models.WebhookUpdate | Mapping[str, Any] | None = None
     ) -> models.Webhook:
-        """Update a webhook subscription: ``PATCH /webhooks/{webhook_id}``."""
+        """Update a webhook subscription. ``PATCH /webhooks/{webhook_id}``"""
         return self._call(OPERATIONS["update_webhook"], {"webhook_id": webhook_id}, {}, body, None)
 
 
@@ -1247,19 +1299,21 @@ class AsyncOperations(AsyncBase):
     async def advance_clock(
         self, body: models.ClockAdvance | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.SandboxClock:
-        """Sandbox: move the tenant's clock forward (quote locks, cash-in codes and limit windows follow it): ``POST /sandbox/clock/advance``."""
+        """Sandbox: move the tenant's clock forward (quote locks, cash-in codes and limit windows follow it).
+        ``POST /sandbox/clock/advance``
+        """
         return await self._call(OPERATIONS["advance_clock"], {}, {}, body, idempotency_key)
 
     async def create_cash_in(
         self, body: models.CashInCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.CashIn:
-        """Create a cash-in deposit code (valid one hour): ``POST /cash-ins``."""
+        """Create a cash-in deposit code (valid one hour). ``POST /cash-ins``"""
         return await self._call(OPERATIONS["create_cash_in"], {}, {}, body, idempotency_key)
 
     async def create_customer(
         self, body: models.CustomerCreate | Mapping[str, Any] | None = None, *, idempotency_key: str | None = None
     ) -> models.Customer:
-        """Create a customer: ``POST /customers``."""
+        """Create a customer. ``POST /customers``"""
         return await self._call(OPERATIONS["create_customer"], {}, {}, body, idempotency_key)
 
     async def create_deposit_address(
@@ -1269,7 +1323,9 @@ class AsyncOperations(AsyncBase):
         *,
         idempotency_key: str | None = None,
     ) -> models.DepositAddress:
-        """Create a deposit address that forwards incoming tokens to a wallet: ``POST /customers/{customer_id}/deposit-addresses``."""
+        """Create a deposit address that forwards incoming tokens to a wallet. ``POST
+        /customers/{customer_id}/deposit-addresses``
+        """
         return await self._call(
             OPERATIONS["create_deposit_address"], {"customer_id": customer_id}, {}, body, idempotency_key
         )
@@ -1277,17 +1333,17 @@ class AsyncOperations(AsyncBase):
     async def create_quote(
         self, body: models.QuoteCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.Quote:
-        """Create a quote (locks amounts, fees and rate for a short window): ``POST /quotes``."""
+        """Create a quote (locks amounts, fees and rate for a short window). ``POST /quotes``"""
         return await self._call(OPERATIONS["create_quote"], {}, {}, body, idempotency_key)
 
     async def create_token(self, body: models.TokenRequest | Mapping[str, Any]) -> models.Token:
-        """Exchange an API key and secret for a bearer token: ``POST /auth/token``."""
+        """Exchange an API key and secret for a bearer token. ``POST /auth/token``"""
         return await self._call(OPERATIONS["create_token"], {}, {}, body, None)
 
     async def create_transaction(
         self, body: models.TransactionCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.Transaction:
-        """Execute a quote: ``POST /transactions``."""
+        """Execute a quote. ``POST /transactions``"""
         return await self._call(OPERATIONS["create_transaction"], {}, {}, body, idempotency_key)
 
     async def create_virtual_account(
@@ -1297,7 +1353,9 @@ class AsyncOperations(AsyncBase):
         *,
         idempotency_key: str | None = None,
     ) -> models.VirtualAccount:
-        """Create a virtual account (US bank details) for a customer: ``POST /customers/{customer_id}/virtual-accounts``."""
+        """Create a virtual account (US bank details) for a customer. ``POST /customers/{customer_id}/virtual-
+        accounts``
+        """
         return await self._call(
             OPERATIONS["create_virtual_account"], {"customer_id": customer_id}, {}, body, idempotency_key
         )
@@ -1305,73 +1363,77 @@ class AsyncOperations(AsyncBase):
     async def create_wallet(
         self, customer_id: str, body: models.WalletCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.Wallet:
-        """Provision a custodial wallet for a customer: ``POST /customers/{customer_id}/wallets``."""
+        """Provision a custodial wallet for a customer. ``POST /customers/{customer_id}/wallets``"""
         return await self._call(OPERATIONS["create_wallet"], {"customer_id": customer_id}, {}, body, idempotency_key)
 
     async def create_webhook(
         self, body: models.WebhookCreate | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.WebhookWithSecret:
-        """Create a webhook subscription (the secret is returned only here): ``POST /webhooks``."""
+        """Create a webhook subscription (the secret is returned only here). ``POST /webhooks``"""
         return await self._call(OPERATIONS["create_webhook"], {}, {}, body, idempotency_key)
 
     async def delete_deposit_address(self, deposit_address_id: str) -> models.DepositAddress:
-        """Delete a deposit address (permanent; later deposits are held): ``DELETE /deposit-addresses/{deposit_address_id}``."""
+        """Delete a deposit address (permanent; later deposits are held). ``DELETE /deposit-
+        addresses/{deposit_address_id}``
+        """
         return await self._call(
             OPERATIONS["delete_deposit_address"], {"deposit_address_id": deposit_address_id}, {}, None, None
         )
 
     async def delete_virtual_account(self, virtual_account_id: str) -> models.VirtualAccount:
-        """Delete a virtual account (permanent; it stays readable with status deleted): ``DELETE /virtual-accounts/{virtual_account_id}``."""
+        """Delete a virtual account (permanent; it stays readable with status deleted). ``DELETE /virtual-
+        accounts/{virtual_account_id}``
+        """
         return await self._call(
             OPERATIONS["delete_virtual_account"], {"virtual_account_id": virtual_account_id}, {}, None, None
         )
 
     async def delete_webhook(self, webhook_id: str) -> models.DeletedWebhook:
-        """Delete a webhook subscription: ``DELETE /webhooks/{webhook_id}``."""
+        """Delete a webhook subscription. ``DELETE /webhooks/{webhook_id}``"""
         return await self._call(OPERATIONS["delete_webhook"], {"webhook_id": webhook_id}, {}, None, None)
 
     async def fund(
         self, body: models.FundRequest | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.Funding:
-        """Sandbox: send test tokens to any address on the sandbox chain: ``POST /sandbox/fund``."""
+        """Sandbox: send test tokens to any address on the sandbox chain. ``POST /sandbox/fund``"""
         return await self._call(OPERATIONS["fund"], {}, {}, body, idempotency_key)
 
     async def get_cash_in(self, cash_in_id: str) -> models.CashIn:
-        """Retrieve a cash-in: ``GET /cash-ins/{cash_in_id}``."""
+        """Retrieve a cash-in. ``GET /cash-ins/{cash_in_id}``"""
         return await self._call(OPERATIONS["get_cash_in"], {"cash_in_id": cash_in_id}, {}, None, None)
 
     async def get_clock(self) -> models.SandboxClock:
-        """Sandbox: the tenant's clock: ``GET /sandbox/clock``."""
+        """Sandbox: the tenant's clock. ``GET /sandbox/clock``"""
         return await self._call(OPERATIONS["get_clock"], {}, {}, None, None)
 
     async def get_customer(self, customer_id: str) -> models.Customer:
-        """Retrieve a customer: ``GET /customers/{customer_id}``."""
+        """Retrieve a customer. ``GET /customers/{customer_id}``"""
         return await self._call(OPERATIONS["get_customer"], {"customer_id": customer_id}, {}, None, None)
 
     async def get_delivery(self, webhook_id: str, delivery_id: str) -> models.Delivery:
-        """Retrieve a delivery: ``GET /webhooks/{webhook_id}/deliveries/{delivery_id}``."""
+        """Retrieve a delivery. ``GET /webhooks/{webhook_id}/deliveries/{delivery_id}``"""
         return await self._call(
             OPERATIONS["get_delivery"], {"webhook_id": webhook_id, "delivery_id": delivery_id}, {}, None, None
         )
 
     async def get_deposit_address(self, deposit_address_id: str) -> models.DepositAddress:
-        """Retrieve a deposit address: ``GET /deposit-addresses/{deposit_address_id}``."""
+        """Retrieve a deposit address. ``GET /deposit-addresses/{deposit_address_id}``"""
         return await self._call(
             OPERATIONS["get_deposit_address"], {"deposit_address_id": deposit_address_id}, {}, None, None
         )
 
     async def get_event(self, event_id: str) -> models.Event:
-        """Retrieve an event: ``GET /events/{event_id}``."""
+        """Retrieve an event. ``GET /events/{event_id}``"""
         return await self._call(OPERATIONS["get_event"], {"event_id": event_id}, {}, None, None)
 
     async def get_quote(self, quote_id: str) -> models.Quote:
-        """Retrieve a quote: ``GET /quotes/{quote_id}``."""
+        """Retrieve a quote. ``GET /quotes/{quote_id}``"""
         return await self._call(OPERATIONS["get_quote"], {"quote_id": quote_id}, {}, None, None)
 
     async def get_transaction(
         self, transaction_id: str, *, sender_customer_id: str | None = None, recipient_customer_id: str | None = None
     ) -> models.Transaction:
-        """Retrieve a transaction: ``GET /transactions/{transaction_id}``."""
+        """Retrieve a transaction. ``GET /transactions/{transaction_id}``"""
         return await self._call(
             OPERATIONS["get_transaction"],
             {"transaction_id": transaction_id},
@@ -1381,7 +1443,7 @@ class AsyncOperations(AsyncBase):
         )
 
     async def get_virtual_account(self, virtual_account_id: str) -> models.VirtualAccount:
-        """Retrieve a virtual account: ``GET /virtual-accounts/{virtual_account_id}``."""
+        """Retrieve a virtual account. ``GET /virtual-accounts/{virtual_account_id}``"""
         return await self._call(
             OPERATIONS["get_virtual_account"], {"virtual_account_id": virtual_account_id}, {}, None, None
         )
@@ -1389,7 +1451,7 @@ class AsyncOperations(AsyncBase):
     async def get_wallet_balance(
         self, wallet_id: str, *, estimated_balance_currency_code: str | None = None
     ) -> models.Balance:
-        """Read a wallet's balance: ``GET /wallets/{wallet_id}/balance``."""
+        """Read a wallet's balance. ``GET /wallets/{wallet_id}/balance``"""
         return await self._call(
             OPERATIONS["get_wallet_balance"],
             {"wallet_id": wallet_id},
@@ -1399,7 +1461,7 @@ class AsyncOperations(AsyncBase):
         )
 
     async def get_webhook(self, webhook_id: str) -> models.Webhook:
-        """Retrieve a webhook subscription: ``GET /webhooks/{webhook_id}``."""
+        """Retrieve a webhook subscription. ``GET /webhooks/{webhook_id}``"""
         return await self._call(OPERATIONS["get_webhook"], {"webhook_id": webhook_id}, {}, None, None)
 
     async def list_cash_ins(
@@ -1413,7 +1475,7 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.CashInList:
-        """List cash-ins, newest first: ``GET /cash-ins``."""
+        """List cash-ins, newest first. ``GET /cash-ins``"""
         return await self._call(
             OPERATIONS["list_cash_ins"],
             {},
@@ -1441,7 +1503,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.CashIn]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_cash_ins"],
             {},
@@ -1466,7 +1530,7 @@ class AsyncOperations(AsyncBase):
         radius: float | None = None,
         limit: int | None = None,
     ) -> models.CashLocationList:
-        """Find cash locations near a point, nearest first (distance in kilometres): ``GET /cash-locations``."""
+        """Find cash locations near a point, nearest first (distance in kilometres). ``GET /cash-locations``"""
         return await self._call(
             OPERATIONS["list_cash_locations"],
             {},
@@ -1494,7 +1558,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.TransactionList:
-        """List a customer's transactions (with its role in each): ``GET /customers/{customer_id}/transactions``."""
+        """List a customer's transactions (with its role in each). ``GET
+        /customers/{customer_id}/transactions``
+        """
         return await self._call(
             OPERATIONS["list_customer_transactions"],
             {"customer_id": customer_id},
@@ -1523,7 +1589,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.Transaction]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_customer_transactions"],
             {"customer_id": customer_id},
@@ -1550,7 +1618,7 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.CustomerList:
-        """List customers: ``GET /customers``."""
+        """List customers. ``GET /customers``"""
         return await self._call(
             OPERATIONS["list_customers"],
             {},
@@ -1580,7 +1648,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.Customer]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_customers"],
             {},
@@ -1608,7 +1678,7 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.DeliveryList:
-        """List deliveries and their attempts: ``GET /webhooks/{webhook_id}/deliveries``."""
+        """List deliveries and their attempts. ``GET /webhooks/{webhook_id}/deliveries``"""
         return await self._call(
             OPERATIONS["list_deliveries"],
             {"webhook_id": webhook_id},
@@ -1637,7 +1707,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.Delivery]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_deliveries"],
             {"webhook_id": webhook_id},
@@ -1663,7 +1735,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.DepositAddressList:
-        """List a customer's deposit addresses (deleted ones only when asked for by status): ``GET /customers/{customer_id}/deposit-addresses``."""
+        """List a customer's deposit addresses (deleted ones only when asked for by status). ``GET
+        /customers/{customer_id}/deposit-addresses``
+        """
         return await self._call(
             OPERATIONS["list_deposit_addresses"],
             {"customer_id": customer_id},
@@ -1690,7 +1764,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.DepositAddress]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_deposit_addresses"],
             {"customer_id": customer_id},
@@ -1715,7 +1791,7 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.EventList:
-        """List events, newest first: the log to replay from: ``GET /events``."""
+        """List events, newest first: the log to replay from. ``GET /events``"""
         return await self._call(
             OPERATIONS["list_events"],
             {},
@@ -1743,7 +1819,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.Event]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_events"],
             {},
@@ -1771,7 +1849,7 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.TransactionList:
-        """List transactions: ``GET /transactions``."""
+        """List transactions. ``GET /transactions``"""
         return await self._call(
             OPERATIONS["list_transactions"],
             {},
@@ -1803,7 +1881,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.Transaction]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_transactions"],
             {},
@@ -1831,7 +1911,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.VirtualAccountList:
-        """List a customer's virtual accounts (deleted ones only when asked for by status): ``GET /customers/{customer_id}/virtual-accounts``."""
+        """List a customer's virtual accounts (deleted ones only when asked for by status). ``GET
+        /customers/{customer_id}/virtual-accounts``
+        """
         return await self._call(
             OPERATIONS["list_virtual_accounts"],
             {"customer_id": customer_id},
@@ -1858,7 +1940,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.VirtualAccount]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_virtual_accounts"],
             {"customer_id": customer_id},
@@ -1882,7 +1966,7 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.WalletList:
-        """List a customer's wallets: ``GET /customers/{customer_id}/wallets``."""
+        """List a customer's wallets. ``GET /customers/{customer_id}/wallets``"""
         return await self._call(
             OPERATIONS["list_wallets"],
             {"customer_id": customer_id},
@@ -1907,7 +1991,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.Wallet]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_wallets"],
             {"customer_id": customer_id},
@@ -1929,7 +2015,7 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> models.WebhookList:
-        """List webhook subscriptions: ``GET /webhooks``."""
+        """List webhook subscriptions. ``GET /webhooks``"""
         return await self._call(
             OPERATIONS["list_webhooks"],
             {},
@@ -1953,7 +2039,9 @@ class AsyncOperations(AsyncBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
     ) -> AsyncIterator[models.Webhook]:
-        """Every item, following the cursors: newest first, or from ``ending_before`` towards the newest."""
+        """Every item of the list, following the cursors: newest first, or, given ``ending_before``, from that
+        cursor towards the newest (oldest first).
+        """
         return self._iterate(
             OPERATIONS["list_webhooks"],
             {},
@@ -1967,13 +2055,15 @@ class AsyncOperations(AsyncBase):
         )
 
     async def refresh_cash_in(self, cash_in_id: str, *, idempotency_key: str | None = None) -> models.CashIn:
-        """Issue a new deposit code for a pending or expired cash-in: ``POST /cash-ins/{cash_in_id}/refresh``."""
+        """Issue a new deposit code for a pending or expired cash-in. ``POST /cash-ins/{cash_in_id}/refresh``"""
         return await self._call(OPERATIONS["refresh_cash_in"], {"cash_in_id": cash_in_id}, {}, None, idempotency_key)
 
     async def retry_delivery(
         self, webhook_id: str, delivery_id: str, *, idempotency_key: str | None = None
     ) -> models.Delivery:
-        """Redeliver a failed (or delivered) event now, with a fresh retry window: ``POST /webhooks/{webhook_id}/deliveries/{delivery_id}/retry``."""
+        """Redeliver a failed (or delivered) event now, with a fresh retry window. ``POST
+        /webhooks/{webhook_id}/deliveries/{delivery_id}/retry``
+        """
         return await self._call(
             OPERATIONS["retry_delivery"],
             {"webhook_id": webhook_id, "delivery_id": delivery_id},
@@ -1985,7 +2075,9 @@ class AsyncOperations(AsyncBase):
     async def rotate_webhook_secret(
         self, webhook_id: str, *, idempotency_key: str | None = None
     ) -> models.WebhookWithSecret:
-        """Rotate the signing secret; the old one keeps signing during the overlap window: ``POST /webhooks/{webhook_id}/rotate-secret``."""
+        """Rotate the signing secret; the old one keeps signing during the overlap window. ``POST
+        /webhooks/{webhook_id}/rotate-secret``
+        """
         return await self._call(
             OPERATIONS["rotate_webhook_secret"], {"webhook_id": webhook_id}, {}, None, idempotency_key
         )
@@ -1993,13 +2085,17 @@ class AsyncOperations(AsyncBase):
     async def simulate_auth_commit(
         self, body: models.AuthCommit | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.ProviderResponse:
-        """Sandbox: the retailer takes the cash; the cash-in is processed (description 'fail' declines it): ``POST /cash-ins/simulate/auth-commit``."""
+        """Sandbox: the retailer takes the cash; the cash-in is processed (description 'fail' declines it).
+        ``POST /cash-ins/simulate/auth-commit``
+        """
         return await self._call(OPERATIONS["simulate_auth_commit"], {}, {}, body, idempotency_key)
 
     async def simulate_barcode_auth(
         self, body: models.BarcodeAuth | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> models.ProviderResponse:
-        """Sandbox: a retailer scans a deposit code (accountNumber) for a load of amount: ``POST /cash-ins/simulate/barcode-auth``."""
+        """Sandbox: a retailer scans a deposit code (accountNumber) for a load of amount. ``POST /cash-
+        ins/simulate/barcode-auth``
+        """
         return await self._call(OPERATIONS["simulate_barcode_auth"], {}, {}, body, idempotency_key)
 
     async def simulate_deposit_address(
@@ -2009,7 +2105,9 @@ class AsyncOperations(AsyncBase):
         *,
         idempotency_key: str | None = None,
     ) -> models.OmsFundingDepositAddressSchemasSimulationResult:
-        """Sandbox: an inbound token transfer to a deposit address (forwarded once final): ``POST /deposit-addresses/{deposit_address_id}/simulate``."""
+        """Sandbox: an inbound token transfer to a deposit address (forwarded once final). ``POST /deposit-
+        addresses/{deposit_address_id}/simulate``
+        """
         return await self._call(
             OPERATIONS["simulate_deposit_address"],
             {"deposit_address_id": deposit_address_id},
@@ -2025,7 +2123,9 @@ class AsyncOperations(AsyncBase):
         *,
         idempotency_key: str | None = None,
     ) -> models.OmsFundingVirtualAccountSchemasSimulationResult:
-        """Sandbox: an inbound ACH, wire or SWIFT transfer to a virtual account: ``POST /virtual-accounts/{virtual_account_id}/simulate``."""
+        """Sandbox: an inbound ACH, wire or SWIFT transfer to a virtual account. ``POST /virtual-
+        accounts/{virtual_account_id}/simulate``
+        """
         return await self._call(
             OPERATIONS["simulate_virtual_account"],
             {"virtual_account_id": virtual_account_id},
@@ -2035,19 +2135,21 @@ class AsyncOperations(AsyncBase):
         )
 
     async def test_webhook(self, webhook_id: str, *, idempotency_key: str | None = None) -> models.Delivery:
-        """Send a webhook.test event to this endpoint: ``POST /webhooks/{webhook_id}/test``."""
+        """Send a webhook.test event to this endpoint. ``POST /webhooks/{webhook_id}/test``"""
         return await self._call(OPERATIONS["test_webhook"], {"webhook_id": webhook_id}, {}, None, idempotency_key)
 
     async def update_customer(
         self, customer_id: str, body: models.CustomerUpdate | Mapping[str, Any] | None = None
     ) -> models.Customer:
-        """Update a customer: ``PATCH /customers/{customer_id}``."""
+        """Update a customer. ``PATCH /customers/{customer_id}``"""
         return await self._call(OPERATIONS["update_customer"], {"customer_id": customer_id}, {}, body, None)
 
     async def update_deposit_address(
         self, deposit_address_id: str, body: models.DepositAddressUpdate | Mapping[str, Any] | None = None
     ) -> models.DepositAddress:
-        """Update a deposit address: pause it (deposits are held) or reactivate it (held deposits go out): ``PATCH /deposit-addresses/{deposit_address_id}``."""
+        """Update a deposit address: pause it (deposits are held) or reactivate it (held deposits go out).
+        ``PATCH /deposit-addresses/{deposit_address_id}``
+        """
         return await self._call(
             OPERATIONS["update_deposit_address"], {"deposit_address_id": deposit_address_id}, {}, body, None
         )
@@ -2055,7 +2157,9 @@ class AsyncOperations(AsyncBase):
     async def update_virtual_account(
         self, virtual_account_id: str, body: models.VirtualAccountUpdate | Mapping[str, Any] | None = None
     ) -> models.VirtualAccount:
-        """Update a virtual account: pause or reactivate it, change its label, memo or metadata: ``PATCH /virtual-accounts/{virtual_account_id}``."""
+        """Update a virtual account: pause or reactivate it, change its label, memo or metadata. ``PATCH
+        /virtual-accounts/{virtual_account_id}``
+        """
         return await self._call(
             OPERATIONS["update_virtual_account"], {"virtual_account_id": virtual_account_id}, {}, body, None
         )
@@ -2063,5 +2167,5 @@ class AsyncOperations(AsyncBase):
     async def update_webhook(
         self, webhook_id: str, body: models.WebhookUpdate | Mapping[str, Any] | None = None
     ) -> models.Webhook:
-        """Update a webhook subscription: ``PATCH /webhooks/{webhook_id}``."""
+        """Update a webhook subscription. ``PATCH /webhooks/{webhook_id}``"""
         return await self._call(OPERATIONS["update_webhook"], {"webhook_id": webhook_id}, {}, body, None)
