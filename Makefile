@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint anvil contracts bench clean
+.PHONY: run test lint anvil contracts bench clean client
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# The Python client (clients/python), tested with the server; [dev] regenerates it from the OpenAPI document.
+	$(BIN)/pip install --quiet -e 'clients/python[dev]'
 	touch $(STAMP)
 
 # `make run CHAIN=anvil`: the same server against a local anvil node with test USDC (docs/evm.md).
@@ -29,6 +31,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Regenerate the Python client's models and operations from this revision's OpenAPI document.
+client: $(STAMP)
+	$(BIN)/python clients/python/codegen.py --this-repository
 
 # The local EVM node (npm package) and the test token's compiled artifact.
 anvil:

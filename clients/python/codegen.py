@@ -1,6 +1,7 @@
 """Generate the client's models and operations from an OMS server's OpenAPI document.
 
     python clients/python/codegen.py http://127.0.0.1:8080/v0.9/openapi.json   # or a saved openapi.json
+    python clients/python/codegen.py --this-repository                        # `make client`: this checkout's server
 
 writes ``oms_client/models.py`` (pydantic v2, by datamodel-code-generator) and ``oms_client/_operations.py`` (one
 typed method per ``/v0.9`` operation, sync and async, plus an ``iter_*`` method per cursor-paginated list). The
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -268,7 +270,26 @@ def generate(document: dict[str, Any]) -> dict[str, str]:
     return formatted({"models.py": render_models(document), "_operations.py": render_operations(document)})
 
 
+def this_repository() -> dict[str, Any]:
+    """The document of the server in this checkout, built without serving or touching a database."""
+    from oms.app import create_app
+    from oms.config import Mode, Settings
+
+    with tempfile.TemporaryDirectory() as directory:
+        settings = Settings(
+            mode=Mode.sandbox,  # the sandbox-only operations are part of the client too
+            data_dir=Path(directory),
+            database_url=f"sqlite+aiosqlite:///{directory}/unused.db",
+            secret_key=secrets.token_hex(32),
+            custody_kek=secrets.token_hex(32),
+            embedded_worker=False,
+        )
+        return dict(create_app(settings).openapi())
+
+
 def load(source: str) -> dict[str, Any]:
+    if source == "--this-repository":
+        return this_repository()
     if source.startswith(("http://", "https://")):
         response = httpx.get(source, timeout=30)
         response.raise_for_status()

@@ -47,9 +47,8 @@ async def test_the_committed_client_is_what_the_servers_document_generates(
     for name, text in generated.items():
         committed = (CLIENT / "oms_client" / name).read_text()
         assert committed == text, (
-            f"oms_client/{name} differs from what the server's OpenAPI document generates: run "
-            f"`.venv/bin/python clients/python/codegen.py http://127.0.0.1:8080/v0.9/openapi.json` against a "
-            "server of this revision and review the difference"
+            f"oms_client/{name} differs from what the server's OpenAPI document generates: run `make client` "
+            "and review the difference"
         )
 
 
