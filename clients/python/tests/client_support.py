@@ -201,3 +201,20 @@ async def customers_locked(settings: Settings) -> AsyncIterator[Callable[[], Awa
         await release_postgres()
         await connection.close()
         await engine.dispose()
+
+
+async def waiting_for_customers(settings: Settings) -> None:
+    """Returns once a request waits for the lock of ``customers_locked`` (PostgreSQL): it has claimed its
+    Idempotency-Key by then, since the key is claimed first."""
+    table = f'"{settings.database_schema}".customers'
+    waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = CAST(:table AS regclass)")
+    engine = create_async_engine(normalise_url(settings.database_url))
+    try:
+        async with engine.connect() as connection:
+            for _ in range(500):
+                if await connection.scalar(waiting, {"table": table}):
+                    return
+                await asyncio.sleep(0.01)
+        raise AssertionError("no request is waiting for the customers table")
+    finally:
+        await engine.dispose()

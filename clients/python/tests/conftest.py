@@ -19,11 +19,11 @@ from oms.auth.service import IssuedKey
 from oms.config import Settings
 from oms.context import AppContext
 from oms_client import AsyncOMS, RetryPolicy
-from tests.conftest import database, settings  # noqa: F401 (the server suite's database and settings)
+from tests.conftest import database, is_postgres, settings  # noqa: F401 (the server suite's fixtures)
 from tests.support import OffsetClock, create_key
 
-# Short database timeouts, so a held write lock is answered 503 within a second.
-TIMEOUTS = {"db_lock_timeout_seconds": 0.5, "db_statement_timeout_seconds": 1.0, "db_pool_timeout_seconds": 1.0}
+# Short database timeouts, so a held write lock is answered 503 within about a second.
+TIMEOUTS = {"db_lock_timeout_seconds": 1.0, "db_statement_timeout_seconds": 2.0, "db_pool_timeout_seconds": 2.0}
 # Retries quick enough for a test run (the server's own Retry-After is still honoured).
 QUICK = RetryPolicy(initial_backoff=0.05, max_backoff=0.2, jitter=0.05)
 

@@ -8,8 +8,9 @@ import asyncio
 import socket
 import uuid
 
+import httpx
 import pytest
-from client_support import GatewayProxy, customers_locked
+from client_support import GatewayProxy, customers_locked, waiting_for_customers
 from conftest import QUICK, Server
 
 from oms.auth.service import IssuedKey
@@ -95,6 +96,32 @@ async def test_a_503_of_a_held_database_lock_is_retried_after_its_retry_after(
         assert sleeps == [2.0]  # the server's Retry-After, not the policy's 0.05 s backoff
         assert customer.external_id == external_id
         assert await count_customers(oms, external_id) == 1
+
+
+async def test_a_409_idempotency_key_in_use_is_retried_until_the_first_request_answers(
+    gateway: GatewayProxy, oms_server: Server, issued: IssuedKey, is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("SQLite serialises the two requests instead of answering 409")
+    body, key = {"externalId": f"twice-{uuid.uuid4()}"}, f"cst-{uuid.uuid4()}"
+    async with client(gateway.url, issued) as oms, httpx.AsyncClient(base_url=oms_server.url) as http:
+        await oms.list_customers()
+        async with customers_locked(oms_server.settings) as release:
+            token = (await http.post("/auth/token", json={"apiKey": issued.key_id, "apiSecret": issued.secret})).json()
+            headers = {"Authorization": f"Bearer {token['accessToken']}", "Idempotency-Key": key}
+            first = asyncio.create_task(http.post("/customers", json=body, headers=headers))
+            await waiting_for_customers(oms_server.settings)  # the first request holds the key
+
+            async def release_on_409(status: int) -> None:
+                if status == 409:
+                    await release()
+
+            gateway.on_answer = release_on_409
+            customer = await oms.create_customer(body, idempotency_key=key)
+        assert (await first).status_code == 201
+        assert [t.status for t in gateway.to("POST", "/customers")] == [409, 201]
+        assert customer.id == (await first).json()["id"]
+        assert await count_customers(oms, body["externalId"]) == 1
 
 
 async def test_a_429_is_retried_after_its_retry_after(gateway: GatewayProxy, issued: IssuedKey) -> None:
