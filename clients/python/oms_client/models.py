@@ -328,6 +328,39 @@ class DeveloperFee(BaseModel):
     wallet: Annotated[str | None, Field(title="Wallet")] = None
 
 
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    type: Annotated[
+        Literal[
+            "invalid_request_error",
+            "authentication_error",
+            "permission_error",
+            "not_found_error",
+            "conflict_error",
+            "unprocessable_error",
+            "api_error",
+        ],
+        Field(title="Type"),
+    ]
+    code: Annotated[str, Field(title="Code")]
+    message: Annotated[str, Field(title="Message")]
+    param: Annotated[str | None, Field(title="Param")]
+    request_id: Annotated[str | None, Field(alias="requestId", title="Requestid")]
+
+
+class ErrorEnvelope(BaseModel):
+    """
+    Every error the API answers, whatever its status.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    error: ErrorDetail
+
+
 class EstimatedBalance(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
@@ -686,17 +719,6 @@ class TransactionSource(BaseModel):
     amount_gross: Annotated[str, Field(alias="amountGross", title="Amountgross")]
     amount_net: Annotated[str, Field(alias="amountNet", title="Amountnet")]
     fees_deducted: Annotated[Fees, Field(alias="feesDeducted")]
-
-
-class ValidationError(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    loc: Annotated[list[str | int], Field(title="Location")]
-    msg: Annotated[str, Field(title="Message")]
-    type: Annotated[str, Field(title="Error Type")]
-    input: Annotated[Any | None, Field(title="Input")] = None
-    ctx: Annotated[dict[str, Any] | None, Field(title="Context")] = None
 
 
 class DeveloperFees3(RootModel[list[DeveloperFee]]):
@@ -1127,13 +1149,6 @@ class FundingDestination(BaseModel):
     asset: Annotated[str, Field(title="Asset")]
     network: Annotated[str, Field(title="Network")]
     wallet: WalletTarget
-
-
-class HTTPValidationError(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    detail: Annotated[list[ValidationError] | None, Field(title="Detail")] = None
 
 
 class Quote(BaseModel):
