@@ -4,8 +4,11 @@ transaction to completion, against a real server on loopback."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from conftest import QUICK, Server
 
@@ -29,6 +32,26 @@ async def test_the_quickstart_with_the_sync_client(oms_server: Server, issued: I
     assert wallet.customer_id == customer.id and wallet.address.startswith("0x")
     assert (wallet.asset, wallet.chain, wallet.status) == ("usdc", "polygon", "active")
     assert (balance.wallet_id, balance.balance, balance.available) == (wallet.id, "0.00", "0.00")
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def readme_lines() -> str:
+    """The Python block of README.md's "Python client" section."""
+    section = README.read_text().split("\n## Python client\n", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+async def test_the_readmes_five_lines_run_as_written(oms_server: Server, issued: IssuedKey) -> None:
+    code = readme_lines()
+    assert len(code.strip().splitlines()) == 5
+    code = code.replace("http://127.0.0.1:8080/v0.9", oms_server.url)
+    code = re.sub(r'"sk_sdbx_\w+"', f'"{issued.key_id}"', code)
+    code = re.sub(r'"sks_[\w-]+"', f'"{issued.secret}"', code)
+    printed: list[tuple[Any, ...]] = []
+    await asyncio.to_thread(exec, code, {"print": lambda *values: printed.append(values)})
+    assert printed == [("0.00",)]
 
 
 async def settled(oms: AsyncOMS, server: Server, transaction_id: str) -> models.Transaction:
