@@ -14,7 +14,8 @@ It never answers anything but that success. Everything else passes, untouched, t
 which gives the answer, errors included: no or a bad token, a revoked key, a body the schema refuses, a rule
 that refuses, an Idempotency-Key already used (the endpoint replays it), a quote executed or funds spent
 between the read and the write (the write's guards, checked under lock, leave nothing written), a database
-error (it rolls back the whole batch, and each of its requests passes on), SQLite, even a bug here (logged).
+error (it rolls back the whole batch, and each of its requests passes on: after a deadlock, that is the retry),
+SQLite, even a bug here (logged).
 The one exception is an outage (``oms.outage``: the database unreachable or out of time): that is answered
 503 here, at once, rather than waiting for the same database a second time in the endpoint.
 So there is one source of truth for every error, and nothing is written twice: each write carries its stored
@@ -47,7 +48,7 @@ from oms.kit.batch import Batcher
 from oms.kit.logging import request_id_var
 from oms.ledger import service as ledger
 from oms.models import IdempotencyRecord, Quote, Wallet
-from oms.outage import unavailable
+from oms.outage import conflict, unavailable
 from oms.quote import repository as quotes
 from oms.quote.schemas import QuoteCreate
 from oms.quote.service import REQUIRED, destination_wallet_id
@@ -101,6 +102,11 @@ class HotWrites:
                     if outage is not None:  # the endpoint would wait for the same database again
                         await send_error(send, outage)
                         return
+                    if conflict(exc) is not None:  # the batch wrote nothing: the endpoint runs it again
+                        log.warning(
+                            "deadlock or serialization failure; the endpoint runs the request again",
+                            extra={"path": scope["path"], "sqlstate": conflict(exc)},
+                        )
                     answer = None
                 except Exception:  # a bug here must not cost the request: the endpoint answers (or replays)
                     log.exception("hot path failed; passing the request on", extra={"path": scope["path"]})

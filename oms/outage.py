@@ -3,19 +3,32 @@ node mean "unreachable or timed out, retry later" (503 ``service_unavailable``) 
 
 Every entrance that talks to those systems asks ``unavailable(exc)``: the request pipeline (``oms/routing.py``),
 the hot lanes (``oms/hotpath.py``, ``oms/hotwrites.py``) and the readiness probe (``oms/health.py``).
+
+Also the conflicts between concurrent units of work that the database resolves by failing one of them, a
+deadlock (40P01) or a serialization failure (40001): not an outage, nothing was wrong with the work, so it is
+run again whole (``retry_conflicts``) a few times before a request is answered 503 and a job gives up its pass.
+The lock order that keeps deadlocks from happening at all is in docs/decisions.md ("Lock order").
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 import socket
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 import asyncpg
 from sqlalchemy import exc as sa
 
 from oms.chain.port import ChainUnavailable
 from oms.errors import ServiceUnavailable
+from oms.kit.sql import CONFLICT_STATES
+
+log = logging.getLogger("oms.conflicts")
+T = TypeVar("T")
 
 # SQLSTATEs of a database that is unreachable, shutting down, overloaded or out of time: connection exceptions
 # (08), operator intervention (57: statement timeout 57014, shutdown 57P01-57P03), insufficient resources (53),
@@ -59,3 +72,41 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         current = current.__cause__
+
+
+CONFLICT_ATTEMPTS = 4  # the first run and three retries
+_FIRST_WAIT, _LONGEST_WAIT = 0.02, 0.5  # seconds; doubled each retry, full jitter
+
+
+def conflict(exc: BaseException) -> str | None:
+    """The SQLSTATE when ``exc`` (or what caused it) is a deadlock or a serialization failure, else None."""
+    for cause in _chain(exc):
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if state in CONFLICT_STATES:
+            return str(state)
+    return None
+
+
+def conflicted() -> ServiceUnavailable:
+    """The answer to a request whose every attempt lost a conflict."""
+    return ServiceUnavailable("The database was too busy with conflicting work; retry later.")
+
+
+async def retry_conflicts(work: Callable[[], Awaitable[T]], *, what: str, attempts: int = CONFLICT_ATTEMPTS) -> T:
+    """Run ``work`` (a whole unit of work: its own transaction, rolled back when it raises), again after a
+    conflict, at most ``attempts`` times in all with jittered exponential waits; the last conflict is raised.
+    Each retry is logged at WARNING, naming the SQLSTATE only (the error's text carries SQL and parameters)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except Exception as exc:
+            state = conflict(exc)
+            if state is None or attempt == attempts:
+                raise
+            wait = random.uniform(0, min(_LONGEST_WAIT, _FIRST_WAIT * 2 ** (attempt - 1)))  # jitter, not a secret
+            log.warning(
+                "deadlock or serialization failure; running the work again",
+                extra={"work": what, "sqlstate": state, "attempt": attempt, "wait_ms": round(wait * 1000)},
+            )
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable: the last attempt returns or raises")

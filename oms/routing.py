@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -28,7 +29,7 @@ from oms.context import AppContext
 from oms.db import abandon
 from oms.errors import InternalError, InvalidRequest, OMSError
 from oms.kit.logging import request_id_var
-from oms.outage import unavailable
+from oms.outage import conflict, conflicted, retry_conflicts, unavailable
 from oms.responses import JSONResponse
 
 log = logging.getLogger("oms.request")
@@ -72,7 +73,8 @@ class OMSRoute(APIRoute):
         allowed_query = _query_names(self.dependant)
         write = bool(self.methods & WRITE_METHODS)
 
-        async def route_handler(request: Request) -> Response:
+        async def attempt(request: Request) -> Response:
+            """One run of the request's unit of work; a conflict is raised, having rolled it back."""
             ctx: AppContext = request.app.state.ctx
             async with ctx.db.session(write=write) as session:
                 request.state.session = session
@@ -96,6 +98,8 @@ class OMSRoute(APIRoute):
                     if outage is not None:
                         return await _outage(session, outage)
                     await session.rollback()
+                    if conflict(exc) is not None:
+                        raise
                     log.exception("unhandled error", extra={"path": request.url.path})
                     return error_response(InternalError())
                 if response.status_code >= 500:
@@ -113,9 +117,21 @@ class OMSRoute(APIRoute):
                 except Exception as exc:
                     outage = unavailable(exc)
                     if outage is None:
+                        if conflict(exc) is not None:
+                            await session.rollback()
                         raise
                     return await _outage(session, outage)
                 return response
+
+        async def route_handler(request: Request) -> Response:
+            # A deadlock or serialization failure runs the whole unit of work again (it was rolled back, its
+            # Idempotency-Key claim with it); when every attempt lost one, the answer is 503.
+            try:
+                return await retry_conflicts(partial(attempt, request), what=request.url.path)
+            except Exception as exc:
+                if conflict(exc) is None:
+                    raise
+                return error_response(conflicted())
 
         return route_handler
 
@@ -206,6 +222,9 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
         except (idempotency.Replay, OMSError):
             await session.rollback()
         except Exception as exc:  # the answer stands; only its replay is not stored (a retry executes again)
+            if conflict(exc) is not None:
+                await session.rollback()
+                return
             if unavailable(exc) is None:
                 raise
             await abandon(session)

@@ -1,5 +1,6 @@
 """Background jobs. Each job runs in its own transaction (``session_scope``) and is safe to run in
-several processes at once (rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+several processes at once (rows are claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL). A pass
+that loses a deadlock or a serialization failure is run again at once, a few times (``retry_conflicts``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from oms.config import Mode
 from oms.context import AppContext
+from oms.outage import retry_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +38,11 @@ async def detect_deposits(ctx: AppContext) -> int:
 
 
 async def settle_transactions(ctx: AppContext) -> int:
-    async with ctx.db.session_scope() as session:
-        return await ctx.transactions.settle_final_sends(session)
+    settled = 0
+    for settle in ctx.transactions.settlements():  # each in a transaction of its own: see settlements()
+        async with ctx.db.session_scope() as session:
+            settled += await settle(session)
+    return settled
 
 
 async def produce_sandbox_blocks(ctx: AppContext) -> int:
@@ -87,7 +93,7 @@ def jobs_for(ctx: AppContext) -> list[Job]:
 async def run_job_forever(ctx: AppContext, job: Job) -> None:
     while True:
         try:
-            done = await job.run(ctx)
+            done = await retry_conflicts(partial(job.run, ctx), what=job.name)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -104,4 +110,4 @@ async def run_all(ctx: AppContext) -> None:
 
 async def run_once(ctx: AppContext) -> int:
     """Run each job once (tests and one-shot commands); returns how much work was done."""
-    return sum([await job.run(ctx) for job in jobs_for(ctx)])
+    return sum([await retry_conflicts(partial(job.run, ctx), what=job.name) for job in jobs_for(ctx)])

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from oms.auth.service import IssuedKey
@@ -22,6 +22,7 @@ from oms.context import AppContext
 from oms.db import normalise_url
 from oms.kit.time import truncate
 from oms.migrations.runner import upgrade
+from oms.worker import settle_transactions
 
 POSTGRES_URL = os.environ.get("OMS_TEST_DATABASE_URL", "")
 
@@ -61,6 +62,34 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def own_postgres_database() -> Iterator[str]:
+    """A new, migrated PostgreSQL database of its own on OMS_TEST_DATABASE_URL's server (its URL): for tests that
+    read database-wide statistics (``pg_stat_database``), which other runs sharing a database would disturb.
+    Call it outside the event loop."""
+    name = f"oms_test_{uuid.uuid4().hex[:12]}"
+    server = make_url(POSTGRES_URL)
+    _on_server(f'CREATE DATABASE "{name}"')
+    try:
+        url = server.set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+    finally:
+        _on_server(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _on_server(statement: str) -> None:
+    """A statement that cannot run inside a transaction (CREATE/DROP DATABASE), on the test server."""
+
+    async def run() -> None:
+        engine = create_async_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(run())
 
 
 def process_env(settings: Settings, clock: OffsetClock | None = None) -> dict[str, str]:
@@ -171,8 +200,7 @@ async def settle(ctx: AppContext, clock: OffsetClock, *, rounds: int = 8) -> Non
             await chain.mine(1)  # type: ignore[attr-defined]
         await ctx.deposits.run_once()
         await ctx.funding.deposit_addresses.run_once()
-        async with ctx.db.session_scope() as session:
-            await ctx.transactions.settle_final_sends(session)
+        await settle_transactions(ctx)
         clock.advance(seconds=1)
 
 

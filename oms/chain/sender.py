@@ -282,7 +282,7 @@ class ChainSender:
             .limit(BATCH)
         )
         if is_postgres(session):
-            statement = statement.with_for_update(skip_locked=True)
+            statement = statement.with_for_update(key_share=True, skip_locked=True)
         return list((await session.execute(statement)).scalars())
 
     async def _attempts(self, session: AsyncSession, sends: list[ChainSend]) -> dict[str, list[ChainSendAttempt]]:

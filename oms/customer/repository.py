@@ -20,7 +20,7 @@ async def get(session: AsyncSession, tenant_id: str, customer_id: str, *, for_up
         return None
     statement = select(Customer).where(Customer.id == customer_id, Customer.tenant_id == tenant_id)
     if for_update:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -77,5 +77,5 @@ async def due_for_review(session: AsyncSession, now: datetime, limit: int) -> li
         .limit(limit)
     )
     if is_postgres(session):
-        statement = statement.with_for_update(skip_locked=True)
+        statement = statement.with_for_update(key_share=True, skip_locked=True)
     return list((await session.execute(statement)).scalars())

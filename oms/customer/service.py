@@ -111,7 +111,7 @@ class CustomerService:
     async def set_status(self, session: AsyncSession, customer_id: str, status: str) -> str:
         """Operator action (no API in v0.9): an ``inactive`` customer can neither create quotes nor move money.
         Returns the tenant of the customer."""
-        customer = await session.get(Customer, customer_id, with_for_update=True)
+        customer = await session.get(Customer, customer_id, with_for_update={"key_share": True})
         if customer is None:
             raise NotFound.resource("customer", customer_id)
         if customer.status != status:
@@ -127,7 +127,7 @@ class CustomerService:
         for endorsement in due:
             by_customer[endorsement.customer_id].append(endorsement)
         for customer_id, endorsements in by_customer.items():
-            customer = await session.get(Customer, customer_id, with_for_update=True)
+            customer = await session.get(Customer, customer_id, with_for_update={"key_share": True})
             assert customer is not None
             now = self._clock.now()
             decided = [self._decide(customer, endorsement, now) for endorsement in endorsements]

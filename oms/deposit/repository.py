@@ -17,7 +17,7 @@ async def cursor(session: AsyncSession, chain: str, asset: str, *, start: int) -
     await session.execute(insert_ignore(session, ChainCursor).values(chain=chain, asset=asset, scanned_to=start))
     statement = select(ChainCursor).where(ChainCursor.chain == chain, ChainCursor.asset == asset)
     if is_postgres(session):
-        statement = statement.with_for_update(skip_locked=True)
+        statement = statement.with_for_update(key_share=True, skip_locked=True)
     found = (await session.execute(statement)).scalar_one_or_none()
     if found is None:
         raise LookupError("another worker is scanning this chain")
@@ -73,7 +73,7 @@ async def flagged(session: AsyncSession, *, tenant_id: str | None) -> list[Chain
 
 
 async def get_for_update(session: AsyncSession, deposit_id: str) -> ChainDeposit | None:
-    statement = select(ChainDeposit).where(ChainDeposit.id == deposit_id).with_for_update()
+    statement = select(ChainDeposit).where(ChainDeposit.id == deposit_id).with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -86,3 +86,13 @@ async def dismissed_by_wallet(session: AsyncSession) -> dict[str, int]:
     for wallet_id, chain_amount in rows:
         found[wallet_id] += int(chain_amount or 0)
     return found
+
+
+async def pending_wallets(session: AsyncSession, chain: str, asset: str) -> set[tuple[str, str]]:
+    """(wallet id, tenant id) of every wallet with a pending deposit on this chain in this asset."""
+    rows = await session.execute(
+        select(ChainDeposit.wallet_id, ChainDeposit.tenant_id)
+        .where(ChainDeposit.chain == chain, ChainDeposit.asset == asset, ChainDeposit.status == "pending")
+        .distinct()
+    )
+    return {(row[0], row[1]) for row in rows}

@@ -15,6 +15,7 @@ the deposits after it (each deposit's work runs in its own savepoint: ``oms.kit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -64,16 +65,29 @@ class DepositScanner:
             position = await repository.cursor(session, adapter.chain, asset, start=0)
             start = max(0, position.scanned_to - adapter.confirmations + 1)
             end = min(head, start + MAX_BLOCKS_PER_PASS)
-            changed = 0
-            if end >= start:
-                transfers = await adapter.transfers(asset, start, end)
-                changed += await self._record(session, adapter.chain, asset, transfers)
-                position.scanned_to = max(position.scanned_to, end)
+            transfers = await adapter.transfers(asset, start, end) if end >= start else []
+            wallets = await repository.wallets_at(session, adapter.chain, asset, {t.to_address for t in transfers})
+            await self._lock_accounts(session, adapter.chain, asset, wallets.values())
+            changed = await self._record(session, adapter.chain, transfers, wallets)
+            position.scanned_to = max(position.scanned_to, end)
             changed += await self._settle_pending(session, adapter, asset, head)
             return changed
 
-    async def _record(self, session: AsyncSession, chain: str, asset: str, transfers: list[TokenTransfer]) -> int:
-        wallets = await repository.wallets_at(session, chain, asset, {t.to_address for t in transfers})
+    async def _lock_accounts(self, session: AsyncSession, chain: str, asset: str, wallets: Iterable[Wallet]) -> None:
+        """Every account the pass may post to, in one sweep before its first entry (docs/decisions.md, "Lock
+        order"): the wallets receiving these transfers, those with a pending deposit, and their tenants'
+        chain accounts."""
+        pending = await repository.pending_wallets(session, chain, asset)
+        found = {(wallet.id, wallet.tenant_id) for wallet in wallets} | pending
+        currency = ledger.currency_of(asset, chain)
+        system = {(tenant_id, currency, "chain") for _, tenant_id in found}
+        await ledger.lock_accounts(
+            session, wallet_ids={wallet_id for wallet_id, _ in found}, system=system, at=self._clock.now()
+        )
+
+    async def _record(
+        self, session: AsyncSession, chain: str, transfers: list[TokenTransfer], wallets: dict[str, Wallet]
+    ) -> int:
         ours = [t for t in transfers if t.to_address in wallets]
         internal = await repository.settled_by_transfer(session, {t.tx_hash for t in ours})
         known = await repository.known(session, chain, {t.tx_hash for t in ours})

@@ -34,7 +34,7 @@ held (``forward_failed``) at the address until the address is reactivated.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -112,6 +112,11 @@ class FundingDelivery:
         net = gross - fee
         assert net > 0, "callers refuse amounts that do not cover the fee"
         token_gross, token_fee, token_net = (to_token(v, destination.asset) for v in (gross, fee, net))
+        # Two entries (dollars, then stablecoin): their accounts are locked together first (one sweep).
+        dollars, token = ledger.currency_of("usd", network), ledger.currency_of(destination.asset, destination.chain)
+        system = [(tenant_id, dollars, kind) for kind in _FIAT_KINDS]
+        system += [(tenant_id, token, kind) for kind in ("liquidity", "funding_transit")]
+        await ledger.lock_accounts(session, system=system, at=self._clock.now())
         # One read of the liquidity key: the address minted to (on a development chain) is the one sent from.
         index, address = await self._liquidity.source(session)
         await self._liquidity.ensure(
@@ -222,22 +227,32 @@ class FundingDelivery:
     # --- settlement -------------------------------------------------------------------------------------
 
     async def settle_final_sends(self, session: AsyncSession, *, limit: int = 100) -> int:
-        """Apply every final (confirmed or failed) funding send; run by ``TransactionService.settle_final_sends``."""
+        """Apply every final (confirmed or failed) funding send (one of ``TransactionService.settlements``), in
+        the lock order of every settlement: the sends claimed, their transactions in id order, every ledger
+        account the batch posts to in one sweep, then each send in a savepoint of its own."""
         now = self._clock.now()
         sends = await repository.unsettled_sends(session, limit=limit, skip_locked=is_postgres(session), now=now)
+        transactions = await transactions_repository.lock_many(session, [(s.tenant_id, s.reference) for s in sends])
         fundings = await repository.by_transaction(session, [send.reference for send in sends])
+        await ledger.lock_accounts(session, **_accounts_of(transactions.values(), fundings), at=now)
         settled = 0
         for send in sends:
             send_id = send.id
+            settle = partial(self._settle, session, send, transactions.get(send.reference), fundings)
             try:
-                await isolated(session, "funding-settlement", send_id, partial(self._settle, session, send, fundings))
+                await isolated(session, "funding-settlement", send_id, settle)
                 settled += 1
             except RowFailed as failed:
                 await sender.postpone(session, send_id, str(failed), now)
         return settled
 
-    async def _settle(self, session: AsyncSession, send: ChainSend, fundings: dict[str, TransactionFunding]) -> None:
-        transaction = await transactions_repository.get(session, send.tenant_id, send.reference, for_update=True)
+    async def _settle(
+        self,
+        session: AsyncSession,
+        send: ChainSend,
+        transaction: Transaction | None,
+        fundings: dict[str, TransactionFunding],
+    ) -> None:
         if transaction is None:
             raise LookupError(f"send {send.id} has no transaction")
         funding = fundings.get(transaction.id)
@@ -514,6 +529,25 @@ class FundingDelivery:
             at=self._clock.now(),
             sequence=transaction.version,
         )
+
+
+_FIAT_KINDS = ("funding", "liquidity", "fees")  # the dollar side's accounts
+_TOKEN_KINDS = ("funding_transit", "chain", "fees", "liquidity")  # what settling a delivery may post to
+
+
+def _accounts_of(transactions: Iterable[Transaction], fundings: dict[str, TransactionFunding]) -> dict[str, Any]:
+    """``ledger.lock_accounts``' arguments for settling these funded transactions: their destination wallets'
+    accounts and every system account a delivery, a fee sweep or a reversal of theirs may post to."""
+    wallets = {t.destination_wallet_id for t in transactions if t.destination_wallet_id is not None}
+    system = set()
+    for t in transactions:
+        token = ledger.currency_of(t.asset, t.chain)
+        system |= {(t.tenant_id, token, kind) for kind in _TOKEN_KINDS}
+        funding = fundings.get(t.id)
+        if funding is not None and funding.source_asset == "usd":
+            dollars = ledger.currency_of("usd", funding.source_network)
+            system |= {(t.tenant_id, dollars, kind) for kind in _FIAT_KINDS}
+    return {"wallet_ids": wallets, "system": system}
 
 
 def _fiat_legs(gross: int, fee: int) -> list[tuple[str, int]]:

@@ -37,7 +37,7 @@ async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: boo
         .limit(limit)
     )
     if skip_locked:
-        statement = statement.with_for_update(skip_locked=True)
+        statement = statement.with_for_update(key_share=True, skip_locked=True)
     return list((await session.execute(statement)).scalars())
 
 

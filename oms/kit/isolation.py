@@ -16,6 +16,8 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.kit.sql import CONFLICT_STATES
+
 log = logging.getLogger("oms.jobs")
 T = TypeVar("T")
 
@@ -38,13 +40,14 @@ def describe(error: BaseException) -> str:
 async def isolated(session: AsyncSession, job: str, row_id: str, work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work`` for one row in a savepoint; on failure roll it back, log it and raise ``RowFailed``.
 
-    A lost connection is not a poison row: it fails every row, so it ends the pass as it did before."""
+    A lost connection is not a poison row: it fails every row, so it ends the pass as it did before. Nor is a
+    deadlock or a serialization failure: the pass is run again whole."""
     try:
         async with session.begin_nested():
             return await work()
     except DBAPIError as error:
-        if error.connection_invalidated:
-            raise
+        if error.connection_invalidated or getattr(error.orig, "sqlstate", None) in CONFLICT_STATES:
+            raise  # not the row's fault: the whole pass ends (a conflict runs it again: oms.outage)
         log.error("job row failed; rolled back alone", extra={"job": job, "row": row_id, "error": describe(error)})
         raise RowFailed(error) from error
     except Exception as error:

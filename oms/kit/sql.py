@@ -11,6 +11,10 @@ import orjson
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# SQLSTATEs of a unit of work that lost a conflict with a concurrent one, a deadlock (40P01) or a serialization
+# failure (40001): nothing was wrong with the work, and run again it succeeds (oms.outage.retry_conflicts).
+CONFLICT_STATES = frozenset({"40P01", "40001"})
+
 
 def insert_ignore(session: AsyncSession, model: Any) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect."""

@@ -139,6 +139,24 @@ async def _refusal(session: AsyncSession, account_id: int, currency: str, amount
     return Refused(f"account {account_id} may not go below zero", kind="insufficient")
 
 
+_LOCK = (
+    select(_accounts.c.id)
+    .where(
+        _accounts.c.wallet_id.in_(bindparam("wallet_ids", expanding=True))
+        | _accounts.c.id.in_(bindparam("account_ids", expanding=True))
+    )
+    .order_by(_accounts.c.id)
+    .with_for_update(key_share=True)
+)
+
+
+async def lock_accounts(session: AsyncSession, *, wallet_ids: Sequence[str], account_ids: Sequence[int]) -> None:
+    """Lock every account of these wallets and these accounts, in ascending id order, in one statement
+    (``FOR NO KEY UPDATE``: the postings' foreign keys to the accounts still go in)."""
+    connection = await session.connection()
+    await connection.execute(_LOCK, {"wallet_ids": list(wallet_ids), "account_ids": list(account_ids)})
+
+
 async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:
     connection = await session.connection()
     rows = await connection.execute(_WALLET_ACCOUNT_IDS, {"wallet_id": wallet_id})

@@ -11,7 +11,7 @@ which both ``post_entry`` and a CHECK constraint enforce.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.errors import Unprocessable
 from oms.kit.money import LEDGER_LIMIT
+from oms.kit.sql import is_postgres
 from oms.ledger import repository
 
 WALLET_KINDS = ("available", "held", "pending")
@@ -84,6 +85,28 @@ async def open_wallet_accounts(
 
 async def system_account(session: AsyncSession, *, tenant_id: str, currency: str, kind: str, at: datetime) -> int:
     return await repository.system_account_id(session, tenant_id=tenant_id, currency=currency, kind=kind, at=at)
+
+
+async def lock_accounts(
+    session: AsyncSession,
+    *,
+    wallet_ids: Collection[str] = (),
+    system: Collection[tuple[str, str, str]] = (),
+    at: datetime,
+) -> None:
+    """Lock every account a unit of work is about to post to, before its first entry: all accounts of these
+    wallets and these system accounts (tenant id, currency, kind; created first if new), in ascending id
+    order, in one statement. A unit that posts more than one entry must (docs/decisions.md, "Lock order"):
+    entries locking their accounts one after the other would take them in no global order, and two such
+    units, or one and a request, would wait for each other. A single entry needs nothing more: ``post_entry``
+    moves its legs in id order. SQLite has one writer at a time: nothing to order."""
+    if not is_postgres(session) or not (wallet_ids or system):
+        return
+    accounts = [
+        await repository.system_account_id(session, tenant_id=tenant_id, currency=currency, kind=kind, at=at)
+        for tenant_id, currency, kind in sorted(set(system))
+    ]
+    await repository.lock_accounts(session, wallet_ids=sorted(set(wallet_ids)), account_ids=accounts)
 
 
 def _validate(legs: Sequence[Leg]) -> None:

@@ -26,7 +26,7 @@ QUOTE_TYPE = "cryptoToCrypto"
 REQUIRED = ("basic",)  # the endorsements a customer needs to quote and execute a transfer
 # Built once: an execution reads its quote on every request.
 _QUOTE = select(Quote).where(Quote.id == bindparam("quote_id"), Quote.tenant_id == bindparam("tenant_id"))
-_QUOTE_FOR_UPDATE = _QUOTE.with_for_update()
+_QUOTE_FOR_UPDATE = _QUOTE.with_for_update(key_share=True)
 
 
 class QuoteService:

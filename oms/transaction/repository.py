@@ -30,8 +30,24 @@ async def get(
         return None
     statement = select(Transaction).where(Transaction.id == transaction_id, Transaction.tenant_id == tenant_id)
     if for_update:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def lock_many(session: AsyncSession, references: Sequence[tuple[str, str]]) -> dict[str, Transaction]:
+    """These transactions ((tenant id, transaction id) pairs), locked in id order in one statement, by id."""
+    ids = {transaction_id for _, transaction_id in references}
+    if not ids:
+        return {}
+    statement = (
+        select(Transaction)
+        .where(Transaction.id.in_(sorted(ids)))
+        .order_by(Transaction.id)
+        .with_for_update(key_share=True)
+    )
+    tenants = set(references)
+    found = (await session.execute(statement)).scalars()
+    return {t.id: t for t in found if (t.tenant_id, t.id) in tenants}
 
 
 def list_statement(
@@ -79,7 +95,7 @@ async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: boo
         .limit(limit)
     )
     if skip_locked:
-        statement = statement.with_for_update(skip_locked=True)
+        statement = statement.with_for_update(key_share=True, skip_locked=True)
     return list((await session.execute(statement)).scalars())
 
 
@@ -142,7 +158,7 @@ WITH item AS MATERIALIZED (
      account AS MATERIALIZED (
        SELECT a.id, a.balance FROM ledger_accounts a
         WHERE a.id IN (SELECT l.account FROM leg l JOIN open_quote USING (batch_index))
-        ORDER BY a.id FOR UPDATE),
+        ORDER BY a.id FOR NO KEY UPDATE),
      funded AS MATERIALIZED (
        SELECT batch_index FROM (
          SELECT l.batch_index, l.amount,

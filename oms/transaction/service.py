@@ -3,7 +3,7 @@ settling it once its on-chain transfer is final. The status machine: processing 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -66,7 +66,7 @@ class TransactionService:
         self._quotes = quotes
         self._custody = custody
         self._clock = clock
-        # Settlers of other sends (funding deliveries), run by settle_final_sends after its own.
+        # Settlers of other sends (funding deliveries): ``settlements`` lists them after its own.
         self._settlers: list[Callable[..., Awaitable[int]]] = []
 
     def add_settler(self, settle: Callable[..., Awaitable[int]]) -> None:
@@ -167,24 +167,32 @@ class TransactionService:
 
     # --- settle ---------------------------------------------------------------------------------------
 
+    def settlements(self) -> list[Callable[[AsyncSession], Awaitable[int]]]:
+        """Every settlement of final sends (this one, then the funding deliveries'), each to run in a database
+        transaction of its own: each locks the ledger accounts it posts to in one sweep (docs/decisions.md,
+        "Lock order"), and a second sweep in the same transaction would take accounts out of order."""
+        return [self.settle_final_sends, *self._settlers]
+
     async def settle_final_sends(self, session: AsyncSession, *, limit: int = 100) -> int:
-        """Apply every final (confirmed or failed) transfer to its transaction and the ledger."""
+        """Apply every final (confirmed or failed) transfer to its transaction and the ledger. The lock order:
+        the sends (claimed, never waited for), their transactions in id order, then every ledger account the
+        batch posts to, in one sweep; only then is each send applied, in a savepoint of its own."""
         now = self._clock.now()
         sends = await repository.unsettled_sends(session, limit=limit, skip_locked=is_postgres(session), now=now)
+        transactions = await repository.lock_many(session, [(send.tenant_id, send.reference) for send in sends])
+        await ledger.lock_accounts(session, **_accounts_of(transactions.values()), at=now)
         settled = 0
         for send in sends:
             send_id = send.id
+            settle = partial(self._settle, session, send, transactions.get(send.reference))
             try:
-                await isolated(session, "transaction-settlement", send_id, partial(self._settle, session, send))
+                await isolated(session, "transaction-settlement", send_id, settle)
                 settled += 1
             except RowFailed as failed:
                 await sender.postpone(session, send_id, str(failed), now)
-        for settle in self._settlers:
-            settled += await settle(session, limit=limit)
         return settled
 
-    async def _settle(self, session: AsyncSession, send: ChainSend) -> None:
-        transaction = await repository.get(session, send.tenant_id, send.reference, for_update=True)
+    async def _settle(self, session: AsyncSession, send: ChainSend, transaction: Transaction | None) -> None:
         if transaction is None:
             raise LookupError(f"send {send.id} has no transaction")
         if send.purpose == "transfer" and send.status == "confirmed":
@@ -356,6 +364,15 @@ class TransactionService:
             with_funding(_resource(t, t.tx_hash or hashes.get(t.id), perspective), funding.get(t.id))
             for t in transactions
         ]
+
+
+def _accounts_of(transactions: Iterable[Transaction]) -> dict[str, Any]:
+    """``ledger.lock_accounts``' arguments for settling these transactions: the accounts of their wallets and
+    their tenants' chain and fee accounts in their currencies."""
+    wallets = {w for t in transactions for w in (t.source_wallet_id, t.destination_wallet_id) if w is not None}
+    currencies = {(t.tenant_id, ledger.currency_of(t.asset, t.chain)) for t in transactions}
+    system = {(tenant, currency, kind) for tenant, currency in currencies for kind in ("chain", "fees")}
+    return {"wallet_ids": wallets, "system": system}
 
 
 def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | None) -> dict[str, Any]:

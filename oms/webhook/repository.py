@@ -24,7 +24,7 @@ async def get(session: AsyncSession, tenant_id: str, webhook_id: str, *, for_upd
         Webhook.id == webhook_id, Webhook.tenant_id == tenant_id, Webhook.deleted_at.is_(None)
     )
     if for_update:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -64,7 +64,7 @@ async def undispatched_events(session: AsyncSession, limit: int) -> list[Event]:
     """The oldest events not yet fanned out; claimed so parallel workers never share one."""
     statement = select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.created_at).limit(limit)
     if is_postgres(session):
-        statement = statement.with_for_update(skip_locked=True)
+        statement = statement.with_for_update(key_share=True, skip_locked=True)
     return list((await session.execute(statement)).scalars())
 
 
@@ -89,7 +89,7 @@ async def get_delivery(
         WebhookDelivery.id == delivery_id, WebhookDelivery.webhook_id == webhook_id
     )
     if for_update:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -147,7 +147,7 @@ async def due_deliveries(
     if exclude_webhooks:
         statement = statement.where(WebhookDelivery.webhook_id.not_in(sorted(exclude_webhooks)))
     if is_postgres(session):
-        statement = statement.with_for_update(skip_locked=True, of=WebhookDelivery)
+        statement = statement.with_for_update(key_share=True, skip_locked=True, of=WebhookDelivery)
     return [(delivery, webhook) for delivery, webhook in await session.execute(statement)]
 
 

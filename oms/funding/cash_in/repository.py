@@ -18,12 +18,12 @@ async def get(session: AsyncSession, tenant_id: str, cash_in_id: str, *, for_upd
         return None
     statement = select(CashIn).where(CashIn.id == cash_in_id, CashIn.tenant_id == tenant_id)
     if for_update:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def by_code(session: AsyncSession, tenant_id: str, code: str) -> CashIn | None:
-    statement = select(CashIn).where(CashIn.code == code, CashIn.tenant_id == tenant_id).with_for_update()
+    statement = select(CashIn).where(CashIn.code == code, CashIn.tenant_id == tenant_id).with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -58,5 +58,5 @@ async def lapsed(
         statement = statement.where(CashIn.tenant_id.not_in(list(excluding)))
     statement = statement.order_by(CashIn.code_expires_at).limit(limit)
     if is_postgres(session):
-        statement = statement.with_for_update(skip_locked=True)
+        statement = statement.with_for_update(key_share=True, skip_locked=True)
     return list((await session.execute(statement)).scalars())

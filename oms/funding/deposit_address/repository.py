@@ -22,7 +22,7 @@ async def get(
         DepositAddress.id == deposit_address_id, DepositAddress.tenant_id == tenant_id
     )
     if for_update:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -56,7 +56,7 @@ async def cursor(session: AsyncSession, chain: str, asset: str, *, start: int) -
         DepositAddressCursor.chain == chain, DepositAddressCursor.asset == asset
     )
     if is_postgres(session):
-        statement = statement.with_for_update(skip_locked=True)
+        statement = statement.with_for_update(key_share=True, skip_locked=True)
     found = (await session.execute(statement)).scalar_one_or_none()
     if found is None:
         raise LookupError("another worker is watching this chain")
@@ -87,4 +87,4 @@ async def held(session: AsyncSession, deposit_address_id: str) -> list[DepositAd
 async def routed_as(session: AsyncSession, transaction_id: str) -> DepositAddressDeposit | None:
     """The deposit that ``transaction_id`` forwards (its latest routing)."""
     statement = select(DepositAddressDeposit).where(DepositAddressDeposit.transaction_id == transaction_id)
-    return (await session.execute(statement.with_for_update())).scalar_one_or_none()
+    return (await session.execute(statement.with_for_update(key_share=True))).scalar_one_or_none()

@@ -40,6 +40,7 @@ from oms.kit.money import ASSETS, format_amount
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.patch import merge_metadata
 from oms.kit.time import Clock, isoformat
+from oms.ledger import service as ledger
 from oms.models import DepositAddress, DepositAddressDeposit, Transaction, TransactionFunding
 from oms.quote.pricing import FeeSchedule
 
@@ -230,6 +231,12 @@ class DepositAddressService:
             transfers = await adapter.transfers(asset, start, end, list(watched)) if watched else []
             ours = [transfer for transfer in transfers if transfer.to_address in watched]
             seen = await repository.recorded(session, adapter.chain, {transfer.tx_hash for transfer in ours})
+            # Routing posts one entry per deposit over its tenant's system accounts: all of them in one sweep
+            # first (docs/decisions.md, "Lock order").
+            currency = ledger.currency_of(asset, adapter.chain)
+            tenants = {watched[transfer.to_address].tenant_id for transfer in ours}
+            system = {(tenant, currency, kind) for tenant in tenants for kind in ("chain", "funding_transit")}
+            await ledger.lock_accounts(session, system=system, at=self._clock.now())
             recorded = 0
             for transfer in ours:
                 if (transfer.tx_hash, transfer.log_index) in seen:

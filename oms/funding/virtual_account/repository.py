@@ -20,7 +20,7 @@ async def get(
         VirtualAccount.id == virtual_account_id, VirtualAccount.tenant_id == tenant_id
     )
     if for_update:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
