@@ -92,10 +92,12 @@ def conflicted() -> ServiceUnavailable:
     return ServiceUnavailable("The database was too busy with conflicting work; retry later.")
 
 
-async def retry_conflicts(work: Callable[[], Awaitable[T]], *, what: str, attempts: int = CONFLICT_ATTEMPTS) -> T:
+async def retry_conflicts(work: Callable[[], Awaitable[T]], *, what: str) -> T:
     """Run ``work`` (a whole unit of work: its own transaction, rolled back when it raises), again after a
-    conflict, at most ``attempts`` times in all with jittered exponential waits; the last conflict is raised.
-    Each retry is logged at WARNING, naming the SQLSTATE only (the error's text carries SQL and parameters)."""
+    conflict, at most ``CONFLICT_ATTEMPTS`` times in all with jittered exponential waits; the last conflict is
+    raised. Each retry is logged at WARNING, naming the SQLSTATE only (the error's text carries SQL and
+    parameters)."""
+    attempts = CONFLICT_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
             return await work()
