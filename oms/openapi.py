@@ -7,11 +7,16 @@ scheme; one with a path id a 404; a write a 413 (the body limit); an idempotent 
 ``Idempotency-Key`` and its 409 (in use) and 422 (reused). The business answers an endpoint gives besides
 (403 endorsements, 409 states, 422 rules) are declared on its route with ``errors(…)``. FastAPI's own 422
 "validation error" is dropped: the API answers 400 in its envelope instead.
+
+Examples: each error status has one here; each operation's request, parameters and success answer were
+recorded from a real sandbox server (``openapi_examples.json``, made by ``python -m tests.openapi_examples``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from importlib import resources
 from typing import Any, Literal
 
 from fastapi import FastAPI
@@ -122,10 +127,16 @@ def document(app: FastAPI) -> dict[str, Any]:
             "description": "The accessToken from POST /auth/token (valid 3600 s).",
         }
     }
+    recorded = json.loads(resources.files("oms").joinpath("openapi_examples.json").read_text())
+    # A parameter's example is its value in any recorded call (the same webhook_id, the same limit).
+    parameters = {name: value for call in recorded.values() for name, value in call.get("parameters", {}).items()}
     for route in iter_route_contexts(app.routes):  # the included routers' routes, with their prefixes
         if isinstance(route.original_route, APIRoute) and route.include_in_schema:
             for method in route.methods or ():
-                _complete(doc["paths"][route.path_format][method.lower()], route, method)
+                operation = doc["paths"][route.path_format][method.lower()]
+                _complete(operation, route, method)
+                _exemplify(operation, recorded.get(f"{method.lower()} {route.path_format}", {}), parameters)
+    _exemplify_by_schema(doc)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return doc
@@ -167,6 +178,34 @@ def _error_response(status: int, authenticated: bool) -> dict[str, Any]:
         "headers": headers,
         "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorEnvelope")}, "example": example}},
     }
+
+
+def _exemplify(operation: dict[str, Any], recorded: dict[str, Any], parameters: dict[str, Any]) -> None:
+    """The recorded request, parameters and success answer of this operation, as its examples."""
+    values = {**parameters, **recorded.get("parameters", {})}
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] in values:
+            parameter["example"] = values[parameter["name"]]
+    if "request" in recorded and "requestBody" in operation:
+        operation["requestBody"]["content"]["application/json"]["example"] = recorded["request"]
+    for code, body in recorded.get("responses", {}).items():
+        if code in operation["responses"]:
+            operation["responses"][code]["content"]["application/json"]["example"] = body
+
+
+def _exemplify_by_schema(doc: dict[str, Any]) -> None:
+    """A success answer not recorded for its own operation shows another one's answer of the same schema."""
+    media = [
+        response["content"]["application/json"]
+        for operations in doc["paths"].values()
+        for operation in operations.values()
+        for response in operation["responses"].values()
+        if "application/json" in response.get("content", {})
+    ]
+    by_schema = {json.dumps(m["schema"], sort_keys=True): m["example"] for m in media if "example" in m}
+    for each in media:
+        if "example" not in each and (known := by_schema.get(json.dumps(each["schema"], sort_keys=True))):
+            each["example"] = known
 
 
 def _require_idempotency_key(operation: dict[str, Any]) -> None:
