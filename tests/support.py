@@ -92,6 +92,19 @@ def _on_server(statement: str) -> None:
     asyncio.run(run())
 
 
+async def wait_until_serving(url: str, *, attempts: int = 200) -> None:
+    """Poll ``url`` until a server answers it 200 (a freshly started ``oms serve``)."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(attempts):
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"no server answered {url}")
+
+
 def process_env(settings: Settings, clock: OffsetClock | None = None) -> dict[str, str]:
     """The environment under which an ``oms`` child process sees exactly these settings (and clock)."""
     env = {**os.environ, "OMS_LOG_LEVEL": "WARNING"}

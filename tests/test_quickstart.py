@@ -3,7 +3,6 @@ with their exact headers and bodies against a real server on loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
@@ -17,7 +16,7 @@ from eth_utils import is_checksum_address
 
 from oms.customer.schemas import Customer
 from oms.wallet.schemas import Balance, Wallet
-from tests.support import POSTGRES_URL, free_port, fresh_database
+from tests.support import POSTGRES_URL, free_port, fresh_database, wait_until_serving
 
 OMS = [sys.executable, "-m", "oms"]
 
@@ -58,15 +57,7 @@ async def server(fresh_install: dict[str, str]) -> AsyncIterator[tuple[str, dict
     process = subprocess.Popen([*OMS, "serve"], env=fresh_install)
     base = f"http://127.0.0.1:{fresh_install['OMS_PORT']}/v0.9"
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(200):
-                try:
-                    if (await http.get(f"{base}/openapi.json")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-            else:
-                pytest.fail("server did not start")
+        await wait_until_serving(f"{base}/openapi.json")
         yield base, credentials
     finally:
         process.terminate()
