@@ -110,6 +110,7 @@ class Database:
             }
             self.writer = create_async_engine(
                 self.url,
+                hide_parameters=True,  # a statement's parameters are customers' data: never in an error or log
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_max_overflow,
                 pool_timeout=settings.db_pool_timeout_seconds,
@@ -134,6 +135,7 @@ class Database:
         busy = self._settings.db_lock_timeout_seconds
         engine = create_async_engine(
             self.url,
+            hide_parameters=True,
             pool_size=5,
             max_overflow=20,
             pool_timeout=self._settings.db_pool_timeout_seconds,

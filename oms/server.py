@@ -92,6 +92,15 @@ def _bound(address: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int, *,
     return sock
 
 
+# granian writes its own lines (its start, its workers, the traceback of an exception that reached it) to
+# stdout in its own format; they go to our handler instead: JSON lines, through the same redaction as ours.
+GRANIAN_LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {"_granian": {"propagate": True}, "granian.access": {"propagate": True}},
+}
+
+
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API with granian until it stops, inside ``reserved_address(host, port)``."""
     from granian.constants import Interfaces, Loops, RuntimeModes
@@ -112,7 +121,7 @@ def serve(host: str, port: int, workers: int) -> None:
         loop=Loops.uvloop,
         websockets=False,
         log_access=False,
-        log_dictconfig={"version": 1, "disable_existing_loggers": False},
+        log_dictconfig=GRANIAN_LOGGING,
         workers_kill_timeout=STOP_GRACE_SECONDS,
     ).serve()
 

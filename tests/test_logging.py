@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import io
 import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from sqlalchemy import text
 
-from oms.kit.logging import _SECRET, RedactingFilter, configure_logging, redact_text, scrub_urls
+from oms.context import AppContext
+from oms.kit.logging import RedactingFilter, configure_logging, redact_all, redact_text
 from tests.support import (
     FULL_IDENTITY,
+    Api,
+    assert_error,
     create_customer,
     create_key,
     create_wallet,
@@ -20,13 +28,24 @@ from tests.support import (
 )
 
 
-async def test_a_whole_session_logs_no_secret(client, ctx) -> None:
+@contextmanager
+def captured_logs() -> Iterator[io.StringIO]:
+    """Everything logged meanwhile, as the server writes it (JSON lines, redacted), SQLAlchemy's statements too."""
     stream = io.StringIO()
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
     configure_logging("DEBUG", stream=stream)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
     try:
+        yield stream
+    finally:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+        root.handlers[:], level = saved
+        root.setLevel(level)
+
+
+async def test_a_whole_session_logs_no_secret(client, ctx) -> None:
+    with captured_logs() as stream:
         issued = await create_key(ctx)
         token = await exchange(client, issued)
         api = await new_api(client, ctx)
@@ -36,10 +55,6 @@ async def test_a_whole_session_logs_no_secret(client, ctx) -> None:
         await api.get(f"/customers/{customer['id']}")
         logging.getLogger("oms.test").warning("leaked? Bearer %s and %s", token, issued.secret)
         mnemonic = await stored_mnemonic(ctx)
-    finally:
-        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
-        root.handlers[:], level = saved
-        root.setLevel(level)
     output = stream.getvalue()
     assert "oms.access" in output and "leaked?" in output
     for secret in (
@@ -50,8 +65,78 @@ async def test_a_whole_session_logs_no_secret(client, ctx) -> None:
         mnemonic.split()[0] + " " + mnemonic.split()[1],
         "123-45-6789",
         "1990-12-10",
+        # Not sealed, but personal: SQLAlchemy's statement log shows no parameters.
+        FULL_IDENTITY["email"],
+        FULL_IDENTITY["phone"],
+        FULL_IDENTITY["lastName"],
     ):
         assert secret not in output
+    assert "[SQL parameters hidden" in output
+
+
+Refuse = Callable[[str, str, str], Awaitable[None]]
+
+
+@pytest.fixture
+async def refuse(ctx: AppContext) -> AsyncIterator[Refuse]:
+    """``await refuse(table, column, value)``: the database itself refuses a row of ``table`` whose ``column``
+    holds ``value`` (a trigger or constraint added for this test alone), so that a statement fails inside it."""
+    removals: list[str] = []
+
+    async def install(table: str, column: str, value: str) -> None:
+        name = f"test_refuse_{uuid.uuid4().hex[:12]}"
+        if ctx.db.is_sqlite:
+            statement = (
+                f"CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN NEW.{column} = '{value}' "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+            removals.append(f"DROP TRIGGER {name}")
+        else:  # its DETAIL line quotes the whole failing row
+            statement = f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({column} IS DISTINCT FROM '{value}')"
+            removals.append(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        async with ctx.db.session_scope() as session:
+            await session.execute(text(statement))
+
+    try:
+        yield install
+    finally:
+        for removal in removals:
+            async with ctx.db.session_scope() as session:
+                await session.execute(text(removal))
+
+
+async def test_a_failed_statement_logs_neither_its_parameters_nor_the_database_s_quote_of_them(
+    api: Api, refuse: Refuse
+) -> None:
+    surname = f"Hopper-{uuid.uuid4().hex[:8]}"
+    refused_email = f"refused-{uuid.uuid4().hex[:12]}@example.com"
+    await refuse("customers", "email", refused_email)
+    with captured_logs() as stream:
+        response = await api.post(
+            "/customers", {"firstName": "Grace", "lastName": surname, "email": refused_email, "phone": "+12125550199"}
+        )
+    assert_error(response, 500, "internal_error")
+    output = stream.getvalue()
+    for datum in (surname, refused_email, "+12125550199"):
+        assert datum not in output
+        assert datum not in response.text
+    # Still useful: what failed, where, and as which error.
+    assert '"message":"unhandled error"' in output and '"path":"/v0.9/customers"' in output
+    assert "IntegrityError" in output and "in INSERT INTO customers (statement and parameters not logged)" in output
+
+
+async def test_a_failure_storing_the_answer_is_a_500_in_the_envelope_logged_like_any_other(
+    api: Api, refuse: Refuse
+) -> None:
+    """The answer is stored for replay after the handler returned, just before the commit."""
+    key = f"refused-{uuid.uuid4().hex[:12]}"
+    await refuse("idempotency_keys", "key", key)
+    with captured_logs() as stream:
+        response = await api.post("/customers", {"email": "grace@example.com"}, key=key)
+    assert_error(response, 500, "internal_error")
+    output = stream.getvalue()
+    assert "grace@example.com" not in output
+    assert '"message":"unhandled error"' in output and "in INSERT INTO idempotency_keys" in output
 
 
 def test_redaction_covers_tokens_secrets_and_keys() -> None:
@@ -77,6 +162,19 @@ def test_urls_keep_only_scheme_and_host() -> None:
     assert "https://polygon-mainnet.example.com/[REDACTED]" in redacted and "http://host:8545" in redacted
 
 
+def test_text_quoting_a_database_error_s_data_is_redacted() -> None:
+    """A traceback rendered as text elsewhere (granian writes an escaped exception's into its message)."""
+    line = (
+        'IntegrityError: duplicate key value violates unique constraint "uq"\n'
+        "DETAIL:  Key (email)=(ada@example.com) already exists.\n"
+        "[SQL: INSERT INTO customers (email) VALUES ($1)]\n[parameters: ('ada@example.com',)]\n"
+        "DataError: invalid input for query argument $1: 'Lovelace' (expected int)"
+    )
+    redacted = redact_text(line)
+    assert "ada@example.com" not in redacted and "Lovelace" not in redacted
+    assert "DETAIL:  [REDACTED]" in redacted and "[SQL: INSERT INTO customers (email) VALUES ($1)]" in redacted
+
+
 # A whole instance of every pattern the redaction knows; the property below glues them in any order.
 SECRETS = [
     "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dX",
@@ -86,6 +184,9 @@ SECRETS = [
     "https://user:pw@h.example/p?k=1",
     "Bearer abc.def",
     "bEaReR\tX",
+    "DETAIL:  Key (email)=(a@b.example) already exists.",
+    "invalid input for query argument $2: 'Ada' (expected int)",
+    "[parameters: ('Ada', 'a@b.example')]",
 ]
 SECRET_LIKE = st.lists(st.sampled_from([*SECRETS, "eyJ", "0x", "://", " ", ".", "-", "Z9"]), max_size=20).map("".join)
 
@@ -98,6 +199,8 @@ SECRET_LIKE = st.lists(st.sampled_from([*SECRETS, "eyJ", "0x", "://", " ", ".", 
 @example(SECRETS[4])
 @example(SECRETS[5])
 @example(SECRETS[6])
+@example(SECRETS[7])
+@example(SECRETS[8])
+@example(SECRETS[9])
 def test_the_quick_check_never_skips_a_line_that_needs_redacting(text: str) -> None:
-    full = scrub_urls(_SECRET.sub(lambda m: (m.group("bearer") or "") + "[REDACTED]", text))
-    assert redact_text(text) == full
+    assert redact_text(text) == redact_all(text)

@@ -4,6 +4,7 @@ their main process."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -210,3 +211,23 @@ def _stat(pid: int) -> list[str]:
     except OSError:
         return []
     return text.rsplit(")", 1)[1].split()[:2]
+
+
+def test_the_server_s_own_lines_are_json_lines_through_the_redaction(env: dict[str, str]) -> None:
+    port = int(env["OMS_PORT"])
+    process = subprocess.Popen(
+        [*OMS, "serve"],
+        env={**env, "OMS_LOG_JSON": "true", "OMS_LOG_LEVEL": "INFO"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_healthy(process, port)
+    finally:
+        stop(process)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read() == b""
+    lines = [json.loads(line) for line in process.stderr.read().splitlines() if line.startswith(b"{")]
+    assert {"level": "info", "logger": "_granian", "message": f"Listening at: http://127.0.0.1:{port}"} in [
+        {key: line[key] for key in ("level", "logger", "message")} for line in lines
+    ]

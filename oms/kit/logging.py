@@ -6,10 +6,14 @@ import contextvars
 import logging
 import re
 import sys
+import traceback
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import IO, Any
 
 import orjson
+from sqlalchemy.exc import StatementError
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -20,7 +24,14 @@ _SECRET = re.compile(
     r"|(?P<webhook>\bwhsec_[A-Za-z0-9+/=_-]{10,})"  # webhook secrets
     r"|(?P<bearer>(?i:bearer)\s+)[A-Za-z0-9._~+/=-]+"  # Authorization header values
     r"|(?P<key>\b0x[0-9a-fA-F]{64}\b)"  # raw private keys / 32-byte secrets
+    # The data a database error quotes, in text formatted elsewhere (a traceback granian renders itself):
+    # PostgreSQL's DETAIL line (`Key (email)=(…)`, `Failing row contains (…)`), asyncpg's rejected argument,
+    # SQLAlchemy's statement parameters. Tracebacks we format carry none of them (format_exception).
+    r"|(?P<detail>\bDETAIL:[ \t]*)[^\n]*"
+    r"|(?P<argument>\binvalid input for query argument \$\d+:[ \t]*)[^\n]*"
+    r"|(?P<parameters>\[parameters:[ \t]*)[^\n]*"
 )
+_KEPT_PREFIXES = ("bearer", "detail", "argument", "parameters")
 _SECRET_KEYS = {
     "apisecret", "secret", "accesstoken", "authorization", "mnemonic", "seed", "password", "privatekey",
     "private_key", "kek", "secret_key", "custody_kek", "token",
@@ -39,7 +50,16 @@ def scrub_urls(text: str) -> str:
 def redact_text(text: str) -> str:
     if not _may_hold_secret(text):
         return text
-    return scrub_urls(_SECRET.sub(lambda m: (m.group("bearer") or "") + REDACTED, text))
+    return redact_all(text)
+
+
+def redact_all(text: str) -> str:
+    """Every pattern above replaced, without the quick check (which must never skip a line this changes)."""
+    return scrub_urls(_SECRET.sub(_redacted, text))
+
+
+def _redacted(match: re.Match[str]) -> str:
+    return next((match.group(name) for name in _KEPT_PREFIXES if match.group(name)), "") + REDACTED
 
 
 def _may_hold_secret(text: str) -> bool:
@@ -52,6 +72,9 @@ def _may_hold_secret(text: str) -> bool:
         or "0x" in text
         or "://" in text
         or ("bearer" in text.lower())
+        or "DETAIL:" in text
+        or "query argument" in text
+        or "[parameters:" in text
     )
 
 
@@ -80,11 +103,96 @@ class RedactingFilter(logging.Filter):
         for key in [key for key in fields if key not in _STANDARD_ATTRS]:
             fields[key] = REDACTED if key.lower() in _SECRET_KEYS else redact(fields[key])
         if record.exc_info and not record.exc_text:
-            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redact_text(format_exception(record.exc_info))
             record.exc_info = None
         elif record.exc_text:
             record.exc_text = redact_text(record.exc_text)
         return True
+
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+
+
+def format_exception(exc_info: ExcInfo) -> str:
+    """A traceback as the standard library writes it, except that a database error's message, which quotes the
+    data of its statement (parameters, `DETAIL: Key (email)=(…)`, a rejected argument), is replaced by what
+    identifies the error without it: its classes, SQLSTATE, the constraint, table and column it names, and
+    the kind of statement (docs/decisions.md, "No personal data in logs")."""
+    text = "".join(traceback.format_exception(*exc_info))
+    replacements = []
+    for error in _chain(exc_info[1]):
+        safe = _database_error(error)
+        if safe is not None:
+            # The lines the standard library wrote for this exception: "module.Class: message" (and notes).
+            written = "".join(traceback.format_exception_only(type(error), error))
+            named = written.partition("\n")[0].partition(": ")[0]
+            replacements.append((written, f"{named}: {safe}\n"))
+    for written, safe in sorted(replacements, key=lambda pair: -len(pair[0])):  # one may quote another
+        text = text.replace(written, safe)
+    return text.rstrip("\n")
+
+
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    pending = [error] if error is not None else []
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        pending.extend(getattr(current, "exceptions", ()))  # an ExceptionGroup's
+
+
+def _database_error(error: BaseException) -> str | None:
+    """The safe description of a database error, or None for any other exception (left as it is)."""
+    if isinstance(error, StatementError):
+        words = (error.statement or "").split()
+        kind = " ".join(words[:3]) if words else "a statement"
+        cause = describe_driver_error(error.orig) if error.orig is not None else "an error"
+        return f"{cause} in {kind} (statement and parameters not logged)"
+    if _from_postgresql_driver(error):
+        return describe_driver_error(error, named=False)  # the line names its class already
+    return None
+
+
+def describe_driver_error(error: BaseException, *, named: bool = True) -> str:
+    """A driver error by its classes and the names PostgreSQL gives (SQLSTATE, constraint, table, column),
+    never its message: PostgreSQL's can quote values (`invalid input syntax for type …: "…"`), asyncpg's a
+    rejected argument. SQLite's messages name a constraint or column, never a value: they are kept."""
+    if type(error).__module__ == "sqlite3":
+        return f"{type(error).__name__}: {error}"
+    names: list[str] = []
+    facts: dict[str, str] = {}
+    current: BaseException | None = error
+    for _ in range(3):  # SQLAlchemy's adapted error, the driver's, and what caused that
+        if current is None:
+            break
+        if type(current).__name__ not in names:  # the adapted error is named as the driver's
+            names.append(type(current).__name__)
+        for attribute, label in _POSTGRES_FACTS:
+            value = getattr(current, attribute, None)
+            if value and label not in facts:
+                facts[label] = str(value)
+        current = current.__cause__
+    described = ", ".join([*names[1:], *(f"{label} {value}" for label, value in facts.items())])
+    if not named:
+        return described or "details not logged"
+    return f"{names[0]} ({described})" if described else names[0]
+
+
+_POSTGRES_FACTS = (
+    ("sqlstate", "SQLSTATE"),
+    ("constraint_name", "constraint"),
+    ("table_name", "table"),
+    ("column_name", "column"),
+)
+
+
+def _from_postgresql_driver(error: BaseException) -> bool:
+    module = type(error).__module__
+    return module.split(".")[0] == "asyncpg" or module.startswith("sqlalchemy.dialects.postgresql")
 
 
 _STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -123,3 +231,5 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True, stream: I
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
+    # aiosqlite's DEBUG lines quote every statement with its parameters: customers' data, whatever the level.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
