@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, literal_column, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,6 +155,36 @@ async def lock_accounts(session: AsyncSession, *, wallet_ids: Sequence[str], acc
     (``FOR NO KEY UPDATE``: the postings' foreign keys to the accounts still go in)."""
     connection = await session.connection()
     await connection.execute(_LOCK, {"wallet_ids": list(wallet_ids), "account_ids": list(account_ids)})
+
+
+async def system_account_ids(
+    session: AsyncSession, keys: Collection[tuple[str, str, str]], *, at: datetime
+) -> list[int]:
+    """The ids of these system accounts ((tenant id, currency, kind)), each created on first use: one statement
+    when all exist, three when some are new (inserted in key order, so that two units creating the same
+    accounts wait for each other instead of deadlocking)."""
+    found = await _system_ids(session, keys)
+    missing = sorted(set(keys) - found.keys())
+    if missing:
+        rows = [
+            {"tenant_id": tenant_id, "currency": currency, "kind": kind, "wallet_id": None,
+             "allow_negative": True, "balance": 0, "created_at": at}
+            for tenant_id, currency, kind in missing
+        ]  # fmt: skip
+        await session.execute(insert_ignore(session, LedgerAccount).values(rows))
+        found |= await _system_ids(session, missing)
+    return [found[key] for key in keys]
+
+
+async def _system_ids(session: AsyncSession, keys: Collection[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+    if not keys:
+        return {}
+    columns = (LedgerAccount.tenant_id, LedgerAccount.currency, LedgerAccount.kind)
+    statement = select(*columns, LedgerAccount.id).where(
+        LedgerAccount.wallet_id.is_(None), tuple_(*columns).in_(list(keys))
+    )
+    rows = await session.execute(statement)
+    return {(tenant_id, currency, kind): account_id for tenant_id, currency, kind, account_id in rows}
 
 
 async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:

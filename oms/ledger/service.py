@@ -102,10 +102,7 @@ async def lock_accounts(
     moves its legs in id order. SQLite has one writer at a time: nothing to order."""
     if not is_postgres(session) or not (wallet_ids or system):
         return
-    accounts = [
-        await repository.system_account_id(session, tenant_id=tenant_id, currency=currency, kind=kind, at=at)
-        for tenant_id, currency, kind in sorted(set(system))
-    ]
+    accounts = await repository.system_account_ids(session, sorted(set(system)), at=at)
     await repository.lock_accounts(session, wallet_ids=sorted(set(wallet_ids)), account_ids=accounts)
 
 
