@@ -102,10 +102,10 @@ class HotWrites:
                     if outage is not None:  # the endpoint would wait for the same database again
                         await send_error(send, outage)
                         return
-                    if conflict(exc) is not None:  # the batch wrote nothing: the endpoint runs it again
+                    if (state := conflict(exc)) is not None:  # the batch wrote nothing: the endpoint runs it again
                         log.warning(
                             "deadlock or serialization failure; the endpoint runs the request again",
-                            extra={"path": scope["path"], "sqlstate": conflict(exc)},
+                            extra={"path": scope["path"], "sqlstate": state},
                         )
                     answer = None
                 except Exception:  # a bug here must not cost the request: the endpoint answers (or replays)

@@ -94,13 +94,7 @@ class OMSRoute(APIRoute):
                     await _store_business_error(ctx, request, error, response)
                     return response
                 except Exception as exc:
-                    outage = unavailable(exc)
-                    if outage is not None:
-                        return await _outage(session, outage)
-                    if conflict(exc) is not None:
-                        await session.rollback()
-                        raise
-                    return await _unhandled(session, request)
+                    return await _failed(session, request, exc)
                 if response.status_code >= 500:
                     await session.rollback()
                     return response
@@ -113,14 +107,8 @@ class OMSRoute(APIRoute):
                 except OMSError as error:
                     await session.rollback()
                     return error_response(error)
-                except Exception as exc:  # storing the answer or committing: a 500 like any other bug
-                    outage = unavailable(exc)
-                    if outage is not None:
-                        return await _outage(session, outage)
-                    if conflict(exc) is not None:
-                        await session.rollback()
-                        raise
-                    return await _unhandled(session, request)
+                except Exception as exc:  # storing the answer or committing: as any failure of the handler
+                    return await _failed(session, request, exc)
                 return response
 
         async def route_handler(request: Request) -> Response:
@@ -136,11 +124,17 @@ class OMSRoute(APIRoute):
         return route_handler
 
 
-async def _unhandled(session: AsyncSession, request: Request) -> Response:
-    """A bug: logged here, with its traceback (oms.kit.logging keeps the data of a failed statement out of it),
-    and answered 500 in the envelope. Raised further, it would reach the client as Starlette's plain-text 500
-    and the log as the server's own rendering of it."""
+async def _failed(session: AsyncSession, request: Request, exc: Exception) -> Response:
+    """An attempt that raised: an outage is 503; a conflict is raised, rolled back, for ``retry_conflicts`` to
+    run the attempt again; anything else is a bug: logged here, with its traceback (oms.kit.logging keeps the
+    data of a failed statement out of it), and answered 500 in the envelope. Raised further, a bug would reach
+    the client as Starlette's plain-text 500 and the log as the server's own rendering of it."""
+    outage = unavailable(exc)
+    if outage is not None:
+        return await _outage(session, outage)
     await session.rollback()
+    if conflict(exc) is not None:
+        raise exc
     log.exception("unhandled error", extra={"path": request.url.path})
     return error_response(InternalError())
 
