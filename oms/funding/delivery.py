@@ -299,13 +299,11 @@ class FundingDelivery:
             [("funding_transit", -transaction.source_gross), ("chain", transaction.source_gross)],
             currency=ledger.currency_of(transaction.asset, transaction.chain),
         )
-        transaction.tx_hash = send.tx_hash
-        transaction.error = {
-            "code": FORWARD_FAILED,
-            "message": f"The forward reverted on chain {failures} times; the tokens stay at the deposit address, "
-            "held until the address is reactivated.",
-        }
-        await self._finish(session, transaction, funding, "failed")
+        message = (
+            f"The forward reverted on chain {failures} times; the tokens stay at the deposit address, "
+            "held until the address is reactivated."
+        )
+        await self._fail(session, transaction, funding, send, FORWARD_FAILED, message)
 
     async def _delivered(
         self, session: AsyncSession, transaction: Transaction, funding: TransactionFunding, send: ChainSend
@@ -368,11 +366,21 @@ class FundingDelivery:
             [("funding_transit", -transaction.destination_net), ("liquidity", transaction.destination_net)],
             currency=ledger.currency_of(transaction.asset, transaction.chain),
         )
+        message = send.last_error or "The stablecoin could not be delivered on chain; the deposit is returned."
+        await self._fail(session, transaction, funding, send, "chain_transaction_failed", message)
+
+    async def _fail(
+        self,
+        session: AsyncSession,
+        transaction: Transaction,
+        funding: TransactionFunding,
+        send: ChainSend,
+        code: str,
+        message: str,
+    ) -> None:
+        """The funded transaction fails with the send that ended it (its ledger reversal already posted)."""
         transaction.tx_hash = send.tx_hash
-        transaction.error = {
-            "code": "chain_transaction_failed",
-            "message": send.last_error or "The stablecoin could not be delivered on chain; the deposit is returned.",
-        }
+        transaction.error = {"code": code, "message": message}
         await self._finish(session, transaction, funding, "failed")
 
     async def _resend(

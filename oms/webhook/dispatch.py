@@ -256,8 +256,8 @@ class _Parts:
 
     def problem(self, event_id: str, webhook: Webhook) -> str | None:
         """Why this delivery cannot be sent (for its attempt record, which the tenant sees), or None."""
-        return self._once(event_id, lambda: self._payload(event_id)) or self._once(
-            webhook.id, lambda: self._secrets(webhook)
+        return self._once(event_id, lambda: self._payload(event_id), "the event could not be rendered") or self._once(
+            webhook.id, lambda: self._secrets(webhook), "the signing secret could not be opened"
         )
 
     def _payload(self, event_id: str) -> None:
@@ -266,7 +266,7 @@ class _Parts:
     def _secrets(self, webhook: Webhook) -> None:
         self.secrets[webhook.id] = self._open_secrets(webhook)
 
-    def _once(self, part: str, make: Callable[[], None]) -> str | None:
+    def _once(self, part: str, make: Callable[[], None], unusable: str) -> str | None:
         if part not in self._problems:
             try:
                 make()
@@ -275,8 +275,7 @@ class _Parts:
                 # The error's class only: its message may quote the data (a secret, a customer's details).
                 extra = {"part": part, "error": type(exc).__name__}
                 log.error("webhook delivery not sent: a part of it is unusable", extra=extra)
-                unusable = "the signing secret could not be opened" if part.startswith("whk_") else None
-                self._problems[part] = unusable or "the event could not be rendered"
+                self._problems[part] = unusable
         return self._problems[part]
 
 
