@@ -7,18 +7,16 @@ isolated by tenant: every test gets its own tenant, exactly as two customers of 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 
 from oms.app import create_app
-from oms.config import Mode, Settings
+from oms.config import Settings
 from oms.context import AppContext
-from tests.support import POSTGRES_URL, Api, OffsetClock, fresh_database, new_api
+from tests.support import POSTGRES_URL, Api, OffsetClock, fresh_database, new_api, sandbox_settings
 
 
 @pytest.fixture(scope="session")
@@ -30,19 +28,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 @pytest.fixture(scope="session")
 def settings(database: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
-        mode=Mode.sandbox,
-        data_dir=Path(tmp_path_factory.mktemp("data")),
-        database_url=database["url"],
-        database_schema=database["schema"],
-        secret_key=secrets.token_hex(32),
-        custody_kek=secrets.token_hex(32),
-        embedded_worker=False,
-        sandbox_kyc_delay_seconds=0,
-        # Non-zero fees, so every money test exercises the fee arithmetic and the on-chain fee sweep.
-        fee_crypto_to_crypto_rate=Decimal("0.001"),
-        fee_crypto_to_crypto_fixed=Decimal("0.01"),
-    )
+    return sandbox_settings(Path(tmp_path_factory.mktemp("data")), database)
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import secrets
 import tempfile
 import uuid
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +21,10 @@ import httpx
 
 from oms import API_PREFIX
 from oms.app import create_app
-from oms.config import Mode, Settings
+from oms.config import Settings
 from oms.context import AppContext
 from tests.funding.support import NYC, review
-from tests.support import FULL_IDENTITY, OffsetClock, create_key, fresh_database, settle
+from tests.support import FULL_IDENTITY, OffsetClock, create_key, fresh_database, sandbox_settings, settle
 
 OUT = Path(__file__).resolve().parents[1] / "oms" / "openapi_examples.json"
 PLACEHOLDERS = {
@@ -175,18 +173,7 @@ async def _funding(call: Recorder, cid: str, wid: str, usdc: dict[str, str]) -> 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as directory, fresh_database(Path(directory)) as database:
-        settings = Settings(
-            mode=Mode.sandbox,
-            data_dir=Path(directory),
-            database_url=database["url"],
-            database_schema=database["schema"],
-            secret_key=secrets.token_hex(32),
-            custody_kek=secrets.token_hex(32),
-            embedded_worker=False,
-            sandbox_kyc_delay_seconds=0,
-            fee_crypto_to_crypto_rate=Decimal("0.001"),
-            fee_crypto_to_crypto_fixed=Decimal("0.01"),
-        )
+        settings = sandbox_settings(Path(directory), database)
         examples = asyncio.run(record(settings))
     text = json.dumps(dict(sorted(examples.items())), indent=2, ensure_ascii=False) + "\n"
     OUT.write_text(re.sub(r"[ \t]+\n", "\n", text))

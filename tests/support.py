@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,24 @@ def fresh_database(directory: Path, *, migrate: bool = True) -> Iterator[dict[st
         yield {"url": POSTGRES_URL, "schema": schema}
     finally:
         _postgres(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def sandbox_settings(data_dir: Path, database: dict[str, str]) -> Settings:
+    """The settings every test server runs with: a sandbox on ``database`` (from ``fresh_database``), fresh
+    keys, no embedded worker, instant KYC, and non-zero fees, so that every money test exercises the fee
+    arithmetic and the on-chain fee sweep."""
+    return Settings(
+        mode=Mode.sandbox,
+        data_dir=data_dir,
+        database_url=database["url"],
+        database_schema=database["schema"],
+        secret_key=secrets.token_hex(32),
+        custody_kek=secrets.token_hex(32),
+        embedded_worker=False,
+        sandbox_kyc_delay_seconds=0,
+        fee_crypto_to_crypto_rate=Decimal("0.001"),
+        fee_crypto_to_crypto_fixed=Decimal("0.01"),
+    )
 
 
 def free_port() -> int:
