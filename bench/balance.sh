@@ -8,11 +8,10 @@ CONNECTIONS=${2:-32}
 URL=${OMS_BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
 PORT=${OMS_BENCH_PORT:-8097}
 OUT=bench/results
-[ -f "$OUT/dataset.json" ] || { echo "bench: run bench/run.sh once first (it makes the dataset)"; exit 2; }
 # shellcheck source=bench/common.sh
 source bench/common.sh
 refuse_busy_port
-read -r SCHEMA KEY SECRET < <(.venv/bin/python -c "import json; d = json.load(open('$OUT/dataset.json')); print(d['schema'], d['apiKey'], d['apiSecret'])")
+use_dataset
 settle
 start_server "$OUT/balance-serve.log"
 wrk -t1 -c"$CONNECTIONS" -d3s -s bench/balance.lua "http://127.0.0.1:$PORT" >/dev/null  # warm-up

@@ -1,9 +1,16 @@
-# Sourced by bench/run.sh and bench/transfers.sh: what both do around a measurement. Uses URL, PORT, SCHEMA, KEY,
-# SECRET and OUT from the caller.
+# Sourced by the bench scripts: what they do around a measurement. Uses URL, PORT, SCHEMA, KEY,
+# SECRET and OUT from the caller (use_dataset sets the middle three).
 
 # A server left over from an earlier run on the same port would answer the load with its own code.
 refuse_busy_port() {
   if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then echo "bench: port $PORT is already in use"; exit 2; fi
+}
+
+# The dataset of an earlier bench/run.sh, for the scripts that measure one load on it (in alternating runs of two
+# versions): its SCHEMA, KEY and SECRET.
+use_dataset() {
+  [ -f "$OUT/dataset.json" ] || { echo "bench: run bench/run.sh once first (it makes the dataset)"; exit 2; }
+  read -r SCHEMA KEY SECRET < <(.venv/bin/python -c "import json; d = json.load(open('$OUT/dataset.json')); print(d['schema'], d['apiKey'], d['apiSecret'])")
 }
 
 # The server with its production settings (its log in $1), stopped when the script exits, and a bearer token in
