@@ -51,6 +51,8 @@ async def abandon(session: AsyncSession) -> None:
     while transaction is not None:
         # SessionTransaction keeps its connections in _connections: no public accessor that does no I/O.
         for connection, *_ in list(transaction._connections.values()):
+            if connection.invalidated:  # already cut; asking for its DBAPI connection would connect again
+                continue
             with contextlib.suppress(Exception):
                 driver = connection.connection.driver_connection
                 if isinstance(driver, asyncpg.Connection):
