@@ -16,7 +16,18 @@ import pytest
 from oms.app import create_app
 from oms.config import Settings
 from oms.context import AppContext
+from tests.contract import Contract, checking
 from tests.support import POSTGRES_URL, Api, OffsetClock, fresh_database, new_api, sandbox_settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def response_contract(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Contract]:
+    """Every 2xx answer of a documented operation, in every test, checked against the app's OpenAPI document
+    (tests/contract.py). The document is a sandbox server's (a superset of a live one's), built without a database."""
+    data = Path(tmp_path_factory.mktemp("contract"))
+    document = create_app(sandbox_settings(data, {"url": f"sqlite+aiosqlite:///{data / 'unused.db'}", "schema": ""}))
+    with checking(Contract(document.openapi())) as contract:
+        yield contract
 
 
 @pytest.fixture(scope="session")

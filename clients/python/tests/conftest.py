@@ -19,7 +19,7 @@ from oms.auth.service import IssuedKey
 from oms.config import Settings
 from oms.context import AppContext
 from oms_client import AsyncOMS, RetryPolicy
-from tests.conftest import database, is_postgres, settings  # noqa: F401 (the server suite's fixtures)
+from tests.conftest import database, is_postgres, response_contract, settings  # noqa: F401 (the server suite's fixtures)
 from tests.support import OffsetClock, create_key
 
 # Short database timeouts, so a held write lock is answered 503 within about a second.
