@@ -198,6 +198,7 @@ def _deposits_dismiss(settings: Settings, args: argparse.Namespace) -> int:
 def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
     from eth_utils import is_address, to_checksum_address
 
+    from oms.chain.port import dev_controls
     from oms.kit.money import ASSETS, AmountError, parse_amount
 
     if settings.chain != "sandbox":
@@ -213,8 +214,8 @@ def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def run(ctx: AppContext) -> str:
-        chain = ctx.chains.get(args.network)
-        return str(await chain.mint(args.asset, to_checksum_address(args.address), amount))  # type: ignore[attr-defined]
+        chain = dev_controls(ctx.chains.get(args.network))
+        return str(await chain.mint(args.asset, to_checksum_address(args.address), amount))
 
     print(f"submitted {args.amount} {args.asset} to {args.address} on {args.network}: {_in_context(settings, run)}")
     return 0

@@ -8,7 +8,7 @@ import gc
 import re
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,8 +40,9 @@ from oms.transaction.endpoints import router as transaction_router
 from oms.wallet.endpoints import router as wallet_router
 from oms.webhook.endpoints import router as webhook_router
 
-ROUTERS = (auth_router, customer_router, wallet_router, quote_router, transaction_router, webhook_router, event_router)
-ROUTERS += (cash_location_router, cash_in_router, virtual_account_router, deposit_address_router)
+ROUTERS: tuple[APIRouter, ...] = (auth_router, customer_router, wallet_router, quote_router, transaction_router)
+ROUTERS += (webhook_router, event_router, cash_location_router, cash_in_router, virtual_account_router)
+ROUTERS += (deposit_address_router,)
 # Simulation and test-only endpoints exist only on a sandbox server (404 in live mode).
 SANDBOX_ROUTERS = (sandbox_router, simulation_router, clock_router)
 DOCS_ASSETS = f"{API_PREFIX}/docs/assets"

@@ -8,8 +8,9 @@ from typing import ClassVar
 class OMSError(Exception):
     """An error with its HTTP status, envelope ``type`` and stable ``code``."""
 
-    status: ClassVar[int] = 500
-    type: ClassVar[str] = "api_error"
+    # Each subclass sets its own; an instance sets them only for Starlette's own statuses (routing.http_error).
+    status: int = 500
+    type: str = "api_error"
     # Business answers (4xx raised while executing a request) are stored for idempotent replay.
     replayable: ClassVar[bool] = True
 

@@ -103,7 +103,7 @@ def install(app: FastAPI) -> None:
             app.openapi_schema = document(app)
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its document
 
 
 def document(app: FastAPI) -> dict[str, Any]:

@@ -109,7 +109,9 @@ async def retry_conflicts(work: Callable[[], Awaitable[T]], *, what: str) -> T:
         stop=stop_after_attempt(CONFLICT_ATTEMPTS - 1),
         wait=_WAIT_BETWEEN_RETRIES,
         retry=retry_if_exception(lambda exc: conflict(exc) is not None),
-        before_sleep=lambda state: _log_retry(what, state.outcome.exception(), attempt=state.attempt_number + 1),
+        before_sleep=lambda state: _log_retry(
+            what, state.outcome.exception() if state.outcome else None, attempt=state.attempt_number + 1
+        ),
         reraise=True,
     )
     return await retrying(work)

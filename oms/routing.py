@@ -71,7 +71,7 @@ class OMSRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         allowed_query = _query_names(self.dependant)
-        write = bool(self.methods & WRITE_METHODS)
+        write = not WRITE_METHODS.isdisjoint(self.methods or ())
 
         async def attempt(request: Request) -> Response:
             """One run of the request's unit of work; a conflict is raised, having rolled it back."""
@@ -207,8 +207,8 @@ def _undecodable(exc: HTTPException) -> OMSError:
 def http_error(exc: HTTPException) -> OMSError:
     """Starlette's and FastAPI's own errors in the envelope; 405 keeps its ``Allow`` header (RFC 9110)."""
     error = OMSError("http_error", str(exc.detail), headers=dict(exc.headers or {}))
-    error.status = exc.status_code  # type: ignore[misc]
-    error.type = "invalid_request_error" if exc.status_code < 500 else "api_error"  # type: ignore[misc]
+    error.status = exc.status_code
+    error.type = "invalid_request_error" if exc.status_code < 500 else "api_error"
     return error
 
 
@@ -237,11 +237,13 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
 
 
 async def get_context(request: Request) -> AppContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    ctx: AppContext = request.app.state.ctx  # set by create_app (Starlette's state is untyped)
+    return ctx
 
 
 async def get_session(request: Request) -> AsyncSession:
-    return request.state.session  # type: ignore[no-any-return]
+    session: AsyncSession = request.state.session  # set by OMSRoute for the request's unit of work
+    return session
 
 
 async def authenticate(request: Request) -> AuthContext:

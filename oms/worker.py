@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
+from oms.chain.port import dev_controls
 from oms.config import Mode
 from oms.context import AppContext
 from oms.outage import retry_conflicts
@@ -47,7 +48,7 @@ async def settle_transactions(ctx: AppContext) -> int:
 
 async def produce_sandbox_blocks(ctx: AppContext) -> int:
     for adapter in ctx.chains.all():
-        await adapter.mine(1)  # type: ignore[attr-defined]
+        await dev_controls(adapter).mine(1)
     return 0  # always wait a block time before the next
 
 

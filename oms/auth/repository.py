@@ -45,4 +45,4 @@ async def revoke_key(session: AsyncSession, key_id: str, at: datetime) -> bool:
     result = await session.execute(
         update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=at)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML's Result is a CursorResult, typed as Result

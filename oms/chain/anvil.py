@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from web3 import AsyncHTTPProvider, AsyncWeb3
+from web3.types import RPCEndpoint
 
 from oms.chain.evm import EvmChainAdapter, checksum, translate_errors
 from oms.chain.port import ChainError
@@ -151,7 +152,7 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 @asynccontextmanager
-async def _web3(rpc_url: str) -> AsyncIterator[AsyncWeb3]:
+async def _web3(rpc_url: str) -> AsyncIterator[AsyncWeb3[AsyncHTTPProvider]]:
     w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
     try:
         yield w3
@@ -164,7 +165,7 @@ async def deploy_test_token(rpc_url: str) -> str:
     artifact = json.loads(TOKEN_ARTIFACT.read_text())
     async with _web3(rpc_url) as w3, translate_errors("deploy TestUSDC"):
         tx_hash = await w3.eth.send_transaction({"from": DEV_ACCOUNT, "data": artifact["bytecode"]})
-        await w3.manager.coro_request("anvil_mine", [1])
+        await w3.manager.coro_request(RPCEndpoint("anvil_mine"), [1])
         receipt = await w3.eth.get_transaction_receipt(tx_hash)
     if receipt["status"] != 1 or not receipt["contractAddress"]:
         raise ChainError("deploying TestUSDC reverted")
@@ -173,13 +174,13 @@ async def deploy_test_token(rpc_url: str) -> str:
 
 async def has_code(rpc_url: str, address: str) -> bool:
     async with _web3(rpc_url) as w3, translate_errors("eth_getCode"):
-        return len(await w3.eth.get_code(checksum(address))) > 0  # type: ignore[arg-type]
+        return len(await w3.eth.get_code(checksum(address))) > 0
 
 
 async def node_call(rpc_url: str, method: str, params: list[Any]) -> Any:
     """One JSON-RPC call (e.g. an ``anvil_*`` or ``evm_*`` control method)."""
     async with _web3(rpc_url) as w3, translate_errors(method):
-        return await w3.manager.coro_request(method, params)
+        return await w3.manager.coro_request(RPCEndpoint(method), params)
 
 
 class AnvilChain(EvmChainAdapter):
@@ -197,7 +198,7 @@ class AnvilChain(EvmChainAdapter):
 
     async def mint(self, asset: str, to_address: str, amount: int) -> str:
         token = await self._token(asset)
-        contract = self._w3.eth.contract(address=token.address, abi=_MINT_ABI)  # type: ignore[call-overload]
+        contract = self._w3.eth.contract(address=token.address, abi=_MINT_ABI)
         async with translate_errors("mint"):
             tx_hash = await contract.functions.mint(checksum(to_address), amount).transact({"from": DEV_ACCOUNT})
         return str(tx_hash.to_0x_hex())
@@ -215,4 +216,4 @@ class AnvilChain(EvmChainAdapter):
 
     async def _call(self, method: str, params: list[Any]) -> Any:
         async with translate_errors(method):
-            return await self._w3.manager.coro_request(method, params)
+            return await self._w3.manager.coro_request(RPCEndpoint(method), params)

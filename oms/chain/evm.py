@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
+from eth_typing import ChecksumAddress, HexStr
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import AsyncHTTPProvider, AsyncWeb3
@@ -34,6 +35,7 @@ from web3.exceptions import (
 )
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
+from web3.types import FilterParams
 
 from oms.chain import assets, erc20
 from oms.chain.port import (
@@ -102,7 +104,7 @@ class Token:
     """A configured token, as checked against the node on first use."""
 
     asset: str
-    address: str
+    address: ChecksumAddress
     decimals: int
     eip712_name: str | None  # None: the token has no (working) EIP-3009, so we cannot send it
     eip712_version: str | None
@@ -206,14 +208,14 @@ class EvmChainAdapter:
     async def _transfer_logs(
         self, token: Token, start: int, end: int, to_topics: list[str] | None
     ) -> list[TokenTransfer]:
-        query: dict[str, Any] = {
+        query: FilterParams = {
             "address": token.address,
             "fromBlock": start,
             "toBlock": end,
             "topics": [erc20.TRANSFER_TOPIC, None, to_topics] if to_topics else [erc20.TRANSFER_TOPIC],
         }
         async with translate_errors("eth_getLogs"):
-            logs = await self._w3.eth.get_logs(query)  # type: ignore[arg-type]
+            logs = await self._w3.eth.get_logs(query)
         event = self._contract(token).events.Transfer()
         transfers = []
         for entry in logs:
@@ -316,7 +318,7 @@ class EvmChainAdapter:
     async def _known(self, tx_hash: str) -> bool:
         try:
             async with translate_errors("eth_getTransactionByHash"):
-                await self._w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+                await self._w3.eth.get_transaction(HexStr(tx_hash))
         except ChainError as exc:
             if isinstance(exc.__cause__, TransactionNotFound):
                 return False
@@ -326,7 +328,7 @@ class EvmChainAdapter:
     async def receipt(self, tx_hash: str) -> Receipt | None:
         try:
             async with translate_errors("eth_getTransactionReceipt"):
-                found = await self._w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+                found = await self._w3.eth.get_transaction_receipt(HexStr(tx_hash))
         except ChainError as exc:
             if isinstance(exc.__cause__, TransactionNotFound):
                 return None
@@ -343,7 +345,7 @@ class EvmChainAdapter:
         """A reverted relay whose authorization is nevertheless used: someone copied it from the mempool
         and submitted it first. The money moved exactly as intended, so the send must not be failed."""
         async with translate_errors("eth_getTransactionByHash"):
-            transaction = await self._w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+            transaction = await self._w3.eth.get_transaction(HexStr(tx_hash))
         asset = next(
             (a for a, address in self._addresses.items() if address.lower() == str(transaction["to"]).lower()), None
         )
@@ -443,9 +445,9 @@ class EvmChainAdapter:
             level = logging.INFO if balance else logging.WARNING
             log.log(level, "EVM gas account balance", extra={"address": self._gas.address, "balanceWei": str(balance)})
 
-    async def _load_token(self, asset: str, address: str) -> Token:
+    async def _load_token(self, asset: str, address: ChecksumAddress) -> Token:
         """Check the contract is the token we expect and find out whether it speaks EIP-3009."""
-        contract = self._w3.eth.contract(address=address, abi=erc20.TOKEN_ABI)  # type: ignore[call-overload]
+        contract = self._w3.eth.contract(address=address, abi=erc20.TOKEN_ABI)
         expected = _expected_decimals(asset, self.chain)
         async with translate_errors("decimals"):
             decimals = int(await contract.functions.decimals().call())
@@ -475,13 +477,13 @@ class EvmChainAdapter:
         return name, version
 
     def _contract(self, token: Token) -> AsyncContract:
-        return self._w3.eth.contract(address=token.address, abi=erc20.TOKEN_ABI)  # type: ignore[call-overload,no-any-return]
+        return self._w3.eth.contract(address=token.address, abi=erc20.TOKEN_ABI)
 
 
 # --- helpers --------------------------------------------------------------------------------------------
 
 
-def _connect(rpc_url: str, timeout: float) -> AsyncWeb3:
+def _connect(rpc_url: str, timeout: float) -> AsyncWeb3[AsyncHTTPProvider]:
     provider = AsyncHTTPProvider(
         rpc_url,
         request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout)},
@@ -498,7 +500,7 @@ def _connect(rpc_url: str, timeout: float) -> AsyncWeb3:
     return w3
 
 
-def _token_addresses(settings: Settings) -> dict[str, str]:
+def _token_addresses(settings: Settings) -> dict[str, ChecksumAddress]:
     configured = {"usdc": settings.evm_usdc_address, "usdt": settings.evm_usdt_address}
     try:
         return {asset: to_checksum_address(address) for asset, address in configured.items() if address}
@@ -546,7 +548,7 @@ def _is_transport(exc: BaseException) -> bool:
     return type(exc).__name__ in {"ProviderConnectionError", "RequestTimedOut", "TooManyRequests"}
 
 
-def checksum(address: str) -> str:
+def checksum(address: str) -> ChecksumAddress:
     try:
         return to_checksum_address(address)
     except ValueError as exc:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class ChainError(Exception):
@@ -125,6 +125,7 @@ class ChainAdapter(Protocol):
         """The receipt once mined in a canonical block, else None."""
 
 
+@runtime_checkable
 class DevChainControl(Protocol):
     """Test and sandbox controls that only a development chain offers."""
 
@@ -136,3 +137,10 @@ class DevChainControl(Protocol):
 
     async def reorg(self, depth: int) -> None:
         """Replace the last ``depth`` blocks with empty ones: their transactions leave the chain."""
+
+
+def dev_controls(adapter: ChainAdapter) -> DevChainControl:
+    """The development controls of ``adapter`` (the sandbox chain, anvil); a ``ChainError`` for a real node."""
+    if not isinstance(adapter, DevChainControl):
+        raise ChainError(f"the {adapter.chain} node is not a development chain (no mine, mint or reorg)")
+    return adapter

@@ -66,5 +66,5 @@ def build_chains(settings: Settings, *, db: Database, custody: Custody, clock: C
         )
     from oms.chain.evm import EvmChainAdapter  # imported only when a node is configured
 
-    adapter = EvmChainAdapter.from_settings(settings, db=db, custody=custody)  # type: ignore[attr-defined]
+    adapter = EvmChainAdapter.from_settings(settings, db=db, custody=custody)
     return Chains({settings.evm_network: adapter})

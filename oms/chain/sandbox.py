@@ -151,7 +151,7 @@ class SandboxChain:
         return FeePayer(intent.from_address, intent.from_key_index)
 
     async def sign_transfer(self, intent: TransferIntent, nonce: int, *, fee_bump: int = 0) -> SignedTransfer:
-        payload = {
+        payload: dict[str, Any] = {
             "chain": self.chain,
             "asset": intent.asset,
             "from": to_checksum_address(intent.from_address),
@@ -252,7 +252,7 @@ class SandboxChain:
                 .where(SandboxTransaction.hash == tx_hash, SandboxTransaction.status == "pending")
                 .values(fail_on_mine=True)
             )
-            if not result.rowcount:  # type: ignore[attr-defined]
+            if not result.rowcount:  # type: ignore[attr-defined]  # a DML's Result is a CursorResult, typed as Result
                 raise ChainError(f"no pending transaction {tx_hash}")
 
     async def mine(self, blocks: int = 1) -> int:
@@ -295,9 +295,11 @@ class SandboxChain:
 
     async def _head(self, session: AsyncSession) -> int:
         return int(
-            await session.scalar(
-                select(func.coalesce(func.max(SandboxBlock.number), -1)).where(SandboxBlock.chain == self.chain)
-            )
+            (
+                await session.execute(
+                    select(func.coalesce(func.max(SandboxBlock.number), -1)).where(SandboxBlock.chain == self.chain)
+                )
+            ).scalar_one()
         )
 
     async def _mine_one(self, session: AsyncSession, *, include_pending: bool, salt: str = "") -> None:

@@ -24,7 +24,15 @@ from functools import partial
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.chain.port import ChainError, ChainUnavailable, NonceTooLow, Receipt, SignedTransfer, TransferIntent
+from oms.chain.port import (
+    ChainAdapter,
+    ChainError,
+    ChainUnavailable,
+    NonceTooLow,
+    Receipt,
+    SignedTransfer,
+    TransferIntent,
+)
 from oms.chain.registry import Chains
 from oms.db import Database
 from oms.kit.ids import new_id
@@ -132,13 +140,13 @@ class ChainSender:
         send.status, send.fee_payer, send.nonce = "signed", payer.address, nonce
         return True
 
-    async def _allocate_nonce(self, session: AsyncSession, chain: str, address: str, adapter: object) -> int:
+    async def _allocate_nonce(self, session: AsyncSession, chain: str, address: str, adapter: ChainAdapter) -> int:
         """The next nonce of ``address``, starting from what the chain reports the first time."""
         exists = await session.scalar(
             select(ChainNonce.next_nonce).where(ChainNonce.chain == chain, ChainNonce.address == address)
         )
         if exists is None:
-            start = await adapter.pending_nonce(address)  # type: ignore[attr-defined]
+            start = await adapter.pending_nonce(address)
             await session.execute(
                 insert_ignore(session, ChainNonce).values(chain=chain, address=address, next_nonce=start)
             )

@@ -11,6 +11,7 @@ from bip_utils import (
     Bip44Changes,
     Bip44Coins,
 )
+from bip_utils.bip.bip44_base import Bip44Base
 from eth_utils import to_checksum_address
 
 from oms.kit.crypto import open_sealed, seal
@@ -26,7 +27,7 @@ def generate_mnemonic() -> str:
     return str(Bip39MnemonicGenerator().FromWordsNumber(Bip39WordsNum.WORDS_NUM_24))
 
 
-def _external_chain(mnemonic: str) -> Bip44:
+def _external_chain(mnemonic: str) -> Bip44Base:
     """The BIP-44 node m/44'/60'/0'/0 of this mnemonic."""
     if not Bip39MnemonicValidator().IsValid(mnemonic):
         raise InvalidMnemonic("not a valid BIP-39 mnemonic")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 from collections import defaultdict
@@ -123,7 +124,7 @@ class CustomerService:
         """Sandbox KYC reviewer: decide pending endorsements whose requirements are complete, one customer
         at a time (one lock, one render, its events in order)."""
         due = await repository.due_for_review(session, self._clock.now(), limit)
-        by_customer: dict[str, list[Endorsement]] = defaultdict(list)
+        by_customer: dict[str, builtins.list[Endorsement]] = defaultdict(builtins.list)
         for endorsement in due:
             by_customer[endorsement.customer_id].append(endorsement)
         for customer_id, endorsements in by_customer.items():
@@ -218,7 +219,7 @@ class CustomerService:
         held = (await repository.endorsements_of(session, [customer.id]))[customer.id]
         return refusal(customer.id, customer.status, {e.name for e in held if e.status == "active"}, names) is None
 
-    async def render(self, session: AsyncSession, customers: Sequence[Customer]) -> list[dict[str, Any]]:
+    async def render(self, session: AsyncSession, customers: Sequence[Customer]) -> builtins.list[dict[str, Any]]:
         ids = [customer.id for customer in customers]
         endorsements = await repository.endorsements_of(session, ids)
         owned = await wallets.of_customers(session, ids)

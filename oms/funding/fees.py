@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from oms.errors import InvalidRequest
-from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount
+from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount, unit
 from oms.quote.pricing import FeeSchedule
 
 USD_DECIMALS = ASSETS["usd"].decimals
+
+
+class PercentageFee(TypedDict):
+    type: Literal["percentage"]
+    rate: str
+
+
+class FixedFee(TypedDict):
+    type: Literal["fixed"]
+    amount: str
+
+
+class FeeScheduleBody(TypedDict):
+    """The wire's ``omsFeeSchedule``."""
+
+    feeCurrency: Literal["usd"]
+    entries: list[PercentageFee | FixedFee]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +37,7 @@ class FiatFees(FeeSchedule):
 
     @classmethod
     def of(cls, rate: Decimal, fixed_major: Decimal) -> FiatFees:
-        return cls(Decimal(rate), int(Decimal(fixed_major) * 10**USD_DECIMALS))
+        return cls(Decimal(rate), int(Decimal(fixed_major) * unit(USD_DECIMALS)))
 
     @classmethod
     def from_snapshot(cls, snapshot: dict[str, Any]) -> FiatFees:
@@ -29,9 +46,9 @@ class FiatFees(FeeSchedule):
     def snapshot(self) -> dict[str, Any]:
         return {"rate": str(self.rate), "fixed": self.fixed}
 
-    def schedule(self) -> dict[str, Any]:
+    def schedule(self) -> FeeScheduleBody:
         """The ``omsFeeSchedule`` object: a percentage entry and a fixed entry."""
-        entries: list[dict[str, Any]] = []
+        entries: list[PercentageFee | FixedFee] = []
         if self.rate:
             entries.append({"type": "percentage", "rate": _decimal_text(self.rate)})
         if self.fixed:
@@ -41,7 +58,7 @@ class FiatFees(FeeSchedule):
 
 def to_token(cents: int, asset: str) -> int:
     """Cents to the stablecoin's smallest unit at the exchange rate (exact: 1 cent = 10⁴ units of USDC)."""
-    return cents * 10 ** (ASSETS[asset].decimals - USD_DECIMALS)
+    return cents * unit(ASSETS[asset].decimals - USD_DECIMALS)
 
 
 def parse(text: str, asset: str, *, param: str) -> int:

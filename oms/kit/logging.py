@@ -219,7 +219,7 @@ class JSONFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO", *, json_lines: bool = True, stream: IO[str] | None = None) -> None:
     # Per-record work the JSON lines never show (caller's frame, thread, process, task): skipped, as the
     # logging HOWTO's "Optimization" section describes. Every request writes an access line.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

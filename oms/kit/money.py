@@ -22,6 +22,12 @@ LEDGER_LIMIT = 10**17
 BIGINT_MAX = 2**63 - 1
 
 
+def unit(decimals: int) -> int:
+    """One major unit in smallest units, ``10**decimals``. Typed here once: to a type checker ``int ** int`` is
+    ``Any``, since a negative exponent gives a float; ``decimals`` is never negative."""
+    return int(10**decimals)
+
+
 @dataclass(frozen=True, slots=True)
 class Asset:
     code: str
@@ -30,7 +36,7 @@ class Asset:
     @property
     def max_amount(self) -> int:
         """The largest amount of this asset OMS accepts, in smallest units."""
-        return MAX_MAJOR_AMOUNT * 10**self.decimals
+        return MAX_MAJOR_AMOUNT * unit(self.decimals)
 
 
 ASSETS: dict[str, Asset] = {
@@ -59,20 +65,20 @@ def parse_amount(text: str, decimals: int, *, allow_zero: bool = False) -> int:
         raise too_large(decimals)
     if len(fraction) > decimals:
         raise AmountError(f"has more than {decimals} decimal places")
-    minor = int(whole) * 10**decimals + int(fraction.ljust(decimals, "0") or "0")
+    minor = int(whole) * unit(decimals) + int(fraction.ljust(decimals, "0") or "0")
     if minor == 0 and not allow_zero:
         raise AmountError("must be greater than zero")
     return minor
 
 
 def too_large(decimals: int) -> AmountError:
-    limit = format_amount(MAX_MAJOR_AMOUNT * 10**decimals, decimals)
+    limit = format_amount(MAX_MAJOR_AMOUNT * unit(decimals), decimals)
     return AmountError(f"is above the maximum amount of {limit}", code="amount_too_large")
 
 
 def check_max(minor: int, decimals: int) -> None:
     """Refuse an amount computed from accepted ones (a gross with its fees) that exceeds the maximum."""
-    if minor > MAX_MAJOR_AMOUNT * 10**decimals:
+    if minor > MAX_MAJOR_AMOUNT * unit(decimals):
         raise too_large(decimals)
 
 
@@ -81,7 +87,7 @@ def format_amount(minor: int, decimals: int) -> str:
     if not isinstance(minor, int):  # a float here is corrupt money: fail loudly rather than render it
         raise TypeError(f"an amount must be an integer of smallest units, not {type(minor).__name__}")
     sign = "-" if minor < 0 else ""
-    whole, fraction = divmod(abs(minor), 10**decimals)
+    whole, fraction = divmod(abs(minor), unit(decimals))
     digits = str(fraction).rjust(decimals, "0").rstrip("0") if decimals else ""
     digits = digits.ljust(min(2, decimals), "0")
     return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"

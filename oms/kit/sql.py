@@ -38,7 +38,7 @@ class RowsInsert:
 
     def __init__(self, model: Any, *, first_parameter: int, alias: str) -> None:
         table = model.__table__
-        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
         self._attributes = [model.__mapper__.get_property_by_column(column).key for column in table.columns]
         self._json = [isinstance(column.type.dialect_impl(dialect), postgresql.JSONB) for column in table.columns]
         # Strings cast to text, not varchar(n): an explicit cast would truncate where the column refuses.

@@ -31,9 +31,10 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(
-        config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool, hide_parameters=True
-    )
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:  # oms.migrations.runner sets it; Alembic's own CLI with an alembic.ini lacking it would not
+        raise RuntimeError("no sqlalchemy.url to migrate: run `oms migrate`")
+    engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -48,6 +48,10 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, dict[str, Any]: JSONDocument}
+    if TYPE_CHECKING:
+        # SQLAlchemy types it as any FROM clause (a class may be mapped to a select); every model here is
+        # declared with its columns, so it is a Table, with .update(), .insert() and a DDL of its own.
+        __table__: ClassVar[Table]
 
     def __init__(self, **values: Any) -> None:
         """Like SQLAlchemy's default constructor, but the values go straight into the new object's state. Our

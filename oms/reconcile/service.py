@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.chain.registry import Chains
 from oms.custody.service import Custody
@@ -104,7 +105,7 @@ class Reconciler:
             found = await deposits.flagged(session, tenant_id=tenant_id)
         return [_flagged(d) for d in found]
 
-    async def _in_flight(self, session) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
+    async def _in_flight(self, session: AsyncSession) -> dict[tuple[str, str, str], int]:
         """Per address, what mined-but-unsettled sends already moved on chain (negative for senders)."""
         moved: dict[tuple[str, str, str], int] = defaultdict(int)
         attempts = await session.execute(
@@ -123,7 +124,7 @@ class Reconciler:
                 moved[(send.chain, send.asset, send.to_address)] += send.amount
         return moved
 
-    async def _fee_totals(self, session) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
+    async def _fee_totals(self, session: AsyncSession) -> dict[tuple[str, str], int]:
         rows = await session.execute(
             select(LedgerAccount.currency, func.sum(LedgerAccount.balance))
             .where(LedgerAccount.kind == "fees")

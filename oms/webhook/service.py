@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -211,7 +212,7 @@ class WebhookService:
 
     # --- secrets --------------------------------------------------------------------------------------
 
-    def secrets_in_use(self, webhook: Webhook, now: datetime) -> list[str]:
+    def secrets_in_use(self, webhook: Webhook, now: datetime) -> builtins.list[str]:
         """The current secret, then the replaced one while its overlap window lasts."""
         found = [self._open(webhook.id, webhook.secret_nonce, webhook.secret_ciphertext)]
         if (

@@ -102,4 +102,5 @@ async def usage(session: AsyncSession, customer_id: str, since: datetime, until:
             )
         )
     ).one()
-    return int(row[0]), int(row[1])
+    count, total = row
+    return int(count), int(total or 0)  # coalesced to 0 in SQL; None only to the type checker

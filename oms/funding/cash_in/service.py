@@ -165,6 +165,7 @@ class CashInService:
         """Make lapsed codes durably ``expired`` (with their ``cashIn.expired`` event), per tenant clock."""
         system_now = self._clock.now()
         offsets = await self._tenant_clock.offsets(session)
+        groups: list[tuple[str | None, datetime, set[str] | None]]
         if tenant_id is not None:
             groups = [(tenant_id, system_now + offsets.get(tenant_id, timedelta()), None)]
         else:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
-import uuid
 from pathlib import Path
 
-import zipcodes  # type: ignore[import-not-found]
+import uuid_utils  # typeid's own UUID type (installed with it)
+import zipcodes  # type: ignore[import-not-found]  # not a dependency: installed by hand to run this script
 from typeid import from_uuid
 
 OUT = Path(__file__).with_name("cash_locations.csv")
@@ -154,7 +154,7 @@ def stable_id(reference: str) -> str:
     raw[0:6] = ID_EPOCH_MS.to_bytes(6, "big")
     raw[6] = (raw[6] & 0x0F) | 0x70
     raw[8] = (raw[8] & 0x3F) | 0x80
-    return str(from_uuid(uuid.UUID(bytes=bytes(raw)), "loc"))
+    return str(from_uuid(uuid_utils.UUID(bytes=bytes(raw)), "loc"))
 
 
 def zips_of(city: str, state: str) -> list[dict[str, str]]:
