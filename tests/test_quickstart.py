@@ -14,8 +14,6 @@ import httpx
 import pytest
 from eth_utils import is_checksum_address
 
-from oms.customer.schemas import Customer
-from oms.wallet.schemas import Balance, Wallet
 from tests.support import POSTGRES_URL, free_port, fresh_database, wait_until_serving
 
 OMS = [sys.executable, "-m", "oms"]
@@ -94,12 +92,12 @@ async def test_the_seed_quickstart_works_against_a_fresh_server(server: tuple[st
             },
         )
         assert response.status_code == 201, response.text
-        customer = Customer.model_validate(response.json())
-        assert customer.id.startswith("cst_") and customer.object == "customer"
+        customer = response.json()  # each answer's shape: checked against its schema by tests/contract.py
+        assert customer["id"].startswith("cst_") and customer["object"] == "customer"
 
         # 3. Provision a custodial wallet
         response = await http.post(
-            f"{base}/customers/{customer.id}/wallets",
+            f"{base}/customers/{customer['id']}/wallets",
             headers={
                 "Authorization": authorization,
                 "Content-Type": "application/json",
@@ -108,14 +106,14 @@ async def test_the_seed_quickstart_works_against_a_fresh_server(server: tuple[st
             content='{\n    "asset": "usdc",\n    "chain": "polygon"\n  }',
         )
         assert response.status_code == 201, response.text
-        wallet = Wallet.model_validate(response.json())
-        assert wallet.id.startswith("wlt_") and wallet.customerId == customer.id
-        assert (wallet.asset, wallet.chain, wallet.status) == ("usdc", "polygon", "active")
-        assert is_checksum_address(wallet.address)
+        wallet = response.json()
+        assert wallet["id"].startswith("wlt_") and wallet["customerId"] == customer["id"]
+        assert (wallet["asset"], wallet["chain"], wallet["status"]) == ("usdc", "polygon", "active")
+        assert is_checksum_address(wallet["address"])
 
         # 4. Read the wallet balance
-        response = await http.get(f"{base}/wallets/{wallet.id}/balance", headers={"Authorization": authorization})
+        response = await http.get(f"{base}/wallets/{wallet['id']}/balance", headers={"Authorization": authorization})
         assert response.status_code == 200, response.text
-        balance = Balance.model_validate(response.json())
-        assert balance.walletId == wallet.id and balance.balance == "0.00"
+        balance = response.json()
+        assert balance["walletId"] == wallet["id"] and balance["balance"] == "0.00"
         assert response.headers["request-id"].startswith("req_")

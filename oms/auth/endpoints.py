@@ -19,11 +19,10 @@ router = APIRouter(route_class=OMSRoute, tags=["Auth"])
 )
 async def create_token(body: TokenRequest, session: Session, ctx: Context) -> JSONResponse:
     token, expires_at = await ctx.auth.exchange(session, api_key=body.apiKey, api_secret=body.apiSecret)
-    return JSONResponse(
-        {
-            "accessToken": token,
-            "tokenType": "bearer",
-            "expiresIn": ctx.auth.signer.ttl_seconds,
-            "expiresAt": isoformat(expires_at),
-        }
-    )
+    answer: Token = {
+        "accessToken": token,
+        "tokenType": "bearer",
+        "expiresIn": ctx.auth.signer.ttl_seconds,
+        "expiresAt": isoformat(expires_at),
+    }
+    return JSONResponse(answer)

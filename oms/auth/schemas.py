@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 
 class TokenRequest(BaseModel):
@@ -11,8 +12,8 @@ class TokenRequest(BaseModel):
     apiSecret: StrictStr
 
 
-class Token(BaseModel):
+class Token(TypedDict):
     accessToken: str
-    tokenType: Literal["bearer"] = "bearer"
+    tokenType: Literal["bearer"]
     expiresIn: int
     expiresAt: str

@@ -36,7 +36,7 @@ async def advance_clock(body: ClockAdvance, auth: Auth, session: Session, ctx: C
     return JSONResponse(await _render(ctx.tenant_clock, session, auth.tenant_id))
 
 
-async def _render(clock: TenantClock, session: AsyncSession, tenant_id: str) -> dict[str, object]:
+async def _render(clock: TenantClock, session: AsyncSession, tenant_id: str) -> SandboxClock:
     offset = await clock.offset(session, tenant_id)
     return {
         "object": "sandboxClock",

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import Field, StrictInt
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from oms.customer.schemas import Strict
 
@@ -13,8 +14,8 @@ class ClockAdvance(Strict):
     seconds: Annotated[StrictInt, Field(ge=1, le=366 * 24 * 3600)]
 
 
-class SandboxClock(BaseModel):
-    object: Literal["sandboxClock"] = "sandboxClock"
+class SandboxClock(TypedDict):
+    object: Literal["sandboxClock"]
     now: str
     offsetSeconds: float
     systemNow: str

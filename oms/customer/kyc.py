@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+
+from oms.models.customer import EndorsementStatus, Requirements
 
 _BASIC = ("firstName", "lastName", "email", "birthDate", "residentialAddress", "signedAgreement")
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -35,7 +36,9 @@ def requested(names: Iterable[str] | None) -> list[str]:
     return [name for name in ORDER if name in wanted]
 
 
-def requirements(name: str, status: str, provided: set[str], *, issues: list[str] | None = None) -> dict[str, Any]:
+def requirements(
+    name: str, status: EndorsementStatus, provided: set[str], *, issues: list[str] | None = None
+) -> Requirements:
     needed = REQUIRED_FIELDS[name]
     have = [field for field in needed if field in provided]
     if status == "active":

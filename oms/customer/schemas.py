@@ -16,8 +16,17 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
-EndorsementName = Literal["basic", "cryptoCustody", "usd"]
+from oms.models.customer import (
+    CustomerStatus,
+    CustomerType,
+    EndorsementName,
+    EndorsementStatus,
+    RejectionReason,
+    Requirements,
+)
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
@@ -111,28 +120,19 @@ class CustomerUpdate(CustomerFields):
     pass
 
 
-class Requirements(BaseModel):
-    complete: list[str]
-    pending: list[str]
-    missing: list[str]
-    issues: list[str]
+# The answers: what the service renders (checked by mypy) and the operations' OpenAPI schemas (response_model).
 
 
-class RejectionReason(BaseModel):
-    reason: str
-    developerReason: str
-
-
-class EndorsementOut(BaseModel):
+class EndorsementOut(TypedDict):
     name: EndorsementName
-    status: Literal["pending", "active", "rejected"]
+    status: EndorsementStatus
     requirements: Requirements
     rejectionReasons: list[RejectionReason]
 
 
-class CustomerWallet(BaseModel):
+class CustomerWallet(TypedDict):
     id: str
-    type: Literal["custodial"] = "custodial"
+    type: Literal["custodial"]
     address: str
     network: str
     asset: str
@@ -141,10 +141,10 @@ class CustomerWallet(BaseModel):
     createdAt: str
 
 
-class Customer(BaseModel):
+class Customer(TypedDict):
     id: str
-    object: Literal["customer"] = "customer"
-    type: Literal["individual"]
+    object: Literal["customer"]
+    type: CustomerType
     firstName: str | None
     middleName: str | None
     lastName: str | None
@@ -152,7 +152,7 @@ class Customer(BaseModel):
     phone: str | None
     nationality: str | None
     externalId: str | None
-    status: Literal["active", "inactive"]
+    status: CustomerStatus
     signedAgreement: bool
     signedAgreementAt: str | None
     wallets: list[CustomerWallet]
@@ -162,7 +162,7 @@ class Customer(BaseModel):
     updatedAt: str
 
 
-class CustomerList(BaseModel):
+class CustomerList(TypedDict):
     data: list[Customer]
     hasMore: bool
     nextCursor: str | None

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth.service import AuthContext
 from oms.config import Mode
-from oms.customer import kyc, repository
+from oms.customer import kyc, repository, schemas
 from oms.customer.schemas import CustomerCreate, CustomerUpdate
 from oms.errors import NotFound, PermissionDenied
 from oms.event import service as events
@@ -25,6 +25,7 @@ from oms.kit.patch import merge_metadata
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import Customer, Endorsement, Wallet
+from oms.models.customer import CustomerStatus
 from oms.wallet import repository as wallets
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class CustomerService:
 
     async def create(
         self, session: AsyncSession, auth: AuthContext, body: CustomerCreate, *, customer_id: str
-    ) -> dict[str, Any]:
+    ) -> schemas.Customer:
         now = self._clock.now()
         fields = body.model_dump(exclude_unset=True, mode="json")
         customer = Customer(
@@ -93,7 +94,7 @@ class CustomerService:
 
     async def update(
         self, session: AsyncSession, auth: AuthContext, customer_id: str, body: CustomerUpdate
-    ) -> dict[str, Any]:
+    ) -> schemas.Customer:
         customer = await self._get(session, auth, customer_id, for_update=True)
         fields = body.model_dump(exclude_unset=True, mode="json")
         self._apply(customer, fields)
@@ -109,7 +110,7 @@ class CustomerService:
         await session.flush()
         return (await self.render(session, [customer]))[0]
 
-    async def set_status(self, session: AsyncSession, customer_id: str, status: str) -> str:
+    async def set_status(self, session: AsyncSession, customer_id: str, status: CustomerStatus) -> str:
         """Operator action (no API in v0.9): an ``inactive`` customer can neither create quotes nor move money.
         Returns the tenant of the customer."""
         customer = await session.get(Customer, customer_id, with_for_update={"key_share": True})
@@ -162,7 +163,7 @@ class CustomerService:
 
     # --- queries --------------------------------------------------------------------------------------
 
-    async def get(self, session: AsyncSession, auth: AuthContext, customer_id: str) -> dict[str, Any]:
+    async def get(self, session: AsyncSession, auth: AuthContext, customer_id: str) -> schemas.Customer:
         return (await self.render(session, [await self._get(session, auth, customer_id)]))[0]
 
     async def get_model(
@@ -179,12 +180,11 @@ class CustomerService:
         status: str | None,
         email: str | None,
         external_id: str | None,
-    ) -> dict[str, Any]:
+    ) -> schemas.CustomerList:
         statement = repository.list_statement(auth.tenant_id, status=status, email=email, external_id=external_id)
         result = await paginate(session, statement, Customer, page, scope=Customer.tenant_id == auth.tenant_id)
-        envelope = result.envelope(await self.render(session, result.items))
-        envelope["cursor"] = envelope["nextCursor"]
-        return envelope
+        listed = result.listed(await self.render(session, result.items))
+        return {**listed, "cursor": listed["nextCursor"]}
 
     async def require_endorsement(
         self, session: AsyncSession, auth: AuthContext, customer_id: str, name: str, *, param: str | None = None
@@ -219,7 +219,7 @@ class CustomerService:
         held = (await repository.endorsements_of(session, [customer.id]))[customer.id]
         return refusal(customer.id, customer.status, {e.name for e in held if e.status == "active"}, names) is None
 
-    async def render(self, session: AsyncSession, customers: Sequence[Customer]) -> builtins.list[dict[str, Any]]:
+    async def render(self, session: AsyncSession, customers: Sequence[Customer]) -> builtins.list[schemas.Customer]:
         ids = [customer.id for customer in customers]
         endorsements = await repository.endorsements_of(session, ids)
         owned = await wallets.of_customers(session, ids)
@@ -327,8 +327,8 @@ def refusal(
 
 
 def _resource(
-    customer: Customer, endorsements: list[Endorsement], wallet_summaries: list[dict[str, Any]]
-) -> dict[str, Any]:
+    customer: Customer, endorsements: list[Endorsement], wallet_summaries: list[schemas.CustomerWallet]
+) -> schemas.Customer:
     order = {name: index for index, name in enumerate(kyc.ORDER)}
     return {
         "id": customer.id,
@@ -360,7 +360,7 @@ def _resource(
     }
 
 
-def _wallet_summary(wallet: Wallet, settled: int) -> dict[str, Any]:
+def _wallet_summary(wallet: Wallet, settled: int) -> schemas.CustomerWallet:
     amount = format_amount(settled, ASSETS[wallet.asset].decimals)
     return {
         "id": wallet.id,

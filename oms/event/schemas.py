@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
+
+# The answers: what the service renders (checked by mypy) and the operations' OpenAPI schemas (response_model).
 
 
-class EventData(BaseModel):
-    object: dict[str, Any]
+class EventData(TypedDict):
+    object: Mapping[str, Any]  # the resource as it was answered after the change
 
 
-class Event(BaseModel):
+class Event(TypedDict):
     id: str
-    object: Literal["event"] = "event"
+    object: Literal["event"]
     type: str
     createdAt: str
     sequence: int
     data: EventData
 
 
-class EventList(BaseModel):
+class EventList(TypedDict):
     data: list[Event]
     hasMore: bool
     nextCursor: str | None

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.errors import NotFound
-from oms.event import repository
+from oms.event import repository, schemas
 from oms.kit.ids import new_id
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import isoformat
@@ -28,7 +29,7 @@ async def record(
     tenant_id: str,
     type: str,
     object_id: str,
-    resource: dict[str, Any],
+    resource: Mapping[str, Any],
     at: datetime,
     sequence: int | None = None,
 ) -> Event:
@@ -46,11 +47,11 @@ async def record(
 
 
 def new_event(
-    *, tenant_id: str, type: str, object_id: str, resource: dict[str, Any], at: datetime, sequence: int
+    *, tenant_id: str, type: str, object_id: str, resource: Mapping[str, Any], at: datetime, sequence: int
 ) -> Event:
     """The event row (not yet written) for one change of an object."""
     event_id = new_id("evt")
-    envelope = {
+    envelope: schemas.Event = {
         "id": event_id,
         "object": "event",
         "type": type,
@@ -74,13 +75,13 @@ def new_event(
 
 async def list_events(
     session: AsyncSession, tenant_id: str, page: PageParams, *, type: str | None, object_id: str | None
-) -> dict[str, Any]:
+) -> schemas.EventList:
     statement = repository.list_statement(tenant_id, type=type, object_id=object_id)
     result = await paginate(session, statement, Event, page, scope=Event.tenant_id == tenant_id)
-    return result.envelope([envelope(event.data) for event in result.items])
+    return result.listed([envelope(event.data) for event in result.items])
 
 
-async def get_event(session: AsyncSession, tenant_id: str, event_id: str) -> dict[str, Any]:
+async def get_event(session: AsyncSession, tenant_id: str, event_id: str) -> schemas.Event:
     event = await repository.get(session, tenant_id, event_id)
     if event is None:
         raise NotFound.resource("event", event_id)
@@ -90,7 +91,7 @@ async def get_event(session: AsyncSession, tenant_id: str, event_id: str) -> dic
 ENVELOPE_ORDER = ("id", "object", "type", "createdAt", "sequence", "data")
 
 
-def envelope(stored: dict[str, Any]) -> dict[str, Any]:
+def envelope(stored: dict[str, Any]) -> schemas.Event:
     """A stored envelope in its documented key order (PostgreSQL's JSONB keeps keys in its own order)."""
     ordered = {key: stored[key] for key in ENVELOPE_ORDER if key in stored}
-    return {**ordered, **stored}
+    return cast(schemas.Event, {**ordered, **stored})  # the JSON document new_event() stored

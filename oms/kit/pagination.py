@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypedDict, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BeforeValidator
@@ -17,6 +17,7 @@ from oms.errors import InvalidRequest
 from oms.kit.time import as_utc
 
 T = TypeVar("T")
+R = TypeVar("R")  # a rendered item
 MAX_LIMIT = 100
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -66,18 +67,31 @@ async def page_params(
 PageQuery = Annotated[PageParams, Depends(page_params)]
 
 
+class Listed(TypedDict, Generic[R]):
+    """A page as the API answers it: each resource's list schema (``WalletList``, …) is this shape."""
+
+    data: list[R]
+    hasMore: bool
+    nextCursor: str | None
+    previousCursor: str | None
+
+
 @dataclass
 class Page(Generic[T]):
     items: Sequence[T]
     has_more: bool
 
-    def envelope(self, data: list[Any], *, id_of: Any = lambda item: item.id) -> dict[str, Any]:
+    def listed(self, data: list[R], *, id_of: Callable[[Any], str] = lambda item: item.id) -> Listed[R]:
         return {
             "data": data,
             "hasMore": self.has_more,
             "nextCursor": id_of(self.items[-1]) if self.items else None,
             "previousCursor": id_of(self.items[0]) if self.items else None,
         }
+
+    def envelope(self, data: list[Any], *, id_of: Callable[[Any], str] = lambda item: item.id) -> dict[str, Any]:
+        """``listed`` for a resource whose answers are not typed yet."""
+        return dict(self.listed(data, id_of=id_of))
 
 
 async def paginate(

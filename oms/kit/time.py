@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, overload
 
 
 def truncate(moment: datetime) -> datetime:
@@ -25,6 +25,12 @@ class SystemClock:
         return truncate(datetime.now(UTC) + self.offset)
 
 
+@overload
+def isoformat(moment: datetime) -> str: ...
+@overload
+def isoformat(moment: None) -> None: ...
+@overload
+def isoformat(moment: datetime | None) -> str | None: ...
 def isoformat(moment: datetime | None) -> str | None:
     """RFC 3339 in UTC with a ``Z``, to the millisecond."""
     if moment is None:

@@ -1,12 +1,35 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
-from oms.models.base import Base
+from oms.models.base import Base, JSONDocument
+
+CustomerType = Literal["individual"]
+CustomerStatus = Literal["active", "inactive"]
+EndorsementName = Literal["basic", "cryptoCustody", "usd"]
+EndorsementStatus = Literal["pending", "active", "rejected"]
+
+
+# An endorsement's KYC requirements (field names) and its rejection, as stored and as answered.
+class Requirements(TypedDict):
+    complete: list[str]
+    pending: list[str]
+    missing: list[str]
+    issues: list[str]
+
+
+class RejectionReason(TypedDict):
+    reason: str
+    developerReason: str
+
+
+class RejectionReasons(TypedDict):
+    items: list[RejectionReason]
 
 
 class Customer(Base):
@@ -19,8 +42,8 @@ class Customer(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
-    type: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    type: Mapped[CustomerType] = mapped_column(String(16))
+    status: Mapped[CustomerStatus] = mapped_column(String(16))
     first_name: Mapped[str | None] = mapped_column(String(200))
     middle_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
@@ -47,10 +70,10 @@ class Endorsement(Base):
     __tablename__ = "endorsements"
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))
-    requirements: Mapped[dict[str, Any]] = mapped_column()
-    rejection_reasons: Mapped[dict[str, Any]] = mapped_column()
+    name: Mapped[EndorsementName] = mapped_column(String(32), primary_key=True)
+    status: Mapped[EndorsementStatus] = mapped_column(String(16))
+    requirements: Mapped[Requirements] = mapped_column(JSONDocument)
+    rejection_reasons: Mapped[RejectionReasons] = mapped_column(JSONDocument)
     # When the sandbox reviewer may decide (requirements became complete + review delay).
     review_after: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime]

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oms.models.base import Base
+
+WalletStatus = Literal["active", "suspended", "closed"]
 
 
 class Wallet(Base):
@@ -23,6 +26,6 @@ class Wallet(Base):
     chain: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(42))
     key_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("custody_keys.index"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[WalletStatus] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oms.models.base import Base, BigIntKey, JSONDocument
+
+DisabledReason = Literal["endpoint_gone"]
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+AttemptOutcome = Literal["in_flight", "succeeded", "failed", "abandoned"]
 
 
 class Webhook(Base):
@@ -23,7 +27,7 @@ class Webhook(Base):
     enabled: Mapped[bool]
     compliance_only: Mapped[bool]
     # Why delivery stopped on its own (``endpoint_gone`` after a 410); cleared when re-enabled.
-    disabled_reason: Mapped[str | None] = mapped_column(String(32))
+    disabled_reason: Mapped[DisabledReason | None] = mapped_column(String(32))
     secret_nonce: Mapped[bytes] = mapped_column(LargeBinary)
     secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     # The secret replaced by the last rotation, still used to sign until ``previous_secret_expires_at``.
@@ -57,7 +61,7 @@ class WebhookDelivery(Base):
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))
     event_type: Mapped[str] = mapped_column(String(80))
     # pending | delivered | failed
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[DeliveryStatus] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt_at: Mapped[datetime | None]
     # Retries stop after this moment (24 h after the delivery was created or manually retried).
@@ -80,7 +84,7 @@ class WebhookAttempt(Base):
     delivery_id: Mapped[str] = mapped_column(ForeignKey("webhook_deliveries.id"))
     number: Mapped[int] = mapped_column(Integer)
     # in_flight | succeeded | failed | abandoned (the worker stopped before it finished)
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[AttemptOutcome] = mapped_column(String(16))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     status_code: Mapped[int | None] = mapped_column(Integer)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +17,7 @@ from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import Wallet
-from oms.wallet import repository
+from oms.wallet import repository, schemas
 from oms.wallet.schemas import WalletCreate
 
 ESTIMATE_CURRENCIES = {"USD"}
@@ -34,7 +32,7 @@ class WalletService:
 
     async def create(
         self, session: AsyncSession, auth: AuthContext, customer_id: str, body: WalletCreate
-    ) -> dict[str, Any]:
+    ) -> schemas.Wallet:
         chain_asset = _supported(body.asset, body.chain)
         if not self._chains.serves(body.chain, body.asset):
             raise InvalidRequest(
@@ -73,15 +71,15 @@ class WalletService:
 
     async def list(
         self, session: AsyncSession, auth: AuthContext, customer_id: str, page: PageParams
-    ) -> dict[str, Any]:
+    ) -> schemas.WalletList:
         customer = await self._customers.get_model(session, auth, customer_id)
         statement = repository.list_statement(auth.tenant_id, customer.id)
         result = await paginate(session, statement, Wallet, page, scope=Wallet.customer_id == customer.id)
-        return result.envelope([render(wallet) for wallet in result.items])
+        return result.listed([render(wallet) for wallet in result.items])
 
     async def balance(
         self, session: AsyncSession, auth: AuthContext, wallet_id: str, currency_code: str
-    ) -> dict[str, Any]:
+    ) -> schemas.Balance:
         if currency_code.upper() not in ESTIMATE_CURRENCIES:
             raise InvalidRequest(
                 "unsupported_currency",
@@ -97,7 +95,7 @@ class WalletService:
 
 def render_balance(
     wallet_id: str, asset: str, chain: str, by_kind: dict[str, int], currency_code: str
-) -> dict[str, Any]:
+) -> schemas.Balance:
     amounts = ledger.WalletBalance(**by_kind)
     decimals = ASSETS[asset].decimals
     settled = format_amount(amounts.balance, decimals)
@@ -114,7 +112,7 @@ def render_balance(
     }
 
 
-def render(wallet: Wallet) -> dict[str, Any]:
+def render(wallet: Wallet) -> schemas.Wallet:
     chain_asset = assets.SUPPORTED[(wallet.asset, wallet.chain)]
     return {
         "id": wallet.id,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
+from oms.models.webhook import AttemptOutcome, DeliveryStatus, DisabledReason
 from oms.webhook.catalogue import validate_patterns
 from oms.webhook.ssrf import MAX_URL_LENGTH
 
@@ -35,15 +37,18 @@ class SecretRotation(Strict):
     previousSecretExpiresIn: Annotated[int, Field(ge=0, le=7 * DAY)] = DAY
 
 
-class Webhook(BaseModel):
+# The answers: what the service renders (checked by mypy) and the operations' OpenAPI schemas (response_model).
+
+
+class Webhook(TypedDict):
     id: str
-    object: Literal["webhook"] = "webhook"
+    object: Literal["webhook"]
     url: str
     events: list[str]
     enabled: bool
     status: Literal["active", "disabled"]
     complianceOnly: bool
-    disabledReason: Literal["endpoint_gone"] | None
+    disabledReason: DisabledReason | None
     previousSecretExpiresAt: str | None
     createdAt: str
     updatedAt: str
@@ -53,22 +58,22 @@ class WebhookWithSecret(Webhook):
     secret: str
 
 
-class WebhookList(BaseModel):
+class WebhookList(TypedDict):
     data: list[Webhook]
     hasMore: bool
     nextCursor: str | None
     previousCursor: str | None
 
 
-class DeletedWebhook(BaseModel):
+class DeletedWebhook(TypedDict):
     id: str
-    object: Literal["webhook"] = "webhook"
-    deleted: Literal[True] = True
+    object: Literal["webhook"]
+    deleted: Literal[True]
 
 
-class Attempt(BaseModel):
+class Attempt(TypedDict):
     number: int
-    outcome: Literal["in_flight", "succeeded", "failed", "abandoned"]
+    outcome: AttemptOutcome
     startedAt: str
     finishedAt: str | None
     statusCode: int | None
@@ -77,13 +82,13 @@ class Attempt(BaseModel):
     error: str | None
 
 
-class Delivery(BaseModel):
+class Delivery(TypedDict):
     id: str
-    object: Literal["webhookDelivery"] = "webhookDelivery"
+    object: Literal["webhookDelivery"]
     webhookId: str
     eventId: str
     eventType: str
-    status: Literal["pending", "delivered", "failed"]
+    status: DeliveryStatus
     attemptCount: int
     nextAttemptAt: str | None
     retryUntil: str
@@ -94,7 +99,7 @@ class Delivery(BaseModel):
     updatedAt: str
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(TypedDict):
     data: list[Delivery]
     hasMore: bool
     nextCursor: str | None

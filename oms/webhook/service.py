@@ -18,7 +18,7 @@ from oms.kit.ids import new_id
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.models import Webhook, WebhookAttempt, WebhookDelivery
-from oms.webhook import repository, signing
+from oms.webhook import repository, schemas, signing
 from oms.webhook.catalogue import TEST_EVENT
 from oms.webhook.schemas import SecretRotation, WebhookCreate, WebhookUpdate
 from oms.webhook.ssrf import UnsafeUrl, UrlGuard
@@ -38,7 +38,7 @@ class WebhookService:
 
     async def create(
         self, session: AsyncSession, auth: AuthContext, body: WebhookCreate, *, webhook_id: str
-    ) -> dict[str, Any]:
+    ) -> schemas.WebhookWithSecret:
         await self._check_url(body.url)
         now = self._clock.now()
         secret = signing.new_secret()
@@ -64,17 +64,17 @@ class WebhookService:
         await session.flush()
         return {**self.render(webhook), "secret": secret}
 
-    async def list(self, session: AsyncSession, auth: AuthContext, page: PageParams) -> dict[str, Any]:
+    async def list(self, session: AsyncSession, auth: AuthContext, page: PageParams) -> schemas.WebhookList:
         statement = repository.list_statement(auth.tenant_id)
         result = await paginate(session, statement, Webhook, page, scope=Webhook.tenant_id == auth.tenant_id)
-        return result.envelope([self.render(webhook) for webhook in result.items])
+        return result.listed([self.render(webhook) for webhook in result.items])
 
-    async def get(self, session: AsyncSession, auth: AuthContext, webhook_id: str) -> dict[str, Any]:
+    async def get(self, session: AsyncSession, auth: AuthContext, webhook_id: str) -> schemas.Webhook:
         return self.render(await self._get(session, auth, webhook_id))
 
     async def update(
         self, session: AsyncSession, auth: AuthContext, webhook_id: str, body: WebhookUpdate
-    ) -> dict[str, Any]:
+    ) -> schemas.Webhook:
         webhook = await self._get(session, auth, webhook_id, for_update=True)
         fields = body.model_dump(exclude_unset=True)
         for name in ("url", "events", "enabled"):
@@ -93,7 +93,7 @@ class WebhookService:
         await session.flush()
         return self.render(webhook)
 
-    async def delete(self, session: AsyncSession, auth: AuthContext, webhook_id: str) -> dict[str, Any]:
+    async def delete(self, session: AsyncSession, auth: AuthContext, webhook_id: str) -> schemas.DeletedWebhook:
         webhook = await self._get(session, auth, webhook_id, for_update=True)
         now = self._clock.now()
         webhook.enabled = False
@@ -105,7 +105,7 @@ class WebhookService:
 
     async def rotate_secret(
         self, session: AsyncSession, auth: AuthContext, webhook_id: str, body: SecretRotation
-    ) -> dict[str, Any]:
+    ) -> schemas.WebhookWithSecret:
         """A new secret, returned once; the replaced one keeps signing for the overlap window."""
         webhook = await self._get(session, auth, webhook_id, for_update=True)
         now = self._clock.now()
@@ -122,7 +122,7 @@ class WebhookService:
         await session.flush()
         return {**self.render(webhook), "secret": secret}
 
-    async def send_test(self, session: AsyncSession, auth: AuthContext, webhook_id: str) -> dict[str, Any]:
+    async def send_test(self, session: AsyncSession, auth: AuthContext, webhook_id: str) -> schemas.Delivery:
         """A ``webhook.test`` event delivered to this endpoint only (by the worker, like any other)."""
         webhook = await self._get(session, auth, webhook_id)
         self._require_enabled(webhook)
@@ -152,17 +152,17 @@ class WebhookService:
         *,
         status: str | None,
         event_id: str | None,
-    ) -> dict[str, Any]:
+    ) -> schemas.DeliveryList:
         webhook = await self._get(session, auth, webhook_id)
         statement = repository.deliveries_statement(webhook.id, status=status, event_id=event_id)
         scope = WebhookDelivery.webhook_id == webhook.id
         result = await paginate(session, statement, WebhookDelivery, page, scope=scope)
         attempts = await repository.attempts_of(session, [d.id for d in result.items])
-        return result.envelope([self.render_delivery(d, attempts[d.id]) for d in result.items])
+        return result.listed([self.render_delivery(d, attempts[d.id]) for d in result.items])
 
     async def get_delivery(
         self, session: AsyncSession, auth: AuthContext, webhook_id: str, delivery_id: str
-    ) -> dict[str, Any]:
+    ) -> schemas.Delivery:
         webhook = await self._get(session, auth, webhook_id)
         delivery = await self._get_delivery(session, webhook, delivery_id)
         attempts = await repository.attempts_of(session, [delivery.id])
@@ -170,7 +170,7 @@ class WebhookService:
 
     async def retry_delivery(
         self, session: AsyncSession, auth: AuthContext, webhook_id: str, delivery_id: str
-    ) -> dict[str, Any]:
+    ) -> schemas.Delivery:
         """Send a failed (or already delivered) event again, with a fresh 24-hour retry window."""
         webhook = await self._get(session, auth, webhook_id)
         delivery = await self._get_delivery(session, webhook, delivery_id, for_update=True)
@@ -232,7 +232,7 @@ class WebhookService:
 
     # --- rendering ------------------------------------------------------------------------------------
 
-    def render(self, webhook: Webhook) -> dict[str, Any]:
+    def render(self, webhook: Webhook) -> schemas.Webhook:
         expires = webhook.previous_secret_expires_at
         return {
             "id": webhook.id,
@@ -249,7 +249,7 @@ class WebhookService:
         }
 
     @staticmethod
-    def render_delivery(delivery: WebhookDelivery, attempts: Sequence[WebhookAttempt]) -> dict[str, Any]:
+    def render_delivery(delivery: WebhookDelivery, attempts: Sequence[WebhookAttempt]) -> schemas.Delivery:
         return {
             "id": delivery.id,
             "object": "webhookDelivery",

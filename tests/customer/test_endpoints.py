@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import select
 
 from oms import worker
-from oms.customer.schemas import Customer, CustomerList
 from oms.models import Customer as CustomerRow
 from oms.models import Event
 from tests.support import FULL_IDENTITY, Api, OffsetClock, assert_error, create_customer
@@ -25,7 +24,6 @@ async def events_of(ctx, object_id: str) -> list[Event]:  # type: ignore[no-unty
 
 async def test_empty_customer_is_approved_at_once_in_sandbox(api: Api, ctx) -> None:
     customer = await create_customer(api)
-    Customer.model_validate(customer)
     assert customer["id"].startswith("cst_") and customer["object"] == "customer"
     assert customer["type"] == "individual" and customer["status"] == "active"
     assert statuses(customer) == {"basic": "active", "cryptoCustody": "active", "usd": "active"}
@@ -135,7 +133,6 @@ async def test_list_pages_newest_first_both_ways(api: Api, clock: OffsetClock) -
         clock.advance(milliseconds=5)
     newest_first = list(reversed(created))
     page1 = (await api.get("/customers", limit=2)).json()
-    CustomerList.model_validate(page1)
     assert [c["id"] for c in page1["data"]] == newest_first[:2]
     assert page1["hasMore"] is True and page1["cursor"] == page1["nextCursor"] == newest_first[1]
     page2 = (await api.get("/customers", limit=2, startingAfter=page1["nextCursor"])).json()

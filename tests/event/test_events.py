@@ -7,7 +7,6 @@ import uuid
 import pytest
 
 from oms.context import AppContext
-from oms.event.schemas import Event, EventList
 from tests.support import Api, assert_error, create_customer
 from tests.webhook.support import emit
 
@@ -20,7 +19,6 @@ async def test_events_are_listed_newest_first_with_their_envelope(api: Api, ctx:
         *await emit(ctx, api.tenant_id, "wallet.depositDetected", object_id=wallet),
     ]
     listed = (await api.get("/events")).json()
-    EventList.model_validate(listed)
     assert [e["id"] for e in listed["data"]] == ids[::-1]
     first = listed["data"][-1]
     assert list(first) == ["id", "object", "type", "createdAt", "sequence", "data"]
@@ -32,7 +30,6 @@ async def test_events_are_listed_newest_first_with_their_envelope(api: Api, ctx:
 async def test_an_event_is_retrieved_by_id(api: Api, ctx: AppContext) -> None:
     [event_id] = await emit(ctx, api.tenant_id, "transaction.cryptoToCrypto.completed")
     event = (await api.get(f"/events/{event_id}")).json()
-    Event.model_validate(event)
     assert event["id"] == event_id and event["type"] == "transaction.cryptoToCrypto.completed"
 
 

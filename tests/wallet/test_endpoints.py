@@ -1,18 +1,16 @@
-"""Custodial wallets and balances."""
+"""Custodial wallets and balances (each answer's shape is checked against its schema by tests/contract.py)."""
 
 from __future__ import annotations
 
 from eth_utils import is_checksum_address
 
 from oms.ledger import service as ledger
-from oms.wallet.schemas import Balance, Wallet, WalletList
 from tests.support import Api, assert_error, create_customer, create_wallet
 
 
 async def test_provisioned_wallet_has_a_checksummed_address(api: Api) -> None:
     customer = await create_customer(api)
     wallet = await create_wallet(api, customer["id"])
-    Wallet.model_validate(wallet)
     assert wallet["id"].startswith("wlt_") and wallet["customerId"] == customer["id"]
     assert is_checksum_address(wallet["address"])
     assert (wallet["asset"], wallet["chain"], wallet["status"], wallet["type"]) == (
@@ -83,7 +81,6 @@ async def test_list_wallets_of_a_customer(api: Api) -> None:
     assert (await api.get(f"/customers/{customer['id']}/wallets")).json()["data"] == []
     wallet = await create_wallet(api, customer["id"])
     listed = (await api.get(f"/customers/{customer['id']}/wallets")).json()
-    WalletList.model_validate(listed)
     assert listed["data"] == [wallet] and listed["hasMore"] is False
 
 
@@ -109,7 +106,6 @@ async def test_new_wallet_balance_is_zero(api: Api) -> None:
     customer = await create_customer(api)
     wallet = await create_wallet(api, customer["id"])
     balance = (await api.get(f"/wallets/{wallet['id']}/balance")).json()
-    Balance.model_validate(balance)
     assert balance == {
         "object": "balance",
         "walletId": wallet["id"],

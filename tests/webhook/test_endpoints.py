@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from oms.webhook.schemas import Webhook, WebhookWithSecret
 from tests.support import Api, assert_error
 from tests.webhook.support import create_webhook, delete
 
@@ -16,13 +15,11 @@ SECRET = re.compile(r"^whsec_[0-9a-f]{64}$")
 
 async def test_create_returns_the_secret_once(wapi: Api) -> None:
     created = await create_webhook(wapi, URL)
-    WebhookWithSecret.model_validate(created)
     assert created["id"].startswith("whk_") and created["object"] == "webhook"
     assert SECRET.match(created["secret"])
     assert created["events"] == [] and created["enabled"] is True and created["status"] == "active"
     assert created["complianceOnly"] is False and created["disabledReason"] is None
     fetched = (await wapi.get(f"/webhooks/{created['id']}")).json()
-    Webhook.model_validate(fetched)
     assert "secret" not in fetched
     assert fetched == {k: v for k, v in created.items() if k != "secret"}
     listed = (await wapi.get("/webhooks")).json()

@@ -235,7 +235,7 @@ class CustomerWallet(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    type: Annotated[Literal["custodial"], Field(title="Type")] = "custodial"
+    type: Annotated[Literal["custodial"], Field(title="Type")]
     address: Annotated[str, Field(title="Address")]
     network: Annotated[str, Field(title="Network")]
     asset: Annotated[str, Field(title="Asset")]
@@ -249,8 +249,8 @@ class DeletedWebhook(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["webhook"], Field(title="Object")] = "webhook"
-    deleted: Annotated[Literal[True], Field(title="Deleted")] = True
+    object: Annotated[Literal["webhook"], Field(title="Object")]
+    deleted: Annotated[Literal[True], Field(title="Deleted")]
 
 
 class Delivery(BaseModel):
@@ -258,7 +258,7 @@ class Delivery(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["webhookDelivery"], Field(title="Object")] = "webhookDelivery"
+    object: Annotated[Literal["webhookDelivery"], Field(title="Object")]
     webhook_id: Annotated[str, Field(alias="webhookId", title="Webhookid")]
     event_id: Annotated[str, Field(alias="eventId", title="Eventid")]
     event_type: Annotated[str, Field(alias="eventType", title="Eventtype")]
@@ -506,7 +506,7 @@ class SandboxClock(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    object: Annotated[Literal["sandboxClock"], Field(title="Object")] = "sandboxClock"
+    object: Annotated[Literal["sandboxClock"], Field(title="Object")]
     now: Annotated[str, Field(title="Now")]
     offset_seconds: Annotated[float, Field(alias="offsetSeconds", title="Offsetseconds")]
     system_now: Annotated[str, Field(alias="systemNow", title="Systemnow")]
@@ -625,7 +625,7 @@ class Token(BaseModel):
         populate_by_name=True,
     )
     access_token: Annotated[str, Field(alias="accessToken", title="Accesstoken")]
-    token_type: Annotated[Literal["bearer"], Field(alias="tokenType", title="Tokentype")] = "bearer"
+    token_type: Annotated[Literal["bearer"], Field(alias="tokenType", title="Tokentype")]
     expires_in: Annotated[int, Field(alias="expiresIn", title="Expiresin")]
     expires_at: Annotated[str, Field(alias="expiresAt", title="Expiresat")]
 
@@ -754,7 +754,7 @@ class Wallet(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["wallet"], Field(title="Object")] = "wallet"
+    object: Annotated[Literal["wallet"], Field(title="Object")]
     customer_id: Annotated[str, Field(alias="customerId", title="Customerid")]
     address: Annotated[str, Field(title="Address")]
     asset: Annotated[str, Field(title="Asset")]
@@ -806,7 +806,7 @@ class Webhook(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["webhook"], Field(title="Object")] = "webhook"
+    object: Annotated[Literal["webhook"], Field(title="Object")]
     url: Annotated[str, Field(title="Url")]
     events: Annotated[list[str], Field(title="Events")]
     enabled: Annotated[bool, Field(title="Enabled")]
@@ -867,7 +867,7 @@ class WebhookWithSecret(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["webhook"], Field(title="Object")] = "webhook"
+    object: Annotated[Literal["webhook"], Field(title="Object")]
     url: Annotated[str, Field(title="Url")]
     events: Annotated[list[str], Field(title="Events")]
     enabled: Annotated[bool, Field(title="Enabled")]
@@ -938,7 +938,7 @@ class Balance(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    object: Annotated[Literal["balance"], Field(title="Object")] = "balance"
+    object: Annotated[Literal["balance"], Field(title="Object")]
     wallet_id: Annotated[str, Field(alias="walletId", title="Walletid")]
     asset: Annotated[str, Field(title="Asset")]
     chain: Annotated[str, Field(title="Chain")]
@@ -989,7 +989,7 @@ class CashLocationOut(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["cashLocation"], Field(title="Object")] = "cashLocation"
+    object: Annotated[Literal["cashLocation"], Field(title="Object")]
     location_reference: Annotated[str, Field(alias="locationReference", title="Locationreference")]
     provider: Annotated[str, Field(title="Provider")]
     name: Annotated[str, Field(title="Name")]
@@ -1124,7 +1124,7 @@ class Event(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["event"], Field(title="Object")] = "event"
+    object: Annotated[Literal["event"], Field(title="Object")]
     type: Annotated[str, Field(title="Type")]
     created_at: Annotated[str, Field(alias="createdAt", title="Createdat")]
     sequence: Annotated[int, Field(title="Sequence")]
@@ -1357,7 +1357,7 @@ class CashLocationList(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    object: Annotated[Literal["list"], Field(title="Object")] = "list"
+    object: Annotated[Literal["list"], Field(title="Object")]
     data: Annotated[list[CashLocationOut], Field(title="Data")]
     has_more: Annotated[bool, Field(alias="hasMore", title="Hasmore")]
     radius: Annotated[float, Field(title="Radius")]
@@ -1368,7 +1368,7 @@ class Customer(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["customer"], Field(title="Object")] = "customer"
+    object: Annotated[Literal["customer"], Field(title="Object")]
     type: Annotated[Literal["individual"], Field(title="Type")]
     first_name: Annotated[str | None, Field(alias="firstName", title="Firstname")]
     middle_name: Annotated[str | None, Field(alias="middleName", title="Middlename")]

@@ -12,7 +12,7 @@ import math
 from functools import cached_property
 from pathlib import Path
 
-from oms.funding.cash_location.port import CashLocation, Nearby
+from oms.funding.cash_location.port import FLOWS, CashLocation, Nearby
 
 DATASET = Path(__file__).resolve().parent.parent / "data" / "cash_locations.csv"
 EARTH_RADIUS_KM = 6371.0088
@@ -47,7 +47,7 @@ class DatasetLocations:
                     country=row["country"],
                     latitude=float(row["latitude"]),
                     longitude=float(row["longitude"]),
-                    flows=frozenset(row["flows"].split("|")),
+                    flows=frozenset(FLOWS[flow] for flow in row["flows"].split("|")),
                 )
                 for row in csv.DictReader(handle)
             ]

@@ -7,9 +7,10 @@ the sandbox uses ``DatasetLocations`` over the dataset shipped in ``oms/funding/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
-FLOWS = ("cashIn", "cashOut")
+Flow = Literal["cashIn", "cashOut"]
+FLOWS: dict[str, Flow] = {"cashIn": "cashIn", "cashOut": "cashOut"}  # by name (a dataset's text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ class CashLocation:
     country: str
     latitude: float
     longitude: float
-    flows: frozenset[str]
+    flows: frozenset[Flow]
 
     @property
     def full_address(self) -> str:

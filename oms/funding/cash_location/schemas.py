@@ -2,17 +2,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
+
+from oms.funding.cash_location.port import Flow
+
+# The answers: what the service renders (checked by mypy) and the operations' OpenAPI schemas (response_model).
 
 
-class Coordinates(BaseModel):
+class Coordinates(TypedDict):
     latitude: float
     longitude: float
 
 
-class CashLocationOut(BaseModel):
+class CashLocationOut(TypedDict):
     id: str
-    object: Literal["cashLocation"] = "cashLocation"
+    object: Literal["cashLocation"]
     locationReference: str
     provider: str
     name: str
@@ -23,13 +27,13 @@ class CashLocationOut(BaseModel):
     zipCode: str
     country: str
     coordinates: Coordinates
-    flows: list[Literal["cashIn", "cashOut"]]
+    flows: list[Flow]
     distance: float
     distanceMiles: float
 
 
-class CashLocationList(BaseModel):
-    object: Literal["list"] = "list"
+class CashLocationList(TypedDict):
+    object: Literal["list"]
     data: list[CashLocationOut]
     hasMore: bool
     radius: float

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from oms.errors import InvalidRequest
 from oms.funding.cash_location.port import CashLocation, CashLocationSource, Nearby
+from oms.funding.cash_location.schemas import CashLocationList, CashLocationOut
 
 KM_PER_MILE = 1.609344
 DEFAULT_RADIUS_KM = 25.0
@@ -18,7 +17,7 @@ class CashLocationService:
 
     def list(
         self, *, provider: str, flow: str, latitude: float, longitude: float, radius_km: float, limit: int
-    ) -> dict[str, Any]:
+    ) -> CashLocationList:
         if provider not in self._source.providers():
             raise InvalidRequest(
                 "unsupported_provider",
@@ -30,7 +29,7 @@ class CashLocationService:
         )
         return {
             "object": "list",
-            "data": [render(nearby.location, nearby) for nearby in found],
+            "data": [render(nearby) for nearby in found],
             "hasMore": False,
             "radius": radius_km,
         }
@@ -39,8 +38,9 @@ class CashLocationService:
         return self._source.get(location_id)
 
 
-def render(location: CashLocation, nearby: Nearby | None = None) -> dict[str, Any]:
-    resource: dict[str, Any] = {
+def render(nearby: Nearby) -> CashLocationOut:
+    location = nearby.location
+    return {
         "id": location.id,
         "object": "cashLocation",
         "locationReference": location.location_reference,
@@ -54,9 +54,7 @@ def render(location: CashLocation, nearby: Nearby | None = None) -> dict[str, An
         "country": location.country,
         "coordinates": {"latitude": location.latitude, "longitude": location.longitude},
         "flows": sorted(location.flows),
-    }
-    if nearby is not None:
         # Kilometres (the documented unit), with miles alongside for US screens.
-        resource["distance"] = round(nearby.distance_km, 3)
-        resource["distanceMiles"] = round(nearby.distance_km / KM_PER_MILE, 3)
-    return resource
+        "distance": round(nearby.distance_km, 3),
+        "distanceMiles": round(nearby.distance_km / KM_PER_MILE, 3),
+    }
