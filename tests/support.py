@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -312,3 +313,14 @@ def assert_error(response: httpx.Response, status: int, code: str, param: str | 
     if param is not None:
         assert error["param"] == param, error
     return dict(error)
+
+
+def fields(body: Any) -> Any:
+    """A JSON body with attribute access (``txn.destination.txHash``), for tests that read many of its fields; its
+    shape is not checked here: tests/contract.py checks every 2xx body against its schema where it is received.
+    ``metadata`` stays a dict (the customer's own keys)."""
+    if isinstance(body, dict):
+        return SimpleNamespace(**{key: value if key == "metadata" else fields(value) for key, value in body.items()})
+    if isinstance(body, list):
+        return [fields(item) for item in body]
+    return body

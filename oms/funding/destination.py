@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oms.chain import assets
 from oms.chain.registry import Chains
 from oms.errors import InvalidRequest, NotFound
-from oms.quote.schemas import WalletTarget
+from oms.quote.schemas import DestinationWallet, WalletTarget
 from oms.wallet import repository as wallets
 
 
@@ -90,5 +90,5 @@ async def resolve(
     return Destination(asset, network, None, to_checksum_address(address))
 
 
-def render(destination_wallet_id: str | None, address: str) -> dict[str, str | None]:
+def render(destination_wallet_id: str | None, address: str) -> DestinationWallet:
     return {"id": destination_wallet_id, "blockchainAddress": address}

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Literal, TypedDict
+from typing import Any
 
 from oms.errors import InvalidRequest
+from oms.funding.cash_in import schemas as cash_in_schemas
 from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount, unit
 from oms.quote.pricing import FeeSchedule
+from oms.quote.schemas import Fees, Rates
 
 USD_DECIMALS = ASSETS["usd"].decimals
-
-
-class PercentageFee(TypedDict):
-    type: Literal["percentage"]
-    rate: str
-
-
-class FixedFee(TypedDict):
-    type: Literal["fixed"]
-    amount: str
-
-
-class FeeScheduleBody(TypedDict):
-    """The wire's ``omsFeeSchedule``."""
-
-    feeCurrency: Literal["usd"]
-    entries: list[PercentageFee | FixedFee]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +31,9 @@ class FiatFees(FeeSchedule):
     def snapshot(self) -> dict[str, Any]:
         return {"rate": str(self.rate), "fixed": self.fixed}
 
-    def schedule(self) -> FeeScheduleBody:
+    def schedule(self) -> cash_in_schemas.FeeSchedule:
         """The ``omsFeeSchedule`` object: a percentage entry and a fixed entry."""
-        entries: list[PercentageFee | FixedFee] = []
+        entries: list[cash_in_schemas.FeeEntry] = []
         if self.rate:
             entries.append({"type": "percentage", "rate": _decimal_text(self.rate)})
         if self.fixed:
@@ -77,7 +62,7 @@ def token_amount(minor: int, asset: str) -> str:
     return format_amount(minor, ASSETS[asset].decimals)
 
 
-def fees_deducted(fee: int, decimals: int) -> dict[str, str]:
+def fees_deducted(fee: int, decimals: int) -> Fees:
     zero = format_amount(0, decimals)
     return {"total": format_amount(fee, decimals), "developer": zero, "oms": format_amount(fee, decimals), "gas": zero}
 
@@ -89,7 +74,7 @@ def effective_rate(net: Decimal, gross: Decimal) -> str:
     return _decimal_text((net / gross).quantize(Decimal("0.000001"), ROUND_HALF_EVEN))
 
 
-def rates(net_cents: int, gross_cents: int, asset: str) -> dict[str, str]:
+def rates(net_cents: int, gross_cents: int, asset: str) -> Rates:
     """Stablecoins are delivered one to one against the dollar."""
     return {
         "exchangeRate": "1.0",

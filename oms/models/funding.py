@@ -4,12 +4,14 @@ the one of them that created it."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oms.models.base import Base
+
+CashInStatus = Literal["pending", "processing", "completed", "failed", "expired"]
 
 
 class CashIn(Base):
@@ -31,7 +33,7 @@ class CashIn(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[CashInStatus] = mapped_column(String(16))
     sub_status: Mapped[str] = mapped_column(String(48))
     provider: Mapped[str] = mapped_column(String(32))
     location_id: Mapped[str] = mapped_column(String(64))

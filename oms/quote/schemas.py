@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from oms.customer.schemas import Metadata, Strict
+from oms.models.quote import FixedSide, MovementType
 
 
 class QuoteSource(Strict):
@@ -43,14 +45,18 @@ class QuoteCreate(Strict):
     metadata: Metadata | None = None
 
 
-class Fees(BaseModel):
+# The answers: what the service renders (checked by mypy) and the operations' OpenAPI schemas (response_model).
+# The sides are shared with transactions and cash-ins.
+
+
+class Fees(TypedDict):
     total: str
     developer: str
     oms: str
     gas: str
 
 
-class SourceSide(BaseModel):
+class SourceSide(TypedDict):
     walletId: str | None
     asset: str
     network: str
@@ -59,12 +65,12 @@ class SourceSide(BaseModel):
     feesDeducted: Fees
 
 
-class DestinationWallet(BaseModel):
+class DestinationWallet(TypedDict):
     id: str | None
     blockchainAddress: str | None
 
 
-class DestinationSide(BaseModel):
+class DestinationSide(TypedDict):
     asset: str
     network: str
     amountGross: str
@@ -73,22 +79,22 @@ class DestinationSide(BaseModel):
     wallet: DestinationWallet
 
 
-class Rates(BaseModel):
+class Rates(TypedDict):
     exchangeRate: str
     effectiveRate: str
     pair: str
 
 
-class Quote(BaseModel):
+class Quote(TypedDict):
     id: str
-    object: Literal["quote"] = "quote"
-    type: Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"]
+    object: Literal["quote"]
+    type: MovementType
     status: Literal["open", "accepted", "expired"]
     customerId: str
     source: SourceSide
     destination: DestinationSide
     rates: Rates
-    fixedAmountSide: Literal["source", "destination"]
+    fixedAmountSide: FixedSide
     developerFees: list[dict[str, Any]]
     sponsorGas: bool
     sponsorGasCost: str

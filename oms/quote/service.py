@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Literal, TypedDict
 
 from eth_utils import is_address, to_checksum_address
 from sqlalchemy import bindparam, select
@@ -18,7 +18,7 @@ from oms.kit.ids import is_valid_id, new_id
 from oms.kit.money import ASSETS, AmountError, check_max, format_amount, parse_amount
 from oms.kit.time import Clock, isoformat
 from oms.models import Quote, Wallet
-from oms.quote import pricing
+from oms.quote import pricing, schemas
 from oms.quote.schemas import QuoteCreate
 from oms.wallet import repository as wallets
 
@@ -46,7 +46,7 @@ class QuoteService:
         self._lock = timedelta(seconds=lock_seconds)
         self._schedule = schedule
 
-    async def create(self, session: AsyncSession, auth: AuthContext, body: QuoteCreate) -> dict[str, Any]:
+    async def create(self, session: AsyncSession, auth: AuthContext, body: QuoteCreate) -> schemas.Quote:
         customer = await self._customers.require_endorsements(
             session, auth, body.customerId, REQUIRED, param="customerId"
         )
@@ -94,7 +94,7 @@ class QuoteService:
             accepted_at=None,
         )
 
-    async def get(self, session: AsyncSession, auth: AuthContext, quote_id: str) -> dict[str, Any]:
+    async def get(self, session: AsyncSession, auth: AuthContext, quote_id: str) -> schemas.Quote:
         quote = await self.get_model(session, auth, quote_id)
         return self.render(quote, await self.now(session, auth.tenant_id))
 
@@ -128,13 +128,13 @@ class QuoteService:
             raise NotFound.resource("quote", quote_id, param=param)
         return quote
 
-    def status_of(self, quote: Quote, now: datetime | None = None) -> str:
+    def status_of(self, quote: Quote, now: datetime | None = None) -> Literal["open", "accepted", "expired"]:
         """``expired`` is derived: an open quote whose lock has lapsed (at ``now``, the tenant's time)."""
         if quote.status == "open" and (now or self._clock.now()) >= quote.expires_at:
             return "expired"
         return quote.status
 
-    def render(self, quote: Quote, now: datetime | None = None) -> dict[str, Any]:
+    def render(self, quote: Quote, now: datetime | None = None) -> schemas.Quote:
         sides = money_sides(
             asset=quote.asset,
             chain=quote.chain,
@@ -257,6 +257,12 @@ def destination_wallet_id(body: QuoteCreate) -> str | None:
     return body.destination.wallet.id or body.destination.wallet.wallet
 
 
+class MoneySides(TypedDict):
+    source: schemas.SourceSide
+    destination: schemas.DestinationSide
+    rates: schemas.Rates
+
+
 def money_sides(
     *,
     asset: str,
@@ -267,14 +273,14 @@ def money_sides(
     destination_net: int,
     destination_wallet_id: str | None,
     destination_address: str | None,
-) -> dict[str, Any]:
+) -> MoneySides:
     """The ``source``, ``destination`` and ``rates`` objects shared by quotes and transactions."""
     decimals = ASSETS[asset].decimals
 
     def amount(minor: int) -> str:
         return format_amount(minor, decimals)
 
-    zero = {"total": amount(0), "developer": amount(0), "oms": amount(0), "gas": amount(0)}
+    zero: schemas.Fees = {"total": amount(0), "developer": amount(0), "oms": amount(0), "gas": amount(0)}
     effective = (Decimal(destination_net) / Decimal(source_gross)).quantize(Decimal("0.000001"), ROUND_HALF_EVEN)
     return {
         "source": {

@@ -7,11 +7,9 @@ from typing import Any
 from eth_utils import to_checksum_address
 from sqlalchemy import select
 
-from oms.funding.deposit_address.schemas import DepositAddress, DepositAddressList, SimulationResult
 from oms.models import ChainSend, CustodyKey, DepositAddressDeposit
-from oms.transaction.schemas import Transaction
 from tests.funding.support import customer_with_wallet, event_types, settle_funding
-from tests.support import Api, OffsetClock, assert_error, balance, create_customer, ledger_is_sound
+from tests.support import Api, OffsetClock, assert_error, balance, create_customer, fields, ledger_is_sound
 
 
 async def open_address(api: Api, customer: dict[str, Any], wallet: dict[str, Any], **extra: Any) -> Any:
@@ -46,7 +44,7 @@ async def held(ctx, address_id: str) -> list[tuple[str, str | None]]:  # type: i
 
 async def test_a_deposit_address_is_derived_by_custody(api: Api, ctx) -> None:
     customer, wallet, created = await new_address(api)
-    address = DepositAddress.model_validate(created)
+    address = fields(created)
     assert address.id.startswith("da_") and address.status == "active" and address.transactionType == "cryptoToCrypto"
     deposit_to = address.source.depositInstructions.address
     assert deposit_to == to_checksum_address(deposit_to) and deposit_to != wallet["address"]
@@ -56,7 +54,7 @@ async def test_a_deposit_address_is_derived_by_custody(api: Api, ctx) -> None:
         key = (await session.execute(select(CustodyKey).where(CustodyKey.address == deposit_to))).scalar_one()
     assert key.purpose == "deposit_address"
     assert (await api.get(f"/deposit-addresses/{address.id}")).json() == created
-    listed = DepositAddressList.model_validate((await api.get(f"/customers/{customer['id']}/deposit-addresses")).json())
+    listed = fields((await api.get(f"/customers/{customer['id']}/deposit-addresses")).json())
     assert [a.id for a in listed.data] == [address.id]
 
 
@@ -64,7 +62,7 @@ async def test_tokens_sent_to_the_address_are_forwarded_less_the_fee(api: Api, c
     customer, wallet, address = await new_address(api)
     response = await simulate(api, address, "50.00")
     assert response.status_code == 200, response.text
-    result = SimulationResult.model_validate(response.json())
+    result = fields(response.json())
     assert (result.amount.value, result.amount.currency, result.network, result.status) == (
         "50.00",
         "USDC",
@@ -76,7 +74,7 @@ async def test_tokens_sent_to_the_address_are_forwarded_less_the_fee(api: Api, c
     await settle_funding(ctx, clock)
     listed = (await api.get(f"/customers/{customer['id']}/transactions")).json()["data"]
     assert len(listed) == 1
-    txn = Transaction.model_validate(listed[0])
+    txn = fields(listed[0])
     assert txn.type == "cryptoToCrypto" and txn.status == "completed" and txn.depositAddressId == address["id"]
     # the cryptoToCrypto schedule of the test server: 0.1 % + 0.01 = 0.06
     assert (txn.source.amountGross, txn.source.feesDeducted.oms, txn.destination.amountNet) == (

@@ -1156,7 +1156,7 @@ class Quote(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["quote"], Field(title="Object")] = "quote"
+    object: Annotated[Literal["quote"], Field(title="Object")]
     type: Annotated[Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"], Field(title="Type")]
     status: Annotated[Literal["open", "accepted", "expired"], Field(title="Status")]
     customer_id: Annotated[str, Field(alias="customerId", title="Customerid")]
@@ -1191,7 +1191,7 @@ class Transaction(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["transaction"], Field(title="Object")] = "transaction"
+    object: Annotated[Literal["transaction"], Field(title="Object")]
     type: Annotated[Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"], Field(title="Type")]
     status: Annotated[
         Literal["processing", "completed", "failed", "cashPickupReady"],
@@ -1201,7 +1201,7 @@ class Transaction(BaseModel):
     quote_id: Annotated[str | None, Field(alias="quoteId", title="Quoteid")]
     cash_in_id: Annotated[str | None, Field(alias="cashInId", title="Cashinid")]
     deposit_address_id: Annotated[str | None, Field(alias="depositAddressId", title="Depositaddressid")]
-    virtual_account_id: Annotated[str | None, Field(alias="virtualAccountId", title="Virtualaccountid")] = None
+    virtual_account_id: Annotated[str | None, Field(alias="virtualAccountId", title="Virtualaccountid")]
     source: TransactionSource
     destination: TransactionDestination
     rates: Rates
@@ -1289,14 +1289,14 @@ class CashIn(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["cashIn"], Field(title="Object")] = "cashIn"
+    object: Annotated[Literal["cashIn"], Field(title="Object")]
     customer_id: Annotated[str, Field(alias="customerId", title="Customerid")]
     status: Annotated[
         Literal["pending", "processing", "completed", "failed", "expired"],
         Field(title="Status"),
     ]
     sub_status: Annotated[str, Field(alias="subStatus", title="Substatus")]
-    type: Annotated[Literal["fiatToCrypto"], Field(title="Type")] = "fiatToCrypto"
+    type: Annotated[Literal["fiatToCrypto"], Field(title="Type")]
     fixed_amount_side: Annotated[
         Literal["source", "destination"],
         Field(alias="fixedAmountSide", title="Fixedamountside"),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, EmailStr, Field, StrictBool, StrictStr, StringConstraints
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from oms.customer.schemas import Metadata, Strict
+from oms.models.funding import CashInStatus
+from oms.models.quote import FixedSide
 from oms.quote.schemas import DestinationWallet, Fees, Rates, WalletTarget
 
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -45,7 +48,10 @@ class CashInCreate(Strict):
     metadata: Metadata | None = None
 
 
-class CashInSourceOut(BaseModel):
+# The answers: what the service renders (checked by mypy) and the operations' OpenAPI schemas (response_model).
+
+
+class CashInSourceOut(TypedDict):
     asset: str
     network: str
     amount: str | None
@@ -60,7 +66,7 @@ class CashInWallet(DestinationWallet):
     externalAccount: str | None
 
 
-class CashInDestinationOut(BaseModel):
+class CashInDestinationOut(TypedDict):
     asset: str
     network: str
     amountGross: str
@@ -69,47 +75,47 @@ class CashInDestinationOut(BaseModel):
     wallet: CashInWallet
 
 
-class CashRef(BaseModel):
+class CashRef(TypedDict):
     locationId: str
     locationReference: str
 
 
-class LocationSummary(BaseModel):
+class LocationSummary(TypedDict):
     name: str
     address: str
 
 
-class DepositInstructions(BaseModel):
+class DepositInstructions(TypedDict):
     code: str
     expiresAt: str
     locationName: str
     locationAddress: str
 
 
-class FeeEntry(BaseModel):
+class FeeEntry(TypedDict):
     type: Literal["percentage", "fixed"]
-    rate: str | None = None
-    amount: str | None = None
+    rate: NotRequired[str]  # a percentage entry's
+    amount: NotRequired[str]  # a fixed entry's
 
 
-class FeeSchedule(BaseModel):
+class FeeSchedule(TypedDict):
     feeCurrency: str
     entries: list[FeeEntry]
 
 
-class CashInError(BaseModel):
+class CashInError(TypedDict):
     code: str
     message: str
 
 
-class CashIn(BaseModel):
+class CashIn(TypedDict):
     id: str
-    object: Literal["cashIn"] = "cashIn"
+    object: Literal["cashIn"]
     customerId: str
-    status: Literal["pending", "processing", "completed", "failed", "expired"]
+    status: CashInStatus
     subStatus: str
-    type: Literal["fiatToCrypto"] = "fiatToCrypto"
-    fixedAmountSide: Literal["source", "destination"]
+    type: Literal["fiatToCrypto"]
+    fixedAmountSide: FixedSide
     source: CashInSourceOut
     destination: CashInDestinationOut
     cash: CashRef
@@ -122,13 +128,13 @@ class CashIn(BaseModel):
     sponsorGasCost: str
     metadata: dict[str, Any]
     transactionId: str | None
-    error: CashInError | None = None
+    error: NotRequired[CashInError]  # once failed
     createdAt: str
     updatedAt: str
     completedAt: str | None
 
 
-class CashInList(BaseModel):
+class CashInList(TypedDict):
     data: list[CashIn]
     hasMore: bool
     nextCursor: str | None

@@ -25,7 +25,7 @@ from oms.customer.service import CustomerService
 from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from oms.event import service as events
 from oms.funding import destination as destinations
-from oms.funding.cash_in import limits, repository
+from oms.funding.cash_in import limits, repository, schemas
 from oms.funding.cash_in.schemas import AuthCommit, BarcodeAuth, CashInCreate
 from oms.funding.cash_location.port import CashLocation
 from oms.funding.cash_location.service import CashLocationService
@@ -36,6 +36,7 @@ from oms.kit.money import ASSETS
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.models import CashIn, Transaction, TransactionFunding
+from oms.models.funding import CashInStatus
 
 DEFAULT_INDICATED = 10_000  # 100.00 USD
 CASH_PROVIDER = "greendot"
@@ -68,7 +69,7 @@ class CashInService:
 
     # --- the API --------------------------------------------------------------------------------------
 
-    async def create(self, session: AsyncSession, auth: AuthContext, body: CashInCreate) -> dict[str, Any]:
+    async def create(self, session: AsyncSession, auth: AuthContext, body: CashInCreate) -> schemas.CashIn:
         customer = await self._customers.require_endorsement(
             session, auth, body.customerId, "basic", param="customerId"
         )
@@ -130,19 +131,19 @@ class CashInService:
         await session.flush()
         return render(cash_in, now)
 
-    async def get(self, session: AsyncSession, auth: AuthContext, cash_in_id: str) -> dict[str, Any]:
+    async def get(self, session: AsyncSession, auth: AuthContext, cash_in_id: str) -> schemas.CashIn:
         cash_in = await self._get(session, auth, cash_in_id)
         return render(cash_in, await self._tenant_clock.now(session, auth.tenant_id))
 
     async def list(
         self, session: AsyncSession, auth: AuthContext, page: PageParams, *, customer_id: str | None, status: str | None
-    ) -> dict[str, Any]:
+    ) -> schemas.CashInList:
         now = await self._tenant_clock.now(session, auth.tenant_id)
         statement = repository.list_statement(auth.tenant_id, customer_id=customer_id, status=status, now=now)
         result = await paginate(session, statement, CashIn, page, scope=CashIn.tenant_id == auth.tenant_id)
-        return result.envelope([render(cash_in, now) for cash_in in result.items])
+        return result.listed([render(cash_in, now) for cash_in in result.items])
 
-    async def refresh(self, session: AsyncSession, auth: AuthContext, cash_in_id: str) -> dict[str, Any]:
+    async def refresh(self, session: AsyncSession, auth: AuthContext, cash_in_id: str) -> schemas.CashIn:
         cash_in = await self._get(session, auth, cash_in_id, for_update=True)
         now = await self._tenant_clock.now(session, auth.tenant_id)
         status, _ = status_of(cash_in, now)
@@ -371,14 +372,14 @@ class CashInService:
         )
 
 
-def status_of(cash_in: CashIn, now: datetime) -> tuple[str, str]:
+def status_of(cash_in: CashIn, now: datetime) -> tuple[CashInStatus, str]:
     """(status, subStatus): a pending cash-in whose code has lapsed is expired."""
     if cash_in.status == "pending" and now >= cash_in.code_expires_at:
         return "expired", "cash_deposit_expired"
     return cash_in.status, cash_in.sub_status
 
 
-def render(cash_in: CashIn, now: datetime) -> dict[str, Any]:
+def render(cash_in: CashIn, now: datetime) -> schemas.CashIn:
     """The cash-in object (spec 2.6). Before the deposit the amounts are estimates on ``indicatedAmount``."""
     status, sub_status = status_of(cash_in, now)
     schedule = FiatFees.from_snapshot(cash_in.fee_schedule)
@@ -390,7 +391,7 @@ def render(cash_in: CashIn, now: datetime) -> dict[str, Any]:
     net = gross - fee
     delivered = to_token(net, cash_in.asset)
     decimals = ASSETS[cash_in.asset].decimals
-    resource: dict[str, Any] = {
+    resource: schemas.CashIn = {
         "id": cash_in.id,
         "object": "cashIn",
         "customerId": cash_in.customer_id,
@@ -438,8 +439,8 @@ def render(cash_in: CashIn, now: datetime) -> dict[str, Any]:
         "updatedAt": isoformat(cash_in.updated_at),
         "completedAt": isoformat(cash_in.completed_at),
     }
-    if cash_in.error is not None:
-        resource["error"] = cash_in.error
+    if cash_in.error is not None:  # the stored {code, message}, named key by key for the type checker
+        resource["error"] = {"code": cash_in.error["code"], "message": cash_in.error["message"]}
     return resource
 
 
