@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, EmailStr, Field, StrictBool, StrictStr, StringConstraints
+from pydantic import EmailStr, Field, StrictBool, StrictStr, StringConstraints
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from oms.customer.schemas import Metadata, Strict
@@ -163,7 +163,7 @@ class AuthCommit(Strict):
     description: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
-class ProviderResponse(BaseModel):
+class ProviderResponse(TypedDict):
     authorizedAmount: str
     confirmationId: str
     responseCode: str

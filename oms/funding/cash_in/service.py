@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -188,7 +187,9 @@ class CashInService:
 
     # --- the sandbox cash provider (spec 2.12) ---------------------------------------------------------
 
-    async def barcode_auth(self, session: AsyncSession, auth: AuthContext, body: BarcodeAuth) -> dict[str, Any]:
+    async def barcode_auth(
+        self, session: AsyncSession, auth: AuthContext, body: BarcodeAuth
+    ) -> schemas.ProviderResponse:
         """The retailer scanned the code: authorise a load of ``amount`` (limits are checked here)."""
         cash_in, now = await self._pending_by_code(session, auth, body.accountNumber)
         await self._customers.require_endorsement(session, auth, cash_in.customer_id, "basic")
@@ -205,7 +206,7 @@ class CashInService:
         await session.flush()
         return _approved(amount, confirmation)
 
-    async def auth_commit(self, session: AsyncSession, auth: AuthContext, body: AuthCommit) -> dict[str, Any]:
+    async def auth_commit(self, session: AsyncSession, auth: AuthContext, body: AuthCommit) -> schemas.ProviderResponse:
         """The retailer took the cash: commit the authorised load, create the transaction, queue delivery."""
         cash_in, now = await self._pending_by_code(session, auth, body.accountNumber)
         authorization = cash_in.authorization or {}
@@ -267,7 +268,7 @@ class CashInService:
         await self._emit(session, cash_in, now)
         return _approved(amount, _confirmation_id())
 
-    async def _provider_failed(self, session: AsyncSession, cash_in: CashIn, now: datetime) -> dict[str, Any]:
+    async def _provider_failed(self, session: AsyncSession, cash_in: CashIn, now: datetime) -> schemas.ProviderResponse:
         cash_in.status, cash_in.sub_status = "failed", "provider_order_failed"
         cash_in.error = {
             "code": "provider_order_failed",
@@ -453,7 +454,7 @@ def _confirmation_id() -> str:
     return f"{secrets.randbelow(10**10):010d}"
 
 
-def _approved(amount: int, confirmation: str) -> dict[str, Any]:
+def _approved(amount: int, confirmation: str) -> schemas.ProviderResponse:
     return {
         "authorizedAmount": usd(amount),
         "confirmationId": confirmation,
