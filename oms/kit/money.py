@@ -22,10 +22,14 @@ LEDGER_LIMIT = 10**17
 BIGINT_MAX = 2**63 - 1
 
 
+# One major unit in smallest units, by decimals: ``10**decimals``, computed once. Typed here once: to a type
+# checker ``int ** int`` is ``Any`` (a negative exponent gives a float); and a lookup is cheaper than the power.
+_UNITS: tuple[int, ...] = tuple(int(10**decimals) for decimals in range(40))
+
+
 def unit(decimals: int) -> int:
-    """One major unit in smallest units, ``10**decimals``. Typed here once: to a type checker ``int ** int`` is
-    ``Any``, since a negative exponent gives a float; ``decimals`` is never negative."""
-    return int(10**decimals)
+    """One major unit in smallest units, ``10**decimals`` (``decimals`` from 0 to 39)."""
+    return _UNITS[decimals]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,7 @@ class Asset:
     @property
     def max_amount(self) -> int:
         """The largest amount of this asset OMS accepts, in smallest units."""
-        return MAX_MAJOR_AMOUNT * unit(self.decimals)
+        return MAX_MAJOR_AMOUNT * _UNITS[self.decimals]
 
 
 ASSETS: dict[str, Asset] = {
@@ -65,20 +69,20 @@ def parse_amount(text: str, decimals: int, *, allow_zero: bool = False) -> int:
         raise too_large(decimals)
     if len(fraction) > decimals:
         raise AmountError(f"has more than {decimals} decimal places")
-    minor = int(whole) * unit(decimals) + int(fraction.ljust(decimals, "0") or "0")
+    minor = int(whole) * _UNITS[decimals] + int(fraction.ljust(decimals, "0") or "0")
     if minor == 0 and not allow_zero:
         raise AmountError("must be greater than zero")
     return minor
 
 
 def too_large(decimals: int) -> AmountError:
-    limit = format_amount(MAX_MAJOR_AMOUNT * unit(decimals), decimals)
+    limit = format_amount(MAX_MAJOR_AMOUNT * _UNITS[decimals], decimals)
     return AmountError(f"is above the maximum amount of {limit}", code="amount_too_large")
 
 
 def check_max(minor: int, decimals: int) -> None:
     """Refuse an amount computed from accepted ones (a gross with its fees) that exceeds the maximum."""
-    if minor > MAX_MAJOR_AMOUNT * unit(decimals):
+    if minor > MAX_MAJOR_AMOUNT * _UNITS[decimals]:
         raise too_large(decimals)
 
 
@@ -87,7 +91,7 @@ def format_amount(minor: int, decimals: int) -> str:
     if not isinstance(minor, int):  # a float here is corrupt money: fail loudly rather than render it
         raise TypeError(f"an amount must be an integer of smallest units, not {type(minor).__name__}")
     sign = "-" if minor < 0 else ""
-    whole, fraction = divmod(abs(minor), unit(decimals))
+    whole, fraction = divmod(abs(minor), _UNITS[decimals])
     digits = str(fraction).rjust(decimals, "0").rstrip("0") if decimals else ""
     digits = digits.ljust(min(2, decimals), "0")
     return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
