@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import event
@@ -210,7 +210,9 @@ class Database:
             raise HotPoolClosed("the hot pool is closed")
         async with pool.acquire(timeout=self._settings.db_pool_timeout_seconds) as connection:
             try:
-                yield connection
+                # The pool's proxy forwards every method of the Connection it holds (asyncpg's own stubs
+                # type them apart).
+                yield cast("asyncpg.Connection", connection)
             except BaseException:
                 connection.terminate()
                 raise

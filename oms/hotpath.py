@@ -112,7 +112,8 @@ async def send_error(send: Send, error: OMSError) -> None:
 
 def header(scope: Scope, name: bytes) -> str | None:
     """The first of a header's values, as Starlette reads it."""
-    for key, value in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
         if key == name:
             return value.decode("latin-1")
     return None

@@ -566,4 +566,4 @@ def _fiat_legs(gross: int, fee: int) -> list[tuple[str, int]]:
 
 def _pause(failures: int) -> timedelta:
     """Before the next send of a deposit address after ``failures`` reverted ones: 10 s, 20 s, 40 s … 1 h."""
-    return min(RESEND_PAUSE_CAP, RESEND_PAUSE * 2 ** min(max(failures - 1, 0), 16))
+    return min(RESEND_PAUSE_CAP, RESEND_PAUSE * (1 << min(max(failures - 1, 0), 16)))

@@ -99,7 +99,7 @@ async def post_entry(
     connection = await session.connection()
     if is_postgres(session):  # one round trip: the same steps, in the database
         accounts, currencies, amounts = leg_arrays(legs)
-        parameters = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "at": at}
+        parameters: dict[str, object] = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "at": at}
         parameters |= {"accounts": accounts, "currencies": currencies, "amounts": amounts}
         try:
             return int((await connection.execute(_POST_ENTRY, parameters)).scalar_one())
@@ -202,7 +202,8 @@ async def wallet_accounts(session: AsyncSession, wallet_ids: Sequence[str]) -> l
             LedgerAccount.wallet_id.in_(wallet_ids)
         )
     )
-    return [(row[0], row[1], row[2]) for row in rows]
+    # a wallet's accounts: wallet_id is set (only the tenant's system accounts have none)
+    return [(str(row[0]), row[1], row[2]) for row in rows]
 
 
 async def unbalanced_entries(session: AsyncSession) -> list[tuple[int, str, int]]:

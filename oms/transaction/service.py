@@ -3,6 +3,7 @@ settling it once its on-chain transfer is final. The status machine: processing 
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import ChainSend, Event, Quote, Transaction, Wallet
 from oms.quote.service import REQUIRED, QuoteService, money_sides
-from oms.transaction import repository
+from oms.transaction import repository, schemas
 from oms.transaction.schemas import TransactionCreate
 from oms.wallet import repository as wallet_repository
 
@@ -357,7 +358,7 @@ class TransactionService:
 
     async def render(
         self, session: AsyncSession, transactions: Sequence[Transaction], *, perspective: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         hashes = await repository.principal_hashes(session, [t.id for t in transactions])
         funding = await funding_repository.by_transaction(session, [t.id for t in transactions])
         return [
@@ -386,7 +387,7 @@ def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | 
         destination_wallet_id=transaction.destination_wallet_id,
         destination_address=transaction.destination_address,
     )
-    sides["destination"]["txHash"] = tx_hash
+    destination: schemas.TransactionDestination = {**sides["destination"], "txHash": tx_hash}
     resource: dict[str, Any] = {
         "id": transaction.id,
         "object": "transaction",
@@ -396,7 +397,9 @@ def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | 
         "quoteId": transaction.quote_id,
         "cashInId": None,
         "depositAddressId": None,
-        **sides,
+        "source": sides["source"],
+        "destination": destination,
+        "rates": sides["rates"],
         "fixedAmountSide": transaction.fixed_side,
         "rail": "crypto",
         "senderCustomerId": transaction.sender_customer_id,
