@@ -281,6 +281,24 @@ async def quote(
     return await api.post("/quotes", body)
 
 
+EXTERNAL = "0x00000000000000000000000000000000000000aa"  # an address outside the OMS
+
+
+async def funded_wallet(
+    api: Api, ctx: AppContext, clock: OffsetClock, amount: str = "100.00"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new customer and wallet holding ``amount``, final and available."""
+    customer = await create_customer(api)
+    wallet = await create_wallet(api, customer["id"])
+    await fund(api, wallet, amount)
+    await settle(ctx, clock)
+    return customer, wallet
+
+
+async def execute(api: Api, quote_id: str, **extra: Any) -> httpx.Response:
+    return await api.post("/transactions", {"quoteId": quote_id, **extra})
+
+
 async def ledger_is_sound(ctx: AppContext, api: Api) -> None:
     """The invariant check every money test ends with: balanced entries, true balances, none negative,
     and the ledger equal to the chain."""

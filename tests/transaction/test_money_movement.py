@@ -1,55 +1,28 @@
-"""Money moves: deposits, quotes and transactions settled on the sandbox chain, through the HTTP API."""
+"""Money moves: quotes executed as transactions and settled on the sandbox chain, through the HTTP API (the
+quote's own rules are in tests/quote, deposits in tests/deposit)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from sqlalchemy import func, select
 
 from oms.models import Transaction
 from tests.support import (
+    EXTERNAL,
     Api,
     OffsetClock,
     assert_error,
     balance,
     create_customer,
     create_wallet,
+    execute,
     fields,
-    fund,
+    funded_wallet,
     ledger_is_sound,
     quote,
     settle,
 )
-
-EXTERNAL = "0x00000000000000000000000000000000000000aA".lower()
-
-
-async def funded_wallet(
-    api: Api, ctx, clock: OffsetClock, amount: str = "100.00"
-) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignore[no-untyped-def]
-    customer = await create_customer(api)
-    wallet = await create_wallet(api, customer["id"])
-    await fund(api, wallet, amount)
-    await settle(ctx, clock)
-    return customer, wallet
-
-
-async def execute(api: Api, quote_id: str, **extra: Any) -> Any:
-    return await api.post("/transactions", {"quoteId": quote_id, **extra})
-
-
-async def test_a_deposit_is_pending_until_final_then_available(api: Api, ctx, clock: OffsetClock) -> None:
-    customer = await create_customer(api)
-    wallet = await create_wallet(api, customer["id"])
-    await fund(api, wallet, "25.00")
-    for chain in ctx.chains.all():
-        await chain.mine(1)
-    await ctx.deposits.run_once()
-    assert await balance(api, wallet) == ("0.00", "0.00", "25.00")
-    await settle(ctx, clock)
-    assert await balance(api, wallet) == ("25.00", "25.00", "0.00")
-    await ledger_is_sound(ctx, api)
 
 
 async def test_worked_example_between_two_oms_wallets(api: Api, ctx, clock: OffsetClock) -> None:
@@ -103,23 +76,6 @@ async def test_transfer_to_an_external_address(api: Api, ctx, clock: OffsetClock
     assert await ctx.chains.get("polygon").balance_of("usdc", EXTERNAL) >= 5_000_000
     assert await balance(api, wallet) == ("4.984985", "4.984985", "0.00")
     await ledger_is_sound(ctx, api)
-
-
-async def test_expired_quote_is_422_and_holds_nothing(api: Api, ctx, clock: OffsetClock) -> None:
-    customer, wallet = await funded_wallet(api, ctx, clock, "10.00")
-    offer = (await quote(api, customer, wallet, to=EXTERNAL, amount="1.00")).json()
-    clock.advance(minutes=5)
-    assert (await api.get(f"/quotes/{offer['id']}")).json()["status"] == "expired"
-    assert_error(await execute(api, offer["id"]), 422, "quote_expired", param="quoteId")
-    assert await balance(api, wallet) == ("10.00", "10.00", "0.00")
-
-
-async def test_executing_an_accepted_quote_again_is_409(api: Api, ctx, clock: OffsetClock) -> None:
-    customer, wallet = await funded_wallet(api, ctx, clock, "10.00")
-    offer = (await quote(api, customer, wallet, to=EXTERNAL, amount="1.00")).json()
-    assert (await execute(api, offer["id"])).status_code == 201
-    assert_error(await execute(api, offer["id"]), 409, "quote_not_open", param="quoteId")
-    assert await balance(api, wallet) == ("10.00", "9.00", "0.00")
 
 
 async def test_retry_with_the_same_key_returns_the_original_transaction(api: Api, ctx, clock: OffsetClock) -> None:
@@ -198,28 +154,6 @@ async def test_a_send_interrupted_after_broadcast_is_sent_once(api: Api, ctx, cl
     await ledger_is_sound(ctx, api)
 
 
-async def test_a_deposit_reorganised_away_before_final_is_never_credited(api: Api, ctx, clock: OffsetClock) -> None:
-    customer = await create_customer(api)
-    wallet = await create_wallet(api, customer["id"])
-    chain = ctx.chains.get("polygon")
-    await fund(api, wallet, "7.00")
-    await chain.mine(1)
-    await ctx.deposits.run_once()
-    assert await balance(api, wallet) == ("0.00", "0.00", "7.00")
-    await chain.reorg(1)
-    await settle(ctx, clock)
-    assert await balance(api, wallet) == ("0.00", "0.00", "0.00")
-    await ledger_is_sound(ctx, api)
-
-
-async def test_a_reorganisation_after_finality_does_not_credit_twice(api: Api, ctx, clock: OffsetClock) -> None:
-    _, wallet = await funded_wallet(api, ctx, clock, "7.00")
-    await ctx.chains.get("polygon").reorg(2)
-    await settle(ctx, clock)
-    assert await balance(api, wallet) == ("7.00", "7.00", "0.00")
-    await ledger_is_sound(ctx, api)
-
-
 async def test_lists_filter_and_show_each_customers_role(api: Api, ctx, clock: OffsetClock) -> None:
     alice, alice_wallet = await funded_wallet(api, ctx, clock, "10.00")
     bob = await create_customer(api)
@@ -245,49 +179,6 @@ async def test_lists_filter_and_show_each_customers_role(api: Api, ctx, clock: O
     since = (await api.get("/transactions", createdAfter=outside["createdAt"])).json()
     assert [t["id"] for t in since["data"]] == [outside["id"]]
     await settle(ctx, clock)
-
-
-async def test_quote_validation_names_the_field(api: Api, ctx, clock: OffsetClock) -> None:
-    customer, wallet = await funded_wallet(api, ctx, clock, "1.00")
-    base = {
-        "customerId": customer["id"],
-        "source": {"walletId": wallet["id"], "asset": "usdc", "network": "polygon", "amount": "1.00"},
-        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": EXTERNAL}},
-    }
-    both = {**base, "destination": {**base["destination"], "amount": "1.00"}}
-    assert_error(await api.post("/quotes", both), 400, "amount_side")
-    precise = {**base, "source": {**base["source"], "amount": "1.0000001"}}
-    assert_error(await api.post("/quotes", precise), 400, "invalid_amount", param="source.amount")
-    negative = {**base, "source": {**base["source"], "amount": "-1"}}
-    assert_error(await api.post("/quotes", negative), 400, "invalid_amount", param="source.amount")
-    bad_address = {**base, "destination": {**base["destination"], "wallet": {"blockchainAddress": "0x12"}}}
-    assert_error(
-        await api.post("/quotes", bad_address), 400, "invalid_address", param="destination.wallet.blockchainAddress"
-    )
-    other_asset = {**base, "destination": {**base["destination"], "asset": "usdt"}}
-    assert_error(await api.post("/quotes", other_asset), 400, "unsupported_pair", param="destination.asset")
-    unknown = {**base, "source": {**base["source"], "walletId": "wlt_01h455vb4pex5vsknk084sn02q"}}
-    assert_error(await api.post("/quotes", unknown), 404, "resource_missing", param="source.walletId")
-    tiny = {**base, "source": {**base["source"], "amount": "0.01"}}
-    assert_error(await api.post("/quotes", tiny), 400, "amount_too_small", param="source.amount")
-
-
-async def test_money_movement_needs_the_basic_endorsement(api: Api) -> None:
-    pending = await create_customer(api, firstName="Pending")
-    response = await api.post(
-        "/quotes",
-        {
-            "customerId": pending["id"],
-            "source": {
-                "walletId": "wlt_01h455vb4pex5vsknk084sn02q",
-                "asset": "usdc",
-                "network": "polygon",
-                "amount": "1.00",
-            },
-            "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": EXTERNAL}},
-        },
-    )
-    assert_error(response, 403, "endorsement_required", param="customerId")
 
 
 async def test_unknown_transaction_is_404(api: Api) -> None:
