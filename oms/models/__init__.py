@@ -19,6 +19,8 @@ from oms.models.funding import (
     DepositAddress,
     DepositAddressCursor,
     DepositAddressDeposit,
+    FundingInstrument,
+    InstrumentStatus,
     TransactionFunding,
     VirtualAccount,
 )
@@ -47,7 +49,9 @@ __all__ = [
     "DepositAddressDeposit",
     "Endorsement",
     "Event",
+    "FundingInstrument",
     "IdempotencyRecord",
+    "InstrumentStatus",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerPosting",

@@ -66,7 +66,31 @@ class CashIn(Base):
     completed_at: Mapped[datetime | None]
 
 
-class VirtualAccount(Base):
+InstrumentStatus = Literal["active", "paused", "deleted"]
+
+
+class FundingInstrument:
+    """What every funding instrument (a virtual account, a deposit address) has: its customer, the wallet it
+    funds, and its lifecycle (``oms/funding/instrument/lifecycle.py``): active ⇄ paused; deleted is permanent
+    and the row stays readable."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[InstrumentStatus] = mapped_column(String(16))
+    # What arrives is delivered as ``asset`` on ``chain`` to this wallet (or external address).
+    asset: Mapped[str] = mapped_column(String(16))
+    chain: Mapped[str] = mapped_column(String(32))
+    destination_wallet_id: Mapped[str | None] = mapped_column(ForeignKey("wallets.id"))
+    destination_address: Mapped[str] = mapped_column(String(42))
+    label: Mapped[str | None] = mapped_column(String(200))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class VirtualAccount(FundingInstrument, Base):
     """US bank details that turn every ACH, wire or SWIFT deposit into stablecoin for one wallet.
 
     active (deposits processed) ⇄ paused (deposits refused); deleted is permanent.
@@ -78,14 +102,6 @@ class VirtualAccount(Base):
         UniqueConstraint("routing_number", "account_number"),
     )
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
-    status: Mapped[str] = mapped_column(String(16))
-    destination_wallet_id: Mapped[str | None] = mapped_column(ForeignKey("wallets.id"))
-    destination_address: Mapped[str] = mapped_column(String(42))
-    asset: Mapped[str] = mapped_column(String(16))
-    chain: Mapped[str] = mapped_column(String(32))
     bank_name: Mapped[str] = mapped_column(String(200))
     bank_address: Mapped[str] = mapped_column(String(300))
     routing_number: Mapped[str] = mapped_column(String(9))
@@ -95,15 +111,10 @@ class VirtualAccount(Base):
     owner_name: Mapped[str] = mapped_column(String(300))
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     accountholder_name: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str | None] = mapped_column(String(200))
     bank_memo: Mapped[str | None] = mapped_column(String(200))
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-    deleted_at: Mapped[datetime | None]
 
 
-class DepositAddress(Base):
+class DepositAddress(FundingInstrument, Base):
     """A custody-derived address whose incoming tokens are forwarded to one wallet.
 
     active ⇄ paused (deposits held until reactivated); deleted is permanent (deposits held).
@@ -115,21 +126,8 @@ class DepositAddress(Base):
         Index("ix_deposit_addresses_chain_address", "chain", "address"),
     )
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
-    status: Mapped[str] = mapped_column(String(16))
-    asset: Mapped[str] = mapped_column(String(16))
-    chain: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(42))
     key_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("custody_keys.index"))
-    destination_wallet_id: Mapped[str | None] = mapped_column(ForeignKey("wallets.id"))
-    destination_address: Mapped[str] = mapped_column(String(42))
-    label: Mapped[str | None] = mapped_column(String(200))
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-    deleted_at: Mapped[datetime | None]
 
 
 class DepositAddressDeposit(Base):

@@ -1,38 +1,15 @@
-"""All SQL for deposit addresses and the deposits they receive."""
+"""The SQL of deposit addresses besides the instrument's (``oms.funding.instrument.repository``): the watcher's
+cursor and the deposits they receive."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.kit.ids import is_valid_id
 from oms.kit.sql import insert_ignore, is_postgres
 from oms.models import DepositAddress, DepositAddressCursor, DepositAddressDeposit
-
-
-async def get(
-    session: AsyncSession, tenant_id: str, deposit_address_id: str, *, for_update: bool = False
-) -> DepositAddress | None:
-    if not is_valid_id(deposit_address_id, "da"):
-        return None
-    statement = select(DepositAddress).where(
-        DepositAddress.id == deposit_address_id, DepositAddress.tenant_id == tenant_id
-    )
-    if for_update:
-        statement = statement.with_for_update(key_share=True)
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
-def list_statement(tenant_id: str, customer_id: str, *, status: str | None) -> Select[Any]:
-    statement = select(DepositAddress).where(
-        DepositAddress.tenant_id == tenant_id, DepositAddress.customer_id == customer_id
-    )
-    if status is None:
-        return statement.where(DepositAddress.status != "deleted")
-    return statement.where(DepositAddress.status == status)
 
 
 async def watched(session: AsyncSession, chain: str, asset: str) -> dict[str, DepositAddress]:

@@ -25,7 +25,7 @@ from oms.clock.service import TenantClock
 from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.db import Database
-from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from oms.errors import InvalidRequest, Unprocessable
 from oms.event import service as events
 from oms.funding import destination as destinations
 from oms.funding.delivery import FORWARD_FAILED, FundingDelivery
@@ -33,12 +33,12 @@ from oms.funding.deposit_address import repository
 from oms.funding.deposit_address.schemas import DepositAddressCreate, DepositAddressSimulation, DepositAddressUpdate
 from oms.funding.errors import chain_unavailable
 from oms.funding.fees import parse, token_amount
+from oms.funding.instrument.lifecycle import Kind
+from oms.funding.instrument.service import InstrumentService
 from oms.funding.liquidity import mint_on
 from oms.kit.ids import new_id
 from oms.kit.isolation import RowFailed, isolated
 from oms.kit.money import ASSETS, format_amount
-from oms.kit.pagination import PageParams, paginate
-from oms.kit.patch import merge_metadata
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import DepositAddress, DepositAddressDeposit, Transaction, TransactionFunding
@@ -50,7 +50,17 @@ HELD_EVENT = "depositAddress.transferHeld"
 MAX_BLOCKS_PER_PASS = 2_000
 
 
-class DepositAddressService:
+KIND = Kind(code="deposit_address", noun="deposit address", prefix="da")
+
+
+class DepositAddressService(InstrumentService[DepositAddress, DepositAddressCreate, DepositAddressUpdate]):
+    """The instrument's lifecycle is ``InstrumentService``'s; this derives the address, renders it, watches
+    the chain for what arrives, and forwards what was held when the address is reactivated."""
+
+    model = DepositAddress
+    kind = KIND
+    required = REQUIRED
+
     def __init__(
         self,
         *,
@@ -63,12 +73,10 @@ class DepositAddressService:
         clock: Clock,
         fees: FeeSchedule,
     ) -> None:
-        self._customers = customers
+        super().__init__(customers=customers, chains=chains, tenant_clock=tenant_clock)
         self._custody = custody
-        self._chains = chains
         self._db = db
         self._delivery = delivery
-        self._tenant_clock = tenant_clock
         self._clock = clock
         self._fees = fees
         delivery.on_outcome("depositAddress", self._forward_settled)
@@ -84,15 +92,7 @@ class DepositAddressService:
             raise InvalidRequest(
                 "unsupported_pair", f"Deposit addresses for {asset} on {network} are not available.", param="source"
             )
-        target = await destinations.resolve(
-            session,
-            self._chains,
-            tenant_id=auth.tenant_id,
-            customer_id=customer.id,
-            asset=body.destination.asset,
-            network=body.destination.network,
-            target=body.destination.wallet,
-        )
+        target = await self._destination(session, auth, customer, body)
         if (target.asset, target.chain) != (asset, network):
             raise InvalidRequest(
                 "unsupported_pair",
@@ -109,69 +109,19 @@ class DepositAddressService:
         key_index, address = await self._custody.new_address(session, purpose="deposit_address")
         now = await self._tenant_clock.now(session, auth.tenant_id)
         deposit_address = DepositAddress(
-            id=new_id("da"),
-            tenant_id=auth.tenant_id,
-            customer_id=customer.id,
-            status="active",
-            asset=asset,
-            chain=network,
-            address=address,
-            key_index=key_index,
-            destination_wallet_id=target.wallet_id,
-            destination_address=target.address,
-            label=body.label,
-            metadata_=body.metadata or {},
-            created_at=now,
-            updated_at=now,
-            deleted_at=None,
+            **self._columns(auth, customer, target, body, now), address=address, key_index=key_index
         )
         session.add(deposit_address)
         await session.flush()
         return render(deposit_address)
 
-    async def list(
-        self, session: AsyncSession, auth: AuthContext, customer_id: str, page: PageParams, *, status: str | None
-    ) -> dict[str, Any]:
-        customer = await self._customers.get_model(session, auth, customer_id)
-        statement = repository.list_statement(auth.tenant_id, customer.id, status=status)
-        result = await paginate(
-            session, statement, DepositAddress, page, scope=DepositAddress.customer_id == customer.id
-        )
-        return result.envelope([render(deposit_address) for deposit_address in result.items])
+    def render(self, instrument: DepositAddress) -> dict[str, Any]:
+        return render(instrument)
 
-    async def get(self, session: AsyncSession, auth: AuthContext, deposit_address_id: str) -> dict[str, Any]:
-        return render(await self._get(session, auth, deposit_address_id))
-
-    async def update(
-        self, session: AsyncSession, auth: AuthContext, deposit_address_id: str, body: DepositAddressUpdate
-    ) -> dict[str, Any]:
-        deposit_address = await self._get(session, auth, deposit_address_id, for_update=True)
-        if deposit_address.status == "deleted":
-            raise Conflict("deposit_address_deleted", f"Deposit address '{deposit_address.id}' is deleted.")
-        fields = body.model_dump(exclude_unset=True)
-        reactivated = body.status == "active" and deposit_address.status != "active"
-        if reactivated:
-            await self._customers.require_endorsements(session, auth, deposit_address.customer_id, REQUIRED)
-        if body.status is not None:
-            deposit_address.status = body.status
-        if "label" in fields:
-            deposit_address.label = body.label
-        if body.metadata is not None:
-            deposit_address.metadata_ = merge_metadata(deposit_address.metadata_, body.metadata)
-        deposit_address.updated_at = await self._tenant_clock.now(session, auth.tenant_id)
-        await session.flush()
-        if reactivated:  # what arrived while it was paused goes out now
-            for deposit in await repository.held(session, deposit_address.id):
-                await self._route_isolated(session, deposit_address, deposit)
-        return render(deposit_address)
-
-    async def delete(self, session: AsyncSession, auth: AuthContext, deposit_address_id: str) -> dict[str, Any]:
-        deposit_address = await self._get(session, auth, deposit_address_id, for_update=True)
-        if deposit_address.status != "deleted":
-            now = await self._tenant_clock.now(session, auth.tenant_id)
-            deposit_address.status, deposit_address.deleted_at, deposit_address.updated_at = "deleted", now, now
-            await session.flush()
-        return render(deposit_address)
+    async def _reactivated(self, session: AsyncSession, instrument: DepositAddress) -> None:
+        """What arrived while it was paused goes out now."""
+        for deposit in await repository.held(session, instrument.id):
+            await self._route_isolated(session, instrument, deposit)
 
     # --- sandbox ----------------------------------------------------------------------------------------
 
@@ -351,16 +301,6 @@ class DepositAddressService:
             },
         )
         deposit.status, deposit.hold_reason, deposit.transaction_id = "routed", None, transaction.id
-
-    # --- helpers ----------------------------------------------------------------------------------------
-
-    async def _get(
-        self, session: AsyncSession, auth: AuthContext, deposit_address_id: str, *, for_update: bool = False
-    ) -> DepositAddress:
-        found = await repository.get(session, auth.tenant_id, deposit_address_id, for_update=for_update)
-        if found is None:
-            raise NotFound.resource("deposit address", deposit_address_id)
-        return found
 
 
 def _assets_of(adapter: ChainAdapter) -> list[str]:

@@ -19,10 +19,12 @@ from oms.auth.service import AuthContext
 from oms.chain.registry import Chains
 from oms.clock.service import TenantClock
 from oms.customer.service import CustomerService
-from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from oms.errors import InvalidRequest, Unprocessable
 from oms.funding import destination as destinations
 from oms.funding.delivery import FundingDelivery
 from oms.funding.fees import FiatFees, parse, usd
+from oms.funding.instrument.lifecycle import Kind
+from oms.funding.instrument.service import InstrumentService
 from oms.funding.virtual_account import repository
 from oms.funding.virtual_account.bank import BIC, BankIssuer, aba_checksum_ok
 from oms.funding.virtual_account.schemas import (
@@ -31,9 +33,6 @@ from oms.funding.virtual_account.schemas import (
     VirtualAccountCreate,
     VirtualAccountUpdate,
 )
-from oms.kit.ids import new_id
-from oms.kit.pagination import PageParams, paginate
-from oms.kit.patch import merge_metadata
 from oms.kit.time import isoformat
 from oms.models import Customer, Tenant, VirtualAccount
 
@@ -44,7 +43,17 @@ OMS_HOLDER = "Polygon OMS"
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-class VirtualAccountService:
+KIND = Kind(code="virtual_account", noun="virtual account", prefix="va")
+
+
+class VirtualAccountService(InstrumentService[VirtualAccount, VirtualAccountCreate, VirtualAccountUpdate]):
+    """The instrument's lifecycle is ``InstrumentService``'s; this provisions the bank details, renders them,
+    and takes the simulated deposits (refused unless active)."""
+
+    model = VirtualAccount
+    kind = KIND
+    required = REQUIRED
+
     def __init__(
         self,
         *,
@@ -55,10 +64,8 @@ class VirtualAccountService:
         issuer: BankIssuer | None,
         fees: dict[str, FiatFees],
     ) -> None:
-        self._customers = customers
-        self._chains = chains
+        super().__init__(customers=customers, chains=chains, tenant_clock=tenant_clock)
         self._delivery = delivery
-        self._tenant_clock = tenant_clock
         self._issuer = issuer
         self._fees = fees
 
@@ -70,15 +77,7 @@ class VirtualAccountService:
             raise Unprocessable(
                 "virtual_accounts_unavailable", "No bank partner is configured to issue virtual accounts."
             )
-        target = await destinations.resolve(
-            session,
-            self._chains,
-            tenant_id=auth.tenant_id,
-            customer_id=customer.id,
-            asset=body.destination.asset,
-            network=body.destination.network,
-            target=body.destination.wallet,
-        )
+        target = await self._destination(session, auth, customer, body)
         details = self._issuer.issue()
         for _ in range(5):
             if not await repository.number_taken(session, details.routing_number, details.account_number):
@@ -86,14 +85,7 @@ class VirtualAccountService:
             details = self._issuer.issue()
         now = await self._tenant_clock.now(session, auth.tenant_id)
         account = VirtualAccount(
-            id=new_id("va"),
-            tenant_id=auth.tenant_id,
-            customer_id=customer.id,
-            status="active",
-            destination_wallet_id=target.wallet_id,
-            destination_address=target.address,
-            asset=target.asset,
-            chain=target.chain,
+            **self._columns(auth, customer, target, body, now),
             bank_name=details.bank_name,
             bank_address=details.bank_address,
             routing_number=details.routing_number,
@@ -103,58 +95,19 @@ class VirtualAccountService:
             owner_name=await self._owner_name(session, customer, body.accountholderName),
             reference="VA" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10)),
             accountholder_name=body.accountholderName,
-            label=body.label,
             bank_memo=body.bankMemo,
-            metadata_=body.metadata or {},
-            created_at=now,
-            updated_at=now,
-            deleted_at=None,
         )
         session.add(account)
         await session.flush()
         return render(account)
 
-    async def list(
-        self, session: AsyncSession, auth: AuthContext, customer_id: str, page: PageParams, *, status: str | None
-    ) -> dict[str, Any]:
-        customer = await self._customers.get_model(session, auth, customer_id)
-        statement = repository.list_statement(auth.tenant_id, customer.id, status=status)
-        result = await paginate(
-            session, statement, VirtualAccount, page, scope=VirtualAccount.customer_id == customer.id
-        )
-        return result.envelope([render(account) for account in result.items])
+    def render(self, instrument: VirtualAccount) -> dict[str, Any]:
+        return render(instrument)
 
-    async def get(self, session: AsyncSession, auth: AuthContext, virtual_account_id: str) -> dict[str, Any]:
-        return render(await self._get(session, auth, virtual_account_id))
-
-    async def update(
-        self, session: AsyncSession, auth: AuthContext, virtual_account_id: str, body: VirtualAccountUpdate
-    ) -> dict[str, Any]:
-        account = await self._get(session, auth, virtual_account_id, for_update=True)
-        if account.status == "deleted":
-            raise Conflict("virtual_account_deleted", f"Virtual account '{account.id}' is deleted.")
-        fields = body.model_dump(exclude_unset=True)
-        if fields.get("status") == "active" and account.status != "active":
-            await self._customers.require_endorsements(session, auth, account.customer_id, REQUIRED)
-        if body.status is not None:
-            account.status = body.status
-        if "label" in fields:
-            account.label = body.label
+    def _apply(self, instrument: VirtualAccount, body: VirtualAccountUpdate, fields: dict[str, Any]) -> None:
+        super()._apply(instrument, body, fields)
         if "bankMemo" in fields:
-            account.bank_memo = body.bankMemo
-        if body.metadata is not None:
-            account.metadata_ = merge_metadata(account.metadata_, body.metadata)
-        account.updated_at = await self._tenant_clock.now(session, auth.tenant_id)
-        await session.flush()
-        return render(account)
-
-    async def delete(self, session: AsyncSession, auth: AuthContext, virtual_account_id: str) -> dict[str, Any]:
-        account = await self._get(session, auth, virtual_account_id, for_update=True)
-        if account.status != "deleted":
-            now = await self._tenant_clock.now(session, auth.tenant_id)
-            account.status, account.deleted_at, account.updated_at = "deleted", now, now
-            await session.flush()
-        return render(account)
+            instrument.bank_memo = body.bankMemo
 
     # --- sandbox ----------------------------------------------------------------------------------------
 
@@ -214,14 +167,6 @@ class VirtualAccountService:
         }
 
     # --- helpers ----------------------------------------------------------------------------------------
-
-    async def _get(
-        self, session: AsyncSession, auth: AuthContext, virtual_account_id: str, *, for_update: bool = False
-    ) -> VirtualAccount:
-        account = await repository.get(session, auth.tenant_id, virtual_account_id, for_update=for_update)
-        if account is None:
-            raise NotFound.resource("virtual account", virtual_account_id)
-        return account
 
     async def _owner_name(self, session: AsyncSession, customer: Customer, holder: str) -> str:
         names = [customer.first_name, customer.middle_name, customer.last_name]
