@@ -9,7 +9,6 @@ from sqlalchemy import and_, bindparam, func, insert, literal_column, select, te
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.kit.money import LEDGER_LIMIT
 from oms.kit.sql import insert_ignore, is_postgres
 from oms.models import LedgerAccount, LedgerEntry, LedgerPosting
 
@@ -47,16 +46,11 @@ async def system_account_id(session: AsyncSession, *, tenant_id: str, currency: 
 # The statements of every money movement, built once and run as Core on the session's connection: a
 # ledger account is never loaded as an ORM object, so the ORM's bulk-statement machinery (which keeps
 # loaded objects in step) would be pure cost (oms/ledger is most of a transfer's statements).
+# No statement here checks a balance: the schema refuses (``refusal`` below; docs/architecture.md).
 _accounts = LedgerAccount.__table__
 _APPLY = (
     update(_accounts)
-    .where(
-        _accounts.c.id == bindparam("account_id"),
-        _accounts.c.currency == bindparam("account_currency"),
-        _accounts.c.allow_negative | (_accounts.c.balance + bindparam("amount") >= 0),
-        # Refused rather than overflowed: on SQLite an integer sum beyond 2^63 silently becomes a float.
-        (_accounts.c.balance + bindparam("amount")).between(-LEDGER_LIMIT, LEDGER_LIMIT),
-    )
+    .where(_accounts.c.id == bindparam("account_id"))
     .values(balance=_accounts.c.balance + bindparam("amount"))
 )
 _WALLET_ACCOUNT_IDS = select(_accounts.c.kind, _accounts.c.id).where(_accounts.c.wallet_id == bindparam("wallet_id"))
@@ -66,9 +60,16 @@ _INSERT_POSTINGS = insert(LedgerPosting.__table__)
 
 _POST_ENTRY = text(
     "SELECT oms_post_entry(:tenant_id, :kind, :reference, :at, :accounts, :currencies, :amounts)"
-)  # oms/migrations/versions/0006_post_entry_function.py
-_INSUFFICIENT_FUNDS, _WRONG_CURRENCY, _BEYOND_LIMIT = "OMS01", "OMS02", "OMS03"
-_REASONS = {_INSUFFICIENT_FUNDS: "insufficient", _WRONG_CURRENCY: "currency", _BEYOND_LIMIT: "limit"}
+)  # oms/migrations/versions/0011_overdraft_in_constraints.py
+
+# What refuses a leg, by the constraint's name on PostgreSQL and by what SQLite says of it (the limit is a
+# trigger there, 0007; SQLite names no foreign key).
+NON_NEGATIVE = "ck_ledger_accounts_non_negative"
+_REFUSALS = (
+    ("insufficient", NON_NEGATIVE, NON_NEGATIVE),
+    ("limit", "ck_ledger_accounts_within_limit", "ledger_accounts.balance beyond the ledger limit"),
+    ("currency", "fk_ledger_postings_account_id_ledger_accounts", "FOREIGN KEY constraint failed"),
+)
 
 
 def leg_arrays(legs: Sequence[tuple[int, str, int]]) -> tuple[list[int], list[str], list[int]]:
@@ -85,6 +86,18 @@ class Refused(Exception):
         self.kind = kind
 
 
+def refusal(error: BaseException) -> Refused | None:
+    """The ledger's refusal an error of the database is (from SQLAlchemy or from asyncpg directly), or None.
+    The one reading of the schema's refusals, for every path that posts (``post_entry``, the fast lane)."""
+    driver = getattr(error, "orig", error)  # SQLAlchemy wraps the driver's error
+    constraint = getattr(driver.__cause__ or driver, "constraint_name", None)  # asyncpg's, under the adapter
+    message = str(driver)
+    for kind, name, sqlite_words in _REFUSALS:
+        if constraint == name or (constraint is None and sqlite_words in message):
+            return Refused(message, kind=kind)
+    return None
+
+
 async def post_entry(
     session: AsyncSession,
     *,
@@ -97,46 +110,27 @@ async def post_entry(
     """Move every leg's balance (in account-id order: one global lock order), then write the entry and its
     postings. Raises ``Refused`` having left the transaction to be rolled back."""
     connection = await session.connection()
-    if is_postgres(session):  # one round trip: the same steps, in the database
-        accounts, currencies, amounts = leg_arrays(legs)
-        parameters: dict[str, object] = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "at": at}
-        parameters |= {"accounts": accounts, "currencies": currencies, "amounts": amounts}
-        try:
+    try:
+        if is_postgres(session):  # one round trip: the same steps, in the database
+            accounts, currencies, amounts = leg_arrays(legs)
+            parameters: dict[str, object] = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "at": at}
+            parameters |= {"accounts": accounts, "currencies": currencies, "amounts": amounts}
             return int((await connection.execute(_POST_ENTRY, parameters)).scalar_one())
-        except DBAPIError as error:
-            state = getattr(error.orig, "sqlstate", None)
-            if state not in _REASONS:
-                raise
-            message = getattr(error.orig, "args", ("",))[0]
-            raise Refused(str(message), kind=_REASONS[state]) from None
-    for account, currency, amount in sorted(legs, key=lambda leg: leg[0]):
-        applied = await connection.execute(
-            _APPLY, {"account_id": account, "account_currency": currency, "amount": amount}
-        )
-        if not applied.rowcount:
-            raise await _refusal(session, account, currency, amount)
-    entry = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "created_at": at}
-    entry_id: int = (await connection.execute(_INSERT_ENTRY, entry)).scalar_one()
-    postings = [
-        {"entry_id": entry_id, "account_id": account, "currency": currency, "amount": amount}
-        for account, currency, amount in legs
-    ]
-    await connection.execute(_INSERT_POSTINGS, postings)
-    return entry_id
-
-
-async def _refusal(session: AsyncSession, account_id: int, currency: str, amount: int) -> Refused:
-    """Why the guarded update of one leg changed no row."""
-    found = (
-        await session.execute(
-            select(LedgerAccount.currency, LedgerAccount.balance).where(LedgerAccount.id == account_id)
-        )
-    ).first()
-    if found is None or found[0] != currency:
-        return Refused(f"account {account_id} is not in {currency}", kind="currency")
-    if abs(found[1] + amount) > LEDGER_LIMIT:
-        return Refused(f"account {account_id} would pass the ledger's limit", kind="limit")
-    return Refused(f"account {account_id} may not go below zero", kind="insufficient")
+        for account, _, amount in sorted(legs, key=lambda leg: leg[0]):
+            await connection.execute(_APPLY, {"account_id": account, "amount": amount})
+        entry = {"tenant_id": tenant_id, "kind": kind, "reference": reference, "created_at": at}
+        entry_id: int = (await connection.execute(_INSERT_ENTRY, entry)).scalar_one()
+        postings = [
+            {"entry_id": entry_id, "account_id": account, "currency": currency, "amount": amount}
+            for account, currency, amount in legs
+        ]
+        await connection.execute(_INSERT_POSTINGS, postings)
+        return entry_id
+    except DBAPIError as error:
+        refused = refusal(error)
+        if refused is None:
+            raise
+        raise refused from None
 
 
 _LOCK = (

@@ -1,11 +1,12 @@
 """The double-entry ledger. ``post_entry`` is the only writer of postings and balances (on PostgreSQL through
-the database function ``oms_post_entry``, which the money hot path's execution statement calls too).
+the database function ``oms_post_entry``, which the fast lane's execution statement calls too, with legs from
+``entry_rows``: the same validation).
 
 Every wallet has three accounts in its currency (``<asset>:<chain>``):
 ``available`` (spendable), ``held`` (reserved for outgoing transfers in flight) and ``pending``
 (incoming, not yet settled). A wallet's settled ``balance`` is available + held. Counterpart accounts
-(the chain, fees, clearing) are tenant system accounts and may go negative; wallet accounts may not,
-which both ``post_entry`` and a CHECK constraint enforce.
+(the chain, fees, clearing) are tenant system accounts and may go negative; wallet accounts may not: the
+schema's CHECK constraint refuses, and ``post_entry`` raises ``InsufficientFunds`` (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -106,6 +107,13 @@ async def lock_accounts(
     await repository.lock_accounts(session, wallet_ids=sorted(set(wallet_ids)), account_ids=accounts)
 
 
+def entry_rows(legs: Sequence[Leg]) -> list[tuple[int, str, int]]:
+    """An entry's legs, validated, as the repository (and the fast lane's statement) takes them:
+    (account id, currency, amount). Raises ``UnbalancedEntry`` or ``LedgerLimitExceeded``."""
+    _validate(legs)
+    return [(leg.account_id, leg.currency, leg.amount) for leg in legs]
+
+
 def _validate(legs: Sequence[Leg]) -> None:
     if len(legs) < 2:
         raise UnbalancedEntry("an entry needs at least two legs")
@@ -129,22 +137,22 @@ async def post_entry(
     The caller's transaction must be rolled back on error (the request pipeline and ``session_scope``
     both do).
     """
-    _validate(legs)
+    rows = entry_rows(legs)
     try:
         return await repository.post_entry(
-            session,
-            tenant_id=tenant_id,
-            kind=kind,
-            reference=reference,
-            at=at,
-            legs=rows(legs),
+            session, tenant_id=tenant_id, kind=kind, reference=reference, at=at, legs=rows
         )
     except repository.Refused as refused:
-        if refused.kind == "currency":
-            raise UnbalancedEntry(str(refused)) from None
-        if refused.kind == "limit":
-            raise LedgerLimitExceeded() from None
-        raise InsufficientFunds() from None
+        raise _error_of(refused) from None
+
+
+def _error_of(refused: repository.Refused) -> Exception:
+    """The error a refused leg is answered with."""
+    if refused.kind == "currency":
+        return UnbalancedEntry(str(refused))
+    if refused.kind == "limit":
+        return LedgerLimitExceeded()
+    return InsufficientFunds()
 
 
 async def move(
@@ -167,11 +175,6 @@ async def move(
 def transfer_legs(currency: str, source: int, target: int, amount: int) -> list[Leg]:
     """The legs of ``amount`` moved from one account to another."""
     return [Leg(source, currency, -amount), Leg(target, currency, amount)]
-
-
-def rows(legs: Sequence[Leg]) -> list[tuple[int, str, int]]:
-    """Legs as the repository takes them: (account id, currency, amount)."""
-    return [(leg.account_id, leg.currency, leg.amount) for leg in legs]
 
 
 async def wallet_account_ids(session: AsyncSession, wallet_id: str) -> dict[str, int]:

@@ -52,6 +52,11 @@ def upgrade() -> None:
 def _postgresql_upgrade() -> None:
     op.execute(f"ALTER TABLE ledger_accounts ADD CONSTRAINT ck_ledger_accounts_within_limit CHECK (balance {_WITHIN})")
     op.execute(f"ALTER TABLE ledger_postings ADD CONSTRAINT ck_ledger_postings_within_limit CHECK (amount {_WITHIN})")
+    post_entry_function()
+
+
+def post_entry_function() -> None:
+    """This revision's ``oms_post_entry`` (0011 replaces it, and restores it on downgrade)."""
     op.execute(f"""
         CREATE OR REPLACE FUNCTION oms_post_entry(
             p_tenant_id text, p_kind text, p_reference text, p_at timestamptz,
