@@ -7,6 +7,7 @@ import contextlib
 import gc
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +22,7 @@ from oms.context import AppContext
 from oms.customer.endpoints import router as customer_router
 from oms.errors import NotFound, OMSError
 from oms.event.endpoints import router as event_router
+from oms.fastlane import FastLane, Services
 from oms.funding.cash_in.endpoints import router as cash_in_router
 from oms.funding.cash_location.endpoints import router as cash_location_router
 from oms.funding.deposit_address.endpoints import router as deposit_address_router
@@ -28,8 +30,6 @@ from oms.funding.simulation.endpoints import router as simulation_router
 from oms.funding.virtual_account.endpoints import router as virtual_account_router
 from oms.health import migration_heads
 from oms.health import router as health_router
-from oms.hotpath import HotReads
-from oms.hotwrites import HotWrites
 from oms.kit.time import Clock
 from oms.middleware import RequestContextMiddleware
 from oms.quote.endpoints import router as quote_router
@@ -94,13 +94,26 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
     if settings.mode is Mode.sandbox:
         for router in SANDBOX_ROUTERS:
             app.include_router(router, prefix=API_PREFIX)
-    if settings.hot_reads:  # added first, so they run inside the request context (request id, access log)
-        app.add_middleware(HotReads, db=context.db, signer=context.auth.signer, mode=settings.mode.value)
-        app.add_middleware(HotWrites, ctx=context)
+    if settings.hot_reads:  # added first, so it runs inside the request context (request id, access log)
+        app.add_middleware(FastLane, services=fast_lane_services(context))
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
     openapi.install(app)
     return app
+
+
+def fast_lane_services(context: AppContext) -> Services:
+    """What the fast lane (oms/fastlane) uses: the endpoints' own services and settings."""
+    return Services(
+        db=context.db,
+        signer=context.auth.signer,
+        mode=context.settings.mode.value,
+        clock=context.clock,
+        quotes=context.quotes,
+        transactions=context.transactions,
+        idempotency_ttl=timedelta(seconds=context.settings.idempotency_ttl_seconds),
+        idempotency_seal_key=context.idempotency_key,
+    )
 
 
 def _methods_at(app: FastAPI, path: str) -> list[str]:

@@ -180,7 +180,7 @@ class Database:
                 raise
 
     async def start(self) -> None:
-        """Open the driver's own pool for the hot paths (PostgreSQL only; oms/hotpath.py, oms/hotwrites.py)."""
+        """Open the driver's own pool for the fast lane (PostgreSQL only; oms/fastlane)."""
         if self.is_sqlite or not self._hot_pool_size or self.hot_pool is not None:
             return
         # Every hot statement looks rows up by key, so one generic plan serves every execution; the default
@@ -213,6 +213,11 @@ class Database:
                 # The pool's proxy forwards every method of the Connection it holds (asyncpg's own stubs
                 # type them apart).
                 yield cast("asyncpg.Connection", connection)
+            except asyncpg.IntegrityConstraintViolationError:
+                # the schema refused a statement: the connection is sound, once out of its transaction
+                if connection.is_in_transaction():
+                    connection.terminate()
+                raise
             except BaseException:
                 connection.terminate()
                 raise
@@ -225,7 +230,11 @@ class Database:
         timeout) before this process gives up on the COMMIT, and a closed connection rolls back."""
         async with self.hot_connection() as connection:
             await connection.execute("BEGIN")
-            yield connection
+            try:
+                yield connection
+            except asyncpg.IntegrityConstraintViolationError:
+                await connection.execute("ROLLBACK")  # refused by the schema: nothing was written
+                raise
             await connection.execute("COMMIT")
 
     async def dispose(self) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Row, and_, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -155,13 +155,18 @@ def new_record(claim: Claim, status: int, body: bytes) -> IdempotencyRecord:
     )
 
 
-# For the money hot path's read (the key aliased ``k``, the Idempotency-Key as $4): whether it is taken.
-HOT_KEY_TAKEN = "EXISTS (SELECT 1 FROM idempotency_keys r WHERE r.tenant_id = k.tenant_id AND r.key = $4)"
+_records = IdempotencyRecord.__table__
+
+
+def record_of(tenant_id: ColumnExpressionArgument[str], key: ColumnExpressionArgument[str]) -> ColumnElement[bool]:
+    """The stored record of a tenant's Idempotency-Key: what the endpoint reads, replays or deletes, and what
+    the fast lane's read checks for (any record: it then lets the endpoint answer)."""
+    return and_(_records.c.tenant_id == tenant_id, _records.c.key == key)
+
 
 # Every write request runs these: built once and run as Core on the request's connection.
-_records = IdempotencyRecord.__table__
 _ADVISORY_LOCK = select(func.pg_try_advisory_xact_lock(bindparam("lock_id")))
-_THIS_RECORD = (_records.c.tenant_id == bindparam("tenant_id")) & (_records.c.key == bindparam("record_key"))
+_THIS_RECORD = record_of(bindparam("tenant_id"), bindparam("record_key"))
 _RECORD = select(_records).where(_THIS_RECORD)
 _DELETE = delete(_records).where(_THIS_RECORD)
 _STORE_POSTGRESQL = postgresql.insert(_records).on_conflict_do_nothing()

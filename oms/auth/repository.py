@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.models import ApiKey, Tenant
@@ -18,20 +18,23 @@ async def get_key(session: AsyncSession, key_id: str) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
 
 
-# The hot paths' check of the caller's key, joined into their single statement (oms/hotpath.py,
-# oms/hotwrites.py): the same rule as AuthService.authenticate. The key is aliased ``k``; $1 is its id, $2 the
-# token's tenant, $3 the server's mode. No row then means "let the endpoint answer".
-HOT_LIVE_KEY = "k.id = $1 AND k.tenant_id = $2 AND k.mode = $3 AND k.revoked_at IS NULL"
+def live_key(
+    key_id: ColumnExpressionArgument[str], tenant_id: ColumnExpressionArgument[str], mode: ColumnExpressionArgument[str]
+) -> ColumnElement[bool]:
+    """The one rule of a usable key: this tenant's, for this server's mode, not revoked. Every request's check
+    (``is_live``) and the fast lane's statements (oms/fastlane/repository.py) are built on it."""
+    return and_(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id, ApiKey.mode == mode, ApiKey.revoked_at.is_(None))
+
 
 # Built once: this runs on every authenticated request, so it skips per-call statement construction.
-_KEY_STATUS = select(ApiKey.tenant_id, ApiKey.mode, ApiKey.revoked_at).where(ApiKey.id == bindparam("key_id"))
+_LIVE_KEY = select(ApiKey.id).where(live_key(bindparam("key_id"), bindparam("tenant_id"), bindparam("mode")))
 
 
-async def key_status(session: AsyncSession, key_id: str) -> tuple[str, str, datetime | None] | None:
-    """(tenant id, mode, revoked at) of a key: the one query every authenticated request makes."""
+async def is_live(session: AsyncSession, *, key_id: str, tenant_id: str, mode: str) -> bool:
+    """Whether the key may act for the tenant (``live_key``): the one query every authenticated request makes."""
     # Core on the session's connection: a plain column read needs none of the ORM's execution path.
-    row = (await (await session.connection()).execute(_KEY_STATUS, {"key_id": key_id})).first()
-    return None if row is None else (row[0], row[1], row[2])
+    parameters = {"key_id": key_id, "tenant_id": tenant_id, "mode": mode}
+    return (await (await session.connection()).execute(_LIVE_KEY, parameters)).first() is not None
 
 
 async def list_keys(session: AsyncSession, tenant_name: str | None) -> list[tuple[ApiKey, Tenant]]:

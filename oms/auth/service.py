@@ -88,7 +88,8 @@ class AuthService:
             claims = self.signer.verify(token)
         except InvalidToken as exc:
             raise AuthenticationFailed("Invalid or expired access token.", code="invalid_token") from exc
-        status = await repository.key_status(session, claims.key_id)
-        if status is None or status[2] is not None or status[0] != claims.tenant_id or status[1] != self._mode.value:
+        if not await repository.is_live(
+            session, key_id=claims.key_id, tenant_id=claims.tenant_id, mode=self._mode.value
+        ):
             raise AuthenticationFailed("Invalid or expired access token.", code="invalid_token")
         return AuthContext(claims.tenant_id, claims.key_id, claims.mode)

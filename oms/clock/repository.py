@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnExpressionArgument, ScalarSelect, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.sql import insert_ignore
 from oms.models import TenantClock
 
-# The same offset inside the money hot path's read (the API key aliased ``k``); NULL if never moved.
-HOT_OFFSET = "(SELECT offset_ms FROM tenant_clocks t WHERE t.tenant_id = k.tenant_id)"
+
+def offset_of(tenant_id: ColumnExpressionArgument[str]) -> ScalarSelect[int]:
+    """A tenant's clock offset in milliseconds, as an expression (NULL if never moved): read alone by
+    ``offset_ms`` and inside the fast lane's statements."""
+    return select(TenantClock.offset_ms).where(TenantClock.tenant_id == tenant_id).scalar_subquery()
+
 
 # Read by every quote and execution in sandbox mode: built once, run as Core on the session's connection.
-_OFFSET = select(TenantClock.offset_ms).where(TenantClock.tenant_id == bindparam("tenant_id"))
+_OFFSET = select(offset_of(bindparam("tenant_id")))
 
 
 async def offset_ms(session: AsyncSession, tenant_id: str) -> int:

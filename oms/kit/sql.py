@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import orjson
+from sqlalchemy import BindParameter, ClauseElement, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import ExternallyTraversible, replacement_traverse
 
 # SQLSTATEs of a unit of work that lost a conflict with a concurrent one, a deadlock (40P01) or a serialization
 # failure (40001): nothing was wrong with the work, and run again it succeeds (oms.outage.retry_conflicts).
 CONFLICT_STATES = frozenset({"40P01", "40001"})
+_ASYNCPG = asyncpg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
 
 
 def insert_ignore(session: AsyncSession, model: Any) -> Any:
@@ -64,18 +69,37 @@ class RowsInsert:
         return columns
 
 
+def numbered(statement: ClauseElement) -> tuple[str, list[str]]:
+    """A Core statement as the driver's own connections take it (asyncpg: ``$1``, ``$2``, …), with the names
+    of its bound parameters in that order (a parameter used twice has one number)."""
+    inlined = cast(ClauseElement, replacement_traverse(cast(ExternallyTraversible, statement), {}, _inline_constant))
+    compiled = cast(SQLCompiler, inlined.compile(dialect=_ASYNCPG))
+    return compiled.string, list(compiled.positiontup or ())
+
+
+def _inline_constant(element: ExternallyTraversible, **_: Any) -> ExternallyTraversible | None:
+    """A constant of the statement (``kind == 'available'``) written into its text, so that only the named
+    parameters are numbered; None keeps any other element as it is."""
+    if isinstance(element, BindParameter) and element.value is not None and not element.required:
+        processor = element.type.literal_processor(_ASYNCPG)
+        return literal_column(processor(element.value) if processor else str(element.value), element.type)
+    return None
+
+
 class BatchedLookup:
     """A lookup of at most one row, run for many parameter sets in one statement on the driver's own
     connections: the parameters go in as one array each, and the lookup runs once per set (a lateral join),
-    so a batch pays for one round trip and one executor start instead of one per set. ``types`` are the
-    PostgreSQL types of the lookup's parameters ``$1``, ``$2``, … in order."""
+    so a batch pays for one round trip and one executor start instead of one per set. ``lookup`` is a Core
+    statement whose bound parameters are named ``parameters``, in the order of each set's values (text)."""
 
-    def __init__(self, lookup: str, types: Sequence[str]) -> None:
-        names = [f"p{index}" for index in range(1, len(types) + 1)]
-        arrays = ", ".join(f"${index}::{name}[]" for index, name in enumerate(types, start=1))
-        body = re.sub(r"\$(\d+)", lambda number: f"p.p{number.group(1)}", lookup)
-        parameters = f"unnest({arrays}) WITH ORDINALITY AS p({', '.join(names)}, batch_index)"
-        self.sql = f"SELECT p.batch_index, found.* FROM {parameters} CROSS JOIN LATERAL ({body}) AS found"  # noqa: S608 (our own statements)
+    def __init__(self, lookup: ClauseElement, parameters: Sequence[str]) -> None:
+        sql, order = numbered(lookup)
+        if sorted(order) != sorted(parameters):
+            raise ValueError(f"the lookup's parameters are {order}, not {list(parameters)}")
+        arrays = ", ".join(f"${index}::text[]" for index in range(1, len(parameters) + 1))
+        body = re.sub(r"\$(\d+)", lambda number: f"p.{order[int(number.group(1)) - 1]}", sql)
+        columns = f"unnest({arrays}) WITH ORDINALITY AS p({', '.join(parameters)}, batch_index)"
+        self.sql = f"SELECT p.batch_index, found.* FROM {columns} CROSS JOIN LATERAL ({body}) AS found"  # noqa: S608 (our own statements)
 
     async def fetch(
         self, connection: asyncpg.Connection | asyncpg.Pool, parameter_sets: Sequence[Sequence[Any]]

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import ColumnExpressionArgument, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.auth.repository import HOT_LIVE_KEY
 from oms.kit.ids import is_valid_id
 from oms.models import LedgerAccount, Wallet
-
-if TYPE_CHECKING:
-    import asyncpg
-
 
 # Built once: the money path reads wallets on every request (construction costs more than the row).
 _WALLET = select(Wallet).where(Wallet.id == bindparam("wallet_id"), Wallet.tenant_id == bindparam("tenant_id"))
@@ -29,11 +24,19 @@ async def get(session: AsyncSession, tenant_id: str, wallet_id: str) -> Wallet |
     return (await session.execute(_WALLET, parameters)).scalar_one_or_none()
 
 
-_WALLET_BALANCES = (
-    select(Wallet.asset, Wallet.chain, LedgerAccount.kind, LedgerAccount.balance)
-    .join(LedgerAccount, LedgerAccount.wallet_id == Wallet.id)
-    .where(Wallet.id == bindparam("wallet_id"), Wallet.tenant_id == bindparam("tenant_id"))
-)
+def balances_of(
+    wallet_id: ColumnExpressionArgument[str], tenant_id: ColumnExpressionArgument[str]
+) -> Select[str, str, str, int]:
+    """(asset, chain, account kind, balance) of each account of a tenant's wallet: the balance read, alone
+    (``get_with_balances``) and in the fast lane (oms/fastlane/repository.py)."""
+    return (
+        select(Wallet.asset, Wallet.chain, LedgerAccount.kind, LedgerAccount.balance)
+        .join(LedgerAccount, LedgerAccount.wallet_id == Wallet.id)
+        .where(Wallet.id == wallet_id, Wallet.tenant_id == tenant_id)
+    )
+
+
+_WALLET_BALANCES = balances_of(bindparam("wallet_id"), bindparam("tenant_id"))
 
 
 async def get_with_balances(
@@ -44,27 +47,11 @@ async def get_with_balances(
         return None
     connection = await session.connection()  # Core: a plain column read needs none of the ORM's execution path
     rows = (await connection.execute(_WALLET_BALANCES, {"wallet_id": wallet_id, "tenant_id": tenant_id})).all()
-    if not rows:
-        return None
-    return rows[0][0], rows[0][1], {row[2]: row[3] for row in rows}
+    return balances_by_kind(rows)
 
 
-# The same read for the hot path (oms/hotpath.py), on the driver's own connection, with the API key's
-# check joined in: one round trip and no ORM per request. No row means "let the full path answer".
-_HOT_WALLET_BALANCES = f"""
-SELECT w.asset, w.chain, a.kind, a.balance
-  FROM api_keys k
-  JOIN wallets w ON w.tenant_id = k.tenant_id
-  JOIN ledger_accounts a ON a.wallet_id = w.id
- WHERE {HOT_LIVE_KEY} AND w.id = $4
-"""  # noqa: S608 (a constant of ours)
-
-
-async def get_with_balances_for_key(
-    pool: asyncpg.Connection | asyncpg.Pool, *, key_id: str, tenant_id: str, mode: str, wallet_id: str
-) -> tuple[str, str, dict[str, int]] | None:
-    """``get_with_balances`` for a live, unrevoked key of this tenant and mode; None otherwise."""
-    rows = await pool.fetch(_HOT_WALLET_BALANCES, key_id, tenant_id, mode, wallet_id)
+def balances_by_kind(rows: Sequence[Any]) -> tuple[str, str, dict[str, int]] | None:
+    """``balances_of``'s rows as (asset, chain, balance by account kind); None for none."""
     if not rows:
         return None
     return rows[0][0], rows[0][1], {row[2]: row[3] for row in rows}

@@ -1,4 +1,4 @@
-"""The hot path (oms/hotpath.py) answers balance reads exactly as the regular endpoint does.
+"""The fast lane's read (oms/fastlane/reads.py) answers balance reads exactly as the regular endpoint does.
 
 It serves on PostgreSQL only; every request it does not serve reaches the regular endpoint untouched.
 """
@@ -13,11 +13,11 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from oms.app import create_app
+from oms.app import create_app, fast_lane_services
 from oms.auth import repository as keys
 from oms.config import Settings
 from oms.context import AppContext
-from oms.hotpath import HotReads
+from oms.fastlane import FastLane
 from tests.support import Api, OffsetClock, create_customer, create_wallet, fund, quote, settle
 
 BASE_URL = "http://oms.test/v0.9"
@@ -41,7 +41,7 @@ async def hot_only(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
     async def no_regular_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         raise AssertionError(f"the hot path passed {scope['path']} on")
 
-    async with _client(HotReads(no_regular_endpoint, db=ctx.db, signer=ctx.auth.signer, mode="sandbox")) as client:
+    async with _client(FastLane(no_regular_endpoint, services=fast_lane_services(ctx))) as client:
         yield client
 
 

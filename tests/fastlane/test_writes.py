@@ -1,4 +1,4 @@
-"""The money hot path (oms/hotwrites.py) creates and executes quotes exactly as the regular endpoints do.
+"""The fast lane's writes (oms/fastlane/writes.py) create and execute quotes exactly as the regular endpoints do.
 
 It serves on PostgreSQL only, and only the successful request; every other request reaches the regular
 endpoint untouched, which gives the answer (errors, replays) from one place.
@@ -15,13 +15,14 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
+from oms.app import fast_lane_services
 from oms.auth import repository as keys
 from oms.context import AppContext
-from oms.hotwrites import HotWrites
+from oms.fastlane import FastLane
+from oms.fastlane import repository as fastlane_repository
 from oms.kit.batch import Batcher
 from oms.middleware import RequestContextMiddleware
 from oms.responses import JSONResponse
-from oms.transaction import repository as transaction_repository
 from tests.support import Api, OffsetClock, create_customer, create_wallet, fund, ledger_is_sound, settle
 
 BASE_URL = "http://oms.test/v0.9"
@@ -31,7 +32,7 @@ PASSED_ON = 299  # what the stand-in for the regular endpoints answers
 @pytest.fixture(autouse=True)
 def postgres_only(is_postgres: bool) -> None:
     if not is_postgres:
-        pytest.skip("the hot path serves on PostgreSQL only; on SQLite every request takes the regular endpoint")
+        pytest.skip("the fast lane serves on PostgreSQL only; on SQLite every request takes the regular endpoint")
 
 
 @pytest.fixture
@@ -41,7 +42,9 @@ async def hot_only(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
     async def regular_endpoints(scope: Scope, receive: Receive, send: Send) -> None:
         await JSONResponse({"passedOn": scope["path"]}, status_code=PASSED_ON)(scope, receive, send)
 
-    app = RequestContextMiddleware(HotWrites(regular_endpoints, ctx=ctx), max_body_bytes=1 << 20)
+    app = RequestContextMiddleware(
+        FastLane(regular_endpoints, services=fast_lane_services(ctx)), max_body_bytes=1 << 20
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
         yield client
 
@@ -66,7 +69,7 @@ def one_batch(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], list[int]]:
 
     def arrange(n: int) -> list[int]:
         barrier = asyncio.Barrier(n)
-        submit, write = Batcher.submit, transaction_repository.hot_execute_many
+        submit, write = Batcher.submit, fastlane_repository.execute_many
 
         async def gathered_submit(self: Batcher[Any, Any], item: Any) -> Any:
             await barrier.wait()
@@ -77,7 +80,7 @@ def one_batch(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], list[int]]:
             return await write(connection, executions)
 
         monkeypatch.setattr(Batcher, "submit", gathered_submit)
-        monkeypatch.setattr(transaction_repository, "hot_execute_many", recorded_write)
+        monkeypatch.setattr(fastlane_repository, "execute_many", recorded_write)
         return sizes
 
     return arrange
@@ -219,7 +222,7 @@ async def test_executions_written_together_are_each_judged_on_their_own(
     sizes = one_batch(4)
     # 3 quotes of 4.00 from 10.00, the first one twice: two fit, the third is short, the repeat is executed.
     answers = await asyncio.gather(*(post("/transactions", {"quoteId": quote}) for quote in [*offers, offers[0]]))
-    assert sizes == [4]
+    assert sizes == [4, 1, 1, 1, 1]  # 12.00 from 10.00 overdraws: the schema refuses, each is written alone
     executed = [response.json()["quoteId"] for response in answers if response.status_code == 201]
     assert len(executed) == 2 and len(set(executed)) == 2
     assert sorted(response.status_code for response in answers) == [201, 201, PASSED_ON, PASSED_ON]
@@ -273,22 +276,38 @@ async def test_a_batch_skips_a_quote_locked_elsewhere_instead_of_waiting_for_it(
     assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "9.00"
 
 
-async def test_an_execution_its_batch_refuses_is_judged_again_by_the_endpoint(
+async def test_an_overdraft_in_a_batch_is_refused_alone_and_judged_again_by_the_endpoint(
     api: Api, ctx: AppContext, funded: dict[str, Any], one_batch: Any
 ) -> None:
-    """A batch counts every debit before an execution, even one it then refuses: of 6.00, 6.00 and 3.00 from
-    10.00 written together, in that order, it refuses the second and the third. The endpoint judges them
-    again, so the outcome is the one-by-one outcome in any order: the 3.00 and one 6.00 are executed, the
-    other 6.00 is short."""
+    """Of 6.00, 6.00 and 3.00 from 10.00 written together, the schema refuses the batch (an overdraft); written
+    again one by one, the second 6.00 is refused alone and the endpoint answers it: the outcome is the
+    one-by-one outcome."""
     offers = [
         (await api.post("/quotes", _quote_body(funded, amount))).json()["id"] for amount in ("6.00", "6.00", "3.00")
     ]
     sizes = one_batch(3)
     answers = await asyncio.gather(*(api.post("/transactions", {"quoteId": quote}) for quote in offers))
-    assert sizes == [3]
+    assert sizes == [3, 1, 1, 1]
     assert sorted(response.status_code for response in answers) == [201, 201, 422]
     assert answers[2].status_code == 201  # the 3.00 fits whatever the order
     short = next(response for response in answers if response.status_code == 422)
     assert short.json()["error"]["code"] == "insufficient_funds"
+    assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "1.00"
+    await ledger_is_sound(ctx, api)
+
+
+async def test_a_refused_batch_keeps_its_connection_and_the_lane_goes_on(
+    api: Api, ctx: AppContext, hot_only: httpx.AsyncClient, funded: dict[str, Any], one_batch: Any
+) -> None:
+    """The schema's refusal is an answer, not a broken connection: the pool keeps its connections, and the
+    next batch is written in one statement again."""
+    post = _post(hot_only, api)
+    offers = [(await post("/quotes", _quote_body(funded, amount="3.00"))).json()["id"] for _ in range(5)]
+    assert ctx.db.hot_pool is not None
+    before = ctx.db.hot_pool.get_size()
+    sizes = one_batch(5)
+    answers = await asyncio.gather(*(post("/transactions", {"quoteId": quote}) for quote in offers))
+    assert sorted(response.status_code for response in answers) == [201, 201, 201, PASSED_ON, PASSED_ON]
+    assert sizes == [5, 1, 1, 1, 1, 1] and ctx.db.hot_pool.get_size() >= before
     assert (await api.get(f"/wallets/{funded['wallet']['id']}/balance")).json()["available"] == "1.00"
     await ledger_is_sound(ctx, api)

@@ -1,0 +1,195 @@
+"""The fast lane's writes: ``POST /quotes`` and ``POST /transactions`` in two round trips each.
+
+One read (the key's check, the Idempotency-Key's state and everything the rules need, in one statement) and
+one write (the whole effect and the stored answer, in one statement), on the driver's own pool. Concurrent
+requests go out together (``oms.kit.batch``): their reads as one statement (``oms.kit.sql.BatchedLookup``),
+their writes as one statement over column arrays (``oms.kit.sql.RowsInsert``), so one round trip, one commit
+and, for a hot wallet, one wait for its account's lock serve many requests (group commit).
+
+The decisions are the services': ``QuoteService.new_quote``, ``TransactionService.check_open`` and ``plan``,
+``customer.service.refusal``, the hold's legs validated by ``ledger.service.entry_rows``; the rendering too, so
+the answer is the endpoint's, byte for byte. A write refuses a request by writing nothing of it (its quote no
+longer open, its Idempotency-Key taken): it passes to the endpoint, which answers (a replay if the write was
+made elsewhere). An overdraft is refused by the schema for the whole statement: the batch is then written
+again one execution at a time, so that only the overdrawn one passes to the endpoint, which answers
+``insufficient_funds``. A deadlock or any other database error rolls the whole batch back and each of its
+requests passes on. tests/fastlane/test_writes.py; measured in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import orjson
+from pydantic import ValidationError
+from starlette.datastructures import URL
+from starlette.types import Scope
+
+from oms import API_PREFIX
+from oms.customer.service import refusal
+from oms.db import HotPoolClosed
+from oms.errors import OMSError
+from oms.fastlane import repository
+from oms.fastlane.asgi import Services, bearer_claims, header
+from oms.idempotency import Claim, new_record, prepare
+from oms.kit.batch import Batcher
+from oms.kit.logging import request_id_var
+from oms.ledger import repository as ledger_repository
+from oms.ledger import service as ledger
+from oms.models import IdempotencyRecord, Quote, Wallet
+from oms.outage import conflict, unavailable
+from oms.quote.schemas import QuoteCreate
+from oms.quote.service import REQUIRED, destination_wallet_id
+from oms.transaction.schemas import TransactionCreate
+from oms.transaction.service import HOLD, hold_legs
+
+log = logging.getLogger("oms.fastlane")
+# What passes the request on to the endpoint: its answer is the regular one.
+_PASS = (OMSError, ValidationError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, HotPoolClosed)
+_JSON = "application/json"
+# The most requests one statement carries.
+_BATCH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    key_id: str
+    tenant_id: str
+    claim: Claim
+    body: bytes
+
+
+class MoneyWrites:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._quotes = services.quotes
+        self._transactions = services.transactions
+        # The reads of concurrent requests share one statement, and so do their writes (group commit).
+        self._quote_reads = Batcher(self._read_quotes, max_size=_BATCH)
+        self._execution_reads = Batcher(self._read_executions, max_size=_BATCH)
+        self._creations = Batcher(self._create_quotes, max_size=_BATCH)
+        self._executions = Batcher(self._execute_all, max_size=_BATCH)
+        self._handlers: dict[str, Callable[[_Request], Awaitable[bytes | None]]] = {
+            f"{API_PREFIX}/quotes": self._quote,
+            f"{API_PREFIX}/transactions": self._execute,
+        }
+
+    async def answer(self, scope: Scope) -> bytes | None:
+        """The new resource's body; None to let the endpoint answer. Raises ``ServiceUnavailable`` in an outage."""
+        handler = self._handlers.get(scope["path"])
+        request = self._request(scope) if handler is not None and not scope["query_string"] else None
+        if handler is None or request is None:
+            return None
+        try:
+            return await handler(request)
+        except _PASS as exc:
+            outage = unavailable(exc)
+            if outage is not None:
+                raise outage from exc
+            if (state := conflict(exc)) is not None:  # the batch wrote nothing: the endpoint runs it again
+                log.warning(
+                    "deadlock or serialization failure; the endpoint runs the request again",
+                    extra={"path": scope["path"], "sqlstate": state},
+                )
+            return None
+        except Exception:  # a bug here must not cost the request: the endpoint answers (or replays)
+            log.exception("fast lane failed; passing the request on", extra={"path": scope["path"]})
+            return None
+
+    def _request(self, scope: Scope) -> _Request | None:
+        """A JSON request with a valid bearer token and a well-formed Idempotency-Key; None for anything else."""
+        claims = bearer_claims(self._services.signer, header(scope, b"authorization"))
+        body = scope.get("oms.body")
+        content_type = (header(scope, b"content-type") or "").partition(";")[0].strip().lower()
+        if claims is None or body is None or content_type != _JSON:
+            return None
+        try:
+            claim = prepare(
+                tenant_id=claims.tenant_id,
+                key=header(scope, b"idempotency-key"),
+                method="POST",
+                path=URL(scope=scope).path,
+                body=body,
+                now=self._services.clock.now(),
+                ttl=self._services.idempotency_ttl,
+                request_id=request_id_var.get(),
+                seal_key=self._services.idempotency_seal_key,
+            )
+        except OMSError:
+            return None
+        return _Request(claims.key_id, claims.tenant_id, claim, body)
+
+    async def _quote(self, request: _Request) -> bytes | None:
+        body = QuoteCreate.model_validate(orjson.loads(request.body))
+        row = await self._quote_reads.submit(
+            (
+                request.key_id, request.tenant_id, self._services.mode, request.claim.key,
+                body.customerId, body.source.walletId, destination_wallet_id(body),
+            )
+        )  # fmt: skip
+        if row is None or row["replay"] or self._refused(body.customerId, row):
+            return None
+        now = self._quotes.now_at(row["offset_ms"])
+        source, destination = repository.wallet_of(row, "s_"), repository.wallet_of(row, "d_")
+        quote = self._quotes.new_quote(request.tenant_id, body.customerId, body, source, destination, now)
+        answer = orjson.dumps(self._quotes.render(quote, now))
+        written = await self._creations.submit((quote, new_record(request.claim, 201, answer)))
+        return answer if written else None
+
+    async def _execute(self, request: _Request) -> bytes | None:
+        body = TransactionCreate.model_validate(orjson.loads(request.body))
+        row = await self._execution_reads.submit(
+            (request.key_id, request.tenant_id, self._services.mode, request.claim.key, body.quoteId)
+        )
+        if row is None or row["replay"]:
+            return None
+        quote = repository.quote_of(row)
+        self._transactions.check_open(quote, self._quotes.now_at(row["offset_ms"]))
+        if self._refused(quote.customer_id, row):
+            return None
+        accounts = {"available": row["available_id"], "held": row["held_id"]}
+        source = Wallet(id=quote.source_wallet_id, address=row["source_address"], key_index=row["source_key_index"])
+        execution = self._transactions.plan(request.tenant_id, body, quote, source, row["recipient_customer_id"])
+        answer = orjson.dumps(execution.resource)
+        written = await self._executions.submit(
+            repository.Execution(
+                quote_id=quote.id,
+                rows=(execution.transaction, execution.send, execution.event),
+                hold=(HOLD, ledger.entry_rows(hold_legs(quote, accounts))),
+                record=new_record(request.claim, 201, answer),
+            )
+        )
+        return answer if written else None
+
+    @staticmethod
+    def _refused(customer_id: str, row: asyncpg.Record) -> bool:
+        """Whether the customer may not move money (the endpoint then answers why)."""
+        return refusal(customer_id, row["customer_status"], row["endorsements"] or (), REQUIRED) is not None
+
+    async def _read_quotes(self, batch: Sequence[tuple[str | None, ...]]) -> list[asyncpg.Record | None]:
+        async with self._services.db.hot_connection() as connection:
+            return await repository.QUOTE_CONTEXTS.fetch(connection, batch)
+
+    async def _read_executions(self, batch: Sequence[tuple[str, ...]]) -> list[asyncpg.Record | None]:
+        async with self._services.db.hot_connection() as connection:
+            return await repository.EXECUTION_CONTEXTS.fetch(connection, batch)
+
+    async def _create_quotes(self, batch: Sequence[tuple[Quote, IdempotencyRecord]]) -> list[bool]:
+        async with self._services.db.hot_transaction() as connection:
+            return await repository.create_quotes(connection, batch)
+
+    async def _execute_all(self, batch: Sequence[repository.Execution]) -> list[bool]:
+        """Write the batch in one statement; if the schema refuses an overdraft, write its executions one at a
+        time, so that only the overdrawn ones are refused (and pass to the endpoint)."""
+        try:
+            async with self._services.db.hot_transaction() as connection:
+                return await repository.execute_many(connection, batch)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            if ledger_repository.refusal(error) is None:
+                raise
+            if len(batch) == 1:
+                return [False]
+        return [written for execution in batch for written in await self._execute_all([execution])]
