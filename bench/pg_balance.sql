@@ -1,8 +1,6 @@
--- The statement of one GET /wallets/{id}/balance (the hot path): the wallet's accounts, the key's check joined in.
+-- Written by `python -m bench.sql` from oms.fastlane.repository.STATEMENTS: do not edit.
+-- The statement of one GET /wallets/{id}/balance as the fast lane runs it.
 \set n random(1, :wallets)
-SELECT w.asset, w.chain, a.kind, a.balance
-  FROM api_keys k
-  JOIN wallets w ON w.tenant_id = k.tenant_id
-  JOIN ledger_accounts a ON a.wallet_id = w.id
- WHERE k.id = :key AND k.tenant_id = :tenant AND k.mode = 'sandbox' AND k.revoked_at IS NULL
-   AND w.id = (SELECT id FROM bench_wallets WHERE n = :n);
+SELECT wallets.asset, wallets.chain, ledger_accounts.kind, ledger_accounts.balance 
+FROM wallets JOIN ledger_accounts ON ledger_accounts.wallet_id = wallets.id, api_keys 
+WHERE wallets.id = (SELECT id FROM bench_wallets WHERE n = :n)::VARCHAR AND wallets.tenant_id = api_keys.tenant_id AND api_keys.id = :key::text::VARCHAR AND api_keys.tenant_id = :tenant::text::VARCHAR AND api_keys.mode = 'sandbox'::VARCHAR AND api_keys.revoked_at IS NULL;

@@ -33,7 +33,7 @@ psql -q "$URL" -c "SET search_path TO \"$SCHEMA\"; CREATE TABLE bench_wallets AS
 pgb() { local batch=${PGB_BATCH:-1} options="-c search_path=$SCHEMA"
   [ "$1" = bench/pg_customer.sql ] || options="$options -c plan_cache_mode=force_generic_plan"
   PGOPTIONS="$options" pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -D key="$KEY" -D tenant="$TENANT" -D batch="$batch" \
-  -D wallets="$( [ -n "${PGB_HOT:-}" ] && echo 1 || echo 200 )" -f "$1" "$URL" 2>/dev/null \
+  -D wallets="$( [ -n "${PGB_HOT:-}" ] && echo 1 || echo 200 )" -D payees=200 -f "$1" "$URL" 2>/dev/null \
   | awk -v batch="$batch" '/^latency average/{lat=$4} /^tps/{tps=$3} END{printf "per_s=%.0f latency_avg_ms=%s\n", tps * batch, lat}'; }
 
 {

@@ -226,6 +226,23 @@ SELECT batch_index FROM held
 """  # noqa: S608 (the names are our model's)
 
 
+# Every statement above with what each of its parameters ($1, $2, …) holds: bench/sql.py writes the benchmark's
+# SQL from them (the database alone running exactly what the server runs).
+STATEMENTS: dict[str, tuple[str, list[str]]] = {
+    "balance": (_BALANCES, _BALANCE_ORDER),
+    "quote_contexts": (QUOTE_CONTEXTS.sql, QUOTE_CONTEXTS.parameters),
+    "create_quotes": (CREATE_QUOTES, [*_QUOTE_RECORD.parameters, *_QUOTE.parameters]),
+    "execution_contexts": (EXECUTION_CONTEXTS.sql, EXECUTION_CONTEXTS.parameters),
+    "execute": (
+        EXECUTE,
+        [
+            "item.kind", "leg.batch_index", "leg.account", "leg.currency", "leg.amount",
+            *_RECORD.parameters, *_TRANSACTION.parameters, *_SEND.parameters, *_EVENT.parameters,
+        ],
+    ),
+}  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Execution:
     """One execution for ``execute_many``: the rows the service planned, its hold (the ledger entry's kind and

@@ -51,6 +51,7 @@ class RowsInsert:
         types = ["text" if name.startswith("VARCHAR") else name for name in types]
         arrays = ", ".join(f"${first_parameter + index}::{name}[]" for index, name in enumerate(types))
         names = [column.name for column in table.columns]
+        self.parameters = [f"{table.name}.{name}" for name in names]  # what each array parameter holds, in order
         self.source = f"unnest({arrays}) WITH ORDINALITY AS {alias}({', '.join(names)}, batch_index)"
         selected = ", ".join(f"{alias}.{name}" for name in names)
         self._insert = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {selected} FROM {self.source}"  # noqa: S608 (model names)
@@ -99,6 +100,7 @@ class BatchedLookup:
         arrays = ", ".join(f"${index}::text[]" for index in range(1, len(parameters) + 1))
         body = re.sub(r"\$(\d+)", lambda number: f"p.{order[int(number.group(1)) - 1]}", sql)
         columns = f"unnest({arrays}) WITH ORDINALITY AS p({', '.join(parameters)}, batch_index)"
+        self.parameters = list(parameters)
         self.sql = f"SELECT p.batch_index, found.* FROM {columns} CROSS JOIN LATERAL ({body}) AS found"  # noqa: S608 (our own statements)
 
     async def fetch(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import Boolean, Integer, bindparam, select
 
 from oms.context import AppContext
 from oms.kit.sql import BatchedLookup
@@ -12,8 +13,11 @@ async def test_a_batched_lookup_gives_each_parameter_set_its_row_in_order(ctx: A
     if not is_postgres:
         pytest.skip("the driver's own pool exists on PostgreSQL only")
     assert ctx.db.hot_pool is not None
-    lookup = BatchedLookup("SELECT $1 * 2 AS doubled, $3 AS label WHERE $2", ["int", "bool", "text"])
-    found = await lookup.fetch(ctx.db.hot_pool, [(1, True, "a"), (2, False, "b"), (3, True, None), (1, True, "a")])
+    number, keep, label = bindparam("number", type_=Integer), bindparam("keep", type_=Boolean), bindparam("label")
+    statement = select((number * 2).label("doubled"), label.label("label")).where(keep)
+    lookup = BatchedLookup(statement, ["number", "keep", "label"])  # each set's values, as text, in this order
+    sets = [("1", "true", "a"), ("2", "false", "b"), ("3", "true", None), ("1", "true", "a")]
+    found = await lookup.fetch(ctx.db.hot_pool, sets)
     assert [None if row is None else (row["doubled"], row["label"]) for row in found] == [
         (2, "a"),
         None,
