@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=4, ge=0)
     # The hottest requests (a wallet's balance; a successful quote and execution) skip the framework and the
     # ORM on PostgreSQL: pure ASGI handlers on the driver's own pool of this many connections per process
-    # (oms/hotpath.py, oms/hotwrites.py; `hot_reads` switches both, its name predating the writes). Fewer
+    # (oms/fastlane: `hot_reads` switches its reads and writes, its name predating the writes). Fewer
     # connections than concurrent requests is deliberate: on a small machine every extra busy backend
     # process competes with the API for the same cores (BENCHMARKS.md).
     hot_reads: bool = True

@@ -45,7 +45,7 @@ class RequestContextMiddleware:
                     response = JSONResponse(error.envelope(request_id), status_code=error.status)
                     await response(scope, receive, send_with_id)
                     return
-                scope["oms.body"] = body  # read once, here; the hot path (oms/hotwrites.py) looks at it too
+                scope["oms.body"] = body  # read once, here; the fast lane (oms/fastlane/writes.py) looks at it too
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_with_id)
         finally:

@@ -2,7 +2,7 @@
 node mean "unreachable or timed out, retry later" (503 ``service_unavailable``) rather than an error of ours.
 
 Every entrance that talks to those systems asks ``unavailable(exc)``: the request pipeline (``oms/routing.py``),
-the hot lanes (``oms/hotpath.py``, ``oms/hotwrites.py``) and the readiness probe (``oms/health.py``).
+the fast lane (``oms/fastlane``) and the readiness probe (``oms/health.py``).
 
 Also the conflicts between concurrent units of work that the database resolves by failing one of them, a
 deadlock (40P01) or a serialization failure (40001): not an outage, nothing was wrong with the work, so it is

@@ -69,7 +69,7 @@ class QuoteService:
         now: datetime,
     ) -> Quote:
         """Every rule of a new quote, on wallets already looked up (``destination``: the one the body names by
-        id, if any); raises the request's error. Shared by the endpoint and the hot path (oms/hotwrites.py)."""
+        id, if any); raises the request's error. Shared by the endpoint and the fast lane (oms/fastlane/writes.py)."""
         source = self._source_wallet(body, source, customer_id)
         destination_wallet, destination_address = self._destination(body, source, destination)
         price = self._price(body, source.asset)
@@ -105,7 +105,7 @@ class QuoteService:
         return await self._tenant_clock.now(session, tenant_id)
 
     def now_at(self, offset_ms: int | None) -> datetime:
-        """``now`` given the tenant's clock offset, already read (the hot path reads it with everything else)."""
+        """``now`` given the tenant's clock offset, already read (the fast lane reads it with everything else)."""
         if self._tenant_clock is None:
             return self._clock.now()
         return self._tenant_clock.now_at(offset_ms)

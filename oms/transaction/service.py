@@ -120,7 +120,7 @@ class TransactionService:
         recipient_customer_id: str | None,
     ) -> Execution:
         """The rows an execution writes and its answer, from an open quote of an endorsed customer. Shared by the
-        endpoint and the hot path (oms/hotwrites.py), which write them in their own ways."""
+        endpoint and the fast lane (oms/fastlane/writes.py), which write them in their own ways."""
         now = self._clock.now()
         transaction = Transaction(
             id=new_id("txn"),
