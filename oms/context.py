@@ -15,6 +15,7 @@ from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.db import Database
 from oms.deposit.service import DepositScanner
+from oms.funding.render import FundingResources
 from oms.funding.wiring import Funding, build_funding
 from oms.kit.crypto import derive_key
 from oms.kit.money import ASSETS, parse_amount
@@ -23,6 +24,7 @@ from oms.quote.pricing import FeeSchedule
 from oms.quote.service import QuoteService
 from oms.reconcile.service import Reconciler
 from oms.transaction.service import TransactionService
+from oms.transaction.settlement import Settlement, TransferSettlement
 from oms.wallet.service import WalletService
 from oms.webhook.dispatch import DeliveryWorker
 from oms.webhook.service import WebhookService
@@ -49,6 +51,7 @@ class AppContext:
     reconciler: Reconciler
     tenant_clock: TenantClock
     funding: Funding
+    settlement: Settlement
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> AppContext:
@@ -78,7 +81,28 @@ class AppContext:
             schedule=schedule,
             tenant_clock=tenant_clock,
         )
-        transactions = TransactionService(customers=customers, quotes=quotes, custody=custody, clock=clock)
+        transactions = TransactionService(
+            customers=customers, quotes=quotes, clock=clock, extensions=[FundingResources()]
+        )
+        funding = build_funding(
+            settings,
+            db=db,
+            clock=clock,
+            tenant_clock=tenant_clock,
+            custody=custody,
+            chains=chains,
+            customers=customers,
+            transactions=transactions,
+            crypto_fees=schedule,
+        )
+        # One settlement for every chain send; each kind of send is a purpose supplying only its entries and hooks.
+        settlement = Settlement(
+            transactions=transactions,
+            purposes=[TransferSettlement(clock=clock), funding.settlement],
+            custody=custody,
+            tenant_clock=tenant_clock,
+            clock=clock,
+        )
         return cls(
             settings=settings,
             db=db,
@@ -96,17 +120,8 @@ class AppContext:
             deposits=DepositScanner(db=db, chains=chains, clock=clock),
             reconciler=Reconciler(db=db, chains=chains, custody=custody),
             tenant_clock=tenant_clock,
-            funding=build_funding(
-                settings,
-                db=db,
-                clock=clock,
-                tenant_clock=tenant_clock,
-                custody=custody,
-                chains=chains,
-                customers=customers,
-                transactions=transactions,
-                crypto_fees=schedule,
-            ),
+            funding=funding,
+            settlement=settlement,
         )
 
     async def start(self) -> None:

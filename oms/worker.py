@@ -39,11 +39,8 @@ async def detect_deposits(ctx: AppContext) -> int:
 
 
 async def settle_transactions(ctx: AppContext) -> int:
-    settled = 0
-    for settle in ctx.transactions.settlements():  # each in a transaction of its own: see settlements()
-        async with ctx.db.session_scope() as session:
-            settled += await settle(session)
-    return settled
+    async with ctx.db.session_scope() as session:
+        return await ctx.settlement.settle_final_sends(session)
 
 
 async def produce_sandbox_blocks(ctx: AppContext) -> int:

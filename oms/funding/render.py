@@ -3,11 +3,28 @@ a fiat source side ``{asset: "usd", network: "cash" | "ach" | "wire"}``, the rai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.funding import repository
 from oms.funding.fees import fees_deducted, rates, usd
 from oms.kit.money import ASSETS, format_amount
-from oms.models import TransactionFunding
+from oms.models import Transaction, TransactionFunding
+
+
+class FundingResources:
+    """The transaction answers' funding fields (a ``ResourceExtension`` of ``oms/transaction/ports.py``, registered
+    by the composition root): one read of the funding rows of all the transactions answered."""
+
+    async def extend(
+        self, session: AsyncSession, transactions: Sequence[Transaction], resources: Sequence[dict[str, Any]]
+    ) -> None:
+        fundings = await repository.by_transaction(session, [transaction.id for transaction in transactions])
+        if fundings:
+            for transaction, resource in zip(transactions, resources, strict=True):
+                with_funding(resource, fundings.get(transaction.id))
 
 
 def with_funding(resource: dict[str, Any], funding: TransactionFunding | None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from oms.funding.delivery import FundingDelivery
 from oms.funding.deposit_address.service import DepositAddressService
 from oms.funding.fees import FiatFees
 from oms.funding.liquidity import Liquidity
+from oms.funding.settlement import FundingSettlement
 from oms.funding.virtual_account.bank import SandboxBank
 from oms.funding.virtual_account.service import VirtualAccountService
 from oms.kit.time import Clock
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 class Funding:
     locations: CashLocationService
     delivery: FundingDelivery
+    settlement: FundingSettlement  # funding's purpose in the one settlement (registered by oms/context.py)
     cash_ins: CashInService
     virtual_accounts: VirtualAccountService
     deposit_addresses: DepositAddressService
@@ -59,14 +61,7 @@ def build_funding(
     # The sandbox dataset of retail locations; a provider adapter (GreenDot's API) would replace it.
     locations = CashLocationService(DatasetLocations())
     liquidity = Liquidity(custody=custody, chains=chains)
-    delivery = FundingDelivery(
-        transactions=transactions,
-        liquidity=liquidity,
-        custody=custody,
-        tenant_clock=tenant_clock,
-        clock=clock,
-    )
-    transactions.add_settler(delivery.settle_final_sends)
+    delivery = FundingDelivery(transactions=transactions, liquidity=liquidity, tenant_clock=tenant_clock, clock=clock)
     rail_fees = {
         "ach_in": FiatFees.of(settings.fee_ach_in_rate, settings.fee_ach_in_fixed),
         "wire_in": FiatFees.of(settings.fee_wire_in_rate, settings.fee_wire_in_fixed),
@@ -75,6 +70,7 @@ def build_funding(
     return Funding(
         locations=locations,
         delivery=delivery,
+        settlement=FundingSettlement(delivery=delivery, clock=clock),
         cash_ins=CashInService(
             customers=customers,
             locations=locations,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
@@ -71,15 +71,18 @@ async def principal_hashes(session: AsyncSession, transaction_ids: Sequence[str]
     return {row[0]: row[1] for row in rows}
 
 
-async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: bool, now: datetime) -> list[ChainSend]:
-    """Final sends not yet applied, oldest first; one set aside after a failure (``postpone``) waits its turn."""
+async def unsettled_sends(
+    session: AsyncSession, *, purposes: Collection[str], limit: int, skip_locked: bool, now: datetime
+) -> list[ChainSend]:
+    """Final sends of these purposes not yet applied, oldest first; one set aside after a failure (``postpone``)
+    waits its turn. Claimed, never waited for, where rows can be (``skip_locked``: PostgreSQL)."""
     statement = (
         select(ChainSend)
         .where(
             ChainSend.status.in_(("confirmed", "failed")),
             ChainSend.settled.is_(False),
             ChainSend.next_check_at <= now,
-            ChainSend.purpose.in_(("transfer", "fee")),
+            ChainSend.purpose.in_(sorted(purposes)),
         )
         .order_by(ChainSend.updated_at)
         .limit(limit)
@@ -87,3 +90,11 @@ async def unsettled_sends(session: AsyncSession, *, limit: int, skip_locked: boo
     if skip_locked:
         statement = statement.with_for_update(key_share=True, skip_locked=True)
     return list((await session.execute(statement)).scalars())
+
+
+async def failed_sends(session: AsyncSession, transaction_id: str, purpose: str) -> int:
+    """How many of a transaction's sends of ``purpose`` failed on chain (reverted)."""
+    statement = select(func.count()).where(
+        ChainSend.reference == transaction_id, ChainSend.purpose == purpose, ChainSend.status == "failed"
+    )
+    return int(await session.scalar(statement) or 0)

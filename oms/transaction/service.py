@@ -1,38 +1,33 @@
-"""Transactions: executing a quote (funds held in the same database transaction that accepts it), and
-settling it once its on-chain transfer is final. The status machine: processing → completed | failed."""
+"""Transactions: executing a quote (funds held in the same database transaction that accepts it), and reading
+them. Settling a transaction once its on-chain transfer is final is ``oms/transaction/settlement.py``'s. The
+status machine: processing → completed | failed."""
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth.service import AuthContext
 from oms.chain import sender
-from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.errors import Conflict, NotFound, Unprocessable
 from oms.event import service as events
-from oms.funding import repository as funding_repository
-from oms.funding.render import with_funding
 from oms.kit.ids import new_id
-from oms.kit.isolation import RowFailed, isolated
 from oms.kit.pagination import PageParams, paginate
-from oms.kit.sql import is_postgres
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import ChainSend, Event, Quote, Transaction, Wallet
 from oms.quote.service import REQUIRED, QuoteService, money_sides
 from oms.transaction import repository, schemas
+from oms.transaction.ports import ResourceExtension
 from oms.transaction.schemas import TransactionCreate
 from oms.wallet import repository as wallet_repository
 
-TREASURY_KEY = "treasury"
 HOLD = "transfer.hold"  # the ledger entry that reserves an execution's funds
 _ECHOED = (
     "deviceFingerprint",
@@ -62,17 +57,19 @@ def hold_legs(quote: Quote, accounts: Mapping[str, int]) -> list[ledger.Leg]:
 
 
 class TransactionService:
-    def __init__(self, *, customers: CustomerService, quotes: QuoteService, custody: Custody, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        customers: CustomerService,
+        quotes: QuoteService,
+        clock: Clock,
+        extensions: Sequence[ResourceExtension] = (),
+    ) -> None:
         self._customers = customers
         self._quotes = quotes
-        self._custody = custody
         self._clock = clock
-        # Settlers of other sends (funding deliveries): ``settlements`` lists them after its own.
-        self._settlers: list[Callable[..., Awaitable[int]]] = []
-
-    def add_settler(self, settle: Callable[..., Awaitable[int]]) -> None:
-        """``settle(session, limit=…)`` applies another purpose's final sends; returns how many."""
-        self._settlers.append(settle)
+        # Fields other packages add to a transaction's answer (funding: where its money came from).
+        self._extensions = tuple(extensions)
 
     # --- execute --------------------------------------------------------------------------------------
 
@@ -162,139 +159,16 @@ class TransactionService:
             to_wallet_id=quote.destination_wallet_id,
             at=now,
         )
-        resource = with_funding(_resource(transaction, None, None), None)  # new: no hash or funding to look up
+        resource = _resource(transaction, None, None)  # new: no hash to look up, nothing funded it
         event = self._event(transaction, resource)
         return Execution(transaction, send, event, resource)
 
-    # --- settle ---------------------------------------------------------------------------------------
+    # --- events ---------------------------------------------------------------------------------------
 
-    def settlements(self) -> list[Callable[[AsyncSession], Awaitable[int]]]:
-        """Every settlement of final sends (this one, then the funding deliveries'), each to run in a database
-        transaction of its own: each locks the ledger accounts it posts to in one sweep (docs/decisions.md,
-        "Lock order"), and a second sweep in the same transaction would take accounts out of order."""
-        return [self.settle_final_sends, *self._settlers]
-
-    async def settle_final_sends(self, session: AsyncSession, *, limit: int = 100) -> int:
-        """Apply every final (confirmed or failed) transfer to its transaction and the ledger. The lock order:
-        the sends (claimed, never waited for), their transactions in id order, then every ledger account the
-        batch posts to, in one sweep; only then is each send applied, in a savepoint of its own."""
-        now = self._clock.now()
-        sends = await repository.unsettled_sends(session, limit=limit, skip_locked=is_postgres(session), now=now)
-        transactions = await repository.lock_many(session, [(send.tenant_id, send.reference) for send in sends])
-        await ledger.lock_accounts(session, **_accounts_of(transactions.values()), at=now)
-        settled = 0
-        for send in sends:
-            send_id = send.id
-            settle = partial(self._settle, session, send, transactions.get(send.reference))
-            try:
-                await isolated(session, "transaction-settlement", send_id, settle)
-                settled += 1
-            except RowFailed as failed:
-                await sender.postpone(session, send_id, str(failed), now)
-        return settled
-
-    async def _settle(self, session: AsyncSession, send: ChainSend, transaction: Transaction | None) -> None:
-        if transaction is None:
-            raise LookupError(f"send {send.id} has no transaction")
-        if send.purpose == "transfer" and send.status == "confirmed":
-            await self._delivered(session, transaction, send)
-        elif send.purpose == "transfer":
-            await self._failed(session, transaction, send)
-        elif send.status == "confirmed":
-            await self._fee_collected(session, transaction, send)
-        else:
-            await self._queue_fee(session, transaction)  # the fee sweep reverted: sweep it again
-        send.settled = True
-
-    async def _delivered(self, session: AsyncSession, transaction: Transaction, send: ChainSend) -> None:
-        now = self._clock.now()
-        currency = ledger.currency_of(transaction.asset, transaction.chain)
-        held = (await ledger.wallet_account_ids(session, str(transaction.source_wallet_id)))["held"]
-        if transaction.destination_wallet_id:
-            target = (await ledger.wallet_account_ids(session, transaction.destination_wallet_id))["available"]
-        else:
-            target = await ledger.system_account(
-                session, tenant_id=transaction.tenant_id, currency=currency, kind="chain", at=now
-            )
-        await self._move(session, transaction, "transfer.settle", held, target, transaction.destination_net)
-        transaction.tx_hash = send.tx_hash
-        if transaction.fee:
-            transaction.sub_status = "collectingFee"
-            await self._queue_fee(session, transaction)
-            await self._touch(session, transaction, emit=False)
-        else:
-            await self._complete(session, transaction)
-
-    async def _fee_collected(self, session: AsyncSession, transaction: Transaction, send: ChainSend) -> None:
-        now = self._clock.now()
-        currency = ledger.currency_of(transaction.asset, transaction.chain)
-        held = (await ledger.wallet_account_ids(session, str(transaction.source_wallet_id)))["held"]
-        fees = await ledger.system_account(
-            session, tenant_id=transaction.tenant_id, currency=currency, kind="fees", at=now
-        )
-        await self._move(session, transaction, "transfer.fee", held, fees, send.amount)
-        await self._complete(session, transaction)
-
-    async def _queue_fee(self, session: AsyncSession, transaction: Transaction) -> None:
-        """The fee moves on chain too (to the treasury), so every address's balance matches the ledger."""
-        source = await session.get(Wallet, transaction.source_wallet_id)
-        assert source is not None
-        _, treasury = await self._custody.system_key(session, TREASURY_KEY)
-        session.add(
-            sender.new_send(
-                tenant_id=transaction.tenant_id,
-                purpose="fee",
-                reference=transaction.id,
-                chain=transaction.chain,
-                asset=transaction.asset,
-                from_address=source.address,
-                from_key_index=source.key_index,
-                to_address=treasury,
-                amount=transaction.fee,
-                to_wallet_id=None,
-                at=self._clock.now(),
-            )
-        )
-
-    async def _failed(self, session: AsyncSession, transaction: Transaction, send: ChainSend) -> None:
-        accounts = await ledger.wallet_account_ids(session, str(transaction.source_wallet_id))
-        await self._move(
-            session, transaction, "transfer.release", accounts["held"], accounts["available"], transaction.source_gross
-        )
-        transaction.status, transaction.sub_status, transaction.tx_hash = (
-            "failed",
-            "chainTransactionFailed",
-            send.tx_hash,
-        )
-        transaction.error = {
-            "code": "chain_transaction_failed",
-            "message": send.last_error or "The on-chain transfer failed; the funds were released.",
-        }
-        await self._touch(session, transaction)
-
-    async def _move(
-        self, session: AsyncSession, transaction: Transaction, kind: str, source: int, target: int, amount: int
-    ) -> None:
-        await ledger.move(
-            session, tenant_id=transaction.tenant_id, kind=kind, reference=transaction.id,
-            currency=ledger.currency_of(transaction.asset, transaction.chain), source=source, target=target,
-            amount=amount, at=self._clock.now(),
-        )  # fmt: skip
-
-    async def _complete(self, session: AsyncSession, transaction: Transaction) -> None:
-        transaction.status, transaction.sub_status = "completed", "settled"
-        transaction.completed_at = self._clock.now()
-        await self._touch(session, transaction)
-
-    async def _touch(self, session: AsyncSession, transaction: Transaction, *, emit: bool = True) -> None:
-        transaction.version += 1
-        transaction.updated_at = self._clock.now()
-        await session.flush()
-        if emit:
-            await self._emit(session, transaction, (await self.render(session, [transaction]))[0])
-
-    async def _emit(self, session: AsyncSession, transaction: Transaction, resource: dict[str, Any]) -> None:
-        session.add(self._event(transaction, resource))
+    async def announce(self, session: AsyncSession, transaction: Transaction) -> None:
+        """Record the transaction's current state as its event, ``transaction.<type>.<status>``, carrying the
+        answer ``GET /transactions/{id}`` gives (settlement and funding announce through this)."""
+        session.add(self._event(transaction, (await self.render(session, [transaction]))[0]))
 
     def _event(self, transaction: Transaction, resource: dict[str, Any]) -> Event:
         return events.new_event(
@@ -360,20 +234,10 @@ class TransactionService:
         self, session: AsyncSession, transactions: Sequence[Transaction], *, perspective: str | None = None
     ) -> builtins.list[dict[str, Any]]:
         hashes = await repository.principal_hashes(session, [t.id for t in transactions])
-        funding = await funding_repository.by_transaction(session, [t.id for t in transactions])
-        return [
-            with_funding(_resource(t, t.tx_hash or hashes.get(t.id), perspective), funding.get(t.id))
-            for t in transactions
-        ]
-
-
-def _accounts_of(transactions: Iterable[Transaction]) -> dict[str, Any]:
-    """``ledger.lock_accounts``' arguments for settling these transactions: the accounts of their wallets and
-    their tenants' chain and fee accounts in their currencies."""
-    wallets = {w for t in transactions for w in (t.source_wallet_id, t.destination_wallet_id) if w is not None}
-    currencies = {(t.tenant_id, ledger.currency_of(t.asset, t.chain)) for t in transactions}
-    system = {(tenant, currency, kind) for tenant, currency in currencies for kind in ("chain", "fees")}
-    return {"wallet_ids": wallets, "system": system}
+        resources = [_resource(t, t.tx_hash or hashes.get(t.id), perspective) for t in transactions]
+        for extension in self._extensions:
+            await extension.extend(session, transactions, resources)
+        return resources
 
 
 def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | None) -> dict[str, Any]:
@@ -397,6 +261,7 @@ def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | 
         "quoteId": transaction.quote_id,
         "cashInId": None,
         "depositAddressId": None,
+        "virtualAccountId": None,
         "source": sides["source"],
         "destination": destination,
         "rates": sides["rates"],
