@@ -147,12 +147,14 @@ class MoneyWrites:
         if row is None or row["replay"]:
             return None
         quote = repository.quote_of(row)
-        self._transactions.check_open(quote, self._quotes.now_at(row["offset_ms"]))
+        tenant_now = self._quotes.now_at(row["offset_ms"])
+        self._transactions.check_open(quote, tenant_now)
         if self._refused(quote.customer_id, row):
             return None
         accounts = {"available": row["available_id"], "held": row["held_id"]}
         source = Wallet(id=quote.source_wallet_id, address=row["source_address"], key_index=row["source_key_index"])
-        execution = self._transactions.plan(request.tenant_id, body, quote, source, row["recipient_customer_id"])
+        recipient_id = row["recipient_customer_id"]
+        execution = self._transactions.plan(request.tenant_id, body, quote, source, recipient_id, tenant_now)
         answer = orjson.dumps(execution.resource)
         written = await self._executions.submit(
             repository.Execution(

@@ -76,16 +76,16 @@ class TransactionService:
     async def execute(self, session: AsyncSession, auth: AuthContext, body: TransactionCreate) -> dict[str, Any]:
         """Accept an open quote, hold its funds and queue the on-chain transfer — all or nothing."""
         quote = await self._quotes.get_model(session, auth, body.quoteId, for_update=True, param="quoteId")
-        self.check_open(quote, await self._quotes.now(session, auth.tenant_id))
+        tenant_now = await self._quotes.now(session, auth.tenant_id)
+        self.check_open(quote, tenant_now)
         await self._customers.require_endorsements(session, auth, quote.customer_id, REQUIRED, param="quoteId")
         wallets = await wallet_repository.by_ids(
             session, [quote.source_wallet_id, *filter(None, [quote.destination_wallet_id])]
         )
         recipient = wallets[quote.destination_wallet_id] if quote.destination_wallet_id else None
         accounts = await ledger.wallet_account_ids(session, quote.source_wallet_id)
-        execution = self.plan(
-            auth.tenant_id, body, quote, wallets[quote.source_wallet_id], recipient.customer_id if recipient else None
-        )
+        source, recipient_id = wallets[quote.source_wallet_id], recipient.customer_id if recipient else None
+        execution = self.plan(auth.tenant_id, body, quote, source, recipient_id, tenant_now)
         quote.status, quote.accepted_at = "accepted", execution.transaction.created_at
         session.add_all([execution.transaction, execution.send, execution.event])
         await session.flush()
@@ -115,10 +115,12 @@ class TransactionService:
         quote: Quote,
         source: Wallet,
         recipient_customer_id: str | None,
+        now: datetime,
     ) -> Execution:
-        """The rows an execution writes and its answer, from an open quote of an endorsed customer. Shared by the
-        endpoint and the fast lane (oms/fastlane/writes.py), which write them in their own ways."""
-        now = self._clock.now()
+        """The rows an execution writes and its answer, from an open quote of an endorsed customer, at ``now`` on
+        the tenant's clock (the quote's clock: a transaction is never created before its quote). Its send is
+        system work, on the server's clock. Shared by the endpoint and the fast lane (oms/fastlane/writes.py),
+        which write them in their own ways."""
         transaction = Transaction(
             id=new_id("txn"),
             tenant_id=tenant_id,
@@ -157,7 +159,7 @@ class TransactionService:
             to_address=quote.destination_address,
             amount=quote.destination_net,
             to_wallet_id=quote.destination_wallet_id,
-            at=now,
+            at=self._clock.now(),
         )
         resource = _resource(transaction, None, None)  # new: no hash to look up, nothing funded it
         event = self._event(transaction, resource)

@@ -111,6 +111,21 @@ async def test_settlement_stamps_updated_and_completed_on_the_tenants_clock(api:
     await ledger_is_sound(ctx, api)
 
 
+async def test_an_execution_is_created_on_the_tenants_clock_never_before_its_quote(
+    api: Api, ctx, clock: OffsetClock
+) -> None:
+    customer, wallet = await funded(api, ctx, clock)
+    await advance(api, hours=2)
+    offer = (await quote(api, customer, wallet, to=EXTERNAL, amount="1.00")).json()
+    executed = (await api.post("/transactions", {"quoteId": offer["id"]})).json()
+    system_now = parse((await api.get("/sandbox/clock")).json()["systemNow"])
+    assert parse(executed["createdAt"]) >= parse(offer["createdAt"]) > system_now + timedelta(hours=1)
+    assert executed["updatedAt"] == executed["createdAt"]
+    accepted = (await api.get(f"/quotes/{offer['id']}")).json()
+    assert accepted["status"] == "accepted"
+    await ledger_is_sound(ctx, api)
+
+
 async def test_a_reverted_fee_sweep_is_sent_again_after_a_pause_that_doubles(api: Api, ctx, clock: OffsetClock) -> None:
     customer, wallet = await funded(api, ctx, clock)
     transfer_id = await transfer(api, customer, wallet)
