@@ -23,7 +23,8 @@ from tests.support import Api, assert_error, balance, fund, process_env, quote, 
 MAXIMUM = "1000000000"  # one billion of the asset: oms.kit.money.MAX_MAJOR_AMOUNT
 # Just above the maximum; the 2^63 - 1 units of the issue (9223372036854.775807 USDC); 2^63 units; an exponent.
 TOO_LARGE = ["1000000000.01", "9223372036854.775807", "9223372036854.775808", "1" + "0" * 40]
-MALFORMED = ["1e30", "1E+30", "1e3", "-5.00", "NaN", "Infinity"]
+# A final newline: "1\n" was parsed as 1 and "1.00\n" was a 500 (tests/kit/test_money_properties.py).
+MALFORMED = ["1e30", "1E+30", "1e3", "-5.00", "NaN", "Infinity", "1\n", "20.00\n"]
 
 Edge = Callable[[Api, str], Awaitable[tuple[httpx.Response, str]]]
 

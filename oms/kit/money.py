@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
+# Matched whole (``fullmatch``): a ``$`` would also match before a final newline, and "1\n" is not an amount.
+_DECIMAL = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
 
 
 # The largest amount OMS accepts anywhere (a request, the CLI, the configuration, a deposit seen on chain):
@@ -61,7 +62,7 @@ class AmountError(ValueError):
 def parse_amount(text: str, decimals: int, *, allow_zero: bool = False) -> int:
     """Parse a plain decimal string (no sign, no exponent) into minor units; refuse extra precision and
     anything above the maximum amount (``MAX_MAJOR_AMOUNT``)."""
-    if not isinstance(text, str) or not _DECIMAL.match(text):
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
         raise AmountError('must be a decimal string such as "12.50" (no sign, no exponent)')
     whole, _, fraction = text.partition(".")
     # Compared as text first, so a string of any length is refused without becoming a huge integer.

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 _ABA_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7, 1)
-BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+# Matched whole (``fullmatch``): ``$`` also matches before a final newline.
+BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
 
 
 def aba_checksum_ok(routing: str) -> bool:

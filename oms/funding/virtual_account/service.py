@@ -204,7 +204,7 @@ def _transfer_details(body: Simulation, now: datetime) -> dict[str, Any]:
             "reference": body.reference,
         }
     else:
-        if body.senderBic is not None and not BIC.match(body.senderBic):
+        if body.senderBic is not None and not BIC.fullmatch(body.senderBic):
             raise InvalidRequest("invalid_bic", "senderBic is not a valid SWIFT/BIC code.", param="senderBic")
         details |= {
             "uetr": body.uetr or str(uuid.uuid4()),
