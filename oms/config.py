@@ -10,10 +10,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from oms.kit.money import MAX_MAJOR_AMOUNT
+from oms.kit.money import ASSETS, MAX_MAJOR_AMOUNT
 
 
 class Mode(StrEnum):
@@ -151,6 +151,16 @@ class Settings(BaseSettings):
     webhook_concurrency_per_endpoint: int = Field(default=25, ge=1)
     webhook_poll_seconds: float = Field(default=0.05, gt=0)
 
+    @field_validator("fee_cash_in_fixed", "fee_ach_in_fixed", "fee_wire_in_fixed", "fee_swift_in_fixed")
+    @classmethod
+    def _whole_cents(cls, value: Decimal) -> Decimal:
+        return _at_most_places(value, ASSETS["usd"].decimals, "cent")
+
+    @field_validator("fee_crypto_to_crypto_fixed")
+    @classmethod
+    def _whole_token_units(cls, value: Decimal) -> Decimal:
+        return _at_most_places(value, ASSETS["usdc"].decimals, "smallest unit of the stablecoin")
+
     @model_validator(mode="after")
     def _defaults_and_live_rules(self) -> Self:
         if self.db_lock_timeout_seconds > self.db_statement_timeout_seconds:
@@ -184,6 +194,14 @@ class Settings(BaseSettings):
 
     def custody_kek_bytes(self) -> bytes:
         return _secret_bytes(self, "custody_kek", "custody.kek", exact=32)
+
+
+def _at_most_places(value: Decimal, places: int, what: str) -> Decimal:
+    """A fixed fee is a whole number of smallest units: one more precise is refused, not truncated."""
+    exponent = value.normalize().as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -places:
+        raise ValueError(f"a fixed fee is a whole number of the {what} (at most {places} decimal places)")
+    return value.normalize()  # "0.0100000" is 0.01: rendered with "f", it has the places it needs
 
 
 def decode_secret(value: str) -> bytes:

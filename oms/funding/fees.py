@@ -22,7 +22,13 @@ class FiatFees(FeeSchedule):
 
     @classmethod
     def of(cls, rate: Decimal, fixed_major: Decimal) -> FiatFees:
-        return cls(Decimal(rate), int(Decimal(fixed_major) * unit(USD_DECIMALS)))
+        """From the configuration's major units: a fixed fee more precise than a cent is refused (it was
+        truncated: 0.505 USD charged 0.50), as is one above the maximum amount."""
+        try:
+            fixed = parse_amount(format(Decimal(fixed_major).normalize(), "f"), USD_DECIMALS, allow_zero=True)
+        except AmountError as exc:
+            raise ValueError(f"a fixed fee of {fixed_major} USD {exc}") from exc
+        return cls(Decimal(rate), fixed)
 
     @classmethod
     def from_snapshot(cls, snapshot: dict[str, Any]) -> FiatFees:

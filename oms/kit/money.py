@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
 
 # Matched whole (``fullmatch``): a ``$`` would also match before a final newline, and "1\n" is not an amount.
 _DECIMAL = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
@@ -98,6 +97,10 @@ def format_amount(minor: int, decimals: int) -> str:
     return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
 
 
-def round_half_even(value: Decimal) -> int:
-    """Round an exact decimal quantity of minor units to an integer, half to even."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+def divide_half_even(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half to even, exactly (integers; ``denominator`` > 0)."""
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient

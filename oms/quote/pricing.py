@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from oms.kit.money import round_half_even
+from oms.kit.money import divide_half_even
 
 
 class PricingError(ValueError):
@@ -15,11 +15,27 @@ class PricingError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class FeeSchedule:
-    rate: Decimal  # of the gross amount
-    fixed: int  # smallest units
+    """A fee of ``rate`` * gross, rounded half-even to the smallest unit, plus ``fixed`` smallest units.
+
+    The arithmetic is on integers: the rate is held as the exact ratio of two integers, so the fee is exact for
+    a rate of any number of places (a Decimal product is rounded to its context's 28 digits first, and that
+    rounding could decide a tie the wrong way: docs/decisions.md, "Fee arithmetic")."""
+
+    rate: Decimal  # of the gross amount: 0 <= rate < 1
+    fixed: int  # smallest units, >= 0
+    _ratio: tuple[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Below 1: at 1 or above no gross ever delivers a positive amount (and a fixed destination never ends).
+        if not (self.rate.is_finite() and 0 <= self.rate < 1):
+            raise ValueError(f"a fee rate is at least 0 and below 1, not {self.rate}")
+        if type(self.fixed) is not int or self.fixed < 0:
+            raise ValueError(f"a fixed fee is a whole number of smallest units, at least 0, not {self.fixed!r}")
+        object.__setattr__(self, "_ratio", self.rate.as_integer_ratio())
 
     def fee_for(self, gross: int) -> int:
-        return round_half_even(Decimal(gross) * self.rate) + self.fixed
+        numerator, denominator = self._ratio
+        return divide_half_even(gross * numerator, denominator) + self.fixed
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +69,13 @@ def fixed_destination(amount: int, schedule: FeeSchedule) -> Price:
     recipient gets exactly ``amount``."""
     if amount <= 0:
         raise PricingError("the amount must be positive")
-    estimate = int(((Decimal(amount) + schedule.fixed) / (1 - schedule.rate)).to_integral_value())
-    gross = max(amount, estimate - 2)
+    numerator, denominator = schedule.rate.as_integer_ratio()
+    # The net never falls as the gross rises, and it reaches ``amount`` once the rate's share of the gross,
+    # rounded, leaves ``amount + fixed``: once g * (1 - rate) > amount + fixed - 1/2. The smallest such g is
+    # ``estimate`` or the one after (exactly, in integers), so each loop below takes a step or two: the
+    # rounding is worth up to 1 / (2 (1 - rate)) units of gross, far more than one for a rate close to 1.
+    estimate = (2 * (amount + schedule.fixed) - 1) * denominator // (2 * (denominator - numerator))
+    gross = max(amount, estimate - 1)
     while gross - schedule.fee_for(gross) < amount:
         gross += 1
     while gross - 1 >= amount and (gross - 1) - schedule.fee_for(gross - 1) >= amount:
