@@ -27,8 +27,9 @@ class LedgerAccount(Base):
     __tablename__ = "ledger_accounts"
     __table_args__ = (
         CheckConstraint("allow_negative OR balance >= 0", name="non_negative"),
-        # Target of the postings' (account, currency) key: a leg can only be in its account's currency.
-        UniqueConstraint("id", "currency"),
+        # Target of the postings' (account, currency) key: a leg can only be in its account's currency. Named
+        # as migration 0001 created it (the convention alone would say uq_ledger_accounts_id_currency).
+        UniqueConstraint("id", "currency", name="uq_ledger_accounts_id"),
         Index(
             "uq_ledger_accounts_wallet_kind",
             "wallet_id",
