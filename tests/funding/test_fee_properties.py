@@ -22,7 +22,8 @@ cents = st.integers(0, USD_MAXIMUM)
 @st.composite
 def rates(draw: st.DrawFn) -> Decimal:
     places = draw(st.integers(0, 12))
-    return Decimal(draw(st.integers(0, 10**places - 1) if places else st.just(0))).scaleb(-places)
+    numerator = draw(st.integers(0, 10**places - 1) if places else st.just(0))
+    return Decimal(f"{numerator}e-{places}")  # exact: scaleb() would round to the context's 28 digits
 
 
 @st.composite
