@@ -18,7 +18,6 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,13 +25,14 @@ from oms.chain.port import ChainAdapter, ChainUnavailable, TokenTransfer
 from oms.chain.registry import Chains
 from oms.db import Database
 from oms.deposit import repository
+from oms.deposit.schemas import Deposit
 from oms.event import service as events
 from oms.kit.ids import new_id
 from oms.kit.isolation import RowFailed, isolated
 from oms.kit.money import ASSETS, format_amount
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
-from oms.models import ChainDeposit, Wallet
+from oms.models import ChainDeposit, DepositStatus, Wallet
 from oms.wallet.service import render as render_wallet
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,7 @@ class DepositScanner:
             assert wallet is not None
             if deposit.block_number not in canonical:
                 canonical[deposit.block_number] = await adapter.block_hash(deposit.block_number)
+            route: tuple[DepositStatus, str, str]
             if canonical[deposit.block_number] == deposit.block_hash:
                 route = ("credited", "pending", "available")
             elif not await self._still_on_chain(adapter, deposit, wallet.address, head):
@@ -203,7 +204,7 @@ class DepositScanner:
         return settled
 
     async def _settle_one(
-        self, session: AsyncSession, wallet: Wallet, deposit: ChainDeposit, route: tuple[str, str, str]
+        self, session: AsyncSession, wallet: Wallet, deposit: ChainDeposit, route: tuple[DepositStatus, str, str]
     ) -> None:
         status, source, target = route
         deposit.status, deposit.updated_at = status, self._clock.now()
@@ -243,7 +244,7 @@ class DepositScanner:
         )  # fmt: skip
 
 
-def _deposit_resource(wallet: Wallet, deposit: ChainDeposit) -> dict[str, Any]:
+def _deposit_resource(wallet: Wallet, deposit: ChainDeposit) -> Deposit:
     decimals = ASSETS[wallet.asset].decimals
     return {
         "id": deposit.id,

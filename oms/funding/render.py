@@ -12,6 +12,7 @@ from oms.funding import repository
 from oms.funding.fees import fees_deducted, rates, usd
 from oms.kit.money import ASSETS, format_amount
 from oms.models import Transaction, TransactionFunding
+from oms.quote.schemas import SourceSide
 
 
 class FundingResources:
@@ -28,6 +29,8 @@ class FundingResources:
 
 
 def with_funding(resource: dict[str, Any], funding: TransactionFunding | None) -> dict[str, Any]:
+    """``resource``: the transaction renderer's (not typed yet: docs/decisions.md, "Types"); the fields it
+    sets are ``oms.transaction.schemas.Transaction``'s."""
     resource.setdefault("virtualAccountId", None)
     if funding is None:
         return resource
@@ -35,7 +38,7 @@ def with_funding(resource: dict[str, Any], funding: TransactionFunding | None) -
     resource["depositAddressId"] = funding.deposit_address_id
     resource["virtualAccountId"] = funding.virtual_account_id
     resource["rail"] = funding.rail
-    source: dict[str, Any]
+    source: SourceSide
     if funding.source_asset == "usd":
         net = funding.source_gross - funding.fee
         source = {

@@ -7,6 +7,7 @@ from oms.models.chain import (
     ChainNonce,
     ChainSend,
     ChainSendAttempt,
+    DepositStatus,
     SandboxBlock,
     SandboxTransaction,
 )
@@ -15,10 +16,12 @@ from oms.models.custody import CustodyKey, CustodySeed
 from oms.models.customer import Customer, Endorsement
 from oms.models.event import Event
 from oms.models.funding import (
+    AccountholderName,
     CashIn,
     DepositAddress,
     DepositAddressCursor,
     DepositAddressDeposit,
+    DepositAddressTransferStatus,
     FundingInstrument,
     InstrumentStatus,
     TransactionFunding,
@@ -33,6 +36,7 @@ from oms.models.wallet import Wallet
 from oms.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "AccountholderName",
     "ApiKey",
     "Base",
     "CashIn",
@@ -47,6 +51,8 @@ __all__ = [
     "DepositAddress",
     "DepositAddressCursor",
     "DepositAddressDeposit",
+    "DepositAddressTransferStatus",
+    "DepositStatus",
     "Endorsement",
     "Event",
     "FundingInstrument",

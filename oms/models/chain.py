@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -56,6 +57,9 @@ class ChainCursor(Base):
     scanned_to: Mapped[int] = mapped_column(BigInteger)
 
 
+DepositStatus = Literal["pending", "credited", "orphaned", "flagged", "dismissed"]
+
+
 class ChainDeposit(Base):
     """A token transfer into a wallet's address, credited once it is final."""
 
@@ -80,7 +84,7 @@ class ChainDeposit(Base):
     # pending (seen, not final) → credited ; orphaned when its block leaves the chain first ;
     # flagged when the ledger cannot take it (above the maximum amount, or it failed to post): never credited ;
     # flagged → dismissed once an operator reviewed it (``oms deposits dismiss``): it stays outside the ledger.
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[DepositStatus] = mapped_column(String(16))
     # A flagged deposit's exact amount on chain (decimal text of smallest units: a chain delivers any uint256).
     chain_amount: Mapped[str | None] = mapped_column(String(78))
     flag_reason: Mapped[str | None] = mapped_column(String(200))

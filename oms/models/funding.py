@@ -67,6 +67,10 @@ class CashIn(Base):
 
 
 InstrumentStatus = Literal["active", "paused", "deleted"]
+# Whom a virtual account's bank details name as the holder (``ownerName``).
+AccountholderName = Literal["customer", "oms", "developer"]
+# A transfer into a deposit address: held, or routed by a forwarding transaction.
+DepositAddressTransferStatus = Literal["held", "routed"]
 
 
 class FundingInstrument:
@@ -110,7 +114,7 @@ class VirtualAccount(FundingInstrument, Base):
     swift_code: Mapped[str] = mapped_column(String(11))
     owner_name: Mapped[str] = mapped_column(String(300))
     reference: Mapped[str] = mapped_column(String(32), unique=True)
-    accountholder_name: Mapped[str] = mapped_column(String(16))
+    accountholder_name: Mapped[AccountholderName] = mapped_column(String(16))
     bank_memo: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -150,7 +154,7 @@ class DepositAddressDeposit(Base):
     from_address: Mapped[str] = mapped_column(String(42))
     amount: Mapped[int] = mapped_column(BigInteger)
     # held (address paused or deleted, customer not allowed, or less than the fee) → routed
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[DepositAddressTransferStatus] = mapped_column(String(16))
     hold_reason: Mapped[str | None] = mapped_column(String(32))
     # Set, with ``amount`` 0, for a transfer above the maximum amount: its exact amount on chain (decimal text).
     chain_amount: Mapped[str | None] = mapped_column(String(78))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import Field, StrictStr
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from oms.customer.schemas import Strict
 from oms.funding.virtual_account.schemas import DestinationOut, DeveloperFee, FundingDestination, FundingMetadata, Label
+from oms.models import DepositAddressTransferStatus, InstrumentStatus
 
 
 class DepositAddressSource(Strict):
@@ -29,24 +31,27 @@ class DepositAddressUpdate(Strict):
     metadata: FundingMetadata | None = None
 
 
-class DepositInstructions(BaseModel):
+# The answers: what the service renders (checked by mypy) and the operations' OpenAPI schemas (response_model).
+
+
+class DepositInstructions(TypedDict):
     address: str
     asset: str
     network: str
 
 
-class DepositAddressSourceOut(BaseModel):
+class DepositAddressSourceOut(TypedDict):
     asset: str
     network: str
     depositInstructions: DepositInstructions
 
 
-class DepositAddress(BaseModel):
+class DepositAddress(TypedDict):
     id: str
-    object: Literal["depositAddress"] = "depositAddress"
+    object: Literal["depositAddress"]
     customerId: str
-    status: Literal["active", "paused", "deleted"]
-    transactionType: Literal["cryptoToCrypto"] = "cryptoToCrypto"
+    status: InstrumentStatus
+    transactionType: Literal["cryptoToCrypto"]
     source: DepositAddressSourceOut
     destination: DestinationOut
     label: str | None
@@ -56,11 +61,30 @@ class DepositAddress(BaseModel):
     updatedAt: str
 
 
-class DepositAddressList(BaseModel):
+class DepositAddressList(TypedDict):
     data: list[DepositAddress]
     hasMore: bool
     nextCursor: str | None
     previousCursor: str | None
+
+
+class DepositAddressTransfer(TypedDict):
+    """A transfer into a deposit address: the resource of its events (``depositAddress.transferHeld``)."""
+
+    id: str
+    object: Literal["depositAddressTransfer"]
+    depositAddressId: str
+    customerId: str
+    asset: str
+    network: str
+    amount: str  # what arrived on chain, exactly, even above the maximum amount
+    fromAddress: str
+    txHash: str
+    blockNumber: int
+    status: DepositAddressTransferStatus
+    holdReason: str | None
+    transactionId: str | None
+    createdAt: str
 
 
 class SimulatedAmount(Strict):
@@ -73,15 +97,15 @@ class DepositAddressSimulation(Strict):
     amount: SimulatedAmount
 
 
-class AmountOut(BaseModel):
+class AmountOut(TypedDict):
     value: str
     currency: str
 
 
-class SimulationResult(BaseModel):
+class SimulationResult(TypedDict):
     amount: AmountOut
     depositAddressId: str
     network: str
-    status: Literal["submitted"] = "submitted"
+    status: Literal["submitted"]
     submittedAt: str
     transactionHash: str

@@ -29,8 +29,14 @@ from oms.errors import InvalidRequest, Unprocessable
 from oms.event import service as events
 from oms.funding import destination as destinations
 from oms.funding.delivery import FORWARD_FAILED, FundingDelivery
-from oms.funding.deposit_address import repository
-from oms.funding.deposit_address.schemas import DepositAddressCreate, DepositAddressSimulation, DepositAddressUpdate
+from oms.funding.deposit_address import repository, schemas
+from oms.funding.deposit_address.schemas import (
+    DepositAddressCreate,
+    DepositAddressSimulation,
+    DepositAddressTransfer,
+    DepositAddressUpdate,
+    SimulationResult,
+)
 from oms.funding.errors import chain_unavailable
 from oms.funding.fees import parse, token_amount
 from oms.funding.instrument.lifecycle import Kind
@@ -53,7 +59,9 @@ MAX_BLOCKS_PER_PASS = 2_000
 KIND = Kind(code="deposit_address", noun="deposit address", prefix="da")
 
 
-class DepositAddressService(InstrumentService[DepositAddress, DepositAddressCreate, DepositAddressUpdate]):
+class DepositAddressService(
+    InstrumentService[DepositAddress, DepositAddressCreate, DepositAddressUpdate, schemas.DepositAddress]
+):
     """The instrument's lifecycle is ``InstrumentService``'s; this derives the address, renders it, watches
     the chain for what arrives, and forwards what was held when the address is reactivated."""
 
@@ -85,7 +93,7 @@ class DepositAddressService(InstrumentService[DepositAddress, DepositAddressCrea
 
     async def create(
         self, session: AsyncSession, auth: AuthContext, customer_id: str, body: DepositAddressCreate
-    ) -> dict[str, Any]:
+    ) -> schemas.DepositAddress:
         customer = await self._customers.require_endorsements(session, auth, customer_id, REQUIRED)
         asset, network = body.source.asset, body.source.network
         if assets.lookup(asset, network) is None or not self._chains.serves(network):
@@ -115,7 +123,7 @@ class DepositAddressService(InstrumentService[DepositAddress, DepositAddressCrea
         await session.flush()
         return render(deposit_address)
 
-    def render(self, instrument: DepositAddress) -> dict[str, Any]:
+    def render(self, instrument: DepositAddress) -> schemas.DepositAddress:
         return render(instrument)
 
     async def _reactivated(self, session: AsyncSession, instrument: DepositAddress) -> None:
@@ -127,7 +135,7 @@ class DepositAddressService(InstrumentService[DepositAddress, DepositAddressCrea
 
     async def simulate(
         self, session: AsyncSession, auth: AuthContext, deposit_address_id: str, body: DepositAddressSimulation
-    ) -> dict[str, Any]:
+    ) -> SimulationResult:
         """Someone sends tokens to the address: a real transfer on the development chain, which the watcher
         records (and routes) once it is final, exactly as it would a transfer from anywhere else."""
         deposit_address = await self._get(session, auth, deposit_address_id)
@@ -310,7 +318,7 @@ def _assets_of(adapter: ChainAdapter) -> list[str]:
     return sorted(asset for asset, chain in assets.SUPPORTED if chain == adapter.chain)
 
 
-def render(deposit_address: DepositAddress) -> dict[str, Any]:
+def render(deposit_address: DepositAddress) -> schemas.DepositAddress:
     return {
         "id": deposit_address.id,
         "object": "depositAddress",
@@ -339,7 +347,7 @@ def render(deposit_address: DepositAddress) -> dict[str, Any]:
     }
 
 
-def render_transfer(deposit_address: DepositAddress, deposit: DepositAddressDeposit) -> dict[str, Any]:
+def render_transfer(deposit_address: DepositAddress, deposit: DepositAddressDeposit) -> DepositAddressTransfer:
     """A transfer into a deposit address (the resource of its events). ``amount`` is what arrived on chain,
     exactly, even above the maximum amount."""
     return {

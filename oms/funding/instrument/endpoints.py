@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel
 
 from oms.funding.instrument.lifecycle import Kind
 from oms.funding.instrument.service import CreateT, InstrumentService, UpdateT
@@ -29,12 +28,12 @@ H = TypeVar("H", bound=Callable[..., Any])
 class InstrumentRoutes(Generic[CreateT, UpdateT]):
     kind: Kind
     plural: str  # "virtual accounts": the paths (/virtual-accounts), the tag (VirtualAccounts), list_virtual_accounts
-    resource: type[BaseModel]
-    listing: type[BaseModel]
+    resource: type[object]  # the TypedDicts of the answers (response_model)
+    listing: type[object]
     create: type[CreateT]
     update: type[UpdateT]
     # A dependency that gives the instrument's service.
-    service: Callable[..., InstrumentService[Any, CreateT, UpdateT]]
+    service: Callable[..., InstrumentService[Any, CreateT, UpdateT, Any]]
     create_summary: str
     update_summary: str
     delete_summary: str
@@ -53,7 +52,7 @@ def instrument_router(routes: InstrumentRoutes[CreateT, UpdateT]) -> APIRouter:
         body: CreateT,
         auth: Auth,
         session: Session,
-        service: Annotated[InstrumentService[Any, CreateT, UpdateT], service_of],
+        service: Annotated[InstrumentService[Any, CreateT, UpdateT, Any], service_of],
     ) -> JSONResponse:
         return JSONResponse(await service.create(session, auth, customer_id, body), status_code=201)
 
@@ -61,7 +60,7 @@ def instrument_router(routes: InstrumentRoutes[CreateT, UpdateT]) -> APIRouter:
         customer_id: str,
         auth: Auth,
         session: Session,
-        service: Annotated[InstrumentService[Any, CreateT, UpdateT], service_of],
+        service: Annotated[InstrumentService[Any, CreateT, UpdateT, Any], service_of],
         page: PageQuery,
         status: InstrumentStatus | None = None,
     ) -> JSONResponse:
@@ -71,7 +70,7 @@ def instrument_router(routes: InstrumentRoutes[CreateT, UpdateT]) -> APIRouter:
         id_: Annotated[str, instrument_id],
         auth: Auth,
         session: Session,
-        service: Annotated[InstrumentService[Any, CreateT, UpdateT], service_of],
+        service: Annotated[InstrumentService[Any, CreateT, UpdateT, Any], service_of],
     ) -> JSONResponse:
         return JSONResponse(await service.get(session, auth, id_))
 
@@ -80,7 +79,7 @@ def instrument_router(routes: InstrumentRoutes[CreateT, UpdateT]) -> APIRouter:
         body: UpdateT,
         auth: Auth,
         session: Session,
-        service: Annotated[InstrumentService[Any, CreateT, UpdateT], service_of],
+        service: Annotated[InstrumentService[Any, CreateT, UpdateT, Any], service_of],
     ) -> JSONResponse:
         return JSONResponse(await service.update(session, auth, id_, body))
 
@@ -88,7 +87,7 @@ def instrument_router(routes: InstrumentRoutes[CreateT, UpdateT]) -> APIRouter:
         id_: Annotated[str, instrument_id],
         auth: Auth,
         session: Session,
-        service: Annotated[InstrumentService[Any, CreateT, UpdateT], service_of],
+        service: Annotated[InstrumentService[Any, CreateT, UpdateT, Any], service_of],
     ) -> JSONResponse:
         return JSONResponse(await service.delete(session, auth, id_))
 

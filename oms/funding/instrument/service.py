@@ -19,7 +19,7 @@ from oms.funding import destination as destinations
 from oms.funding.instrument import lifecycle, repository
 from oms.funding.instrument.lifecycle import Kind, SettableStatus
 from oms.kit.ids import new_id
-from oms.kit.pagination import PageParams, paginate
+from oms.kit.pagination import Listed, PageParams, paginate
 from oms.kit.patch import merge_metadata
 from oms.models import Customer, FundingInstrument
 from oms.quote.schemas import WalletTarget
@@ -60,9 +60,10 @@ class InstrumentUpdate(Protocol):
 M = TypeVar("M", bound=FundingInstrument)
 CreateT = TypeVar("CreateT", bound=InstrumentCreate)
 UpdateT = TypeVar("UpdateT", bound=InstrumentUpdate)
+R = TypeVar("R")  # the instrument's answer (a TypedDict of its schemas)
 
 
-class InstrumentService(ABC, Generic[M, CreateT, UpdateT]):
+class InstrumentService(ABC, Generic[M, CreateT, UpdateT, R]):
     model: type[M]
     kind: Kind
     # The endorsements the customer needs to create the instrument and to reactivate it.
@@ -76,12 +77,10 @@ class InstrumentService(ABC, Generic[M, CreateT, UpdateT]):
     # --- what each instrument supplies --------------------------------------------------------------------
 
     @abstractmethod
-    async def create(
-        self, session: AsyncSession, auth: AuthContext, customer_id: str, body: CreateT
-    ) -> dict[str, Any]: ...
+    async def create(self, session: AsyncSession, auth: AuthContext, customer_id: str, body: CreateT) -> R: ...
 
     @abstractmethod
-    def render(self, instrument: M) -> dict[str, Any]: ...
+    def render(self, instrument: M) -> R: ...
 
     def _apply(self, instrument: M, body: UpdateT, fields: dict[str, Any]) -> None:
         """A PATCH's fields besides status and metadata (``fields``: those the request set, even to null)."""
@@ -95,18 +94,16 @@ class InstrumentService(ABC, Generic[M, CreateT, UpdateT]):
 
     async def list(
         self, session: AsyncSession, auth: AuthContext, customer_id: str, page: PageParams, *, status: str | None
-    ) -> dict[str, Any]:
+    ) -> Listed[R]:
         customer = await self._customers.get_model(session, auth, customer_id)
         statement = repository.list_statement(self.model, auth.tenant_id, customer.id, status=status)
         result = await paginate(session, statement, self.model, page, scope=self.model.customer_id == customer.id)
-        return result.envelope([self.render(instrument) for instrument in result.items])
+        return result.listed([self.render(instrument) for instrument in result.items])
 
-    async def get(self, session: AsyncSession, auth: AuthContext, instrument_id: str) -> dict[str, Any]:
+    async def get(self, session: AsyncSession, auth: AuthContext, instrument_id: str) -> R:
         return self.render(await self._get(session, auth, instrument_id))
 
-    async def update(
-        self, session: AsyncSession, auth: AuthContext, instrument_id: str, body: UpdateT
-    ) -> dict[str, Any]:
+    async def update(self, session: AsyncSession, auth: AuthContext, instrument_id: str, body: UpdateT) -> R:
         instrument = await self._get(session, auth, instrument_id, for_update=True)
         reactivated = lifecycle.patch(self.kind, instrument, body.status)
         if reactivated:  # the endorsements may have lapsed while it was paused
@@ -122,7 +119,7 @@ class InstrumentService(ABC, Generic[M, CreateT, UpdateT]):
             await self._reactivated(session, instrument)
         return self.render(instrument)
 
-    async def delete(self, session: AsyncSession, auth: AuthContext, instrument_id: str) -> dict[str, Any]:
+    async def delete(self, session: AsyncSession, auth: AuthContext, instrument_id: str) -> R:
         instrument = await self._get(session, auth, instrument_id, for_update=True)
         if lifecycle.delete(instrument, await self._tenant_clock.now(session, auth.tenant_id)):
             await session.flush()

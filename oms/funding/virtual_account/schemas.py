@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, BaseModel, Field, StrictStr, StringConstraints
+from pydantic import AfterValidator, Field, StrictStr, StringConstraints
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from oms.customer.schemas import Metadata, Strict
+from oms.models import AccountholderName, InstrumentStatus
 from oms.quote.schemas import DestinationWallet, WalletTarget
 
 MAX_METADATA_KEYS = 20
@@ -45,7 +47,7 @@ class VirtualAccountCreate(Strict):
     source: VirtualAccountSource = Field(default_factory=VirtualAccountSource)
     destination: FundingDestination
     developerFees: list[DeveloperFee] | None = Field(default=None, max_length=10)
-    accountholderName: Literal["customer", "oms", "developer"] = "oms"
+    accountholderName: AccountholderName = "oms"
     label: Label | None = None
     bankMemo: Label | None = None
     metadata: FundingMetadata | None = None
@@ -58,7 +60,17 @@ class VirtualAccountUpdate(Strict):
     metadata: FundingMetadata | None = None
 
 
-class BankDetailsOut(BaseModel):
+# The answers: what the service renders (checked by mypy) and the operations' OpenAPI schemas (response_model).
+# ``DestinationOut`` is shared with deposit addresses.
+
+
+class VirtualAccountSourceOut(TypedDict):
+    asset: Literal["usd"]
+    network: Literal["usBank"]
+    rails: list[Literal["ach", "wire", "swift"]]
+
+
+class BankDetailsOut(TypedDict):
     bankName: str
     bankAddress: str
     accountNumber: str
@@ -69,21 +81,21 @@ class BankDetailsOut(BaseModel):
     reference: str
 
 
-class DestinationOut(BaseModel):
+class DestinationOut(TypedDict):
     asset: str
     network: str
     wallet: DestinationWallet
 
 
-class VirtualAccount(BaseModel):
+class VirtualAccount(TypedDict):
     id: str
-    object: Literal["virtualAccount"] = "virtualAccount"
+    object: Literal["virtualAccount"]
     customerId: str
-    status: Literal["active", "paused", "deleted"]
-    source: dict[str, Any]
+    status: InstrumentStatus
+    source: VirtualAccountSourceOut
     bankDetails: BankDetailsOut
     destination: DestinationOut
-    accountholderName: Literal["customer", "oms", "developer"]
+    accountholderName: AccountholderName
     label: str | None
     bankMemo: str | None
     developerFees: list[dict[str, Any]]
@@ -92,7 +104,7 @@ class VirtualAccount(BaseModel):
     updatedAt: str
 
 
-class VirtualAccountList(BaseModel):
+class VirtualAccountList(TypedDict):
     data: list[VirtualAccount]
     hasMore: bool
     nextCursor: str | None
@@ -101,6 +113,7 @@ class VirtualAccountList(BaseModel):
 
 # --- sandbox: an inbound bank transfer --------------------------------------------------------------------
 
+Rail = Literal["ach_in", "wire_in", "swift_in"]
 UETR = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"  # SWIFT gpi: a UUIDv4
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140)]
 
@@ -118,7 +131,7 @@ class Simulation(Strict):
     description, traceNumber), ``wire_in`` (senderName, senderBankName, senderRoutingNumber, reference, imad)
     or ``swift_in`` (senderName, senderBic, senderCountry, reference, uetr, currency: USD only)."""
 
-    rail: Literal["ach_in", "wire_in", "swift_in"]
+    rail: Rail
     amount: StrictStr
     senderName: Text | None = None
     senderRoutingNumber: StrictStr | None = None
@@ -134,20 +147,38 @@ class Simulation(Strict):
     currency: Literal["USD", "usd"] | None = None
 
 
-class Money(BaseModel):
+class Money(TypedDict):
     value: str
     currency: str
 
 
-class SimulationResult(BaseModel):
-    object: Literal["virtualAccountSimulation"] = "virtualAccountSimulation"
+class BankTransfer(TypedDict):
+    """The rail's own identifiers, as the sending bank gave them (stored with the transaction's funding and
+    shown in its ``source.bankTransfer``); each rail has its own besides ``rail`` and ``senderName``."""
+
+    rail: Rail
+    senderName: str | None
+    senderRoutingNumber: NotRequired[str | None]  # ach_in, wire_in
+    traceNumber: NotRequired[str]  # ach_in
+    senderAccountNumber: NotRequired[str | None]  # ach_in, masked
+    description: NotRequired[str | None]  # ach_in
+    imad: NotRequired[str]  # wire_in
+    senderBankName: NotRequired[str | None]  # wire_in
+    reference: NotRequired[str | None]  # wire_in, swift_in
+    uetr: NotRequired[str]  # swift_in
+    senderBic: NotRequired[str | None]  # swift_in
+    senderCountry: NotRequired[str | None]  # swift_in
+
+
+class SimulationResult(TypedDict):
+    object: Literal["virtualAccountSimulation"]
     virtualAccountId: str
-    rail: Literal["ach_in", "wire_in", "swift_in"]
-    status: Literal["submitted"] = "submitted"
+    rail: Rail
+    status: Literal["submitted"]
     amount: Money
     fee: Money
     transactionId: str
     submittedAt: str
-    traceNumber: str | None = None
-    imad: str | None = None
-    uetr: str | None = None
+    traceNumber: NotRequired[str]  # the rail's identifier: ach_in's
+    imad: NotRequired[str]  # wire_in's
+    uetr: NotRequired[str]  # swift_in's

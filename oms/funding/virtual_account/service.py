@@ -25,11 +25,13 @@ from oms.funding.delivery import FundingDelivery
 from oms.funding.fees import FiatFees, parse, usd
 from oms.funding.instrument.lifecycle import Kind
 from oms.funding.instrument.service import InstrumentService
-from oms.funding.virtual_account import repository
+from oms.funding.virtual_account import repository, schemas
 from oms.funding.virtual_account.bank import BIC, BankIssuer, aba_checksum_ok
 from oms.funding.virtual_account.schemas import (
     RAIL_FIELDS,
+    BankTransfer,
     Simulation,
+    SimulationResult,
     VirtualAccountCreate,
     VirtualAccountUpdate,
 )
@@ -46,7 +48,9 @@ _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 KIND = Kind(code="virtual_account", noun="virtual account", prefix="va")
 
 
-class VirtualAccountService(InstrumentService[VirtualAccount, VirtualAccountCreate, VirtualAccountUpdate]):
+class VirtualAccountService(
+    InstrumentService[VirtualAccount, VirtualAccountCreate, VirtualAccountUpdate, schemas.VirtualAccount]
+):
     """The instrument's lifecycle is ``InstrumentService``'s; this provisions the bank details, renders them,
     and takes the simulated deposits (refused unless active)."""
 
@@ -71,7 +75,7 @@ class VirtualAccountService(InstrumentService[VirtualAccount, VirtualAccountCrea
 
     async def create(
         self, session: AsyncSession, auth: AuthContext, customer_id: str, body: VirtualAccountCreate
-    ) -> dict[str, Any]:
+    ) -> schemas.VirtualAccount:
         customer = await self._customers.require_endorsements(session, auth, customer_id, REQUIRED)
         if self._issuer is None:
             raise Unprocessable(
@@ -101,7 +105,7 @@ class VirtualAccountService(InstrumentService[VirtualAccount, VirtualAccountCrea
         await session.flush()
         return render(account)
 
-    def render(self, instrument: VirtualAccount) -> dict[str, Any]:
+    def render(self, instrument: VirtualAccount) -> schemas.VirtualAccount:
         return render(instrument)
 
     def _apply(self, instrument: VirtualAccount, body: VirtualAccountUpdate, fields: dict[str, Any]) -> None:
@@ -113,7 +117,7 @@ class VirtualAccountService(InstrumentService[VirtualAccount, VirtualAccountCrea
 
     async def simulate(
         self, session: AsyncSession, auth: AuthContext, virtual_account_id: str, body: Simulation
-    ) -> dict[str, Any]:
+    ) -> SimulationResult:
         """An inbound bank transfer arrives: the transaction is created and the stablecoin queued."""
         account = await self._get(session, auth, virtual_account_id, for_update=True)
         unexpected = sorted(body.model_fields_set - {"rail", "amount"} - RAIL_FIELDS[body.rail])
@@ -154,7 +158,7 @@ class VirtualAccountService(InstrumentService[VirtualAccount, VirtualAccountCrea
             virtual_account_id=account.id,
             details={"virtualAccountId": account.id, "bankTransfer": transfer},
         )
-        return {
+        result: SimulationResult = {
             "object": "virtualAccountSimulation",
             "virtualAccountId": account.id,
             "rail": body.rail,
@@ -163,8 +167,15 @@ class VirtualAccountService(InstrumentService[VirtualAccount, VirtualAccountCrea
             "fee": {"value": usd(fee), "currency": "USD"},
             "transactionId": transaction.id,
             "submittedAt": isoformat(now),
-            **{key: transfer[key] for key in ("traceNumber", "imad", "uetr") if key in transfer},
         }
+        # The rail's identifier, as the transaction's source shows it too.
+        if "traceNumber" in transfer:
+            result["traceNumber"] = transfer["traceNumber"]
+        if "imad" in transfer:
+            result["imad"] = transfer["imad"]
+        if "uetr" in transfer:
+            result["uetr"] = transfer["uetr"]
+        return result
 
     # --- helpers ----------------------------------------------------------------------------------------
 
@@ -179,7 +190,7 @@ class VirtualAccountService(InstrumentService[VirtualAccount, VirtualAccountCrea
         return f"{OMS_HOLDER} FBO {person}"
 
 
-def _transfer_details(body: Simulation, now: datetime) -> dict[str, Any]:
+def _transfer_details(body: Simulation, now: datetime) -> BankTransfer:
     """The rail's own identifiers, given or made up as the sending bank would."""
     if body.senderRoutingNumber is not None and not aba_checksum_ok(body.senderRoutingNumber):
         raise InvalidRequest(
@@ -187,7 +198,7 @@ def _transfer_details(body: Simulation, now: datetime) -> dict[str, Any]:
             "senderRoutingNumber is not a valid ABA routing number (9 digits with a valid checksum).",
             param="senderRoutingNumber",
         )
-    details: dict[str, Any] = {"rail": body.rail, "senderName": body.senderName}
+    details: BankTransfer = {"rail": body.rail, "senderName": body.senderName}
     if body.rail == "ach_in":
         details |= {
             "traceNumber": body.traceNumber or "".join(str(secrets.randbelow(10)) for _ in range(15)),
@@ -219,7 +230,7 @@ def _masked(account_number: str | None) -> str | None:
     return None if account_number is None else "*" * max(0, len(account_number) - 4) + account_number[-4:]
 
 
-def render(account: VirtualAccount) -> dict[str, Any]:
+def render(account: VirtualAccount) -> schemas.VirtualAccount:
     return {
         "id": account.id,
         "object": "virtualAccount",
