@@ -738,6 +738,15 @@ class VirtualAccountSource(BaseModel):
     network: Annotated[Literal["usBank"], Field(title="Network")] = "usBank"
 
 
+class VirtualAccountSourceOut(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    asset: Annotated[Literal["usd"], Field(title="Asset")]
+    network: Annotated[Literal["usBank"], Field(title="Network")]
+    rails: Annotated[list[Literal["ach", "wire", "swift"]], Field(title="Rails")]
+
+
 class VirtualAccountUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -912,7 +921,7 @@ class OmsFundingDepositAddressSchemasSimulationResult(BaseModel):
     amount: AmountOut
     deposit_address_id: Annotated[str, Field(alias="depositAddressId", title="Depositaddressid")]
     network: Annotated[str, Field(title="Network")]
-    status: Annotated[Literal["submitted"], Field(title="Status")] = "submitted"
+    status: Annotated[Literal["submitted"], Field(title="Status")]
     submitted_at: Annotated[str, Field(alias="submittedAt", title="Submittedat")]
     transaction_hash: Annotated[str, Field(alias="transactionHash", title="Transactionhash")]
 
@@ -921,10 +930,10 @@ class OmsFundingVirtualAccountSchemasSimulationResult(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    object: Annotated[Literal["virtualAccountSimulation"], Field(title="Object")] = "virtualAccountSimulation"
+    object: Annotated[Literal["virtualAccountSimulation"], Field(title="Object")]
     virtual_account_id: Annotated[str, Field(alias="virtualAccountId", title="Virtualaccountid")]
     rail: Annotated[Literal["ach_in", "wire_in", "swift_in"], Field(title="Rail")]
-    status: Annotated[Literal["submitted"], Field(title="Status")] = "submitted"
+    status: Annotated[Literal["submitted"], Field(title="Status")]
     amount: Money
     fee: Money
     transaction_id: Annotated[str, Field(alias="transactionId", title="Transactionid")]
@@ -1239,10 +1248,10 @@ class VirtualAccount(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["virtualAccount"], Field(title="Object")] = "virtualAccount"
+    object: Annotated[Literal["virtualAccount"], Field(title="Object")]
     customer_id: Annotated[str, Field(alias="customerId", title="Customerid")]
     status: Annotated[Literal["active", "paused", "deleted"], Field(title="Status")]
-    source: Annotated[dict[str, Any], Field(title="Source")]
+    source: VirtualAccountSourceOut
     bank_details: Annotated[BankDetailsOut, Field(alias="bankDetails")]
     destination: DestinationOut
     accountholder_name: Annotated[
@@ -1403,13 +1412,13 @@ class DepositAddress(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[str, Field(title="Id")]
-    object: Annotated[Literal["depositAddress"], Field(title="Object")] = "depositAddress"
+    object: Annotated[Literal["depositAddress"], Field(title="Object")]
     customer_id: Annotated[str, Field(alias="customerId", title="Customerid")]
     status: Annotated[Literal["active", "paused", "deleted"], Field(title="Status")]
     transaction_type: Annotated[
         Literal["cryptoToCrypto"],
         Field(alias="transactionType", title="Transactiontype"),
-    ] = "cryptoToCrypto"
+    ]
     source: DepositAddressSourceOut
     destination: DestinationOut
     label: Annotated[str | None, Field(title="Label")]
