@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oms import API_PREFIX, openapi, routing, worker
 from oms.auth.endpoints import router as auth_router
-from oms.clock.endpoints import router as clock_router
 from oms.config import Mode, Settings
 from oms.context import AppContext
 from oms.customer.endpoints import router as customer_router
@@ -35,6 +34,7 @@ from oms.middleware import RequestContextMiddleware
 from oms.quote.endpoints import router as quote_router
 from oms.responses import JSONResponse
 from oms.routing import error_response, validation_error
+from oms.sandbox.endpoints import clock_router
 from oms.sandbox.endpoints import router as sandbox_router
 from oms.transaction.endpoints import router as transaction_router
 from oms.wallet.endpoints import router as wallet_router
@@ -86,6 +86,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
             "logs": settings.opentelemetry,
         },
     )
+    # What routes ask for, by class (routing.provided); the context itself is for tools (bench/) and tests.
+    app.state.provided = context.provided()
     app.state.ctx = context
     app.state.migration_heads = migration_heads(settings.database_url)
     app.include_router(health_router)

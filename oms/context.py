@@ -15,14 +15,20 @@ from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.db import Database
 from oms.deposit.service import DepositScanner
+from oms.funding.cash_in.service import CashInService
+from oms.funding.cash_location.service import CashLocationService
+from oms.funding.deposit_address.service import DepositAddressService
 from oms.funding.render import FundingResources
+from oms.funding.virtual_account.service import VirtualAccountService
 from oms.funding.wiring import Funding, build_funding
+from oms.idempotency import Terms
 from oms.kit.crypto import derive_key
 from oms.kit.money import ASSETS, parse_amount
 from oms.kit.time import Clock, SystemClock
 from oms.quote.pricing import FeeSchedule
 from oms.quote.service import QuoteService
 from oms.reconcile.service import Reconciler
+from oms.routing import Provided
 from oms.transaction.service import TransactionService
 from oms.transaction.settlement import Settlement, TransferSettlement
 from oms.wallet.service import WalletService
@@ -123,6 +129,28 @@ class AppContext:
             funding=funding,
             settlement=settlement,
         )
+
+    def provided(self) -> Provided:
+        """What routes may ask for (``routing.provided``), each under its class: the pipeline's database and
+        idempotency terms, the settings and chains the readiness check reads, and the services endpoints call."""
+        provided = Provided()
+        provided.add(Settings, self.settings)
+        provided.add(Database, self.db)
+        ttl = timedelta(seconds=self.settings.idempotency_ttl_seconds)
+        provided.add(Terms, Terms(self.clock, ttl, self.idempotency_key))
+        provided.add(Chains, self.chains)
+        provided.add(AuthService, self.auth)
+        provided.add(CustomerService, self.customers)
+        provided.add(WalletService, self.wallets)
+        provided.add(WebhookService, self.webhooks)
+        provided.add(QuoteService, self.quotes)
+        provided.add(TransactionService, self.transactions)
+        provided.add(TenantClock, self.tenant_clock)
+        provided.add(CashLocationService, self.funding.locations)
+        provided.add(CashInService, self.funding.cash_ins)
+        provided.add(VirtualAccountService, self.funding.virtual_accounts)
+        provided.add(DepositAddressService, self.funding.deposit_addresses)
+        return provided
 
     async def start(self) -> None:
         """Work every process does once at start: make sure the custody seed exists and is ours."""

@@ -16,12 +16,14 @@ from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
-from oms.context import AppContext
-from oms.db import abandon
+from oms.chain.registry import Chains
+from oms.config import Settings
+from oms.db import Database, abandon
 from oms.errors import ServiceUnavailable
 from oms.migrations.runner import alembic_config
 from oms.outage import unavailable
 from oms.responses import JSONResponse
+from oms.routing import provided_by
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("oms.health")
@@ -34,14 +36,14 @@ async def healthz() -> JSONResponse:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    ctx: AppContext = request.app.state.ctx
+    provided = provided_by(request)
     heads: frozenset[str] = request.app.state.migration_heads
-    timeout = ctx.settings.db_connect_timeout_seconds
-    database = await _check(_database(ctx), timeout)
+    timeout = provided.get(Settings).db_connect_timeout_seconds
+    database = await _check(_database(provided.get(Database)), timeout)
     checks = {
         "database": database,
         "migrations": _migrations(database, heads),
-        "chain": await _check(_chains(ctx), timeout),
+        "chain": await _check(_chains(provided.get(Chains)), timeout),
     }
     ready = all(check["ok"] for check in checks.values())
     headers = {} if ready else dict(ServiceUnavailable().headers)
@@ -65,8 +67,8 @@ async def _check(probe: Any, within: float) -> dict[str, Any]:
         return {"ok": False, "reason": "unreachable or timed out"}
 
 
-async def _database(ctx: AppContext) -> dict[str, Any]:
-    session = ctx.db.session(write=False)
+async def _database(db: Database) -> dict[str, Any]:
+    session = db.session(write=False)
     try:
         current = (await session.scalars(text("SELECT version_num FROM alembic_version"))).all()
     except BaseException:
@@ -88,5 +90,5 @@ def _migrations(database: dict[str, Any], heads: frozenset[str]) -> dict[str, An
     return {"ok": True, "head": sorted(heads)}
 
 
-async def _chains(ctx: AppContext) -> dict[str, Any]:
-    return {"heads": {adapter.chain: await adapter.head() for adapter in ctx.chains.all()}}
+async def _chains(chains: Chains) -> dict[str, Any]:
+    return {"heads": {adapter.chain: await adapter.head() for adapter in chains.all()}}

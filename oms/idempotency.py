@@ -21,6 +21,7 @@ from starlette.responses import Response
 from oms.errors import Conflict, InvalidRequest, Unprocessable
 from oms.kit.crypto import NONCE_BYTES, open_sealed, seal
 from oms.kit.sql import is_postgres
+from oms.kit.time import Clock
 from oms.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
@@ -105,6 +106,31 @@ def prepare(
             param="Idempotency-Key",
         )
     return Claim(tenant_id, key, fingerprint(method, path, body), now, ttl, request_id, seal_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """A process's terms for every claim: its clock, how long an answer is kept, the key answers are sealed
+    with (built once by the composition root, asked for by the Idempotency-Key dependency)."""
+
+    clock: Clock
+    ttl: timedelta
+    seal_key: bytes = field(repr=False)
+
+    def claim(
+        self, *, tenant_id: str, key: str | None, method: str, path: str, body: bytes, request_id: str | None
+    ) -> Claim:
+        return prepare(
+            tenant_id=tenant_id,
+            key=key,
+            method=method,
+            path=path,
+            body=body,
+            now=self.clock.now(),
+            ttl=self.ttl,
+            request_id=request_id,
+            seal_key=self.seal_key,
+        )
 
 
 async def take(session: AsyncSession, claim: Claim) -> Claim:

@@ -5,8 +5,8 @@ derived here, once, from each route: every operation can be a 400 (an unknown pa
 and a 503 (the database or the chain node unavailable); an authenticated one a 401 and carries the bearer
 scheme; one with a path id a 404; a write a 413 (the body limit); an idempotent POST a required
 ``Idempotency-Key`` and its 409 (in use) and 422 (reused). The business answers an endpoint gives besides
-(403 endorsements, 409 states, 422 rules) are declared on its route with ``errors(…)``. FastAPI's own 422
-"validation error" is dropped: the API answers 400 in its envelope instead.
+(403 endorsements, 409 states, 422 rules) are declared on its route with ``errors(…)`` (``oms.responses``).
+FastAPI's own 422 "validation error" is dropped: the API answers 400 in its envelope instead.
 
 Examples: each error status has one here; each operation's request, parameters and success answer were
 recorded from a real sandbox server (``openapi_examples.json``, made by ``python -m tests.openapi_examples``).
@@ -17,68 +17,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
-from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
+from oms.auth.dependencies import authenticate, require_idempotency_key
 from oms.idempotency import MAX_KEY_LENGTH, ORIGINAL_REQUEST_HEADER, REPLAY_HEADER
-from oms.routing import WRITE_METHODS, authenticate, require_idempotency_key
+from oms.responses import ERRORS, ErrorEnvelope
+from oms.routing import WRITE_METHODS
 
 BEARER = "bearerAuth"
 _REF = "#/components/schemas/{model}"
 
-
-class ErrorDetail(BaseModel):
-    model_config = ConfigDict(title="ErrorDetail")
-    type: Literal[
-        "invalid_request_error",
-        "authentication_error",
-        "permission_error",
-        "not_found_error",
-        "conflict_error",
-        "unprocessable_error",
-        "api_error",
-    ]
-    code: str
-    message: str
-    param: str | None
-    requestId: str | None
-
-
-class ErrorEnvelope(BaseModel):
-    """Every error the API answers, whatever its status."""
-
-    model_config = ConfigDict(title="ErrorEnvelope")
-    error: ErrorDetail
-
-
-# Each status: what it means here, and an example of its envelope.
-_ERRORS: dict[int, tuple[str, str, str, str, str | None]] = {
-    400: ("Bad request: a parameter is missing, unknown or invalid", "invalid_request_error", "parameter_invalid",
-          "Invalid limit: Input should be less than or equal to 100.", "limit"),
-    401: ("The bearer token (or the API key) is missing, invalid or expired", "authentication_error", "invalid_token",
-          "Invalid or expired access token.", None),
-    403: ("The customer may not do this (inactive, or an endorsement it lacks)", "permission_error",
-          "endorsement_required", "Customer 'cst_01m87v8v0eeg3vtmzv0jcx0g3d' lacks the cryptoCustody endorsement.",
-          "customerId"),
-    404: ("No such resource for this tenant", "not_found_error", "resource_missing",
-          "No such customer: 'cst_01m87v8v0eeg3vtmzv0jcx0g3d'.", None),
-    409: ("Conflict with the resource's state, or the Idempotency-Key is in use by a request in flight",
-          "conflict_error", "idempotency_key_in_use",
-          "A request with this Idempotency-Key is still being processed; retry shortly.", "Idempotency-Key"),
-    413: ("The request body is larger than the server accepts", "invalid_request_error", "body_too_large",
-          "The request body exceeds 65536 bytes.", None),
-    422: ("The request is well formed but a rule refuses it, or the Idempotency-Key was used with another request",
-          "unprocessable_error", "idempotency_key_reused", "This Idempotency-Key was used with a different request.",
-          "Idempotency-Key"),
-    503: ("The database or the chain node is unavailable or timed out: retry after Retry-After", "api_error",
-          "service_unavailable", "The database is unavailable; retry later.", None),
-}  # fmt: skip
 
 _HEADERS: dict[str, dict[str, Any]] = {
     "Request-Id": {"description": "This request's id (also the error body's requestId)", "schema": {"type": "string"}},
@@ -88,11 +42,6 @@ _HEADERS: dict[str, dict[str, Any]] = {
     ORIGINAL_REQUEST_HEADER: {"description": "On a replay: the id of the request that made the answer",
                               "schema": {"type": "string"}},
 }  # fmt: skip
-
-
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The business errors a route answers besides those derived from it (for the decorator's ``responses``)."""
-    return {status: {"model": ErrorEnvelope, "description": _ERRORS[status][0]} for status in statuses}
 
 
 def install(app: FastAPI) -> None:
@@ -167,7 +116,7 @@ def _complete(operation: dict[str, Any], route: RouteContext, method: str) -> No
 
 
 def _error_response(status: int, authenticated: bool) -> dict[str, Any]:
-    description, kind, code, message, param = _ERRORS[status]
+    description, kind, code, message, param = ERRORS[status]
     if status == 401 and not authenticated:
         code, message = "invalid_api_key", "Invalid API key or secret."
     example = {"error": {"type": kind, "code": code, "message": message, "param": param,

@@ -4,18 +4,22 @@
 returns and before the response leaves, rolled back on any error. It renders every error in the
 API's envelope, stores idempotent answers in the same transaction as their effect, and refuses query
 parameters the endpoint does not declare.
+
+It imports no domain package and not the composition root (``oms.context``): what a route needs from the
+root (its database, a service) it asks for by class with ``provided(...)``, and the root registers those
+objects in a ``Provided`` on the app (``AppContext.provided``). The caller's identity and the
+Idempotency-Key claim are the auth package's dependencies (``oms.auth.dependencies``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 import orjson
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -24,9 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from oms import idempotency
-from oms.auth.service import AuthContext
-from oms.context import AppContext
-from oms.db import abandon
+from oms.db import Database, abandon
 from oms.errors import InternalError, InvalidRequest, OMSError
 from oms.kit.logging import request_id_var
 from oms.outage import conflict, conflicted, retry_conflicts, unavailable
@@ -34,6 +36,33 @@ from oms.responses import JSONResponse
 
 log = logging.getLogger("oms.request")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+T = TypeVar("T")
+
+
+class Provided:
+    """The long-lived objects a route may ask for, each under its class: the composition root registers them
+    once (``AppContext.provided``), a route asks with ``provided(kind)``. A class names what a route needs, so
+    neither the pipeline nor an endpoint imports the root that holds it."""
+
+    def __init__(self) -> None:
+        self._objects: dict[type[Any], object] = {}
+
+    def add(self, kind: type[T], value: T) -> None:
+        if kind in self._objects:
+            raise ValueError(f"{kind.__qualname__} is provided twice")
+        self._objects[kind] = value
+
+    def get(self, kind: type[T]) -> T:
+        try:
+            value = self._objects[kind]
+        except KeyError:
+            raise LookupError(f"nothing provides {kind.__qualname__} (AppContext.provided registers it)") from None
+        return cast(T, value)  # registered by add(kind, value: kind)
+
+
+def provided_by(request: Request) -> Provided:
+    registry: Provided = request.app.state.provided  # set by create_app (Starlette's state is untyped)
+    return registry
 
 
 def error_response(error: OMSError) -> JSONResponse:
@@ -75,8 +104,8 @@ class OMSRoute(APIRoute):
 
         async def attempt(request: Request) -> Response:
             """One run of the request's unit of work; a conflict is raised, having rolled it back."""
-            ctx: AppContext = request.app.state.ctx
-            async with ctx.db.session(write=write) as session:
+            db = provided_by(request).get(Database)
+            async with db.session(write=write) as session:
                 request.state.session = session
                 try:
                     _reject_unknown_query(request, allowed_query)
@@ -91,7 +120,7 @@ class OMSRoute(APIRoute):
                 except OMSError as error:
                     await session.rollback()
                     response = error_response(error)
-                    await _store_business_error(ctx, request, error, response)
+                    await _store_business_error(db, request, error, response)
                     return response
                 except Exception as exc:
                     return await _failed(session, request, exc)
@@ -212,12 +241,12 @@ def http_error(exc: HTTPException) -> OMSError:
     return error
 
 
-async def _store_business_error(ctx: AppContext, request: Request, error: OMSError, response: Response) -> None:
+async def _store_business_error(db: Database, request: Request, error: OMSError, response: Response) -> None:
     """A 4xx decided while executing is the request's answer: store it (its effects were rolled back)."""
     claim: idempotency.Claim | None = getattr(request.state, "idempotency", None)
     if claim is None or not error.replayable or not 400 <= error.status < 500:
         return
-    async with ctx.db.session(write=True) as session:
+    async with db.session(write=True) as session:
         try:
             await idempotency.take(session, claim)
             await idempotency.store(session, claim, response)
@@ -236,9 +265,13 @@ async def _store_business_error(ctx: AppContext, request: Request, error: OMSErr
 # --- dependencies -----------------------------------------------------------------------------------
 
 
-async def get_context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx  # set by create_app (Starlette's state is untyped)
-    return ctx
+def provided(kind: type[T]) -> Callable[[Request], Coroutine[Any, Any, T]]:
+    """The dependency answering the app's ``kind`` (``Annotated[CustomerService, Depends(provided(...))]``)."""
+
+    async def dependency(request: Request) -> T:  # async: a sync dependency would run in a thread
+        return provided_by(request).get(kind)
+
+    return dependency
 
 
 async def get_session(request: Request) -> AsyncSession:
@@ -246,35 +279,4 @@ async def get_session(request: Request) -> AsyncSession:
     return session
 
 
-async def authenticate(request: Request) -> AuthContext:
-    # Reads the request's session and context directly: this runs on every call, sub-dependencies cost.
-    ctx: AppContext = request.app.state.ctx
-    auth = await ctx.auth.authenticate(request.state.session, request.headers.get("authorization"))
-    request.state.tenant_id = auth.tenant_id
-    return auth
-
-
-async def require_idempotency_key(
-    request: Request,
-    auth: Annotated[AuthContext, Depends(authenticate)],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> None:
-    ctx: AppContext = request.app.state.ctx
-    claim = idempotency.prepare(
-        tenant_id=auth.tenant_id,
-        key=idempotency_key,
-        method=request.method,
-        path=request.url.path,
-        body=await request.body(),
-        now=ctx.clock.now(),
-        ttl=timedelta(seconds=ctx.settings.idempotency_ttl_seconds),
-        request_id=request_id_var.get(),
-        seal_key=ctx.idempotency_key,
-    )
-    request.state.idempotency = await idempotency.take(request.state.session, claim)
-
-
 Session = Annotated[AsyncSession, Depends(get_session)]
-Context = Annotated[AppContext, Depends(get_context)]
-Auth = Annotated[AuthContext, Depends(authenticate)]
-Idempotent = Depends(require_idempotency_key)

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from oms.auth.schemas import Token, TokenRequest
+from oms.auth.service import AuthService
 from oms.kit.time import isoformat
-from oms.openapi import errors
-from oms.responses import JSONResponse
-from oms.routing import Context, OMSRoute, Session
+from oms.responses import JSONResponse, errors
+from oms.routing import OMSRoute, Session, provided
 
 router = APIRouter(route_class=OMSRoute, tags=["Auth"])
+Tokens = Annotated[AuthService, Depends(provided(AuthService))]
 
 
 @router.post(
@@ -17,12 +20,12 @@ router = APIRouter(route_class=OMSRoute, tags=["Auth"])
     responses=errors(401),
     summary="Exchange an API key and secret for a bearer token",
 )
-async def create_token(body: TokenRequest, session: Session, ctx: Context) -> JSONResponse:
-    token, expires_at = await ctx.auth.exchange(session, api_key=body.apiKey, api_secret=body.apiSecret)
+async def create_token(body: TokenRequest, session: Session, tokens: Tokens) -> JSONResponse:
+    token, expires_at = await tokens.exchange(session, api_key=body.apiKey, api_secret=body.apiSecret)
     answer: Token = {
         "accessToken": token,
         "tokenType": "bearer",
-        "expiresIn": ctx.auth.signer.ttl_seconds,
+        "expiresIn": tokens.signer.ttl_seconds,
         "expiresAt": isoformat(expires_at),
     }
     return JSONResponse(answer)

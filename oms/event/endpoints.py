@@ -4,11 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from oms.auth.dependencies import Auth
 from oms.event import service as events
 from oms.event.schemas import Event, EventList
 from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
-from oms.routing import Auth, OMSRoute, Session
+from oms.routing import OMSRoute, Session
 
 router = APIRouter(route_class=OMSRoute, tags=["Events"])
 TypeFilter = Annotated[str | None, Query(max_length=80, description="An event type, or a family such as `cashIn.*`")]

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from oms.openapi import errors
+from fastapi import APIRouter, Depends
+
+from oms.auth.dependencies import Auth, Idempotent
 from oms.quote.schemas import Quote, QuoteCreate
-from oms.responses import JSONResponse
-from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
+from oms.quote.service import QuoteService
+from oms.responses import JSONResponse, errors
+from oms.routing import OMSRoute, Session, provided
 
 router = APIRouter(route_class=OMSRoute, tags=["Quote"])
+Quotes = Annotated[QuoteService, Depends(provided(QuoteService))]
 
 
 @router.post(
@@ -18,10 +22,10 @@ router = APIRouter(route_class=OMSRoute, tags=["Quote"])
     dependencies=[Idempotent],
     summary="Create a quote (locks amounts, fees and rate for a short window)",
 )
-async def create_quote(body: QuoteCreate, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
-    return JSONResponse(await ctx.quotes.create(session, auth, body), status_code=201)
+async def create_quote(body: QuoteCreate, auth: Auth, session: Session, quotes: Quotes) -> JSONResponse:
+    return JSONResponse(await quotes.create(session, auth, body), status_code=201)
 
 
 @router.get("/quotes/{quote_id}", response_model=Quote, summary="Retrieve a quote")
-async def get_quote(quote_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
-    return JSONResponse(await ctx.quotes.get(session, auth, quote_id))
+async def get_quote(quote_id: str, auth: Auth, session: Session, quotes: Quotes) -> JSONResponse:
+    return JSONResponse(await quotes.get(session, auth, quote_id))

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from oms.auth.dependencies import Auth, Idempotent
 from oms.kit.pagination import PageQuery
-from oms.openapi import errors
-from oms.responses import JSONResponse
-from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
+from oms.responses import JSONResponse, errors
+from oms.routing import OMSRoute, Session, provided
 from oms.transaction.schemas import Transaction, TransactionCreate, TransactionList
+from oms.transaction.service import TransactionService
 
 router = APIRouter(route_class=OMSRoute, tags=["Transaction"])
+Transactions = Annotated[TransactionService, Depends(provided(TransactionService))]
 Status = Literal["processing", "completed", "failed", "cashPickupReady"]
 Type = Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"]
 
@@ -23,15 +25,17 @@ Type = Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"]
     dependencies=[Idempotent],
     summary="Execute a quote",
 )
-async def create_transaction(body: TransactionCreate, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
-    return JSONResponse(await ctx.transactions.execute(session, auth, body), status_code=201)
+async def create_transaction(
+    body: TransactionCreate, auth: Auth, session: Session, transactions: Transactions
+) -> JSONResponse:
+    return JSONResponse(await transactions.execute(session, auth, body), status_code=201)
 
 
 @router.get("/transactions", response_model=TransactionList, summary="List transactions")
 async def list_transactions(
     auth: Auth,
     session: Session,
-    ctx: Context,
+    transactions: Transactions,
     page: PageQuery,
     status: Status | None = None,
     type: Type | None = None,
@@ -39,7 +43,7 @@ async def list_transactions(
     wallet_id: Annotated[str | None, Query(alias="walletId")] = None,
 ) -> JSONResponse:
     return JSONResponse(
-        await ctx.transactions.list(
+        await transactions.list(
             session,
             auth,
             page,
@@ -57,12 +61,12 @@ async def get_transaction(
     transaction_id: str,
     auth: Auth,
     session: Session,
-    ctx: Context,
+    transactions: Transactions,
     sender_customer_id: Annotated[str | None, Query(alias="senderCustomerId")] = None,
     recipient_customer_id: Annotated[str | None, Query(alias="recipientCustomerId")] = None,
 ) -> JSONResponse:
     perspective = sender_customer_id or recipient_customer_id
-    return JSONResponse(await ctx.transactions.get(session, auth, transaction_id, perspective=perspective))
+    return JSONResponse(await transactions.get(session, auth, transaction_id, perspective=perspective))
 
 
 @router.get(
@@ -74,11 +78,11 @@ async def list_customer_transactions(
     customer_id: str,
     auth: Auth,
     session: Session,
-    ctx: Context,
+    transactions: Transactions,
     page: PageQuery,
     status: Status | None = None,
     type: Type | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        await ctx.transactions.list_for_customer(session, auth, customer_id, page, status=status, type=type)
+        await transactions.list_for_customer(session, auth, customer_id, page, status=status, type=type)
     )

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from oms.auth.dependencies import Auth, Idempotent
 from oms.kit.pagination import PageQuery
-from oms.openapi import errors
-from oms.responses import JSONResponse
-from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
+from oms.responses import JSONResponse, errors
+from oms.routing import OMSRoute, Session, provided
 from oms.wallet.schemas import Balance, Wallet, WalletCreate, WalletList
+from oms.wallet.service import WalletService
 
 router = APIRouter(route_class=OMSRoute, tags=["Wallet"])
+Wallets = Annotated[WalletService, Depends(provided(WalletService))]
 
 
 @router.post(
@@ -22,14 +24,16 @@ router = APIRouter(route_class=OMSRoute, tags=["Wallet"])
     summary="Provision a custodial wallet for a customer",
 )
 async def create_wallet(
-    customer_id: str, body: WalletCreate, auth: Auth, session: Session, ctx: Context
+    customer_id: str, body: WalletCreate, auth: Auth, session: Session, wallets: Wallets
 ) -> JSONResponse:
-    return JSONResponse(await ctx.wallets.create(session, auth, customer_id, body), status_code=201)
+    return JSONResponse(await wallets.create(session, auth, customer_id, body), status_code=201)
 
 
 @router.get("/customers/{customer_id}/wallets", response_model=WalletList, summary="List a customer's wallets")
-async def list_wallets(customer_id: str, auth: Auth, session: Session, ctx: Context, page: PageQuery) -> JSONResponse:
-    return JSONResponse(await ctx.wallets.list(session, auth, customer_id, page))
+async def list_wallets(
+    customer_id: str, auth: Auth, session: Session, wallets: Wallets, page: PageQuery
+) -> JSONResponse:
+    return JSONResponse(await wallets.list(session, auth, customer_id, page))
 
 
 @router.get("/wallets/{wallet_id}/balance", response_model=Balance, summary="Read a wallet's balance")
@@ -37,7 +41,7 @@ async def get_wallet_balance(
     wallet_id: str,
     auth: Auth,
     session: Session,
-    ctx: Context,
+    wallets: Wallets,
     currency_code: Annotated[str, Query(alias="estimatedBalanceCurrencyCode")] = "USD",
 ) -> JSONResponse:
-    return JSONResponse(await ctx.wallets.balance(session, auth, wallet_id, currency_code))
+    return JSONResponse(await wallets.balance(session, auth, wallet_id, currency_code))

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
+from oms.auth.dependencies import Auth, Idempotent
 from oms.kit.ids import new_id
 from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
-from oms.routing import Auth, Context, Idempotent, OMSRoute, Session
+from oms.routing import OMSRoute, Session, provided
 from oms.webhook.schemas import (
     DeletedWebhook,
     Delivery,
@@ -19,8 +20,10 @@ from oms.webhook.schemas import (
     WebhookUpdate,
     WebhookWithSecret,
 )
+from oms.webhook.service import WebhookService
 
 router = APIRouter(route_class=OMSRoute, tags=["Webhooks"])
+Webhooks = Annotated[WebhookService, Depends(provided(WebhookService))]
 
 
 @router.post(
@@ -30,31 +33,31 @@ router = APIRouter(route_class=OMSRoute, tags=["Webhooks"])
     dependencies=[Idempotent],
     summary="Create a webhook subscription (the secret is returned only here)",
 )
-async def create_webhook(body: WebhookCreate, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
-    resource = await ctx.webhooks.create(session, auth, body, webhook_id=new_id("whk"))
+async def create_webhook(body: WebhookCreate, auth: Auth, session: Session, webhooks: Webhooks) -> JSONResponse:
+    resource = await webhooks.create(session, auth, body, webhook_id=new_id("whk"))
     return JSONResponse(resource, status_code=201)
 
 
 @router.get("/webhooks", response_model=WebhookList, summary="List webhook subscriptions")
-async def list_webhooks(auth: Auth, session: Session, ctx: Context, page: PageQuery) -> JSONResponse:
-    return JSONResponse(await ctx.webhooks.list(session, auth, page))
+async def list_webhooks(auth: Auth, session: Session, webhooks: Webhooks, page: PageQuery) -> JSONResponse:
+    return JSONResponse(await webhooks.list(session, auth, page))
 
 
 @router.get("/webhooks/{webhook_id}", response_model=Webhook, summary="Retrieve a webhook subscription")
-async def get_webhook(webhook_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
-    return JSONResponse(await ctx.webhooks.get(session, auth, webhook_id))
+async def get_webhook(webhook_id: str, auth: Auth, session: Session, webhooks: Webhooks) -> JSONResponse:
+    return JSONResponse(await webhooks.get(session, auth, webhook_id))
 
 
 @router.patch("/webhooks/{webhook_id}", response_model=Webhook, summary="Update a webhook subscription")
 async def update_webhook(
-    webhook_id: str, body: WebhookUpdate, auth: Auth, session: Session, ctx: Context
+    webhook_id: str, body: WebhookUpdate, auth: Auth, session: Session, webhooks: Webhooks
 ) -> JSONResponse:
-    return JSONResponse(await ctx.webhooks.update(session, auth, webhook_id, body))
+    return JSONResponse(await webhooks.update(session, auth, webhook_id, body))
 
 
 @router.delete("/webhooks/{webhook_id}", response_model=DeletedWebhook, summary="Delete a webhook subscription")
-async def delete_webhook(webhook_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
-    return JSONResponse(await ctx.webhooks.delete(session, auth, webhook_id))
+async def delete_webhook(webhook_id: str, auth: Auth, session: Session, webhooks: Webhooks) -> JSONResponse:
+    return JSONResponse(await webhooks.delete(session, auth, webhook_id))
 
 
 @router.post(
@@ -67,10 +70,10 @@ async def rotate_webhook_secret(
     webhook_id: str,
     auth: Auth,
     session: Session,
-    ctx: Context,
+    webhooks: Webhooks,
     body: Annotated[SecretRotation | None, Body()] = None,
 ) -> JSONResponse:
-    return JSONResponse(await ctx.webhooks.rotate_secret(session, auth, webhook_id, body or SecretRotation()))
+    return JSONResponse(await webhooks.rotate_secret(session, auth, webhook_id, body or SecretRotation()))
 
 
 @router.post(
@@ -80,8 +83,8 @@ async def rotate_webhook_secret(
     dependencies=[Idempotent],
     summary="Send a webhook.test event to this endpoint",
 )
-async def test_webhook(webhook_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
-    return JSONResponse(await ctx.webhooks.send_test(session, auth, webhook_id), status_code=201)
+async def test_webhook(webhook_id: str, auth: Auth, session: Session, webhooks: Webhooks) -> JSONResponse:
+    return JSONResponse(await webhooks.send_test(session, auth, webhook_id), status_code=201)
 
 
 @router.get(
@@ -91,19 +94,21 @@ async def list_deliveries(
     webhook_id: str,
     auth: Auth,
     session: Session,
-    ctx: Context,
+    webhooks: Webhooks,
     page: PageQuery,
     status: Literal["pending", "delivered", "failed"] | None = None,
     event_id: Annotated[str | None, Query(alias="eventId")] = None,
 ) -> JSONResponse:
     return JSONResponse(
-        await ctx.webhooks.list_deliveries(session, auth, webhook_id, page, status=status, event_id=event_id)
+        await webhooks.list_deliveries(session, auth, webhook_id, page, status=status, event_id=event_id)
     )
 
 
 @router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=Delivery, summary="Retrieve a delivery")
-async def get_delivery(webhook_id: str, delivery_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
-    return JSONResponse(await ctx.webhooks.get_delivery(session, auth, webhook_id, delivery_id))
+async def get_delivery(
+    webhook_id: str, delivery_id: str, auth: Auth, session: Session, webhooks: Webhooks
+) -> JSONResponse:
+    return JSONResponse(await webhooks.get_delivery(session, auth, webhook_id, delivery_id))
 
 
 @router.post(
@@ -112,5 +117,7 @@ async def get_delivery(webhook_id: str, delivery_id: str, auth: Auth, session: S
     dependencies=[Idempotent],
     summary="Redeliver a failed (or delivered) event now, with a fresh retry window",
 )
-async def retry_delivery(webhook_id: str, delivery_id: str, auth: Auth, session: Session, ctx: Context) -> JSONResponse:
-    return JSONResponse(await ctx.webhooks.retry_delivery(session, auth, webhook_id, delivery_id))
+async def retry_delivery(
+    webhook_id: str, delivery_id: str, auth: Auth, session: Session, webhooks: Webhooks
+) -> JSONResponse:
+    return JSONResponse(await webhooks.retry_delivery(session, auth, webhook_id, delivery_id))

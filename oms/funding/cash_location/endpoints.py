@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from oms.auth.dependencies import Auth
 from oms.funding.cash_location.schemas import CashLocationList
-from oms.funding.cash_location.service import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
+from oms.funding.cash_location.service import DEFAULT_RADIUS_KM, MAX_RADIUS_KM, CashLocationService
 from oms.responses import JSONResponse
-from oms.routing import Auth, Context, OMSRoute
+from oms.routing import OMSRoute, provided
 
 router = APIRouter(route_class=OMSRoute, tags=["CashLocation"])
+Locations = Annotated[CashLocationService, Depends(provided(CashLocationService))]
 
 
 @router.get(
@@ -19,7 +21,7 @@ router = APIRouter(route_class=OMSRoute, tags=["CashLocation"])
 )
 async def list_cash_locations(
     auth: Auth,
-    ctx: Context,
+    locations: Locations,
     provider: Annotated[str, Query(min_length=1, max_length=32)],
     latitude: Annotated[float, Query(ge=-90, le=90)],
     longitude: Annotated[float, Query(ge=-180, le=180)],
@@ -29,7 +31,7 @@ async def list_cash_locations(
 ) -> JSONResponse:
     del auth  # authenticated, but the locations are the same for every tenant
     return JSONResponse(
-        ctx.funding.locations.list(
+        locations.list(
             provider=provider, flow=flow, latitude=latitude, longitude=longitude, radius_km=radius, limit=limit
         )
     )

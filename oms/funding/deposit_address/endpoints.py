@@ -11,12 +11,7 @@ from oms.funding.deposit_address.schemas import (
 )
 from oms.funding.deposit_address.service import KIND, DepositAddressService
 from oms.funding.instrument.endpoints import InstrumentRoutes, instrument_router
-from oms.routing import Context
-
-
-def deposit_addresses(ctx: Context) -> DepositAddressService:
-    return ctx.funding.deposit_addresses
-
+from oms.routing import provided
 
 router = instrument_router(
     InstrumentRoutes(
@@ -26,7 +21,7 @@ router = instrument_router(
         listing=DepositAddressList,
         create=DepositAddressCreate,
         update=DepositAddressUpdate,
-        service=deposit_addresses,
+        service=provided(DepositAddressService),
         create_summary="Create a deposit address that forwards incoming tokens to a wallet",
         update_summary="Update a deposit address: pause it (deposits are held) or reactivate it (held deposits go out)",
         delete_summary="Delete a deposit address (permanent; later deposits are held)",

@@ -7,19 +7,19 @@ No ``from __future__ import annotations`` here: the handlers are closures over t
 FastAPI reads a parameter's type from the handler's annotations, which must therefore be objects, not names.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Path
 
+from oms.auth.dependencies import Auth, Idempotent
 from oms.funding.instrument.lifecycle import Kind
 from oms.funding.instrument.service import CreateT, InstrumentService, UpdateT
 from oms.kit.pagination import PageQuery
 from oms.models import InstrumentStatus
-from oms.openapi import errors
-from oms.responses import JSONResponse
-from oms.routing import Auth, Idempotent, OMSRoute, Session
+from oms.responses import JSONResponse, errors
+from oms.routing import OMSRoute, Session
 
 H = TypeVar("H", bound=Callable[..., Any])
 
@@ -32,8 +32,8 @@ class InstrumentRoutes(Generic[CreateT, UpdateT]):
     listing: type[object]
     create: type[CreateT]
     update: type[UpdateT]
-    # A dependency that gives the instrument's service.
-    service: Callable[..., InstrumentService[Any, CreateT, UpdateT, Any]]
+    # A dependency that gives the instrument's service (``provided(VirtualAccountService)``).
+    service: Callable[..., Awaitable[InstrumentService[Any, CreateT, UpdateT, Any]]]
     create_summary: str
     update_summary: str
     delete_summary: str

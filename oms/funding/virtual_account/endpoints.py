@@ -11,12 +11,7 @@ from oms.funding.virtual_account.schemas import (
     VirtualAccountUpdate,
 )
 from oms.funding.virtual_account.service import KIND, VirtualAccountService
-from oms.routing import Context
-
-
-def virtual_accounts(ctx: Context) -> VirtualAccountService:
-    return ctx.funding.virtual_accounts
-
+from oms.routing import provided
 
 router = instrument_router(
     InstrumentRoutes(
@@ -26,7 +21,7 @@ router = instrument_router(
         listing=VirtualAccountList,
         create=VirtualAccountCreate,
         update=VirtualAccountUpdate,
-        service=virtual_accounts,
+        service=provided(VirtualAccountService),
         create_summary="Create a virtual account (US bank details) for a customer",
         update_summary="Update a virtual account: pause or reactivate it, change its label, memo or metadata",
         delete_summary="Delete a virtual account (permanent; it stays readable with status deleted)",
