@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
 from oms.kit.sql import is_postgres
-from oms.models import Customer, Endorsement
+from oms.models import Customer, Endorsement, Wallet
 
 
 async def get(session: AsyncSession, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
@@ -88,3 +88,16 @@ async def due_for_review(session: AsyncSession, now: datetime, limit: int) -> li
     if is_postgres(session):
         statement = statement.with_for_update(key_share=True, skip_locked=True)
     return list((await session.execute(statement)).scalars())
+
+
+async def wallets_of(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, list[Wallet]]:
+    """Each customer's wallets, oldest first: the customer resource lists them (the wallet package, which asks
+    the customer service for endorsements, is above this one and cannot be imported from here)."""
+    found: dict[str, list[Wallet]] = defaultdict(list)
+    if customer_ids:
+        rows = await session.execute(
+            select(Wallet).where(Wallet.customer_id.in_(customer_ids)).order_by(Wallet.created_at, Wallet.id)
+        )
+        for wallet in rows.scalars():
+            found[wallet.customer_id].append(wallet)
+    return found

@@ -26,7 +26,6 @@ from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import Customer, Endorsement, Wallet
 from oms.models.customer import CustomerStatus
-from oms.wallet import repository as wallets
 
 log = logging.getLogger(__name__)
 PII_FIELDS = ("birthDate", "residentialAddress", "ipAddress", "identifyingInformation")
@@ -222,7 +221,7 @@ class CustomerService:
     async def render(self, session: AsyncSession, customers: Sequence[Customer]) -> builtins.list[schemas.Customer]:
         ids = [customer.id for customer in customers]
         endorsements = await repository.endorsements_of(session, ids)
-        owned = await wallets.of_customers(session, ids)
+        owned = await repository.wallets_of(session, ids)
         balances = await ledger.wallet_balances(session, [w.id for ws in owned.values() for w in ws])
         return [
             _resource(c, endorsements[c.id], [_wallet_summary(w, balances[w.id].balance) for w in owned[c.id]])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,14 +69,3 @@ async def exists_for(session: AsyncSession, customer_id: str, asset: str, chain:
 
 def list_statement(tenant_id: str, customer_id: str) -> Select[Any]:
     return select(Wallet).where(Wallet.tenant_id == tenant_id, Wallet.customer_id == customer_id)
-
-
-async def of_customers(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, list[Wallet]]:
-    found: dict[str, list[Wallet]] = defaultdict(list)
-    if customer_ids:
-        rows = await session.execute(
-            select(Wallet).where(Wallet.customer_id.in_(customer_ids)).order_by(Wallet.created_at, Wallet.id)
-        )
-        for wallet in rows.scalars():
-            found[wallet.customer_id].append(wallet)
-    return found
