@@ -16,13 +16,12 @@ import logging
 import socket
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import asyncpg
 from sqlalchemy import exc as sa
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from oms.chain.port import ChainUnavailable
 from oms.errors import ServiceUnavailable
 from oms.kit.sql import CONFLICT_STATES
 
@@ -37,11 +36,19 @@ _STATES = {"55P03", "25P03"}
 _SQLITE_BUSY = ("database is locked", "database table is locked", "unable to open database")
 
 
+class Unreachable(Exception):
+    """What a port raises when the system behind it (a chain node) cannot be reached or timed out: an outage.
+    The port's own exception subclasses it (``ChainUnavailable``), so this module, which the database layer
+    imports, names no port."""
+
+    unavailable_message: ClassVar[str] = "A system the request needs is unavailable; retry later."
+
+
 def unavailable(exc: BaseException) -> ServiceUnavailable | None:
     """The 503 to answer when ``exc`` (or what caused it) is an outage of the database or the chain node."""
     for cause in _chain(exc):
-        if isinstance(cause, ChainUnavailable):
-            return ServiceUnavailable("The chain node is unavailable; retry later.")
+        if isinstance(cause, Unreachable):
+            return ServiceUnavailable(cause.unavailable_message)
         if _database_outage(cause):
             return ServiceUnavailable("The database is unavailable; retry later.")
     return None

@@ -136,16 +136,6 @@ class EvmChainAdapter:
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
-    @classmethod
-    def from_settings(cls, settings: Settings, *, custody: Custody, db: Database) -> EvmChainAdapter:
-        """The adapter for ``settings``; on a local anvil (OMS_EVM_DEV_NODE) the one that can also mint,
-        mine and reorganise, like the sandbox chain."""
-        if settings.evm_dev_node:
-            from oms.chain.anvil import AnvilChain  # dev-only code stays out of production imports
-
-            return AnvilChain(settings, custody=custody, db=db)
-        return cls(settings, custody=custody, db=db)
-
     async def start(self) -> None:
         """Load (creating on first start) the gas account's custody key. Needs no node: the node and the
         token contracts are checked on first use, so the API can start while the node is down."""

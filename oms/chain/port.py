@@ -18,15 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
+
+from oms.outage import Unreachable
 
 
 class ChainError(Exception):
     """A chain operation failed in a way the caller should not retry blindly."""
 
 
-class ChainUnavailable(ChainError):
-    """The node could not be reached or timed out: retry later."""
+class ChainUnavailable(ChainError, Unreachable):
+    """The node could not be reached or timed out: retry later (a request answers 503)."""
+
+    unavailable_message: ClassVar[str] = "The chain node is unavailable; retry later."
 
 
 class NonceTooLow(ChainError):

@@ -64,7 +64,12 @@ def build_chains(settings: Settings, *, db: Database, custody: Custody, clock: C
                 for name in assets.CHAINS
             }
         )
-    from oms.chain.evm import EvmChainAdapter  # imported only when a node is configured
+    # Imported only when a node is configured; the anvil adapter (dev-only code) only for a local anvil. The
+    # choice is made here, not in evm.py: anvil.py extends the EVM adapter, so evm.py must not import it.
+    if settings.evm_dev_node:  # the adapter that can also mint, mine and reorganise, like the sandbox chain
+        from oms.chain.anvil import AnvilChain
 
-    adapter = EvmChainAdapter.from_settings(settings, db=db, custody=custody)
-    return Chains({settings.evm_network: adapter})
+        return Chains({settings.evm_network: AnvilChain(settings, custody=custody, db=db)})
+    from oms.chain.evm import EvmChainAdapter
+
+    return Chains({settings.evm_network: EvmChainAdapter(settings, custody=custody, db=db)})
