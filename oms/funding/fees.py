@@ -7,7 +7,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from oms.errors import InvalidRequest
-from oms.funding.cash_in import schemas as cash_in_schemas
 from oms.kit.money import ASSETS, AmountError, format_amount, parse_amount, unit
 from oms.quote.pricing import FeeSchedule
 from oms.quote.schemas import Fees, Rates
@@ -18,7 +17,7 @@ USD_DECIMALS = ASSETS["usd"].decimals
 @dataclass(frozen=True, slots=True)
 class FiatFees(FeeSchedule):
     """A fee of ``rate`` * gross (rounded half-even to the cent) plus ``fixed`` cents: the quote's fee
-    arithmetic, with the snapshot a cash-in keeps and the ``omsFeeSchedule`` it shows."""
+    arithmetic, with the snapshot a cash-in keeps (the cash-in renders the ``omsFeeSchedule`` it shows)."""
 
     @classmethod
     def of(cls, rate: Decimal, fixed_major: Decimal) -> FiatFees:
@@ -36,15 +35,6 @@ class FiatFees(FeeSchedule):
 
     def snapshot(self) -> dict[str, Any]:
         return {"rate": str(self.rate), "fixed": self.fixed}
-
-    def schedule(self) -> cash_in_schemas.FeeSchedule:
-        """The ``omsFeeSchedule`` object: a percentage entry and a fixed entry."""
-        entries: list[cash_in_schemas.FeeEntry] = []
-        if self.rate:
-            entries.append({"type": "percentage", "rate": _decimal_text(self.rate)})
-        if self.fixed:
-            entries.append({"type": "fixed", "amount": usd(self.fixed)})
-        return {"feeCurrency": "usd", "entries": entries}
 
 
 def to_token(cents: int, asset: str) -> int:
@@ -77,7 +67,7 @@ def effective_rate(net: Decimal, gross: Decimal) -> str:
     """What one unit of the source buys after fees, in units of the destination (``"0.98"``)."""
     if not gross:
         return "0.0"
-    return _decimal_text((net / gross).quantize(Decimal("0.000001"), ROUND_HALF_EVEN))
+    return decimal_text((net / gross).quantize(Decimal("0.000001"), ROUND_HALF_EVEN))
 
 
 def rates(net_cents: int, gross_cents: int, asset: str) -> Rates:
@@ -89,6 +79,7 @@ def rates(net_cents: int, gross_cents: int, asset: str) -> Rates:
     }
 
 
-def _decimal_text(value: Decimal) -> str:
+def decimal_text(value: Decimal) -> str:
+    """A rate on the wire: plain notation, at least one decimal (``"0.015"``, ``"1.0"``)."""
     text = format(value.normalize(), "f")
     return text if "." in text else f"{text}.0"

@@ -29,7 +29,7 @@ from oms.funding.cash_in.schemas import AuthCommit, BarcodeAuth, CashInCreate
 from oms.funding.cash_location.port import CashLocation
 from oms.funding.cash_location.service import CashLocationService
 from oms.funding.delivery import FundingDelivery
-from oms.funding.fees import FiatFees, fees_deducted, parse, rates, to_token, token_amount, usd
+from oms.funding.fees import FiatFees, decimal_text, fees_deducted, parse, rates, to_token, token_amount, usd
 from oms.kit.ids import new_id
 from oms.kit.money import ASSETS
 from oms.kit.pagination import PageParams, paginate
@@ -429,7 +429,7 @@ def render(cash_in: CashIn, now: datetime) -> schemas.CashIn:
             "locationName": cash_in.location_name,
             "locationAddress": cash_in.location_address,
         },
-        "omsFeeSchedule": schedule.schedule(),
+        "omsFeeSchedule": _fee_schedule(schedule),
         "rates": rates(net, gross, cash_in.asset),
         "developerFees": [],
         "sponsorGas": True,
@@ -462,3 +462,13 @@ def _approved(amount: int, confirmation: str) -> schemas.ProviderResponse:
         "responseId": uuid.uuid4().hex,
         "responseText": "Approved",
     }
+
+
+def _fee_schedule(fees: FiatFees) -> schemas.FeeSchedule:
+    """The ``omsFeeSchedule`` object: a percentage entry and a fixed entry."""
+    entries: list[schemas.FeeEntry] = []
+    if fees.rate:
+        entries.append({"type": "percentage", "rate": decimal_text(fees.rate)})
+    if fees.fixed:
+        entries.append({"type": "fixed", "amount": usd(fees.fixed)})
+    return {"feeCurrency": "usd", "entries": entries}
