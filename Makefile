@@ -26,6 +26,7 @@ endif
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
