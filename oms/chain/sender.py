@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.chain import repository
 from oms.chain.port import (
     ChainAdapter,
     ChainError,
@@ -37,9 +37,8 @@ from oms.chain.registry import Chains
 from oms.db import Database
 from oms.kit.ids import new_id
 from oms.kit.isolation import RowFailed, isolated
-from oms.kit.sql import insert_ignore, is_postgres
 from oms.kit.time import Clock
-from oms.models import ChainNonce, ChainSend, ChainSendAttempt
+from oms.models import ChainSend, ChainSendAttempt
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -89,11 +88,7 @@ def new_send(
 async def postpone(session: AsyncSession, send_id: str, error: str, now: datetime) -> None:
     """Set a send whose step failed aside for ``POISON_BACKOFF`` with the reason, so that the job retries it
     now and then rather than on every pass (its other changes were rolled back: this is a plain update)."""
-    await session.execute(
-        update(ChainSend)
-        .where(ChainSend.id == send_id)
-        .values(last_error=error[:500], next_check_at=now + POISON_BACKOFF, updated_at=now)
-    )
+    await repository.set_aside(session, send_id, error=error[:500], until=now + POISON_BACKOFF, now=now)
 
 
 def intent_of(send: ChainSend) -> TransferIntent:
@@ -142,21 +137,9 @@ class ChainSender:
 
     async def _allocate_nonce(self, session: AsyncSession, chain: str, address: str, adapter: ChainAdapter) -> int:
         """The next nonce of ``address``, starting from what the chain reports the first time."""
-        exists = await session.scalar(
-            select(ChainNonce.next_nonce).where(ChainNonce.chain == chain, ChainNonce.address == address)
-        )
-        if exists is None:
-            start = await adapter.pending_nonce(address)
-            await session.execute(
-                insert_ignore(session, ChainNonce).values(chain=chain, address=address, next_nonce=start)
-            )
-        result = await session.execute(
-            update(ChainNonce)
-            .where(ChainNonce.chain == chain, ChainNonce.address == address)
-            .values(next_nonce=ChainNonce.next_nonce + 1)
-            .returning(ChainNonce.next_nonce)
-        )
-        return int(result.scalar_one()) - 1
+        if not await repository.has_nonce(session, chain, address):
+            await repository.start_nonce(session, chain, address, await adapter.pending_nonce(address))
+        return await repository.take_nonce(session, chain, address)
 
     # --- 2. broadcast -----------------------------------------------------------------------------------
 
@@ -283,27 +266,13 @@ class ChainSender:
     # --- helpers ----------------------------------------------------------------------------------------
 
     async def _claim(self, session: AsyncSession, status: str) -> list[ChainSend]:
-        statement = (
-            select(ChainSend)
-            .where(ChainSend.status == status, ChainSend.next_check_at <= self._clock.now())
-            .order_by(ChainSend.next_check_at, ChainSend.created_at)
-            .limit(BATCH)
-        )
-        if is_postgres(session):
-            statement = statement.with_for_update(key_share=True, skip_locked=True)
-        return list((await session.execute(statement)).scalars())
+        return await repository.claim_due(session, status, self._clock.now(), BATCH)
 
     async def _attempts(self, session: AsyncSession, sends: list[ChainSend]) -> dict[str, list[ChainSendAttempt]]:
         """Every signed attempt of these sends (one query), newest first per send."""
         found: dict[str, list[ChainSendAttempt]] = {send.id: [] for send in sends}
-        if sends:
-            rows = await session.execute(
-                select(ChainSendAttempt)
-                .where(ChainSendAttempt.send_id.in_(list(found)))
-                .order_by(ChainSendAttempt.attempt.desc())
-            )
-            for attempt in rows.scalars():
-                found[attempt.send_id].append(attempt)
+        for attempt in await repository.attempts_of(session, list(found)):
+            found[attempt.send_id].append(attempt)
         return found
 
     def _record_attempt(

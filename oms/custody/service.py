@@ -11,14 +11,12 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.custody import keys
+from oms.custody import keys, repository
 from oms.kit.crypto import DecryptionFailed, fingerprint
-from oms.kit.sql import insert_ignore
 from oms.kit.time import Clock
-from oms.models import CustodyKey, CustodySeed
+from oms.models import CustodySeed
 
 log = logging.getLogger(__name__)
 SEED_ID = 1
@@ -46,20 +44,20 @@ class Custody:
 
     async def ensure_seed(self, session: AsyncSession, *, mnemonic: str | None = None) -> None:
         """Create the master seed on first start (or import ``mnemonic``); verify it on every start."""
-        seed = await session.get(CustodySeed, SEED_ID)
+        seed = await repository.seed(session, SEED_ID)
         if seed is None:
             phrase = mnemonic or keys.generate_mnemonic()
             nonce, ciphertext = keys.seal_mnemonic(self._kek, phrase, SEED_ID)
-            statement = insert_ignore(session, CustodySeed).values(
-                id=SEED_ID,
+            await repository.insert_seed_once(
+                session,
+                seed_id=SEED_ID,
                 nonce=nonce,
                 ciphertext=ciphertext,
                 kek_fingerprint=self._kek_fingerprint,
                 account_xpub=keys.account_xpub(phrase),
                 created_at=self._clock.now(),
             )
-            await session.execute(statement)
-            seed = await session.get(CustodySeed, SEED_ID, populate_existing=True)
+            seed = await repository.seed(session, SEED_ID, reread=True)
             assert seed is not None
             log.info("custody seed ready", extra={"kekFingerprint": self._kek_fingerprint})
         self._xpub = self._verify(seed)
@@ -84,12 +82,9 @@ class Custody:
 
     async def new_address(self, session: AsyncSession, *, purpose: str) -> tuple[int, str]:
         """Allocate the next derivation index and return it with its EIP-55 address."""
-        result = await session.execute(
-            insert(CustodyKey).values(purpose=purpose, created_at=self._clock.now()).returning(CustodyKey.index)
-        )
-        index = result.scalar_one()
+        index = await repository.allocate_index(session, purpose, self._clock.now())
         address = keys.address_at(self.xpub, index)
-        await session.execute(CustodyKey.__table__.update().where(CustodyKey.index == index).values(address=address))
+        await repository.record_address(session, index, address)
         return index, address
 
     async def system_key(self, session: AsyncSession, purpose: str) -> tuple[int, str]:
@@ -97,13 +92,12 @@ class Custody:
 
         Two processes racing may both create one; everyone uses the lowest index, so they agree.
         """
-        statement = select(func.min(CustodyKey.index)).where(CustodyKey.purpose == purpose)
-        index = await session.scalar(statement)
+        index = await repository.lowest_index_for(session, purpose)
         if index is None:
             await self.new_address(session, purpose=purpose)
-            index = await session.scalar(statement)
+            index = await repository.lowest_index_for(session, purpose)
         assert index is not None
-        return int(index), keys.address_at(self.xpub, int(index))
+        return index, keys.address_at(self.xpub, index)
 
     def sign_transaction(self, key_index: int, transaction: dict[str, Any]) -> SignedTransaction:
         """Sign an EVM transaction dict with the key at ``key_index``; returns raw bytes and hash."""

@@ -1,10 +1,10 @@
-"""All SQL for reading the event log (``oms.event.service`` writes it)."""
+"""The event log's SQL (``oms.event.service`` appends events through the session)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
@@ -29,3 +29,9 @@ def list_statement(tenant_id: str, *, type: str | None, object_id: str | None) -
     if object_id is not None:
         statement = statement.where(Event.object_id == object_id)
     return statement
+
+
+async def latest_sequence(session: AsyncSession, object_id: str) -> int | None:
+    """The sequence of the object's latest event (None before its first)."""
+    latest: int | None = await session.scalar(select(func.max(Event.sequence)).where(Event.object_id == object_id))
+    return latest

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.errors import NotFound
@@ -19,8 +18,7 @@ from oms.models import Event
 
 async def next_sequence(session: AsyncSession, object_id: str) -> int:
     """One more than the object's latest event (for objects that keep no version of their own)."""
-    previous = await session.scalar(select(func.max(Event.sequence)).where(Event.object_id == object_id))
-    return (previous or 0) + 1
+    return (await repository.latest_sequence(session, object_id) or 0) + 1
 
 
 async def record(

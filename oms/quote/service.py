@@ -7,26 +7,22 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal, TypedDict
 
 from eth_utils import is_address, to_checksum_address
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth.service import AuthContext
 from oms.clock.service import TenantClock
 from oms.customer.service import CustomerService
 from oms.errors import InvalidRequest, NotFound
-from oms.kit.ids import is_valid_id, new_id
+from oms.kit.ids import new_id
 from oms.kit.money import ASSETS, AmountError, check_max, format_amount, parse_amount
 from oms.kit.time import Clock, isoformat
 from oms.models import Quote, Wallet
-from oms.quote import pricing, schemas
+from oms.quote import pricing, repository, schemas
 from oms.quote.schemas import QuoteCreate
-from oms.wallet import repository as wallets
+from oms.wallet import repository as wallet_repository
 
 QUOTE_TYPE = "cryptoToCrypto"
 REQUIRED = ("basic",)  # the endorsements a customer needs to quote and execute a transfer
-# Built once: an execution reads its quote on every request.
-_QUOTE = select(Quote).where(Quote.id == bindparam("quote_id"), Quote.tenant_id == bindparam("tenant_id"))
-_QUOTE_FOR_UPDATE = _QUOTE.with_for_update(key_share=True)
 
 
 class QuoteService:
@@ -50,9 +46,9 @@ class QuoteService:
         customer = await self._customers.require_endorsements(
             session, auth, body.customerId, REQUIRED, param="customerId"
         )
-        source = await wallets.get(session, auth.tenant_id, body.source.walletId)
+        source = await wallet_repository.get(session, auth.tenant_id, body.source.walletId)
         target = destination_wallet_id(body)
-        destination = await wallets.get(session, auth.tenant_id, target) if target else None
+        destination = await wallet_repository.get(session, auth.tenant_id, target) if target else None
         now = await self.now(session, auth.tenant_id)
         quote = self.new_quote(auth.tenant_id, customer.id, body, source, destination, now)
         session.add(quote)
@@ -119,11 +115,7 @@ class QuoteService:
         for_update: bool = False,
         param: str | None = None,
     ) -> Quote:
-        quote = None
-        if is_valid_id(quote_id, "qt"):
-            statement = _QUOTE_FOR_UPDATE if for_update else _QUOTE
-            parameters = {"quote_id": quote_id, "tenant_id": auth.tenant_id}
-            quote = (await session.execute(statement, parameters)).scalar_one_or_none()
+        quote = await repository.get(session, auth.tenant_id, quote_id, for_update=for_update)
         if quote is None:
             raise NotFound.resource("quote", quote_id, param=param)
         return quote

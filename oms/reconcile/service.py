@@ -16,16 +16,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.chain.registry import Chains
 from oms.custody.service import Custody
 from oms.db import Database
-from oms.deposit import repository as deposits
+from oms.deposit import repository as deposit_repository
 from oms.kit.money import ASSETS, format_amount
 from oms.ledger import service as ledger
-from oms.models import ChainDeposit, ChainSend, ChainSendAttempt, LedgerAccount, Wallet
+from oms.models import ChainDeposit
+from oms.reconcile import repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +70,11 @@ class Reconciler:
     async def run(self, *, tenant_id: str | None = None) -> tuple[int, list[Difference]]:
         """(number of addresses checked, differences); one tenant's wallets (and the treasury) if given."""
         checked, differences = 0, []
-        statement = select(Wallet) if tenant_id is None else select(Wallet).where(Wallet.tenant_id == tenant_id)
         async with self._db.session_scope(write=False) as session:
-            wallets = list((await session.execute(statement)).scalars())
+            wallets = await repository.wallets(session, tenant_id=tenant_id)
             balances = await ledger.wallet_balances(session, [w.id for w in wallets])
             in_flight = await self._in_flight(session)
-            outside = await deposits.dismissed_by_wallet(session)
+            outside = await deposit_repository.dismissed_by_wallet(session)
             fees = await self._fee_totals(session)
         async with self._db.session_scope() as session:
             _, treasury = await self._custody.system_key(session, "treasury")
@@ -102,19 +101,14 @@ class Reconciler:
     async def flagged(self, *, tenant_id: str | None = None) -> list[FlaggedDeposit]:
         """Deposits seen on chain that the ledger could not take (oldest first)."""
         async with self._db.session_scope(write=False) as session:
-            found = await deposits.flagged(session, tenant_id=tenant_id)
+            found = await deposit_repository.flagged(session, tenant_id=tenant_id)
         return [_flagged(d) for d in found]
 
     async def _in_flight(self, session: AsyncSession) -> dict[tuple[str, str, str], int]:
         """Per address, what mined-but-unsettled sends already moved on chain (negative for senders)."""
         moved: dict[tuple[str, str, str], int] = defaultdict(int)
-        attempts = await session.execute(
-            select(ChainSend, ChainSendAttempt.tx_hash)
-            .join(ChainSendAttempt, ChainSendAttempt.send_id == ChainSend.id)
-            .where(ChainSend.settled.is_(False), ChainSend.status != "queued")
-        )
         counted: set[str] = set()
-        for send, tx_hash in attempts:
+        for send, tx_hash in await repository.attempts_of_unsettled_sends(session):
             if send.id in counted:
                 continue  # at most one attempt of a send can be mined
             receipt = await self._chains.get(send.chain).receipt(tx_hash)
@@ -125,15 +119,10 @@ class Reconciler:
         return moved
 
     async def _fee_totals(self, session: AsyncSession) -> dict[tuple[str, str], int]:
-        rows = await session.execute(
-            select(LedgerAccount.currency, func.sum(LedgerAccount.balance))
-            .where(LedgerAccount.kind == "fees")
-            .group_by(LedgerAccount.currency)
-        )
         totals: dict[tuple[str, str], int] = {}
-        for currency, total in rows:
+        for currency, total in (await repository.fee_balances_by_currency(session)).items():
             asset, chain = currency.split(":")
-            totals[(chain, asset)] = int(total)
+            totals[(chain, asset)] = total
         return totals
 
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.errors import Unprocessable
+from oms.funding.cash_in import repository
 from oms.funding.fees import usd
-from oms.models import CashIn
 
 MINIMUM = 2_000
 MAXIMUM = 50_000
@@ -72,7 +71,7 @@ def check_amount(amount: int, retailer: str, *, param: str) -> None:
 async def check_windows(session: AsyncSession, customer_id: str, amount: int, now: datetime, *, param: str) -> None:
     """Would a deposit of ``amount`` now keep the customer within every window?"""
     for window in WINDOWS:
-        count, total = await usage(session, customer_id, now - window.span, now)
+        count, total = await repository.deposits_in_window(session, customer_id, COUNTED, now - window.span, now)
         if count + 1 > window.count:
             raise LimitExceeded(
                 f"{window.name}_count_limit_exceeded",
@@ -88,19 +87,3 @@ async def check_windows(session: AsyncSession, customer_id: str, amount: int, no
                 f"({usd(max(0, window.amount - total))} USD left).",
                 param=param,
             )
-
-
-async def usage(session: AsyncSession, customer_id: str, since: datetime, until: datetime) -> tuple[int, int]:
-    """(count, total cents) of the customer's deposits in the window (since, until]."""
-    row = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(CashIn.amount), 0)).where(
-                CashIn.customer_id == customer_id,
-                CashIn.status.in_(COUNTED),
-                CashIn.deposited_at > since,
-                CashIn.deposited_at <= until,
-            )
-        )
-    ).one()
-    count, total = row
-    return int(count), int(total or 0)  # coalesced to 0 in SQL; None only to the type checker

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
@@ -60,3 +61,21 @@ async def lapsed(
     if is_postgres(session):
         statement = statement.with_for_update(key_share=True, skip_locked=True)
     return list((await session.execute(statement)).scalars())
+
+
+async def deposits_in_window(
+    session: AsyncSession, customer_id: str, statuses: Collection[str], since: datetime, until: datetime
+) -> tuple[int, int]:
+    """(count, total cents) of the customer's cash-ins at ``statuses`` deposited in the window (since, until]."""
+    row = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(CashIn.amount), 0)).where(
+                CashIn.customer_id == customer_id,
+                CashIn.status.in_(statuses),
+                CashIn.deposited_at > since,
+                CashIn.deposited_at <= until,
+            )
+        )
+    ).one()
+    count, total = row
+    return int(count), int(total or 0)  # coalesced to 0 in SQL; None only to the type checker

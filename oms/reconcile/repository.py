@@ -1,0 +1,36 @@
+"""The reconciler's reads: which wallets to check, what sends are still in flight, what the fee accounts hold."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.models import ChainSend, ChainSendAttempt, LedgerAccount, Wallet
+
+
+async def wallets(session: AsyncSession, *, tenant_id: str | None) -> list[Wallet]:
+    """Every wallet, or one tenant's."""
+    statement = select(Wallet) if tenant_id is None else select(Wallet).where(Wallet.tenant_id == tenant_id)
+    return list((await session.execute(statement)).scalars())
+
+
+async def attempts_of_unsettled_sends(session: AsyncSession) -> Sequence[tuple[ChainSend, str]]:
+    """Each attempt (its transaction hash) of every send submitted but not yet settled in the ledger."""
+    rows = await session.execute(
+        select(ChainSend, ChainSendAttempt.tx_hash)
+        .join(ChainSendAttempt, ChainSendAttempt.send_id == ChainSend.id)
+        .where(ChainSend.settled.is_(False), ChainSend.status != "queued")
+    )
+    return [(send, tx_hash) for send, tx_hash in rows]
+
+
+async def fee_balances_by_currency(session: AsyncSession) -> dict[str, int]:
+    """What the fee accounts hold, summed per ledger currency (``asset:chain``)."""
+    rows = await session.execute(
+        select(LedgerAccount.currency, func.sum(LedgerAccount.balance))
+        .where(LedgerAccount.kind == "fees")
+        .group_by(LedgerAccount.currency)
+    )
+    return {currency: int(total) for currency, total in rows}
