@@ -11,7 +11,7 @@ from oms.chain import assets
 from oms.chain.registry import Chains
 from oms.errors import InvalidRequest, NotFound
 from oms.quote.schemas import DestinationWallet, WalletTarget
-from oms.wallet import repository as wallets
+from oms.wallet import repository as wallet_repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ async def resolve(
         )
     if wallet_id is not None:
         wallet_param = f"{param}.wallet.id" if target.id else f"{param}.wallet.wallet"
-        wallet = await wallets.get(session, tenant_id, wallet_id)
+        wallet = await wallet_repository.get(session, tenant_id, wallet_id)
         if wallet is None:
             raise NotFound.resource("wallet", wallet_id, param=wallet_param)
         if wallet.customer_id != customer_id:

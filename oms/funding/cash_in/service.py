@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oms.auth.service import AuthContext
 from oms.chain.registry import Chains
 from oms.clock.service import TenantClock
-from oms.customer import repository as customers_repository
+from oms.customer import repository as customer_repository
 from oms.customer.service import CustomerService
 from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from oms.event import service as events
@@ -234,7 +234,7 @@ class CashInService:
         # Lock the customer: two deposits committed at once must not both fit the same window. The deposit's
         # time is read under the lock, so it is later than every deposit committed before (a time read earlier
         # could precede one that took the lock first, which the window, ending at that time, would not count).
-        await customers_repository.get(session, auth.tenant_id, cash_in.customer_id, for_update=True)
+        await customer_repository.get(session, auth.tenant_id, cash_in.customer_id, for_update=True)
         now = await self._tenant_clock.now(session, auth.tenant_id)
         await self._customers.require_endorsement(session, auth, cash_in.customer_id, "basic")
         limits.check_amount(amount, cash_in.retailer, param="amount")
