@@ -24,7 +24,7 @@ from oms.customer.repository import active_endorsement_names
 from oms.idempotency import record_of
 from oms.kit.batch import first_of_each, written_among
 from oms.kit.sql import BatchedLookup, RowsInsert, numbered
-from oms.ledger import repository as ledger
+from oms.ledger import repository as ledger_repository
 from oms.models import ApiKey, ChainSend, Customer, Event, IdempotencyRecord, LedgerAccount, Quote, Transaction, Wallet
 from oms.wallet.repository import balances_by_kind, balances_of
 
@@ -259,7 +259,7 @@ def _parameters(executions: Sequence[Execution]) -> list[Any]:
     legs = [(position, leg) for position, execution in enumerate(executions, start=1) for leg in execution.hold[1]]
     return [
         [execution.hold[0] for execution in executions],
-        [position for position, _ in legs], *ledger.leg_arrays([leg for _, leg in legs]),
+        [position for position, _ in legs], *ledger_repository.leg_arrays([leg for _, leg in legs]),
         *_RECORD.arrays([execution.record for execution in executions]),
         *_TRANSACTION.arrays([execution.rows[0] for execution in executions]),
         *_SEND.arrays([execution.rows[1] for execution in executions]),
