@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 
 OMS = Path(__file__).resolve().parent.parent / "oms"
-# The services, and the modules that do a service's work: the chain sender's job, the cash-in limits, the
-# webhook dispatcher. The adapters at a port (the sandbox chain keeps its blocks) are not services.
+# The services, and the modules that do a service's work: the settlement and funding's part in it, the chain
+# sender's job, the cash-in limits, the webhook dispatcher. The adapters at a port (the sandbox chain keeps
+# its blocks) are not services.
 SERVICES = [
     *sorted(OMS.glob("**/service.py")),
+    OMS / "transaction" / "settlement.py",
+    OMS / "funding" / "settlement.py",
+    OMS / "funding" / "delivery.py",
     OMS / "chain" / "sender.py",
     OMS / "funding" / "cash_in" / "limits.py",
     OMS / "webhook" / "dispatch.py",
