@@ -4,7 +4,7 @@ a fiat source side ``{asset: "usd", network: "cash" | "ach" | "wire"}``, the rai
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,8 @@ from oms.funding.fees import fees_deducted, rates, usd
 from oms.kit.money import ASSETS, format_amount
 from oms.models import Transaction, TransactionFunding
 from oms.quote.schemas import SourceSide
+from oms.transaction.schemas import Transaction as TransactionAnswer
+from oms.transaction.schemas import TransactionSource
 
 
 class FundingResources:
@@ -20,7 +22,7 @@ class FundingResources:
     by the composition root): one read of the funding rows of all the transactions answered."""
 
     async def extend(
-        self, session: AsyncSession, transactions: Sequence[Transaction], resources: Sequence[dict[str, Any]]
+        self, session: AsyncSession, transactions: Sequence[Transaction], resources: Sequence[TransactionAnswer]
     ) -> None:
         fundings = await repository.by_transaction(session, [transaction.id for transaction in transactions])
         if fundings:
@@ -28,10 +30,8 @@ class FundingResources:
                 with_funding(resource, fundings.get(transaction.id))
 
 
-def with_funding(resource: dict[str, Any], funding: TransactionFunding | None) -> dict[str, Any]:
-    """``resource``: the transaction renderer's (not typed yet: docs/decisions.md, "Types"); the fields it
-    sets are ``oms.transaction.schemas.Transaction``'s."""
-    resource.setdefault("virtualAccountId", None)
+def with_funding(resource: TransactionAnswer, funding: TransactionFunding | None) -> TransactionAnswer:
+    """``resource`` (the transaction renderer's answer) with the funding that brought its money in, if any."""
     if funding is None:
         return resource
     resource["cashInId"] = funding.cash_in_id
@@ -60,5 +60,6 @@ def with_funding(resource: dict[str, Any], funding: TransactionFunding | None) -
             "amountNet": format_amount(funding.source_gross - funding.fee, decimals),
             "feesDeducted": fees_deducted(funding.fee, decimals),
         }
-    resource["source"] = {**source, **funding.details}
+    # a provider's details (a rail's reference) follow the source side: its schema allows extra keys
+    resource["source"] = cast(TransactionSource, {**source, **funding.details})
     return resource

@@ -89,10 +89,6 @@ class Page(Generic[T]):
             "previousCursor": id_of(self.items[0]) if self.items else None,
         }
 
-    def envelope(self, data: list[Any], *, id_of: Callable[[Any], str] = lambda item: item.id) -> dict[str, Any]:
-        """``listed`` for a resource whose answers are not typed yet."""
-        return dict(self.listed(data, id_of=id_of))
-
 
 async def paginate(
     session: AsyncSession, statement: Select[Any], model: Any, params: PageParams, *, scope: Any

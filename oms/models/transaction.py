@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
+from typing_extensions import TypedDict
 
-from oms.models.base import Base
+from oms.models.base import Base, JSONDocument
+from oms.models.quote import FixedSide, MovementType
+
+TransactionStatus = Literal["processing", "completed", "failed", "cashPickupReady"]
+
+
+class Failure(TypedDict):
+    """Why a transaction failed (its answer's ``error``)."""
+
+    code: str
+    message: str
 
 
 class Transaction(Base):
@@ -23,8 +34,8 @@ class Transaction(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
-    type: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(24))
+    type: Mapped[MovementType] = mapped_column(String(16))
+    status: Mapped[TransactionStatus] = mapped_column(String(24))
     sub_status: Mapped[str | None] = mapped_column(String(48))
     quote_id: Mapped[str | None] = mapped_column(ForeignKey("quotes.id"), unique=True)
     sender_customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
@@ -34,12 +45,12 @@ class Transaction(Base):
     destination_address: Mapped[str | None] = mapped_column(String(42))
     asset: Mapped[str] = mapped_column(String(16))
     chain: Mapped[str] = mapped_column(String(32))
-    fixed_side: Mapped[str] = mapped_column(String(16))
+    fixed_side: Mapped[FixedSide] = mapped_column(String(16))
     source_gross: Mapped[int] = mapped_column(BigInteger)
     fee: Mapped[int] = mapped_column(BigInteger)
     destination_net: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str | None] = mapped_column(String(66))
-    error: Mapped[dict[str, Any] | None] = mapped_column()
+    error: Mapped[Failure | None] = mapped_column(JSONDocument)
     # Fields the client sent with the execution request, echoed back.
     request: Mapped[dict[str, Any]] = mapped_column()
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")

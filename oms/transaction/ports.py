@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.ledger.service import Leg
 from oms.models import ChainSend, Transaction
+from oms.transaction import schemas
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ class ResourceExtension(Protocol):
     """Adds its fields to transaction answers."""
 
     async def extend(
-        self, session: AsyncSession, transactions: Sequence[Transaction], resources: Sequence[dict[str, Any]]
+        self, session: AsyncSession, transactions: Sequence[Transaction], resources: Sequence[schemas.Transaction]
     ) -> None:
         """Add fields to ``resources`` (the answers of ``transactions``, in the same order), in place, with one
         read for all of them."""

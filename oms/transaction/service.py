@@ -8,7 +8,6 @@ import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,7 +45,7 @@ class Execution:
     transaction: Transaction
     send: ChainSend
     event: Event
-    resource: dict[str, Any]
+    resource: schemas.Transaction
 
 
 def hold_legs(quote: Quote, accounts: Mapping[str, int]) -> list[ledger.Leg]:
@@ -73,7 +72,7 @@ class TransactionService:
 
     # --- execute --------------------------------------------------------------------------------------
 
-    async def execute(self, session: AsyncSession, auth: AuthContext, body: TransactionCreate) -> dict[str, Any]:
+    async def execute(self, session: AsyncSession, auth: AuthContext, body: TransactionCreate) -> schemas.Transaction:
         """Accept an open quote, hold its funds and queue the on-chain transfer — all or nothing."""
         quote = await self._quotes.get_model(session, auth, body.quoteId, for_update=True, param="quoteId")
         tenant_now = await self._quotes.now(session, auth.tenant_id)
@@ -172,7 +171,7 @@ class TransactionService:
         answer ``GET /transactions/{id}`` gives (settlement and funding announce through this)."""
         session.add(self._event(transaction, (await self.render(session, [transaction]))[0]))
 
-    def _event(self, transaction: Transaction, resource: dict[str, Any]) -> Event:
+    def _event(self, transaction: Transaction, resource: schemas.Transaction) -> Event:
         return events.new_event(
             tenant_id=transaction.tenant_id,
             type=f"transaction.{transaction.type}.{transaction.status}",
@@ -186,7 +185,7 @@ class TransactionService:
 
     async def get(
         self, session: AsyncSession, auth: AuthContext, transaction_id: str, *, perspective: str | None = None
-    ) -> dict[str, Any]:
+    ) -> schemas.Transaction:
         transaction = await repository.get(session, auth.tenant_id, transaction_id)
         if transaction is None:
             raise NotFound.resource("transaction", transaction_id)
@@ -203,12 +202,12 @@ class TransactionService:
         customer_id: str | None,
         wallet_id: str | None,
         perspective: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> schemas.TransactionList:
         statement = repository.list_statement(
             auth.tenant_id, status=status, type=type, customer_id=customer_id, wallet_id=wallet_id
         )
         result = await paginate(session, statement, Transaction, page, scope=Transaction.tenant_id == auth.tenant_id)
-        return result.envelope(await self.render(session, result.items, perspective=perspective))
+        return result.listed(await self.render(session, result.items, perspective=perspective))
 
     async def list_for_customer(
         self,
@@ -219,7 +218,7 @@ class TransactionService:
         *,
         status: str | None,
         type: str | None,
-    ) -> dict[str, Any]:
+    ) -> schemas.TransactionList:
         customer = await self._customers.get_model(session, auth, customer_id)
         return await self.list(
             session,
@@ -234,7 +233,7 @@ class TransactionService:
 
     async def render(
         self, session: AsyncSession, transactions: Sequence[Transaction], *, perspective: str | None = None
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> builtins.list[schemas.Transaction]:
         hashes = await repository.principal_hashes(session, [t.id for t in transactions])
         resources = [_resource(t, t.tx_hash or hashes.get(t.id), perspective) for t in transactions]
         for extension in self._extensions:
@@ -242,7 +241,7 @@ class TransactionService:
         return resources
 
 
-def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | None) -> dict[str, Any]:
+def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | None) -> schemas.Transaction:
     sides = money_sides(
         asset=transaction.asset,
         chain=transaction.chain,
@@ -254,7 +253,7 @@ def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | 
         destination_address=transaction.destination_address,
     )
     destination: schemas.TransactionDestination = {**sides["destination"], "txHash": tx_hash}
-    resource: dict[str, Any] = {
+    resource: schemas.Transaction = {
         "id": transaction.id,
         "object": "transaction",
         "type": transaction.type,
@@ -284,14 +283,8 @@ def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | 
     if transaction.error is not None:
         resource["error"] = transaction.error
     if perspective is not None:
-        roles = {
-            role
-            for role, customer in (
-                ("sender", transaction.sender_customer_id),
-                ("recipient", transaction.recipient_customer_id),
-            )
-            if customer == perspective
-        }
-        if roles:
-            resource["role"] = "both" if len(roles) == 2 else roles.pop()
+        sender = transaction.sender_customer_id == perspective
+        recipient = transaction.recipient_customer_id == perspective
+        if sender or recipient:
+            resource["role"] = "both" if sender and recipient else "sender" if sender else "recipient"
     return resource

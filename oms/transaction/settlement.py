@@ -28,6 +28,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -202,7 +203,9 @@ class Settlement:
                 legs=entry.legs, at=self._clock.now(),
             )  # fmt: skip
 
-    async def _finish(self, session: AsyncSession, transaction: Transaction, case: Settling, status: str) -> None:
+    async def _finish(
+        self, session: AsyncSession, transaction: Transaction, case: Settling, status: Literal["completed", "failed"]
+    ) -> None:
         now = await self._tenant_clock.now(session, transaction.tenant_id)
         transaction.status = status
         if status == "completed":
