@@ -44,6 +44,17 @@ def _key_taken() -> ColumnElement[bool]:
     return exists().where(record_of(ApiKey.tenant_id, _param("idempotency_key")))
 
 
+def _rule_columns() -> list[ColumnElement[Any]]:
+    """What every money request's rules read besides its own rows: whether its Idempotency-Key is taken
+    (``replay``), the tenant's clock and the customer's status and active endorsements."""
+    return [
+        _key_taken().label("replay"),
+        offset_of(ApiKey.tenant_id).label("offset_ms"),
+        Customer.status.label("customer_status"),
+        active_endorsement_names(Customer.id).label("endorsements"),
+    ]
+
+
 # --- the balance read ---------------------------------------------------------------------------------
 
 _BALANCES, _BALANCE_ORDER = numbered(balances_of(_param("wallet_id"), ApiKey.tenant_id).where(_caller()))
@@ -69,10 +80,7 @@ def _quote_context() -> Select[*tuple[Any, ...]]:
     source, destination = aliased(Wallet, name="s"), aliased(Wallet, name="d")
     return (
         select(
-            _key_taken().label("replay"),
-            offset_of(ApiKey.tenant_id).label("offset_ms"),
-            Customer.status.label("customer_status"),
-            active_endorsement_names(Customer.id).label("endorsements"),
+            *_rule_columns(),
             *(getattr(source, column).label(f"s_{column}") for column in _WALLET_COLUMNS),
             *(getattr(destination, column).label(f"d_{column}") for column in _WALLET_COLUMNS),
         )
@@ -138,11 +146,8 @@ def _execution_context() -> Select[*tuple[Any, ...]]:
     available, held = aliased(LedgerAccount, name="a"), aliased(LedgerAccount, name="h")
     return (
         select(
-            _key_taken().label("replay"),
-            offset_of(ApiKey.tenant_id).label("offset_ms"),
+            *_rule_columns(),
             *(quote.c[column].label(f"q_{column}") for column in _QUOTE_COLUMNS),
-            Customer.status.label("customer_status"),
-            active_endorsement_names(Customer.id).label("endorsements"),
             source.address.label("source_address"),
             source.key_index.label("source_key_index"),
             destination.customer_id.label("recipient_customer_id"),
