@@ -7,7 +7,6 @@ import contextlib
 import gc
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -110,11 +109,9 @@ def fast_lane_services(context: AppContext) -> Services:
         db=context.db,
         signer=context.auth.signer,
         mode=context.settings.mode.value,
-        clock=context.clock,
         quotes=context.quotes,
         transactions=context.transactions,
-        idempotency_ttl=timedelta(seconds=context.settings.idempotency_ttl_seconds),
-        idempotency_seal_key=context.idempotency_key,
+        idempotency=context.idempotency,
     )
 
 

@@ -44,7 +44,7 @@ class AppContext:
     clock: Clock
     auth: AuthService
     custody: Custody
-    idempotency_key: bytes
+    idempotency: Terms  # every claim's clock, answer lifetime and sealing key: the endpoints' and the fast lane's
     customers: CustomerService
     wallets: WalletService
     webhooks: WebhookService
@@ -115,7 +115,11 @@ class AppContext:
             clock=clock,
             auth=auth,
             custody=custody,
-            idempotency_key=derive_key(root, "idempotency-responses-aes-256-gcm"),
+            idempotency=Terms(
+                clock,
+                timedelta(seconds=settings.idempotency_ttl_seconds),
+                derive_key(root, "idempotency-responses-aes-256-gcm"),
+            ),
             customers=customers,
             wallets=WalletService(custody=custody, customers=customers, clock=clock, chains=chains),
             **build_webhooks(settings, root=root, clock=clock, db=db),
@@ -136,8 +140,7 @@ class AppContext:
         provided = Provided()
         provided.add(Settings, self.settings)
         provided.add(Database, self.db)
-        ttl = timedelta(seconds=self.settings.idempotency_ttl_seconds)
-        provided.add(Terms, Terms(self.clock, ttl, self.idempotency_key))
+        provided.add(Terms, self.idempotency)
         provided.add(Chains, self.chains)
         provided.add(AuthService, self.auth)
         provided.add(CustomerService, self.customers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import orjson
 from starlette.types import Scope, Send
@@ -11,8 +10,8 @@ from starlette.types import Scope, Send
 from oms.auth.tokens import InvalidToken, TokenClaims, TokenSigner, bearer_token
 from oms.db import Database
 from oms.errors import OMSError
+from oms.idempotency import Terms
 from oms.kit.logging import request_id_var
-from oms.kit.time import Clock
 from oms.quote.service import QuoteService
 from oms.transaction.service import TransactionService
 
@@ -24,11 +23,9 @@ class Services:
     db: Database
     signer: TokenSigner
     mode: str
-    clock: Clock
     quotes: QuoteService
     transactions: TransactionService
-    idempotency_ttl: timedelta
-    idempotency_seal_key: bytes
+    idempotency: Terms
 
 
 def bearer_claims(signer: TokenSigner, authorization: str | None) -> TokenClaims | None:

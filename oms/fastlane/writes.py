@@ -34,7 +34,7 @@ from oms.db import HotPoolClosed
 from oms.errors import OMSError
 from oms.fastlane import repository
 from oms.fastlane.asgi import Services, bearer_claims, header
-from oms.idempotency import Claim, new_record, prepare
+from oms.idempotency import Claim, new_record
 from oms.kit.batch import Batcher
 from oms.kit.logging import request_id_var
 from oms.ledger import repository as ledger_repository
@@ -107,16 +107,13 @@ class MoneyWrites:
         if claims is None or body is None or content_type != _JSON:
             return None
         try:
-            claim = prepare(
+            claim = self._services.idempotency.claim(
                 tenant_id=claims.tenant_id,
                 key=header(scope, b"idempotency-key"),
                 method="POST",
                 path=URL(scope=scope).path,
                 body=body,
-                now=self._services.clock.now(),
-                ttl=self._services.idempotency_ttl,
                 request_id=request_id_var.get(),
-                seal_key=self._services.idempotency_seal_key,
             )
         except OMSError:
             return None
