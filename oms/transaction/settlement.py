@@ -293,8 +293,8 @@ class _Transfer:
         return False
 
     async def failed(self, session: AsyncSession, send: ChainSend, failures: int) -> Failure:
-        available = await self._wallet_account(session, self._source_wallet_id, "available")
-        release = self._move("transfer.release", await self._held(session), available, self._transaction.source_gross)
+        source = await ledger.wallet_account_ids(session, self._source_wallet_id)  # held and available, one read
+        release = self._move("transfer.release", source["held"], source["available"], self._transaction.source_gross)
         message = send.last_error or "The on-chain transfer failed; the funds were released."
         return Failure([release], "chain_transaction_failed", message)
 

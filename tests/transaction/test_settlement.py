@@ -45,6 +45,17 @@ async def transfer(api: Api, customer: dict[str, Any], wallet: dict[str, Any], a
     return str(executed.json()["id"])
 
 
+async def transfer_and_delivery(api: Api, ctx, clock: OffsetClock) -> tuple[dict[str, Any], str, dict[str, Any], str]:  # type: ignore[no-untyped-def]
+    """A funded customer's wallet, a transfer of 10.00 out of it and a cash-in of 40.00 delivered to it: the wallet,
+    the transfer's id, the cash-in and the delivery's transaction id."""
+    customer, wallet = await funded(api, ctx, clock)
+    transfer_id = await transfer(api, customer, wallet)
+    created = await cash_in(api, customer, wallet, await location(api, "CVS"))
+    assert (await deposit(api, created, "40.00")).status_code == 200
+    delivery_id = (await api.get(f"/cash-ins/{created['id']}")).json()["transactionId"]
+    return wallet, transfer_id, created, delivery_id
+
+
 async def until_final(ctx, clock: OffsetClock, *references: str) -> None:  # type: ignore[no-untyped-def]
     """Send, mine and watch, without settling, until every send of these transactions is final on chain."""
     for _ in range(20):
@@ -61,11 +72,7 @@ async def until_final(ctx, clock: OffsetClock, *references: str) -> None:  # typ
 async def test_a_transfer_and_a_funding_delivery_settle_in_one_pass_of_the_same_machine(
     api: Api, ctx, clock: OffsetClock
 ) -> None:
-    customer, wallet = await funded(api, ctx, clock)
-    transfer_id = await transfer(api, customer, wallet)
-    created = await cash_in(api, customer, wallet, await location(api, "CVS"))
-    assert (await deposit(api, created, "40.00")).status_code == 200
-    delivery_id = (await api.get(f"/cash-ins/{created['id']}")).json()["transactionId"]
+    wallet, transfer_id, created, delivery_id = await transfer_and_delivery(api, ctx, clock)
     await until_final(ctx, clock, transfer_id, delivery_id)
 
     assert await settle_transactions(ctx) == 2  # one pass applied both sends
@@ -156,11 +163,7 @@ async def test_a_reverted_fee_sweep_is_sent_again_after_a_pause_that_doubles(api
 async def test_a_reverted_transfer_is_not_sent_again_and_a_reverted_delivery_is_reversed(
     api: Api, ctx, clock: OffsetClock
 ) -> None:
-    customer, wallet = await funded(api, ctx, clock)
-    transfer_id = await transfer(api, customer, wallet)
-    created = await cash_in(api, customer, wallet, await location(api, "CVS"))
-    assert (await deposit(api, created, "40.00")).status_code == 200
-    delivery_id = (await api.get(f"/cash-ins/{created['id']}")).json()["transactionId"]
+    wallet, transfer_id, created, delivery_id = await transfer_and_delivery(api, ctx, clock)
     await ctx.sender.sign_queued()
     await ctx.sender.broadcast_signed()
     for reference in (transfer_id, delivery_id):
