@@ -14,6 +14,7 @@ from oms.config import Mode, Settings
 if TYPE_CHECKING:  # the commands import the application lazily: `oms --help` stays instant
     from oms.auth.service import IssuedKey
     from oms.context import AppContext
+    from oms.operator.service import SetupLink
     from oms.reconcile.service import Difference, FlaggedDeposit
 
 T = TypeVar("T")
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("customer_id")
     status.add_argument("status", choices=["active", "inactive"])
     status.set_defaults(handler=_customer_status)
+    _operator_commands(commands)
     reconcile = commands.add_parser(
         "reconcile", help="compare every wallet's ledger balance with the chain (exit 1 on any difference)"
     )
@@ -95,6 +97,41 @@ def _parser() -> argparse.ArgumentParser:
     fund.add_argument("--network", default="polygon")
     fund.set_defaults(handler=_sandbox_fund)
     return parser
+
+
+def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    roles = ["viewer", "approver", "admin"]
+    operators = commands.add_parser(
+        "operators", help="the people who operate this server (the admin API, /admin/v1)"
+    ).add_subparsers(dest="operators_command", required=True)
+    create = operators.add_parser(
+        "create", help="create an operator: prints a one-time setup link (the password is the operator's to set)"
+    )
+    create.add_argument("email")
+    create.add_argument("--role", choices=roles, required=True)
+    create.add_argument(
+        "--password-prompt", action="store_true", help="ask for the password on this terminal instead (twice)"
+    )
+    create.set_defaults(handler=_operators_create)
+    operators.add_parser("list", help="list operators").set_defaults(handler=_operators_list)
+    set_role = operators.add_parser("set-role", help="change an operator's role (never the last active admin's)")
+    set_role.add_argument("operator", help="email or id")
+    set_role.add_argument("role", choices=roles)
+    set_role.set_defaults(handler=_operators_set_role)
+    disable = operators.add_parser("disable", help="disable an operator: refused at once, sessions and tokens end")
+    disable.add_argument("operator", help="email or id")
+    disable.set_defaults(handler=_operators_status, status="disabled")
+    enable = operators.add_parser("enable", help="enable a disabled operator again")
+    enable.add_argument("operator", help="email or id")
+    enable.set_defaults(handler=_operators_status, status="active")
+    reset = operators.add_parser(
+        "reset-totp", help="forget an operator's second factor (a lost device); live mode: prints a link to enrol again"
+    )
+    reset.add_argument("operator", help="email or id")
+    reset.set_defaults(handler=_operators_reset_totp)
+    link = operators.add_parser("setup-link", help="print a new one-time setup link (a forgotten password)")
+    link.add_argument("operator", help="email or id")
+    link.set_defaults(handler=_operators_setup_link)
 
 
 def _in_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]], *, start: bool = True) -> T:
@@ -129,6 +166,123 @@ def _customer_status(settings: Settings, args: argparse.Namespace) -> int:
         print(f"oms: no customer {args.customer_id}", file=sys.stderr)
         return 1
     print(f"{args.customer_id} is {args.status}")
+    return 0
+
+
+def _print_link(link: SetupLink) -> None:
+    print(f"setup link (one use, until {link.expires_at:%Y-%m-%dT%H:%M:%SZ}): {link.url}")
+    print(
+        "Give it to the operator only. Opened in a browser it asks for a password (and a TOTP key, required in\n"
+        "live mode); or POST /admin/v1/setup/totp {token} and POST /admin/v1/setup {token, password, totpCode}."
+    )
+
+
+def _operator_action(settings: Settings, work: Callable[[AppContext, str], Awaitable[T]], who: str) -> T:
+    """Run ``work`` on the operator named by email or id; a refusal (none such, the last admin) is one line and
+    exit status 1."""
+    from oms.errors import OMSError
+
+    async def run(ctx: AppContext) -> T:
+        async with ctx.db.session_scope() as session:
+            lookup = ctx.operators.get if who.startswith("op_") else ctx.operators.by_email
+            operator = await lookup(session, who)
+        return await work(ctx, operator.id)
+
+    try:
+        return _in_context(settings, run, start=False)
+    except OMSError as error:
+        print(f"oms: {error.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _operators_create(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+
+    from oms.errors import OMSError
+    from oms.operator.service import check_password
+
+    password = None
+    if args.password_prompt:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password (again): ") != password:
+            print("oms: the passwords differ", file=sys.stderr)
+            return 2
+        try:
+            check_password(password)
+        except OMSError as error:
+            print(f"oms: {error.message}", file=sys.stderr)
+            return 2
+
+    async def run(ctx: AppContext) -> tuple[str, SetupLink | None]:
+        async with ctx.db.session_scope() as session:
+            operator, link = await ctx.operators.create(session, args.email, args.role)
+            if password is None:
+                return operator.id, link
+            await ctx.operators.set_password(session, operator.id, password)
+            # The password is set; in live mode the link is still needed once, to enrol the second factor.
+            return operator.id, link if ctx.operators.totp_required else None
+
+    try:
+        operator_id, link = _in_context(settings, run, start=False)
+    except OMSError as error:
+        print(f"oms: {error.message}", file=sys.stderr)
+        return 1
+    print(f"operator: {args.email.strip().lower()} ({operator_id}), {args.role}")
+    if link is not None:
+        _print_link(link)
+    return 0
+
+
+def _operators_list(settings: Settings, _: argparse.Namespace) -> int:
+    async def run(ctx: AppContext) -> None:
+        async with ctx.db.session_scope(write=False) as session:
+            for operator in await ctx.operators.list(session):
+                second = "totp" if operator.totp_confirmed_at else "no-totp"
+                password = "password" if operator.password_hash else "no-password"
+                print(f"{operator.id}\t{operator.email}\t{operator.role}\t{operator.status}\t{password}\t{second}")
+
+    _in_context(settings, run, start=False)
+    return 0
+
+
+def _operators_set_role(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(ctx: AppContext, operator_id: str) -> None:
+        async with ctx.db.session_scope() as session:
+            await ctx.operators.change(session, operator_id, role=args.role)
+
+    _operator_action(settings, work, args.operator)
+    print(f"{args.operator} is {args.role}")
+    return 0
+
+
+def _operators_status(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(ctx: AppContext, operator_id: str) -> None:
+        async with ctx.db.session_scope() as session:
+            await ctx.operators.change(session, operator_id, status=args.status)
+
+    _operator_action(settings, work, args.operator)
+    print(f"{args.operator} is {args.status}")
+    return 0
+
+
+def _operators_reset_totp(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(ctx: AppContext, operator_id: str) -> SetupLink | None:
+        async with ctx.db.session_scope() as session:
+            return await ctx.operators.reset_totp(session, operator_id)
+
+    link = _operator_action(settings, work, args.operator)
+    print(f"{args.operator}: second factor removed, sessions ended")
+    if link is not None:
+        _print_link(link)
+    return 0
+
+
+def _operators_setup_link(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(ctx: AppContext, operator_id: str) -> SetupLink:
+        async with ctx.db.session_scope() as session:
+            return await ctx.operators.issue_setup_link(session, operator_id)
+
+    _print_link(_operator_action(settings, work, args.operator))
     return 0
 
 

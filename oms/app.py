@@ -14,6 +14,8 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oms import API_PREFIX, openapi, routing, worker
+from oms.admin import openapi as admin_openapi
+from oms.admin.endpoints import router as admin_router
 from oms.auth.endpoints import router as auth_router
 from oms.config import Mode, Settings
 from oms.context import AppContext
@@ -95,6 +97,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
     if settings.mode is Mode.sandbox:
         for router in SANDBOX_ROUTERS:
             app.include_router(router, prefix=API_PREFIX)
+    # The admin API (/admin/v1): its own routes, authentication and OpenAPI document, outside the OMS API's.
+    admin_openapi.install(app, admin_router, swagger_assets=DOCS_ASSETS)
     if settings.hot_reads:  # added first, so it runs inside the request context (request id, access log)
         app.add_middleware(FastLane, services=fast_lane_services(context))
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     # default: it costs on every request and nothing is exported unless an operator configures providers.
     opentelemetry: bool = False
 
+    # --- operators and the admin API (/admin/v1; README, "Operators and the admin API") ------------------
+    # Where operators reach the server (the setup links the CLI prints); empty: http://OMS_HOST:OMS_PORT.
+    admin_url: str = ""
+    # A one-time setup link's lifetime; a browser session's idle and absolute limits.
+    admin_setup_link_seconds: float = Field(default=24 * 3600.0, ge=60)
+    admin_session_idle_seconds: float = Field(default=30 * 60.0, ge=60)
+    admin_session_absolute_seconds: float = Field(default=12 * 3600.0, ge=60)
+
     sandbox_kyc_delay_seconds: float = Field(default=0.2, ge=0)
     # Sandbox only: run the server's clock this many seconds ahead of the wall clock.
     sandbox_clock_offset_seconds: float = Field(default=0, ge=0)
@@ -178,6 +186,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def admin_base_url(self) -> str:
+        """The origin operators use: ``OMS_ADMIN_URL``, else this server's own address."""
+        if self.admin_url:
+            return self.admin_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def db_client_timeout_seconds(self) -> float:

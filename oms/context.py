@@ -25,6 +25,7 @@ from oms.idempotency import Terms
 from oms.kit.crypto import derive_key
 from oms.kit.money import ASSETS, parse_amount
 from oms.kit.time import Clock, SystemClock
+from oms.operator.service import OperatorService
 from oms.quote.pricing import FeeSchedule
 from oms.quote.service import QuoteService
 from oms.reconcile.service import Reconciler
@@ -58,6 +59,7 @@ class AppContext:
     tenant_clock: TenantClock
     funding: Funding
     settlement: Settlement
+    operators: OperatorService
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> AppContext:
@@ -132,6 +134,18 @@ class AppContext:
             tenant_clock=tenant_clock,
             funding=funding,
             settlement=settlement,
+            operators=OperatorService(
+                clock=clock,
+                mode=settings.mode,
+                pepper=derive_key(root, "operator-secret-pepper"),
+                totp_key=derive_key(root, "operator-totp-aes-256-gcm"),
+                base_url=settings.admin_base_url,
+                setup_seconds=settings.admin_setup_link_seconds,
+                idle_seconds=settings.admin_session_idle_seconds,
+                absolute_seconds=settings.admin_session_absolute_seconds,
+                # LOCKOUT: operator login's lockout (oms/ratelimit/lockout.py, the rate-limits work) goes here:
+                # guard=<the Lockout>; until then every attempt is judged on its credentials alone.
+            ),
         )
 
     def provided(self) -> Provided:
@@ -153,6 +167,7 @@ class AppContext:
         provided.add(CashInService, self.funding.cash_ins)
         provided.add(VirtualAccountService, self.funding.virtual_accounts)
         provided.add(DepositAddressService, self.funding.deposit_addresses)
+        provided.add(OperatorService, self.operators)
         return provided
 
     async def start(self) -> None:

@@ -29,6 +29,7 @@ from oms.models.funding import (
 )
 from oms.models.idempotency import IdempotencyRecord
 from oms.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
+from oms.models.operator import Operator, OperatorSession, OperatorToken
 from oms.models.quote import Quote
 from oms.models.tenant import ApiKey, Tenant
 from oms.models.transaction import Transaction
@@ -61,6 +62,9 @@ __all__ = [
     "LedgerAccount",
     "LedgerEntry",
     "LedgerPosting",
+    "Operator",
+    "OperatorSession",
+    "OperatorToken",
     "Quote",
     "SandboxBlock",
     "SandboxTransaction",

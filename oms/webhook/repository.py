@@ -28,6 +28,14 @@ async def get(session: AsyncSession, tenant_id: str, webhook_id: str, *, for_upd
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def get_any_tenant(session: AsyncSession, webhook_id: str) -> Webhook | None:
+    """An operator's lookup (the admin API): any tenant's subscription, locked for a change."""
+    if not is_valid_id(webhook_id, "whk"):
+        return None
+    statement = select(Webhook).where(Webhook.id == webhook_id, Webhook.deleted_at.is_(None))
+    return (await session.execute(statement.with_for_update(key_share=True))).scalar_one_or_none()
+
+
 def list_statement(tenant_id: str) -> Select[Any]:
     return select(Webhook).where(Webhook.tenant_id == tenant_id, Webhook.deleted_at.is_(None))
 

@@ -93,6 +93,20 @@ class WebhookService:
         await session.flush()
         return self.render(webhook)
 
+    async def set_compliance_only(
+        self, session: AsyncSession, webhook_id: str, compliance_only: bool
+    ) -> tuple[str, schemas.Webhook]:
+        """An operator's switch (the admin API only, shared/spec/decisions.md): whether the subscription also
+        receives compliance events. Returns the subscription's tenant and its answer."""
+        webhook = await repository.get_any_tenant(session, webhook_id)
+        if webhook is None:
+            raise NotFound.resource("webhook", webhook_id)
+        if webhook.compliance_only != compliance_only:
+            webhook.compliance_only = compliance_only
+            webhook.updated_at = self._clock.now()
+            await session.flush()
+        return webhook.tenant_id, self.render(webhook)
+
     async def delete(self, session: AsyncSession, auth: AuthContext, webhook_id: str) -> schemas.DeletedWebhook:
         webhook = await self._get(session, auth, webhook_id, for_update=True)
         now = self._clock.now()

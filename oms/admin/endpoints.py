@@ -1,0 +1,20 @@
+"""The admin API's router: every admin module's routes under ``/admin/v1``.
+
+Each module (``oms/admin/<thing>.py``) has a ``router`` of ``OMSRoute`` routes whose handlers declare a role
+(``Viewer``, ``Approver``, ``Admin`` from ``oms.admin.dependencies``) or are one of the public ways in
+(log-in, set-up). Adding a module is adding it to ``MODULES``; the admin OpenAPI document, and the
+authorisation test read from it, then cover its routes.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from oms.admin import customers, login, operators, tokens, webhooks
+
+PREFIX = "/admin/v1"
+MODULES = (login, operators, tokens, customers, webhooks)
+
+router = APIRouter(prefix=PREFIX)
+for module in MODULES:
+    router.include_router(module.router)

@@ -1,0 +1,33 @@
+"""Wire models of the admin API's own resources (operators' are oms.operator.schemas)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, StrictBool
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
+
+from oms.models.customer import CustomerStatus
+from oms.webhook.schemas import Webhook
+
+
+class CustomerStatusUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: CustomerStatus
+
+
+class CustomerStatusAnswer(TypedDict):
+    id: str
+    object: Literal["customer"]
+    tenantId: str
+    status: CustomerStatus
+
+
+class WebhookAdminUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Also deliver compliance events (screening, no tipping off) to this subscription.
+    complianceOnly: StrictBool
+
+
+class AdminWebhook(Webhook):
+    tenantId: str
