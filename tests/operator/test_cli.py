@@ -1,0 +1,102 @@
+"""`oms operators …`, run as an operator runs them: the password is never printed, the setup link works once."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+
+import httpx
+
+from oms.config import Settings
+from tests.support import assert_error, process_env
+
+PASSWORD = "a long enough passphrase"
+
+
+def oms(settings: Settings, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "oms", *args],
+        env=process_env(settings),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,  # no controlling terminal: getpass reads the answers from stdin
+    )
+
+
+def new_email() -> str:
+    return f"cli-{uuid.uuid4().hex[:8]}@example.com"
+
+
+async def test_create_prints_a_setup_link_that_sets_the_password_once(
+    settings: Settings, admin_http: httpx.AsyncClient
+) -> None:
+    email = new_email()
+    created = oms(settings, "operators", "create", email, "--role", "approver")
+    assert created.returncode == 0, created.stderr
+    token = re.search(r"/admin/v1/setup#token=(ost_\S+)", created.stdout)[1]  # type: ignore[index]
+    assert (await admin_http.post("/setup", json={"token": token, "password": PASSWORD})).status_code == 200
+    assert_error(
+        await admin_http.post("/setup", json={"token": token, "password": PASSWORD}), 401, "invalid_setup_token"
+    )
+    login = await admin_http.post("/session", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 201 and login.json()["operator"]["role"] == "approver"
+    listed = oms(settings, "operators", "list")
+    assert re.search(rf"op_\S+\t{re.escape(email)}\tapprover\tactive\tpassword\tno-totp", listed.stdout), listed.stdout
+
+
+async def test_password_prompt_asks_twice_and_prints_no_secret(
+    settings: Settings, admin_http: httpx.AsyncClient
+) -> None:
+    email = new_email()
+    differ = oms(
+        settings,
+        "operators",
+        "create",
+        email,
+        "--role",
+        "viewer",
+        "--password-prompt",
+        stdin=f"{PASSWORD}\nother one entirely\n",
+    )
+    assert differ.returncode == 2 and "differ" in differ.stderr
+    created = oms(
+        settings,
+        "operators",
+        "create",
+        email,
+        "--role",
+        "viewer",
+        "--password-prompt",
+        stdin=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert created.returncode == 0, created.stderr
+    assert PASSWORD not in created.stdout and "setup#token" not in created.stdout  # sandbox: nothing left to set up
+    assert (await admin_http.post("/session", json={"email": email, "password": PASSWORD})).status_code == 201
+
+
+async def test_set_role_disable_and_reset_totp(settings: Settings, admin_http: httpx.AsyncClient) -> None:
+    email = new_email()
+    oms(
+        settings,
+        "operators",
+        "create",
+        email,
+        "--role",
+        "viewer",
+        "--password-prompt",
+        stdin=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert oms(settings, "operators", "set-role", email, "approver").returncode == 0
+    login = await admin_http.post("/session", json={"email": email, "password": PASSWORD})
+    assert login.json()["operator"]["role"] == "approver"
+    assert oms(settings, "operators", "reset-totp", email).returncode == 0
+    assert oms(settings, "operators", "disable", email).returncode == 0
+    assert_error(await admin_http.get("/me"), 401, "invalid_session")
+    assert oms(settings, "operators", "enable", email).returncode == 0
+    assert (await admin_http.post("/session", json={"email": email, "password": PASSWORD})).status_code == 201
+    missing = oms(settings, "operators", "disable", "nobody@example.com")
+    assert missing.returncode == 1 and "No such operator" in missing.stderr
