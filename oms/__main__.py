@@ -1,4 +1,4 @@
-"""``oms``: serve, worker, migrate, bootstrap, keys, customers, reconcile, deposits, sandbox."""
+"""``oms``: serve, worker, migrate, bootstrap, keys, customers, reconcile, deposits, sandbox, audit."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from oms import API_PREFIX
 from oms.config import Mode, Settings
 
 if TYPE_CHECKING:  # the commands import the application lazily: `oms --help` stays instant
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from oms.auth.service import IssuedKey
     from oms.context import AppContext
     from oms.operator.service import SetupLink
@@ -96,6 +98,15 @@ def _parser() -> argparse.ArgumentParser:
     fund.add_argument("--asset", default="usdc")
     fund.add_argument("--network", default="polygon")
     fund.set_defaults(handler=_sandbox_fund)
+    audit = commands.add_parser("audit", help="the audit log's hash chain").add_subparsers(
+        dest="audit_command", required=True
+    )
+    verify = audit.add_parser(
+        "verify", help="recompute the chain from its first record (exit 1 naming the first broken record)"
+    )
+    verify.add_argument("--head", help="a head logged earlier (SEQUENCE:HASH): it must be in the chain unchanged")
+    verify.set_defaults(handler=_audit_verify)
+    audit.add_parser("head", help="print the chain's head (SEQUENCE:HASH)").set_defaults(handler=_audit_head)
     return parser
 
 
@@ -153,12 +164,42 @@ def _in_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]], 
     return asyncio.run(run())
 
 
+async def _audited(
+    ctx: AppContext,
+    session: AsyncSession,
+    action: str,
+    *,
+    object_id: str | None,
+    tenant_id: str | None = None,
+    error_code: str | None = None,
+) -> None:
+    """Record a command in the audit log, in its own session (before its commit), as the OS user running it."""
+    from oms.audit import service as audit
+
+    entry = ctx.audit.entry(
+        audit.cli_actor(), f"cli {action}", tenant_id=tenant_id, object_id=object_id, error_code=error_code
+    )
+    await audit.record(session, entry)
+
+
+async def _refused(ctx: AppContext, action: str, *, object_id: str | None, error_code: str) -> None:
+    """A command that changed nothing: its refusal recorded in a transaction of its own."""
+    async with ctx.db.session_scope() as session:
+        await _audited(ctx, session, action, object_id=object_id, error_code=error_code)
+
+
 def _customer_status(settings: Settings, args: argparse.Namespace) -> int:
     from oms.errors import NotFound
 
     async def run(ctx: AppContext) -> None:
-        async with ctx.db.session_scope() as session:
-            await ctx.customers.set_status(session, args.customer_id, args.status)
+        action = f"customers set-status {args.status}"
+        try:
+            async with ctx.db.session_scope() as session:
+                tenant_id = await ctx.customers.set_status(session, args.customer_id, args.status)
+                await _audited(ctx, session, action, object_id=args.customer_id, tenant_id=tenant_id)
+        except NotFound:
+            await _refused(ctx, action, object_id=args.customer_id, error_code="resource_missing")
+            raise
 
     try:
         _in_context(settings, run, start=False)
@@ -336,9 +377,15 @@ def _deposits_dismiss(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def run(ctx: AppContext) -> str:
-        async with ctx.db.session_scope() as session:
-            deposit = await dismiss_flagged(session, args.deposit_id, reason=reason, now=ctx.clock.now())
-            return f"{deposit.chain} {deposit.asset} to {deposit.wallet_id}"
+        try:
+            async with ctx.db.session_scope() as session:
+                deposit = await dismiss_flagged(session, args.deposit_id, reason=reason, now=ctx.clock.now())
+                # the reason is the operator's free text: kept with the deposit, not in the audit log
+                await _audited(ctx, session, "deposits dismiss", object_id=args.deposit_id, tenant_id=deposit.tenant_id)
+                return f"{deposit.chain} {deposit.asset} to {deposit.wallet_id}"
+        except LookupError:
+            await _refused(ctx, "deposits dismiss", object_id=args.deposit_id, error_code="resource_missing")
+            raise
 
     try:
         what = _in_context(settings, run, start=False)
@@ -415,7 +462,9 @@ def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run(ctx: AppContext) -> IssuedKey:
         async with ctx.db.session_scope() as session:
-            return await ctx.auth.create_key(session, tenant_name=args.tenant, mode=mode)
+            issued = await ctx.auth.create_key(session, tenant_name=args.tenant, mode=mode)
+            await _audited(ctx, session, "keys create", object_id=issued.key_id, tenant_id=issued.tenant_id)
+            return issued
 
     issued = _in_context(settings, run, start=False)
     print(f"tenant:     {args.tenant} ({issued.tenant_id})")
@@ -443,7 +492,12 @@ def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run(ctx: AppContext) -> bool:
         async with ctx.db.session_scope() as session:
-            return await repository.revoke_key(session, args.key_id, ctx.clock.now())
+            key = await repository.get_key(session, args.key_id)
+            revoked = await repository.revoke_key(session, args.key_id, ctx.clock.now())
+            tenant_id = key.tenant_id if key is not None else None
+            code = None if revoked else "resource_missing"  # unknown or already revoked: nothing changed
+            await _audited(ctx, session, "keys revoke", object_id=args.key_id, tenant_id=tenant_id, error_code=code)
+            return revoked
 
     if not _in_context(settings, run, start=False):
         print(f"oms: no active key {args.key_id}", file=sys.stderr)
@@ -460,7 +514,9 @@ def _bootstrap(settings: Settings, _: argparse.Namespace) -> int:
         async with ctx.db.session_scope() as session:
             if await repository.list_keys(session, None):
                 return None
-            return await ctx.auth.create_key(session, tenant_name="sandbox", mode=Mode.sandbox)
+            issued = await ctx.auth.create_key(session, tenant_name="sandbox", mode=Mode.sandbox)
+            await _audited(ctx, session, "bootstrap", object_id=issued.key_id, tenant_id=issued.tenant_id)
+            return issued
 
     if settings.mode is not Mode.sandbox:
         return 0
@@ -487,6 +543,41 @@ curl -X POST {base}/auth/token \\
     "apiSecret": "{issued.secret}"
   }}'
 """)
+    return 0
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from oms.audit import service as audit
+
+    try:
+        logged = audit.parse_head(args.head) if args.head else None
+    except ValueError as exc:
+        print(f"oms: {exc}", file=sys.stderr)
+        return 2
+
+    async def run(ctx: AppContext) -> audit.Verdict:
+        async with ctx.db.session_scope(write=False) as session:
+            return await audit.verify(session, logged_head=logged)
+
+    verdict = _in_context(settings, run, start=False)
+    if not verdict.sound:
+        print(f"BROKEN at audit record {verdict.broken_at} (aud_{verdict.broken_at}): {verdict.reason}")
+        print(f"{verdict.count} records verified before it")
+        return 1
+    sequence, digest = verdict.head
+    print(f"{verdict.count} audit records verified; head {sequence}:{digest}")
+    return 0
+
+
+def _audit_head(settings: Settings, _: argparse.Namespace) -> int:
+    from oms.audit import service as audit
+
+    async def run(ctx: AppContext) -> tuple[int, str]:
+        async with ctx.db.session_scope(write=False) as session:
+            return await audit.current_head(session)
+
+    sequence, digest = _in_context(settings, run, start=False)
+    print(f"{sequence}:{digest}")
     return 0
 
 

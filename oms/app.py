@@ -116,6 +116,7 @@ def fast_lane_services(context: AppContext) -> Services:
         quotes=context.quotes,
         transactions=context.transactions,
         idempotency=context.idempotency,
+        audit=context.audit,
     )
 
 

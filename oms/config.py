@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
+    # How often the worker writes the audit chain's head to the log (`oms audit verify --head` checks one later).
+    audit_head_log_seconds: float = Field(default=300, gt=0)
     log_json: bool = True
     # FastAPI's native OpenTelemetry (traces, metrics, logs to the globally configured providers). Off by
     # default: it costs on every request and nothing is exported unless an operator configures providers.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from oms.audit.service import AuditLog
 from oms.auth.service import AuthService
 from oms.auth.tokens import TokenSigner
 from oms.chain.registry import Chains, build_chains
@@ -60,6 +61,7 @@ class AppContext:
     funding: Funding
     settlement: Settlement
     operators: OperatorService
+    audit: AuditLog
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> AppContext:
@@ -146,6 +148,7 @@ class AppContext:
                 # LOCKOUT: operator login's lockout (oms/ratelimit/lockout.py, the rate-limits work) goes here:
                 # guard=<the Lockout>; until then every attempt is judged on its credentials alone.
             ),
+            audit=AuditLog(clock),
         )
 
     def provided(self) -> Provided:
@@ -155,6 +158,7 @@ class AppContext:
         provided.add(Settings, self.settings)
         provided.add(Database, self.db)
         provided.add(Terms, self.idempotency)
+        provided.add(AuditLog, self.audit)
         provided.add(Chains, self.chains)
         provided.add(AuthService, self.auth)
         provided.add(CustomerService, self.customers)

@@ -28,6 +28,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from oms import idempotency
+from oms.audit import ANONYMOUS, Actor, Entry
+from oms.audit import service as audit
 from oms.db import Database, abandon
 from oms.errors import InternalError, InvalidRequest, OMSError
 from oms.kit.logging import request_id_var
@@ -101,26 +103,34 @@ class OMSRoute(APIRoute):
         handler = super().get_route_handler()
         allowed_query = _query_names(self.dependant)
         write = not WRITE_METHODS.isdisjoint(self.methods or ())
+        methods = "/".join(sorted(self.methods or ()))
+        depth = self.path_format.count("/")
 
         async def attempt(request: Request) -> Response:
             """One run of the request's unit of work; a conflict is raised, having rolled it back."""
             db = provided_by(request).get(Database)
+            # The audit log's name for what the request does: ``METHOD /path-template``, the template with the
+            # prefix its router was included under (FastAPI keeps the router's own path on the route).
+            prefix = "/".join(request.scope["path"].split("/")[:-depth]) if depth else ""
+            action = f"{methods} {prefix}{self.path_format}"
             async with db.session(write=write) as session:
                 request.state.session = session
                 try:
                     _reject_unknown_query(request, allowed_query)
                     await _reject_nul(request)
                     response = await handler(request)
-                except idempotency.Replay as replay:
+                except idempotency.Replay as replay:  # changes nothing: its first answer was recorded
                     return replay.response()
                 except RequestValidationError as exc:
-                    return error_response(validation_error(exc))
+                    return await _refused(session, db, request, action, write, validation_error(exc))
                 except HTTPException as exc:  # FastAPI's own: a body it could not decode (not UTF-8, too deep)
-                    return error_response(_undecodable(exc))
+                    return await _refused(session, db, request, action, write, _undecodable(exc))
                 except OMSError as error:
                     await session.rollback()
                     response = error_response(error)
                     await _store_business_error(db, request, error, response)
+                    if write and error.status < 500:  # an outage or a bug changed nothing, and is logged
+                        await _record_refusal(db, request, action, error)
                     return response
                 except Exception as exc:
                     return await _failed(session, request, exc)
@@ -132,6 +142,8 @@ class OMSRoute(APIRoute):
                     if claim is not None:
                         await idempotency.store(session, claim, response)
                     if write:
+                        # last: the chain head's lock is taken after every other lock, and held to the commit
+                        await audit.record(session, _entry(request, action, response.status_code, response))
                         await session.commit()
                 except OMSError as error:
                     await session.rollback()
@@ -260,6 +272,71 @@ async def _store_business_error(db: Database, request: Request, error: OMSError,
             if unavailable(exc) is None:
                 raise
             await abandon(session)
+
+
+# --- the audit log -------------------------------------------------------------------------------------
+
+
+def _entry(
+    request: Request, action: str, status: int, response: Response | None = None, code: str | None = None
+) -> Entry:
+    """What the audit log keeps of a request: ids, never its body. The object is the resource the answer
+    names (a created one's ``id``), else the route's last path parameter."""
+    actor: Actor = getattr(request.state, "actor", None) or ANONYMOUS
+    object_id = _answered_id(response) if response is not None else None
+    if object_id is None and request.path_params:
+        object_id = str(list(request.path_params.values())[-1])
+    client = request.client
+    return (
+        provided_by(request)
+        .get(audit.AuditLog)
+        .entry(
+            actor,
+            action,
+            tenant_id=getattr(request.state, "tenant_id", None),
+            object_id=object_id,
+            request_id=request_id_var.get(),
+            client_address=client.host if client else None,
+            status=status,
+            error_code=code,
+        )
+    )
+
+
+def _answered_id(response: Response) -> str | None:
+    body = bytes(response.body)
+    if not body.startswith(b"{"):
+        return None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    found = document.get("id") if isinstance(document, dict) else None
+    return found if isinstance(found, str) else None
+
+
+async def _refused(
+    session: AsyncSession, db: Database, request: Request, action: str, write: bool, error: OMSError
+) -> Response:
+    if write:
+        await session.rollback()  # nothing was changed; and on SQLite the write lock is free for the record
+        await _record_refusal(db, request, action, error)
+    return error_response(error)
+
+
+async def _record_refusal(db: Database, request: Request, action: str, error: OMSError) -> None:
+    """A refused request's change was rolled back: its refusal is recorded in a transaction of its own."""
+    entry = _entry(request, action, error.status, code=error.code)
+    async with db.session(write=True) as session:
+        try:
+            await audit.record(session, entry)
+            await session.commit()
+        except Exception as exc:  # the answer stands; only its record is lost (logged)
+            if unavailable(exc) is not None:
+                await abandon(session)
+            else:
+                await session.rollback()
+            log.warning("refusal not recorded in the audit log", extra={"action": action, "error": type(exc).__name__})
 
 
 # --- dependencies -----------------------------------------------------------------------------------

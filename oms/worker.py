@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
+from oms.audit import service as audit
 from oms.chain.port import dev_controls
 from oms.config import Mode
 from oms.context import AppContext
@@ -71,6 +72,15 @@ async def deliver_webhooks(ctx: AppContext) -> int:
     return await ctx.webhook_delivery.run()
 
 
+async def log_audit_head(ctx: AppContext) -> int:
+    """The audit chain's head, written to the log: a head logged earlier must stay in the chain unchanged
+    (``oms audit verify --head SEQ:HASH``), so a truncated chain is seen even if its head row was rewritten."""
+    async with ctx.db.session_scope(write=False) as session:
+        sequence, digest = await audit.current_head(session)
+    log.info("audit chain head", extra={"audit_head": f"{sequence}:{digest}"})
+    return 0
+
+
 def jobs_for(ctx: AppContext) -> list[Job]:
     jobs = [
         Job("chain-sender", 0.2, send_on_chain),
@@ -79,6 +89,7 @@ def jobs_for(ctx: AppContext) -> list[Job]:
         Job("deposit-address-watcher", 0.5, watch_deposit_addresses),
         Job("cash-in-expiry", 5.0, expire_cash_ins),
         Job("reconcile", 60.0, reconcile),
+        Job("audit-head", ctx.settings.audit_head_log_seconds, log_audit_head),
     ]
     if ctx.settings.mode is Mode.sandbox:
         jobs.append(Job("sandbox-kyc-review", 0.1, review_endorsements))

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from oms import idempotency
+from oms.audit import Actor
 from oms.auth.service import AuthContext, AuthService
 from oms.kit.logging import request_id_var
 from oms.routing import provided_by
@@ -21,6 +22,7 @@ async def authenticate(request: Request) -> AuthContext:
     service = provided_by(request).get(AuthService)
     auth = await service.authenticate(request.state.session, request.headers.get("authorization"))
     request.state.tenant_id = auth.tenant_id
+    request.state.actor = Actor("api_key", auth.key_id)
     return auth
 
 

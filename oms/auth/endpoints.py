@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
+from oms.audit import Actor
 from oms.auth.schemas import Token, TokenRequest
 from oms.auth.service import AuthService
 from oms.kit.time import isoformat
@@ -20,8 +21,11 @@ Tokens = Annotated[AuthService, Depends(provided(AuthService))]
     responses=errors(401),
     summary="Exchange an API key and secret for a bearer token",
 )
-async def create_token(body: TokenRequest, session: Session, tokens: Tokens) -> JSONResponse:
+async def create_token(request: Request, body: TokenRequest, session: Session, tokens: Tokens) -> JSONResponse:
     token, expires_at = await tokens.exchange(session, api_key=body.apiKey, api_secret=body.apiSecret)
+    # The audit log's actor: the key, once its secret was right (a refused exchange is recorded anonymous).
+    request.state.actor = Actor("api_key", body.apiKey)
+    request.state.tenant_id = tokens.signer.verify(token).tenant_id
     answer: Token = {
         "accessToken": token,
         "tokenType": "bearer",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import orjson
 from starlette.types import Scope, Send
 
+from oms.audit.service import AuditLog
 from oms.auth.tokens import InvalidToken, TokenClaims, TokenSigner, bearer_token
 from oms.db import Database
 from oms.errors import OMSError
@@ -26,6 +27,7 @@ class Services:
     quotes: QuoteService
     transactions: TransactionService
     idempotency: Terms
+    audit: AuditLog
 
 
 def bearer_claims(signer: TokenSigner, authorization: str | None) -> TokenClaims | None:

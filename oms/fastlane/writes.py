@@ -29,6 +29,8 @@ from starlette.datastructures import URL
 from starlette.types import Scope
 
 from oms import API_PREFIX
+from oms.audit import Actor, Entry
+from oms.audit import service as audit
 from oms.customer.service import refusal
 from oms.db import HotPoolClosed
 from oms.errors import OMSError
@@ -52,6 +54,8 @@ _PASS = (OMSError, ValidationError, ValueError, asyncpg.PostgresError, asyncpg.I
 _JSON = "application/json"
 # The most requests one statement carries.
 _BATCH = 32
+# The audit log's actions: the endpoints' own names for these routes (OMSRoute's ``METHOD /path-template``).
+_QUOTES, _TRANSACTIONS = f"{API_PREFIX}/quotes", f"{API_PREFIX}/transactions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,19 @@ class _Request:
     tenant_id: str
     claim: Claim
     body: bytes
+    client_address: str | None
+
+    def audited(self, services: Services, path: str, object_id: str) -> Entry:
+        """The audit log's entry for this request's success (written with it, in its batch's transaction)."""
+        return services.audit.entry(
+            Actor("api_key", self.key_id),
+            f"POST {path}",
+            tenant_id=self.tenant_id,
+            object_id=object_id,
+            request_id=self.claim.request_id,
+            client_address=self.client_address,
+            status=201,
+        )
 
 
 class MoneyWrites:
@@ -73,8 +90,8 @@ class MoneyWrites:
         self._creations = Batcher(self._create_quotes, max_size=_BATCH)
         self._executions = Batcher(self._execute_all, max_size=_BATCH)
         self._handlers: dict[str, Callable[[_Request], Awaitable[bytes | None]]] = {
-            f"{API_PREFIX}/quotes": self._quote,
-            f"{API_PREFIX}/transactions": self._execute,
+            _QUOTES: self._quote,
+            _TRANSACTIONS: self._execute,
         }
 
     async def answer(self, scope: Scope) -> bytes | None:
@@ -117,7 +134,8 @@ class MoneyWrites:
             )
         except OMSError:
             return None
-        return _Request(claims.key_id, claims.tenant_id, claim, body)
+        client = scope.get("client")
+        return _Request(claims.key_id, claims.tenant_id, claim, body, client[0] if client else None)
 
     async def _quote(self, request: _Request) -> bytes | None:
         body = QuoteCreate.model_validate(orjson.loads(request.body))
@@ -133,7 +151,8 @@ class MoneyWrites:
         source, destination = repository.wallet_of(row, "s_"), repository.wallet_of(row, "d_")
         quote = self._quotes.new_quote(request.tenant_id, body.customerId, body, source, destination, now)
         answer = orjson.dumps(self._quotes.render(quote, now))
-        written = await self._creations.submit((quote, new_record(request.claim, 201, answer)))
+        entry = request.audited(self._services, _QUOTES, quote.id)
+        written = await self._creations.submit((quote, new_record(request.claim, 201, answer), entry))
         return answer if written else None
 
     async def _execute(self, request: _Request) -> bytes | None:
@@ -154,11 +173,14 @@ class MoneyWrites:
         execution = self._transactions.plan(request.tenant_id, body, quote, source, recipient_id, tenant_now)
         answer = orjson.dumps(execution.resource)
         written = await self._executions.submit(
-            repository.Execution(
-                quote_id=quote.id,
-                rows=(execution.transaction, execution.send, execution.event),
-                hold=(HOLD, ledger.entry_rows(hold_legs(quote, accounts))),
-                record=new_record(request.claim, 201, answer),
+            (
+                repository.Execution(
+                    quote_id=quote.id,
+                    rows=(execution.transaction, execution.send, execution.event),
+                    hold=(HOLD, ledger.entry_rows(hold_legs(quote, accounts))),
+                    record=new_record(request.claim, 201, answer),
+                ),
+                request.audited(self._services, _TRANSACTIONS, execution.transaction.id),
             )
         )
         return answer if written else None
@@ -176,16 +198,22 @@ class MoneyWrites:
         async with self._services.db.hot_connection() as connection:
             return await repository.EXECUTION_CONTEXTS.fetch(connection, batch)
 
-    async def _create_quotes(self, batch: Sequence[tuple[Quote, IdempotencyRecord]]) -> list[bool]:
+    async def _create_quotes(self, batch: Sequence[tuple[Quote, IdempotencyRecord, Entry]]) -> list[bool]:
         async with self._services.db.hot_transaction() as connection:
-            return await repository.create_quotes(connection, batch)
+            written = await repository.create_quotes(connection, [(quote, record) for quote, record, _ in batch])
+            # last in the transaction: the chain head's lock is held for the commit only
+            await audit.append_on(connection, [item[2] for item, done in zip(batch, written, strict=True) if done])
+            return written
 
-    async def _execute_all(self, batch: Sequence[repository.Execution]) -> list[bool]:
+    async def _execute_all(self, batch: Sequence[tuple[repository.Execution, Entry]]) -> list[bool]:
         """Write the batch in one statement; if the schema refuses an overdraft, write its executions one at a
-        time, so that only the overdrawn ones are refused (and pass to the endpoint)."""
+        time, so that only the overdrawn ones are refused (and pass to the endpoint). The audit log's records of
+        those written follow in the same transaction, after every account's lock (one lock order)."""
         try:
             async with self._services.db.hot_transaction() as connection:
-                return await repository.execute_many(connection, batch)
+                written = await repository.execute_many(connection, [execution for execution, _ in batch])
+                await audit.append_on(connection, [item[1] for item, done in zip(batch, written, strict=True) if done])
+                return written
         except asyncpg.IntegrityConstraintViolationError as error:
             if ledger_repository.refusal(error) is None:
                 raise

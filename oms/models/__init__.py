@@ -1,5 +1,6 @@
 """SQLAlchemy models, one file per aggregate. Importing this package registers every table."""
 
+from oms.models.audit import AuditChainHead, AuditRecord
 from oms.models.base import Base
 from oms.models.chain import (
     ChainCursor,
@@ -39,6 +40,8 @@ from oms.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 __all__ = [
     "AccountholderName",
     "ApiKey",
+    "AuditChainHead",
+    "AuditRecord",
     "Base",
     "CashIn",
     "ChainCursor",
