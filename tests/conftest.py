@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from oms.app import create_app
+from oms.audit import service as audit
 from oms.config import Settings
 from oms.context import AppContext
 from tests.contract import Contract, checking
@@ -52,6 +53,10 @@ async def ctx(settings: Settings, clock: OffsetClock) -> AsyncIterator[AppContex
     context = AppContext.build(settings, clock=clock)
     await context.start()
     yield context
+    # The suite's own audit chain, after every test wrote to it: every record in it, none broken.
+    async with context.db.session_scope(write=False) as session:
+        verdict = await audit.verify(session)
+    assert verdict.sound, f"the suite's audit log is broken at record {verdict.broken_at}: {verdict.reason}"
 
 
 @pytest.fixture(scope="session")
