@@ -285,7 +285,8 @@ def _entry(
     actor: Actor = getattr(request.state, "actor", None) or ANONYMOUS
     object_id = _answered_id(response) if response is not None else None
     if object_id is None and request.path_params:
-        object_id = str(list(request.path_params.values())[-1])
+        # the client's text (a refused request's path may hold anything): as the column can keep it
+        object_id = str(list(request.path_params.values())[-1]).replace("\x00", "")[:255]
     client = request.client
     return (
         provided_by(request)
@@ -304,7 +305,7 @@ def _entry(
 
 
 def _answered_id(response: Response) -> str | None:
-    body = bytes(response.body)
+    body = bytes(getattr(response, "body", b""))  # a streamed answer has none
     if not body.startswith(b"{"):
         return None
     try:

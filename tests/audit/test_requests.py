@@ -145,3 +145,10 @@ async def test_the_database_refuses_to_change_or_delete_a_record(api: Api, ctx: 
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(text(statement))
             await session.rollback()
+
+
+async def test_a_refusal_on_a_hostile_path_is_recorded_as_far_as_an_id_can_be(api: Api, ctx: AppContext) -> None:
+    response = await api.post(f"/customers/{'x' * 300}/wallets", {"asset": "usdc", "chain": "polygon"})
+    assert response.status_code == 404
+    [record] = await of_request(ctx, response.headers["request-id"])
+    assert (record["objectId"], record["status"]) == ("x" * 255, 404)
