@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import orjson
@@ -27,8 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.audit import Actor, Entry, repository
 from oms.audit.repository import Filters
+from oms.audit.schemas import AuditRecord as AuditRecordOut
+from oms.audit.schemas import AuditRecordList, Outcome
 from oms.errors import InvalidRequest
-from oms.kit.pagination import Listed, PageParams
+from oms.kit.pagination import PageParams
 from oms.kit.time import Clock, isoformat
 from oms.models import AuditRecord
 from oms.models.audit import GENESIS
@@ -205,7 +207,7 @@ def sequence_of(record_id_: str) -> int | None:
     return int(number)
 
 
-def render(record: AuditRecord) -> dict[str, Any]:
+def render(record: AuditRecord) -> AuditRecordOut:
     return {
         "id": record_id(record),
         "object": "audit_record",
@@ -217,7 +219,7 @@ def render(record: AuditRecord) -> dict[str, Any]:
         "objectId": record.object_id,
         "requestId": record.request_id,
         "clientAddress": record.client_address,
-        "outcome": record.outcome,
+        "outcome": cast(Outcome, record.outcome),
         "status": record.status,
         "errorCode": record.error_code,
         "previousHash": record.previous_hash,
@@ -225,7 +227,7 @@ def render(record: AuditRecord) -> dict[str, Any]:
     }
 
 
-async def query(session: AsyncSession, filters: Filters, page: PageParams) -> Listed[dict[str, Any]]:
+async def query(session: AsyncSession, filters: Filters, page: PageParams) -> AuditRecordList:
     """The records matching ``filters``, newest first, a page at a time: the OMS API's list conventions
     (``limit``, ``startingAfter`` / ``endingBefore`` a record's id, ``createdAfter`` / ``createdBefore``)."""
     cursor = page.starting_after or page.ending_before
@@ -253,7 +255,7 @@ async def query(session: AsyncSession, filters: Filters, page: PageParams) -> Li
     }
 
 
-async def get(session: AsyncSession, record_id_: str) -> dict[str, Any] | None:
+async def get(session: AsyncSession, record_id_: str) -> AuditRecordOut | None:
     sequence = sequence_of(record_id_)
     found = None if sequence is None else await repository.get(session, sequence)
     return None if found is None else render(found)
