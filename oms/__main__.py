@@ -218,16 +218,23 @@ def _print_link(link: SetupLink) -> None:
     )
 
 
-def _operator_action(settings: Settings, work: Callable[[AppContext, str], Awaitable[T]], who: str) -> T:
+def _operator_action(
+    settings: Settings, work: Callable[[AppContext, str], Awaitable[T]], who: str, *, action: str
+) -> T:
     """Run ``work`` on the operator named by email or id; a refusal (none such, the last admin) is one line and
-    exit status 1."""
+    exit status 1, and is recorded in the audit log as ``action`` (the operator's id, never an email)."""
     from oms.errors import OMSError
 
     async def run(ctx: AppContext) -> T:
-        async with ctx.db.session_scope() as session:
-            lookup = ctx.operators.get if who.startswith("op_") else ctx.operators.by_email
-            operator = await lookup(session, who)
-        return await work(ctx, operator.id)
+        operator_id = who if who.startswith("op_") else None
+        try:
+            async with ctx.db.session_scope() as session:
+                lookup = ctx.operators.get if who.startswith("op_") else ctx.operators.by_email
+                operator_id = (await lookup(session, who)).id
+            return await work(ctx, operator_id)
+        except OMSError as error:
+            await _refused(ctx, action, object_id=operator_id, error_code=error.code)
+            raise
 
     try:
         return _in_context(settings, run, start=False)
@@ -255,13 +262,19 @@ def _operators_create(settings: Settings, args: argparse.Namespace) -> int:
             return 2
 
     async def run(ctx: AppContext) -> tuple[str, SetupLink | None]:
-        async with ctx.db.session_scope() as session:
-            operator, link = await ctx.operators.create(session, args.email, args.role)
-            if password is None:
+        try:
+            async with ctx.db.session_scope() as session:
+                operator, setup = await ctx.operators.create(session, args.email, args.role)
+                link: SetupLink | None = setup
+                if password is not None:
+                    await ctx.operators.set_password(session, operator.id, password)
+                    # The password is set; in live mode the link is still needed once, to enrol the second factor.
+                    link = setup if ctx.operators.totp_required else None
+                await _audited(ctx, session, f"operators create {args.role}", object_id=operator.id)
                 return operator.id, link
-            await ctx.operators.set_password(session, operator.id, password)
-            # The password is set; in live mode the link is still needed once, to enrol the second factor.
-            return operator.id, link if ctx.operators.totp_required else None
+        except OMSError as error:  # the email is personal data: the refusal is recorded without it
+            await _refused(ctx, f"operators create {args.role}", object_id=None, error_code=error.code)
+            raise
 
     try:
         operator_id, link = _in_context(settings, run, start=False)
@@ -287,21 +300,27 @@ def _operators_list(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _operators_set_role(settings: Settings, args: argparse.Namespace) -> int:
+    action = f"operators set-role {args.role}"
+
     async def work(ctx: AppContext, operator_id: str) -> None:
         async with ctx.db.session_scope() as session:
             await ctx.operators.change(session, operator_id, role=args.role)
+            await _audited(ctx, session, action, object_id=operator_id)
 
-    _operator_action(settings, work, args.operator)
+    _operator_action(settings, work, args.operator, action=action)
     print(f"{args.operator} is {args.role}")
     return 0
 
 
 def _operators_status(settings: Settings, args: argparse.Namespace) -> int:
+    action = "operators " + ("disable" if args.status == "disabled" else "enable")
+
     async def work(ctx: AppContext, operator_id: str) -> None:
         async with ctx.db.session_scope() as session:
             await ctx.operators.change(session, operator_id, status=args.status)
+            await _audited(ctx, session, action, object_id=operator_id)
 
-    _operator_action(settings, work, args.operator)
+    _operator_action(settings, work, args.operator, action=action)
     print(f"{args.operator} is {args.status}")
     return 0
 
@@ -309,9 +328,11 @@ def _operators_status(settings: Settings, args: argparse.Namespace) -> int:
 def _operators_reset_totp(settings: Settings, args: argparse.Namespace) -> int:
     async def work(ctx: AppContext, operator_id: str) -> SetupLink | None:
         async with ctx.db.session_scope() as session:
-            return await ctx.operators.reset_totp(session, operator_id)
+            link = await ctx.operators.reset_totp(session, operator_id)
+            await _audited(ctx, session, "operators reset-totp", object_id=operator_id)
+            return link
 
-    link = _operator_action(settings, work, args.operator)
+    link = _operator_action(settings, work, args.operator, action="operators reset-totp")
     print(f"{args.operator}: second factor removed, sessions ended")
     if link is not None:
         _print_link(link)
@@ -321,9 +342,11 @@ def _operators_reset_totp(settings: Settings, args: argparse.Namespace) -> int:
 def _operators_setup_link(settings: Settings, args: argparse.Namespace) -> int:
     async def work(ctx: AppContext, operator_id: str) -> SetupLink:
         async with ctx.db.session_scope() as session:
-            return await ctx.operators.issue_setup_link(session, operator_id)
+            link = await ctx.operators.issue_setup_link(session, operator_id)
+            await _audited(ctx, session, "operators setup-link", object_id=operator_id)
+            return link
 
-    _print_link(_operator_action(settings, work, args.operator))
+    _print_link(_operator_action(settings, work, args.operator, action="operators setup-link"))
     return 0
 
 

@@ -37,3 +37,25 @@ async def test_a_customers_status_set_by_an_operator_is_recorded(api: Api, setti
     assert oms(settings, "customers", "set-status", unknown, "inactive").returncode == 1
     [refused] = await records(ctx, object_id=unknown)
     assert (refused["outcome"], refused["errorCode"]) == ("failed", "resource_missing")
+
+
+async def test_operator_commands_are_recorded_by_the_operators_id_never_the_email(
+    settings: Settings, ctx: AppContext
+) -> None:
+    email = f"audit-{uuid.uuid4().hex[:8]}@example.com"
+    created = oms(settings, "operators", "create", email, "--role", "viewer")
+    assert created.returncode == 0, created.stderr
+    operator_id = re.search(r"\((op_\S+)\)", created.stdout)[1]  # type: ignore[index]
+    assert oms(settings, "operators", "set-role", email, "approver").returncode == 0
+    assert oms(settings, "operators", "disable", operator_id).returncode == 0
+    made, promoted, disabled = await records(ctx, object_id=operator_id)
+    assert [made["action"], promoted["action"], disabled["action"]] == [
+        "cli operators create viewer",
+        "cli operators set-role approver",
+        "cli operators disable",
+    ]
+    unknown = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+    assert oms(settings, "operators", "disable", unknown).returncode == 1
+    refused = (await records(ctx, action="cli operators disable", outcome="failed"))[-1]
+    assert refused["objectId"] is None and refused["errorCode"] == "resource_missing"
+    assert email not in str([made, promoted, disabled]) and unknown not in str(refused)
