@@ -29,6 +29,7 @@ VALUES: dict[str, str] = {
     "key_id": ":key::text",
     "tenant_id": ":tenant::text",
     "mode": "'sandbox'",
+    "now": _NOW,
     "customer_id": "i.customer",
     "source_wallet_id": "i.source",
     "destination_wallet_id": "i.destination",

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from oms import API_PREFIX
@@ -55,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create an API key (prints the secret once)")
     create.add_argument("--tenant", required=True)
     create.add_argument("--mode", choices=[m.value for m in Mode], default=None)
+    create.add_argument(
+        "--scopes",
+        default="full",
+        help="what the key may do: a preset (full, read_only) or scopes, comma-separated: read, customers:write, "
+        "wallets:write, money:write, webhooks:write (default: full)",
+    )
+    expiry = create.add_mutually_exclusive_group()
+    expiry.add_argument("--expires-in", help="the key stops working after this long: 30d, 12h, 90m or 3600s")
+    expiry.add_argument("--expires-at", help="the key stops working at this time (ISO 8601, UTC if no offset)")
     create.set_defaults(handler=_keys_create)
     listing = keys.add_parser("list", help="list API keys")
     listing.add_argument("--tenant")
@@ -481,11 +491,30 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from oms.auth import scopes
+    from oms.kit.time import as_utc
+
     mode = Mode(args.mode) if args.mode else settings.mode
+    try:
+        granted = scopes.parse(args.scopes)
+        lifetime = _duration(args.expires_in) if args.expires_in else None
+        expires_at = as_utc(datetime.fromisoformat(args.expires_at)) if args.expires_at else None
+    except ValueError as exc:
+        print(f"oms: {exc}", file=sys.stderr)
+        return 2
+    if lifetime is not None:
+        expires_at = datetime.now(UTC) + lifetime  # the CLI's own clock, like `oms keys revoke`'s
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        print(f"oms: the expiry {expires_at:%Y-%m-%dT%H:%M:%SZ} is not in the future", file=sys.stderr)
+        return 2
 
     async def run(ctx: AppContext) -> IssuedKey:
         async with ctx.db.session_scope() as session:
-            issued = await ctx.auth.create_key(session, tenant_name=args.tenant, mode=mode)
+            issued = await ctx.auth.create_key(
+                session, tenant_name=args.tenant, mode=mode, scopes=granted, expires_at=expires_at
+            )
             await _audited(ctx, session, "keys create", object_id=issued.key_id, tenant_id=issued.tenant_id)
             return issued
 
@@ -493,18 +522,43 @@ def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
     print(f"tenant:     {args.tenant} ({issued.tenant_id})")
     print(f"apiKey:     {issued.key_id}")
     print(f"apiSecret:  {issued.secret}")
+    print(f"scopes:     {scopes.described(issued.scopes)}")
+    print(f"expires:    {_moment(issued.expires_at) if issued.expires_at else 'never'}")
     print("The secret is shown only now; store it safely.")
     return 0
 
 
+_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def _duration(text: str) -> timedelta:
+    """``30d``, ``12h``, ``90m``, ``3600s``: a positive whole number and its unit."""
+    number, unit = text[:-1], text[-1:]
+    if unit not in _UNITS or not number.isdigit() or int(number) == 0:
+        raise ValueError(f"invalid --expires-in {text!r}: a positive whole number of d, h, m or s, like 30d")
+    return timedelta(**{_UNITS[unit]: int(number)})
+
+
+def _moment(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
+
+
 def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
     from oms.auth import repository
+    from oms.auth.scopes import described, granted_by
 
     async def run(ctx: AppContext) -> None:
+        now = ctx.clock.now()
         async with ctx.db.session_scope(write=False) as session:
             for key, tenant in await repository.list_keys(session, args.tenant):
-                state = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
-                print(f"{key.id}\t{tenant.name}\t{key.mode}\t{state}")
+                if key.revoked_at:
+                    state = f"revoked {_moment(key.revoked_at)}"
+                elif key.expires_at and key.expires_at <= now:
+                    state = f"expired {_moment(key.expires_at)}"
+                else:
+                    state = "active"
+                expiry = f"expires {_moment(key.expires_at)}" if key.expires_at else "no expiry"
+                print(f"{key.id}\t{tenant.name}\t{key.mode}\t{state}\t{described(granted_by(key.scopes))}\t{expiry}")
 
     _in_context(settings, run, start=False)
     return 0

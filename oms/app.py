@@ -113,6 +113,7 @@ def fast_lane_services(context: AppContext) -> Services:
         db=context.db,
         signer=context.auth.signer,
         mode=context.settings.mode.value,
+        clock=context.clock,
         quotes=context.quotes,
         transactions=context.transactions,
         idempotency=context.idempotency,

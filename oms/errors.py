@@ -54,6 +54,17 @@ class PermissionDenied(OMSError):
     type = "permission_error"
 
 
+class InsufficientScope(PermissionDenied):
+    """The caller's API key lacks the scope the request needs. Not stored for replay: once the key is given the
+    scope, a retry with the same Idempotency-Key runs (like an authentication failure)."""
+
+    replayable = False
+
+    def __init__(self, scope: str) -> None:
+        super().__init__("insufficient_scope", f"This API key lacks the scope {scope}.")
+        self.scope = scope
+
+
 class NotFound(OMSError):
     status = 404
     type = "not_found_error"

@@ -3,9 +3,11 @@
 FastAPI knows each operation's parameters, body and success. What ``OMSRoute`` and its dependencies add is
 derived here, once, from each route: every operation can be a 400 (an unknown parameter, a malformed value)
 and a 503 (the database or the chain node unavailable); an authenticated one a 401 and carries the bearer
-scheme; one with a path id a 404; a write a 413 (the body limit); an idempotent POST a required
-``Idempotency-Key`` and its 409 (in use) and 422 (reused). The business answers an endpoint gives besides
-(403 endorsements, 409 states, 422 rules) are declared on its route with ``errors(…)`` (``oms.responses``).
+scheme with the one scope its route needs (``needs``: the security requirement's role, a sentence of the
+description, and the 403 of a key without it); one with a path id a 404; a write a 413 (the body limit); an
+idempotent POST a required ``Idempotency-Key`` and its 409 (in use) and 422 (reused). The business answers an
+endpoint gives besides (403 endorsements, 409 states, 422 rules) are declared on its route with ``errors(…)``
+(``oms.responses``).
 FastAPI's own 422 "validation error" is dropped: the API answers 400 in its envelope instead.
 
 Examples: each error status has one here; each operation's request, parameters and success answer were
@@ -25,7 +27,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic.json_schema import models_json_schema
 
-from oms.auth.dependencies import authenticate, require_idempotency_key
+from oms.auth.dependencies import ScopeNeeded, authenticate, require_idempotency_key
 from oms.idempotency import MAX_KEY_LENGTH, ORIGINAL_REQUEST_HEADER, REPLAY_HEADER
 from oms.responses import ERRORS, ErrorEnvelope
 from oms.routing import WRITE_METHODS
@@ -91,9 +93,15 @@ def document(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+def scopes_needed(dependant: Dependant) -> list[str]:
+    """The scopes a route's dependencies need (``needs``): one for every authenticated ``/v0.9`` route."""
+    return sorted({call.scope for each in _dependants(dependant) if isinstance(call := each.call, ScopeNeeded)})
+
+
 def _complete(operation: dict[str, Any], route: RouteContext, method: str) -> None:
     calls = {dependant.call for dependant in _dependants(route.dependant)}
     authenticated, idempotent = authenticate in calls, require_idempotency_key in calls
+    scopes = scopes_needed(route.dependant)
     responses: dict[str, Any] = operation["responses"]
     if responses.get("422", {}).get("description") == "Validation Error":
         del responses["422"]  # FastAPI's; a validation failure is a 400 in the envelope here
@@ -102,17 +110,42 @@ def _complete(operation: dict[str, Any], route: RouteContext, method: str) -> No
     derived |= {404} if any(_path_params(route.dependant)) else set()
     derived |= {413} if method in WRITE_METHODS else set()
     derived |= {409, 422} if idempotent else set()
-    for status in sorted(derived | {int(code) for code in responses if code.startswith(("4", "5"))}):
+    declared = {int(code) for code in responses if code.startswith(("4", "5"))}
+    for status in sorted(derived | declared):
         responses[str(status)] = _error_response(status, authenticated)
+    if scopes:
+        responses["403"] = _scope_refused(scopes, business=responses.get("403"))
     for code, response in responses.items():
         response.setdefault("headers", {})["Request-Id"] = _HEADERS["Request-Id"]
         if idempotent and code.startswith("2"):
             for name in (REPLAY_HEADER, ORIGINAL_REQUEST_HEADER):
                 response["headers"][name] = _HEADERS[name]
     if authenticated:
-        operation["security"] = [{BEARER: []}]
+        # OpenAPI 3.1 lets a non-OAuth scheme's requirement list roles: here, the key's scope the route needs.
+        operation["security"] = [{BEARER: scopes}]
+    if scopes:
+        needed = " and ".join(f"`{scope}`" for scope in scopes)
+        sentence = f"Needs an API key with the scope {needed} (otherwise 403 `insufficient_scope`)."
+        operation["description"] = (
+            f"{operation['description']}\n\n{sentence}" if operation.get("description") else sentence
+        )
     if idempotent:
         _require_idempotency_key(operation)
+
+
+def _scope_refused(scopes: list[str], *, business: dict[str, Any] | None) -> dict[str, Any]:
+    """The 403 of a key without the route's scope; a route's own 403 (an endorsement) keeps its example."""
+    needed = " and ".join(scopes)
+    if business is not None:
+        reason = business["description"]
+        business["description"] = f"The API key lacks the scope {needed}, or {reason[0].lower()}{reason[1:]}"
+        return business
+    refused = _error_response(403, authenticated=True)
+    refused["description"] = f"The API key lacks the scope {needed}"
+    refused["content"]["application/json"]["example"]["error"].update(
+        code="insufficient_scope", message=f"This API key lacks the scope {scopes[0]}.", param=None
+    )
+    return refused
 
 
 def _error_response(status: int, authenticated: bool) -> dict[str, Any]:

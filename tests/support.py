@@ -7,7 +7,7 @@ import os
 import secrets
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +19,7 @@ import httpx
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from oms.auth.scopes import FULL
 from oms.auth.service import IssuedKey
 from oms.config import Mode, Settings
 from oms.context import AppContext
@@ -151,9 +152,22 @@ class OffsetClock:
         self.offset += timedelta(**delta)
 
 
-async def create_key(ctx: AppContext, *, tenant: str | None = None, mode: Mode = Mode.sandbox) -> IssuedKey:
+async def create_key(
+    ctx: AppContext,
+    *,
+    tenant: str | None = None,
+    mode: Mode = Mode.sandbox,
+    scopes: Iterable[str] = FULL,
+    expires_at: datetime | None = None,
+) -> IssuedKey:
     async with ctx.db.session_scope() as session:
-        return await ctx.auth.create_key(session, tenant_name=tenant or f"tenant-{uuid.uuid4().hex}", mode=mode)
+        return await ctx.auth.create_key(
+            session,
+            tenant_name=tenant or f"tenant-{uuid.uuid4().hex}",
+            mode=mode,
+            scopes=scopes,
+            expires_at=expires_at,
+        )
 
 
 async def exchange(client: httpx.AsyncClient, issued: IssuedKey) -> str:

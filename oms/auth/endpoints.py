@@ -22,14 +22,14 @@ Tokens = Annotated[AuthService, Depends(provided(AuthService))]
     summary="Exchange an API key and secret for a bearer token",
 )
 async def create_token(request: Request, body: TokenRequest, session: Session, tokens: Tokens) -> JSONResponse:
-    token, expires_at = await tokens.exchange(session, api_key=body.apiKey, api_secret=body.apiSecret)
+    issued = await tokens.exchange(session, api_key=body.apiKey, api_secret=body.apiSecret)
     # The audit log's actor: the key, once its secret was right (a refused exchange is recorded anonymous).
     request.state.actor = Actor("api_key", body.apiKey)
-    request.state.tenant_id = tokens.signer.verify(token).tenant_id
+    request.state.tenant_id = issued.tenant_id
     answer: Token = {
-        "accessToken": token,
+        "accessToken": issued.token,
         "tokenType": "bearer",
-        "expiresIn": tokens.signer.ttl_seconds,
-        "expiresAt": isoformat(expires_at),
+        "expiresIn": issued.expires_in,
+        "expiresAt": isoformat(issued.expires_at),
     }
     return JSONResponse(answer)

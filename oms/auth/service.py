@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth import repository
+from oms.auth.scopes import FULL, granted_by, stored
 from oms.auth.tokens import InvalidToken, TokenSigner, bearer_token
 from oms.config import Mode
-from oms.errors import AuthenticationFailed
+from oms.errors import AuthenticationFailed, InvalidRequest
 from oms.kit.crypto import constant_time_equals, generate_secret, hmac_sha256
 from oms.kit.ids import new_id
 from oms.kit.time import Clock
@@ -21,11 +23,13 @@ SECRET_PREFIX = "sks_"
 
 @dataclass(frozen=True, slots=True)
 class AuthContext:
-    """Who is calling: every query below the endpoints is scoped by ``tenant_id``."""
+    """Who is calling: every query below the endpoints is scoped by ``tenant_id``; ``scopes`` are what its key
+    holds at this request (read with the key's check), checked by the route's ``needs``."""
 
     tenant_id: str
     key_id: str
     mode: str
+    scopes: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,16 @@ class IssuedKey:
     secret: str
     tenant_id: str
     mode: str
+    scopes: frozenset[str]
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    tenant_id: str
+    expires_at: datetime
+    expires_in: int
 
 
 class AuthService:
@@ -46,9 +60,21 @@ class AuthService:
     def hash_secret(self, secret: str) -> str:
         return hmac_sha256(self._pepper, secret)
 
-    async def create_key(self, session: AsyncSession, *, tenant_name: str, mode: Mode) -> IssuedKey:
-        """Create the tenant if it is new, then a key for it; the secret is returned once, never stored."""
+    async def create_key(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_name: str,
+        mode: Mode,
+        scopes: Iterable[str] = FULL,
+        expires_at: datetime | None = None,
+    ) -> IssuedKey:
+        """Create the tenant if it is new, then a key for it holding ``scopes`` (expanded: see oms/auth/scopes.py)
+        until ``expires_at`` (never if None); the secret is returned once, never stored."""
         now = self._clock.now()
+        column = self._scopes_column(scopes)
+        if expires_at is not None and expires_at <= now:
+            raise InvalidRequest("parameter_invalid", "The key's expiry must be in the future.", param="expiresAt")
         tenant = await repository.get_tenant_by_name(session, tenant_name)
         if tenant is None:
             tenant = Tenant(id=new_id("ten"), name=tenant_name, created_at=now)
@@ -61,22 +87,36 @@ class AuthService:
             mode=mode.value,
             secret_hash=self.hash_secret(secret),
             created_at=now,
+            revoked_at=None,
+            scopes=column,
+            expires_at=expires_at,
         )
         session.add(key)
         await session.flush()
-        return IssuedKey(key.id, secret, tenant.id, mode.value)
+        return IssuedKey(key.id, secret, tenant.id, mode.value, granted_by(column), expires_at)
 
-    async def exchange(self, session: AsyncSession, *, api_key: str, api_secret: str) -> tuple[str, datetime]:
-        key = await repository.get_key(session, api_key)
-        # One answer for unknown, wrong, revoked and other-mode keys: nothing to enumerate.
-        if (
-            key is None
-            or key.revoked_at is not None
-            or key.mode != self._mode.value
-            or not constant_time_equals(key.secret_hash, self.hash_secret(api_secret))
-        ):
+    async def set_scopes(self, session: AsyncSession, key_id: str, scopes: Iterable[str]) -> bool:
+        """Give a key exactly ``scopes`` (expanded), from its next request on; whether the key exists."""
+        return await repository.set_scopes(session, key_id, self._scopes_column(scopes))
+
+    @staticmethod
+    def _scopes_column(scopes: Iterable[str]) -> str:
+        try:
+            return stored(scopes)
+        except ValueError as exc:
+            raise InvalidRequest("parameter_invalid", f"Invalid scopes: {exc}.", param="scopes") from exc
+
+    async def exchange(self, session: AsyncSession, *, api_key: str, api_secret: str) -> IssuedToken:
+        now = self._clock.now()
+        key = await repository.live_key_by_id(session, key_id=api_key, mode=self._mode.value, now=now)
+        # One answer for unknown, wrong, revoked, expired and other-mode keys: nothing to enumerate.
+        if key is None or not constant_time_equals(key.secret_hash, self.hash_secret(api_secret)):
             raise AuthenticationFailed("Invalid API key or secret.", code="invalid_api_key")
-        return self.signer.issue(key_id=key.id, tenant_id=key.tenant_id, mode=key.mode)
+        # A token outlives neither its lifetime nor its key: a client refreshes when told, not on a 401.
+        token, expires_at = self.signer.issue(
+            key_id=key.id, tenant_id=key.tenant_id, mode=key.mode, not_after=key.expires_at
+        )
+        return IssuedToken(token, key.tenant_id, expires_at, max(0, int((expires_at - now).total_seconds())))
 
     async def authenticate(self, session: AsyncSession, authorization: str | None) -> AuthContext:
         token = bearer_token(authorization)
@@ -88,8 +128,9 @@ class AuthService:
             claims = self.signer.verify(token)
         except InvalidToken as exc:
             raise AuthenticationFailed("Invalid or expired access token.", code="invalid_token") from exc
-        if not await repository.is_live(
-            session, key_id=claims.key_id, tenant_id=claims.tenant_id, mode=self._mode.value
-        ):
+        scopes = await repository.scopes_of_live_key(
+            session, key_id=claims.key_id, tenant_id=claims.tenant_id, mode=self._mode.value, now=self._clock.now()
+        )
+        if scopes is None:
             raise AuthenticationFailed("Invalid or expired access token.", code="invalid_token")
-        return AuthContext(claims.tenant_id, claims.key_id, claims.mode)
+        return AuthContext(claims.tenant_id, claims.key_id, claims.mode, granted_by(scopes))

@@ -43,9 +43,15 @@ class TokenSigner:
         # verified (it is immutable). Expiry is still checked on each use; revocation by the caller.
         self._verified: dict[str, TokenClaims] = {}
 
-    def issue(self, *, key_id: str, tenant_id: str, mode: str) -> tuple[str, datetime]:
+    def issue(
+        self, *, key_id: str, tenant_id: str, mode: str, not_after: datetime | None = None
+    ) -> tuple[str, datetime]:
+        """A token for the key, valid for the lifetime or until ``not_after`` (the key's expiry), if sooner."""
         issued = self._clock.now()
         expires = issued + timedelta(seconds=self.ttl_seconds)
+        if not_after is not None and not_after < expires:
+            # "exp" is whole seconds: the token ends at the last whole second before the key does.
+            expires = datetime.fromtimestamp(int(not_after.timestamp()), tz=UTC)
         claims = {
             "iss": ISSUER,
             "sub": key_id,

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from oms.auth.dependencies import Auth
+from oms.auth.dependencies import Auth, needs
+from oms.auth.scopes import Scope
 from oms.event import service as events
 from oms.event.schemas import Event, EventList
 from oms.kit.pagination import PageQuery
@@ -15,7 +16,12 @@ router = APIRouter(route_class=OMSRoute, tags=["Events"])
 TypeFilter = Annotated[str | None, Query(max_length=80, description="An event type, or a family such as `cashIn.*`")]
 
 
-@router.get("/events", response_model=EventList, summary="List events, newest first: the log to replay from")
+@router.get(
+    "/events",
+    dependencies=[needs(Scope.READ)],
+    response_model=EventList,
+    summary="List events, newest first: the log to replay from",
+)
 async def list_events(
     auth: Auth,
     session: Session,
@@ -26,6 +32,6 @@ async def list_events(
     return JSONResponse(await events.list_events(session, auth.tenant_id, page, type=type, object_id=object_id))
 
 
-@router.get("/events/{event_id}", response_model=Event, summary="Retrieve an event")
+@router.get("/events/{event_id}", dependencies=[needs(Scope.READ)], response_model=Event, summary="Retrieve an event")
 async def get_event(event_id: str, auth: Auth, session: Session) -> JSONResponse:
     return JSONResponse(await events.get_event(session, auth.tenant_id, event_id))

@@ -13,6 +13,7 @@ from oms.db import Database
 from oms.errors import OMSError
 from oms.idempotency import Terms
 from oms.kit.logging import request_id_var
+from oms.kit.time import Clock
 from oms.quote.service import QuoteService
 from oms.transaction.service import TransactionService
 
@@ -24,6 +25,7 @@ class Services:
     db: Database
     signer: TokenSigner
     mode: str
+    clock: Clock  # the server's: a key's expiry is judged on it, as AuthService judges it
     quotes: QuoteService
     transactions: TransactionService
     idempotency: Terms

@@ -1,10 +1,11 @@
 """The fast lane's read: ``GET /wallets/{id}/balance``, what clients poll.
 
 One statement on the driver's own pool (``fastlane.repository.balances_for_key``: the regular endpoint's
-balance read with the key's check joined in) and the regular endpoint's rendering (``render_balance``). It
-answers only the well-formed, authorised, found case: anything else — an unexpected query parameter, an
-unknown wallet — passes to the endpoint (tests/fastlane/test_reads.py). Measured in BENCHMARKS.md: the
-framework and the ORM cost more per balance read than the database.
+balance read with the key's check and scopes joined in) and the regular endpoint's rendering
+(``render_balance``). It answers only the well-formed, authorised, found case: anything else — an unexpected
+query parameter, an unknown wallet, a key without the ``read`` scope — passes to the endpoint
+(tests/fastlane/test_reads.py). Measured in BENCHMARKS.md: the framework and the ORM cost more per balance
+read than the database.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import orjson
 from starlette.types import Scope
 
 from oms import API_PREFIX
+from oms.auth import scopes as key_scopes
 from oms.db import HotPoolClosed
 from oms.fastlane import repository
 from oms.fastlane.asgi import Services, bearer_claims, header
@@ -51,6 +53,7 @@ class BalanceReads:
                     key_id=claims.key_id,
                     tenant_id=claims.tenant_id,
                     mode=self._services.mode,
+                    now=self._services.clock.now(),
                     wallet_id=wallet_id,
                 )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, HotPoolClosed) as exc:
@@ -58,9 +61,9 @@ class BalanceReads:
             if outage is not None:
                 raise outage from exc
             return None
-        if found is None:
+        if found is None or not key_scopes.covers(key_scopes.granted_by(found[0]), key_scopes.Scope.READ):
             return None
-        asset, chain, by_kind = found
+        asset, chain, by_kind = found[1]
         return orjson.dumps(render_balance(wallet_id, asset, chain, by_kind, currency))
 
 

@@ -2,15 +2,18 @@
 
 The reads are Core statements composed of what the regular path's queries are built on (``live_key``,
 ``offset_of``, ``active_endorsement_names``, ``record_of``, ``balances_of``), so a rule is stated once and
-compiled into both. The writes carry no rule of their own: they insert what the services built, claim each
-Idempotency-Key and accept each quote only if still open (compare and set), and post the hold through
-``oms_post_entry``; the schema refuses an overdraft (docs/architecture.md, "Money rules").
+compiled into both. Each also reads the key's stored scopes, which the caller judges with the endpoints' rule
+(``oms.auth.scopes.covers``): no statement of its own for the key. The writes carry no rule of their own: they
+insert what the services built, claim each Idempotency-Key and accept each quote only if still open (compare
+and set), and post the hold through ``oms_post_entry``; the schema refuses an overdraft (docs/architecture.md,
+"Money rules").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -28,8 +31,9 @@ from oms.ledger import repository as ledger_repository
 from oms.models import ApiKey, ChainSend, Customer, Event, IdempotencyRecord, LedgerAccount, Quote, Transaction, Wallet
 from oms.wallet.repository import balances_by_kind, balances_of
 
-# The parameters every read takes first: the token's key, its tenant and the server's mode.
-_KEY = ("key_id", "tenant_id", "mode")
+# The parameters every read takes first: the token's key, its tenant, the server's mode and the server's time
+# (a key's expiry).
+_KEY = ("key_id", "tenant_id", "mode", "now")
 
 
 def _param(name: str) -> BindParameter[str]:
@@ -37,7 +41,8 @@ def _param(name: str) -> BindParameter[str]:
 
 
 def _caller() -> ColumnElement[bool]:
-    return live_key(_param("key_id"), _param("tenant_id"), _param("mode"))
+    # "now" takes the expiry column's type (timestamptz) from the comparison: cast from the batch's text arrays.
+    return live_key(_param("key_id"), _param("tenant_id"), _param("mode"), bindparam("now"))
 
 
 def _key_taken() -> ColumnElement[bool]:
@@ -45,9 +50,11 @@ def _key_taken() -> ColumnElement[bool]:
 
 
 def _rule_columns() -> list[ColumnElement[Any]]:
-    """What every money request's rules read besides its own rows: whether its Idempotency-Key is taken
-    (``replay``), the tenant's clock and the customer's status and active endorsements."""
+    """What every money request's rules read besides its own rows: the key's scopes (``key_scopes``), whether
+    its Idempotency-Key is taken (``replay``), the tenant's clock and the customer's status and active
+    endorsements."""
     return [
+        ApiKey.scopes.label("key_scopes"),
         _key_taken().label("replay"),
         offset_of(ApiKey.tenant_id).label("offset_ms"),
         Customer.status.label("customer_status"),
@@ -57,15 +64,20 @@ def _rule_columns() -> list[ColumnElement[Any]]:
 
 # --- the balance read ---------------------------------------------------------------------------------
 
-_BALANCES, _BALANCE_ORDER = numbered(balances_of(_param("wallet_id"), ApiKey.tenant_id).where(_caller()))
+_BALANCES, _BALANCE_ORDER = numbered(
+    balances_of(_param("wallet_id"), ApiKey.tenant_id).add_columns(ApiKey.scopes).where(_caller())
+)
 
 
 async def balances_for_key(
-    connection: asyncpg.Connection, *, key_id: str, tenant_id: str, mode: str, wallet_id: str
-) -> tuple[str, str, dict[str, int]] | None:
-    """``wallet.repository.get_with_balances`` for a live key of this tenant and mode; None otherwise."""
-    values = {"key_id": key_id, "tenant_id": tenant_id, "mode": mode, "wallet_id": wallet_id}
-    return balances_by_kind(await connection.fetch(_BALANCES, *(values[name] for name in _BALANCE_ORDER)))
+    connection: asyncpg.Connection, *, key_id: str, tenant_id: str, mode: str, now: datetime, wallet_id: str
+) -> tuple[str, tuple[str, str, dict[str, int]]] | None:
+    """The key's stored scopes and ``wallet.repository.get_with_balances`` for a live key of this tenant and
+    mode at ``now``; None otherwise."""
+    values = {"key_id": key_id, "tenant_id": tenant_id, "mode": mode, "now": now, "wallet_id": wallet_id}
+    rows = await connection.fetch(_BALANCES, *(values[name] for name in _BALANCE_ORDER))
+    found = balances_by_kind(rows)
+    return None if found is None else (rows[0]["scopes"], found)
 
 
 # --- the quote's read and write -----------------------------------------------------------------------

@@ -31,6 +31,7 @@ from starlette.types import Scope
 from oms import API_PREFIX
 from oms.audit import Actor, Entry
 from oms.audit import service as audit
+from oms.auth import scopes as key_scopes
 from oms.customer.service import refusal
 from oms.db import HotPoolClosed
 from oms.errors import OMSError
@@ -62,6 +63,7 @@ _QUOTES, _TRANSACTIONS = f"{API_PREFIX}/quotes", f"{API_PREFIX}/transactions"
 class _Request:
     key_id: str
     tenant_id: str
+    now: str  # the server's time, for the key's expiry (the batched read's parameters are text)
     claim: Claim
     body: bytes
     client_address: str | None
@@ -135,17 +137,18 @@ class MoneyWrites:
         except OMSError:
             return None
         client = scope.get("client")
-        return _Request(claims.key_id, claims.tenant_id, claim, body, client[0] if client else None)
+        now = self._services.clock.now().isoformat()
+        return _Request(claims.key_id, claims.tenant_id, now, claim, body, client[0] if client else None)
 
     async def _quote(self, request: _Request) -> bytes | None:
         body = QuoteCreate.model_validate(orjson.loads(request.body))
         row = await self._quote_reads.submit(
             (
-                request.key_id, request.tenant_id, self._services.mode, request.claim.key,
+                request.key_id, request.tenant_id, self._services.mode, request.now, request.claim.key,
                 body.customerId, body.source.walletId, destination_wallet_id(body),
             )
         )  # fmt: skip
-        if row is None or row["replay"] or self._refused(body.customerId, row):
+        if row is None or not self._may_move_money(row) or row["replay"] or self._refused(body.customerId, row):
             return None
         now = self._quotes.now_at(row["offset_ms"])
         source, destination = repository.wallet_of(row, "s_"), repository.wallet_of(row, "d_")
@@ -158,9 +161,9 @@ class MoneyWrites:
     async def _execute(self, request: _Request) -> bytes | None:
         body = TransactionCreate.model_validate(orjson.loads(request.body))
         row = await self._execution_reads.submit(
-            (request.key_id, request.tenant_id, self._services.mode, request.claim.key, body.quoteId)
+            (request.key_id, request.tenant_id, self._services.mode, request.now, request.claim.key, body.quoteId)
         )
-        if row is None or row["replay"]:
+        if row is None or not self._may_move_money(row) or row["replay"]:
             return None
         quote = repository.quote_of(row)
         tenant_now = self._quotes.now_at(row["offset_ms"])
@@ -184,6 +187,11 @@ class MoneyWrites:
             )
         )
         return answer if written else None
+
+    @staticmethod
+    def _may_move_money(row: asyncpg.Record) -> bool:
+        """Whether the key holds the scope both routes need (else the endpoint answers 403)."""
+        return key_scopes.covers(key_scopes.granted_by(row["key_scopes"]), key_scopes.Scope.MONEY_WRITE)
 
     @staticmethod
     def _refused(customer_id: str, row: asyncpg.Record) -> bool:

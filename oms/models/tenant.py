@@ -19,7 +19,8 @@ class Tenant(Base):
 
 
 class ApiKey(Base):
-    """An API key; only the HMAC of its secret is kept."""
+    """An API key; only the HMAC of its secret is kept. ``scopes``: what it may do, stored expanded and
+    space-separated (oms/auth/scopes.py); ``expires_at``: when it stops working, if ever."""
 
     __tablename__ = "api_keys"
 
@@ -29,3 +30,5 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    scopes: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[datetime | None]

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from oms.auth.dependencies import Auth, Idempotent
+from oms.auth.dependencies import Auth, Idempotent, needs
+from oms.auth.scopes import Scope
 from oms.quote.schemas import Quote, QuoteCreate
 from oms.quote.service import QuoteService
 from oms.responses import JSONResponse, errors
@@ -19,13 +20,13 @@ Quotes = Annotated[QuoteService, Depends(provided(QuoteService))]
     status_code=201,
     response_model=Quote,
     responses=errors(403, 404),
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Create a quote (locks amounts, fees and rate for a short window)",
 )
 async def create_quote(body: QuoteCreate, auth: Auth, session: Session, quotes: Quotes) -> JSONResponse:
     return JSONResponse(await quotes.create(session, auth, body), status_code=201)
 
 
-@router.get("/quotes/{quote_id}", response_model=Quote, summary="Retrieve a quote")
+@router.get("/quotes/{quote_id}", dependencies=[needs(Scope.READ)], response_model=Quote, summary="Retrieve a quote")
 async def get_quote(quote_id: str, auth: Auth, session: Session, quotes: Quotes) -> JSONResponse:
     return JSONResponse(await quotes.get(session, auth, quote_id))

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, StrictStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.auth.dependencies import Auth, Idempotent
+from oms.auth.dependencies import Auth, Idempotent, needs
+from oms.auth.scopes import Scope
 from oms.chain import assets
 from oms.chain.registry import Chains
 from oms.clock.schemas import ClockAdvance, SandboxClock
@@ -53,7 +54,7 @@ class Funding(BaseModel):
 @router.post(
     "/sandbox/fund",
     response_model=Funding,
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Sandbox: send test tokens to any address on the sandbox chain",
 )
 async def fund(body: FundRequest, auth: Auth, chains: Networks) -> JSONResponse:
@@ -84,7 +85,12 @@ async def fund(body: FundRequest, auth: Auth, chains: Networks) -> JSONResponse:
     )
 
 
-@clock_router.get("/sandbox/clock", response_model=SandboxClock, summary="Sandbox: the tenant's clock")
+@clock_router.get(
+    "/sandbox/clock",
+    dependencies=[needs(Scope.READ)],
+    response_model=SandboxClock,
+    summary="Sandbox: the tenant's clock",
+)
 async def get_clock(auth: Auth, session: Session, clock: TenantClocks) -> JSONResponse:
     return JSONResponse(await _render(clock, session, auth.tenant_id))
 
@@ -93,7 +99,7 @@ async def get_clock(auth: Auth, session: Session, clock: TenantClocks) -> JSONRe
     "/sandbox/clock/advance",
     response_model=SandboxClock,
     responses=errors(404),
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Sandbox: move the tenant's clock forward (quote locks, cash-in codes and limit windows follow it)",
 )
 async def advance_clock(

@@ -4,7 +4,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from oms.auth.dependencies import Auth, Idempotent
+from oms.auth.dependencies import Auth, Idempotent, needs
+from oms.auth.scopes import Scope
 from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse, errors
 from oms.routing import OMSRoute, Session, provided
@@ -22,7 +23,7 @@ Type = Literal["cryptoToCrypto", "fiatToCrypto", "cryptoToFiat"]
     status_code=201,
     response_model=Transaction,
     responses=errors(403, 404),
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Execute a quote",
 )
 async def create_transaction(
@@ -31,7 +32,9 @@ async def create_transaction(
     return JSONResponse(await transactions.execute(session, auth, body), status_code=201)
 
 
-@router.get("/transactions", response_model=TransactionList, summary="List transactions")
+@router.get(
+    "/transactions", dependencies=[needs(Scope.READ)], response_model=TransactionList, summary="List transactions"
+)
 async def list_transactions(
     auth: Auth,
     session: Session,
@@ -56,7 +59,12 @@ async def list_transactions(
     )
 
 
-@router.get("/transactions/{transaction_id}", response_model=Transaction, summary="Retrieve a transaction")
+@router.get(
+    "/transactions/{transaction_id}",
+    dependencies=[needs(Scope.READ)],
+    response_model=Transaction,
+    summary="Retrieve a transaction",
+)
 async def get_transaction(
     transaction_id: str,
     auth: Auth,
@@ -71,6 +79,7 @@ async def get_transaction(
 
 @router.get(
     "/customers/{customer_id}/transactions",
+    dependencies=[needs(Scope.READ)],
     response_model=TransactionList,
     summary="List a customer's transactions (with its role in each)",
 )

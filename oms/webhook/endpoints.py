@@ -4,7 +4,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from oms.auth.dependencies import Auth, Idempotent
+from oms.auth.dependencies import Auth, Idempotent, needs
+from oms.auth.scopes import Scope
 from oms.kit.ids import new_id
 from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse
@@ -30,7 +31,7 @@ Webhooks = Annotated[WebhookService, Depends(provided(WebhookService))]
     "/webhooks",
     status_code=201,
     response_model=WebhookWithSecret,
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.WEBHOOKS_WRITE), Idempotent],
     summary="Create a webhook subscription (the secret is returned only here)",
 )
 async def create_webhook(body: WebhookCreate, auth: Auth, session: Session, webhooks: Webhooks) -> JSONResponse:
@@ -38,24 +39,41 @@ async def create_webhook(body: WebhookCreate, auth: Auth, session: Session, webh
     return JSONResponse(resource, status_code=201)
 
 
-@router.get("/webhooks", response_model=WebhookList, summary="List webhook subscriptions")
+@router.get(
+    "/webhooks", dependencies=[needs(Scope.READ)], response_model=WebhookList, summary="List webhook subscriptions"
+)
 async def list_webhooks(auth: Auth, session: Session, webhooks: Webhooks, page: PageQuery) -> JSONResponse:
     return JSONResponse(await webhooks.list(session, auth, page))
 
 
-@router.get("/webhooks/{webhook_id}", response_model=Webhook, summary="Retrieve a webhook subscription")
+@router.get(
+    "/webhooks/{webhook_id}",
+    dependencies=[needs(Scope.READ)],
+    response_model=Webhook,
+    summary="Retrieve a webhook subscription",
+)
 async def get_webhook(webhook_id: str, auth: Auth, session: Session, webhooks: Webhooks) -> JSONResponse:
     return JSONResponse(await webhooks.get(session, auth, webhook_id))
 
 
-@router.patch("/webhooks/{webhook_id}", response_model=Webhook, summary="Update a webhook subscription")
+@router.patch(
+    "/webhooks/{webhook_id}",
+    dependencies=[needs(Scope.WEBHOOKS_WRITE)],
+    response_model=Webhook,
+    summary="Update a webhook subscription",
+)
 async def update_webhook(
     webhook_id: str, body: WebhookUpdate, auth: Auth, session: Session, webhooks: Webhooks
 ) -> JSONResponse:
     return JSONResponse(await webhooks.update(session, auth, webhook_id, body))
 
 
-@router.delete("/webhooks/{webhook_id}", response_model=DeletedWebhook, summary="Delete a webhook subscription")
+@router.delete(
+    "/webhooks/{webhook_id}",
+    dependencies=[needs(Scope.WEBHOOKS_WRITE)],
+    response_model=DeletedWebhook,
+    summary="Delete a webhook subscription",
+)
 async def delete_webhook(webhook_id: str, auth: Auth, session: Session, webhooks: Webhooks) -> JSONResponse:
     return JSONResponse(await webhooks.delete(session, auth, webhook_id))
 
@@ -63,7 +81,7 @@ async def delete_webhook(webhook_id: str, auth: Auth, session: Session, webhooks
 @router.post(
     "/webhooks/{webhook_id}/rotate-secret",
     response_model=WebhookWithSecret,
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.WEBHOOKS_WRITE), Idempotent],
     summary="Rotate the signing secret; the old one keeps signing during the overlap window",
 )
 async def rotate_webhook_secret(
@@ -80,7 +98,7 @@ async def rotate_webhook_secret(
     "/webhooks/{webhook_id}/test",
     status_code=201,
     response_model=Delivery,
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.WEBHOOKS_WRITE), Idempotent],
     summary="Send a webhook.test event to this endpoint",
 )
 async def test_webhook(webhook_id: str, auth: Auth, session: Session, webhooks: Webhooks) -> JSONResponse:
@@ -88,7 +106,10 @@ async def test_webhook(webhook_id: str, auth: Auth, session: Session, webhooks: 
 
 
 @router.get(
-    "/webhooks/{webhook_id}/deliveries", response_model=DeliveryList, summary="List deliveries and their attempts"
+    "/webhooks/{webhook_id}/deliveries",
+    dependencies=[needs(Scope.READ)],
+    response_model=DeliveryList,
+    summary="List deliveries and their attempts",
 )
 async def list_deliveries(
     webhook_id: str,
@@ -104,7 +125,12 @@ async def list_deliveries(
     )
 
 
-@router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=Delivery, summary="Retrieve a delivery")
+@router.get(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}",
+    dependencies=[needs(Scope.READ)],
+    response_model=Delivery,
+    summary="Retrieve a delivery",
+)
 async def get_delivery(
     webhook_id: str, delivery_id: str, auth: Auth, session: Session, webhooks: Webhooks
 ) -> JSONResponse:
@@ -114,7 +140,7 @@ async def get_delivery(
 @router.post(
     "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
     response_model=Delivery,
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.WEBHOOKS_WRITE), Idempotent],
     summary="Redeliver a failed (or delivered) event now, with a fresh retry window",
 )
 async def retry_delivery(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import jwt
+from sqlalchemy import update
 
 from oms.auth import repository
 from oms.config import Mode
+from oms.models import ApiKey
 from tests.support import Api, OffsetClock, assert_error, create_key, exchange
 
 
@@ -96,3 +98,30 @@ async def test_missing_bearer_token_is_401(client) -> None:
 async def test_token_request_without_secret_is_400_naming_it(client) -> None:
     response = await client.post("/auth/token", json={"apiKey": "sk_sdbx_x"})
     assert_error(response, 400, "parameter_missing", param="apiSecret")
+
+
+async def test_an_expired_key_cannot_exchange(client, ctx, clock: OffsetClock) -> None:
+    issued = await create_key(ctx, expires_at=clock.now() + timedelta(seconds=30))
+    clock.advance(seconds=30)
+    response = await client.post("/auth/token", json={"apiKey": issued.key_id, "apiSecret": issued.secret})
+    assert_error(response, 401, "invalid_api_key")
+    assert response.json()["error"]["message"] == "Invalid API key or secret."  # as for any invalid key
+
+
+async def test_a_token_ends_with_its_key(client, ctx, clock: OffsetClock) -> None:
+    issued = await create_key(ctx, expires_at=clock.now() + timedelta(minutes=10))
+    body = (await client.post("/auth/token", json={"apiKey": issued.key_id, "apiSecret": issued.secret})).json()
+    assert 540 <= body["expiresIn"] <= 600  # not the hour of a token: the key's ten minutes
+    headers = {"Authorization": f"Bearer {body['accessToken']}"}
+    assert (await client.get("/customers", headers=headers)).status_code == 200
+    clock.advance(minutes=10)
+    assert_error(await client.get("/customers", headers=headers), 401, "invalid_token")
+
+
+async def test_a_keys_expiry_stops_its_tokens_even_within_their_lifetime(ctx, client, clock: OffsetClock) -> None:
+    issued = await create_key(ctx, expires_at=clock.now() + timedelta(minutes=10))
+    token = await exchange(client, issued)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with ctx.db.session_scope() as session:  # the key's expiry is read at each request, not from the token
+        await session.execute(update(ApiKey).where(ApiKey.id == issued.key_id).values(expires_at=clock.now()))
+    assert_error(await client.get("/customers", headers=headers), 401, "invalid_token")

@@ -4,7 +4,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from oms.auth.dependencies import Auth, Idempotent
+from oms.auth.dependencies import Auth, Idempotent, needs
+from oms.auth.scopes import Scope
 from oms.funding.cash_in.schemas import CashIn, CashInCreate, CashInList
 from oms.funding.cash_in.service import CashInService
 from oms.kit.pagination import PageQuery
@@ -21,14 +22,16 @@ Status = Literal["pending", "processing", "completed", "failed", "expired"]
     status_code=201,
     response_model=CashIn,
     responses=errors(403, 404),
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Create a cash-in deposit code (valid one hour)",
 )
 async def create_cash_in(body: CashInCreate, auth: Auth, session: Session, cash_ins: CashIns) -> JSONResponse:
     return JSONResponse(await cash_ins.create(session, auth, body), status_code=201)
 
 
-@router.get("/cash-ins", response_model=CashInList, summary="List cash-ins, newest first")
+@router.get(
+    "/cash-ins", dependencies=[needs(Scope.READ)], response_model=CashInList, summary="List cash-ins, newest first"
+)
 async def list_cash_ins(
     auth: Auth,
     session: Session,
@@ -40,7 +43,9 @@ async def list_cash_ins(
     return JSONResponse(await cash_ins.list(session, auth, page, customer_id=customer_id, status=status))
 
 
-@router.get("/cash-ins/{cash_in_id}", response_model=CashIn, summary="Retrieve a cash-in")
+@router.get(
+    "/cash-ins/{cash_in_id}", dependencies=[needs(Scope.READ)], response_model=CashIn, summary="Retrieve a cash-in"
+)
 async def get_cash_in(cash_in_id: str, auth: Auth, session: Session, cash_ins: CashIns) -> JSONResponse:
     return JSONResponse(await cash_ins.get(session, auth, cash_in_id))
 
@@ -48,7 +53,7 @@ async def get_cash_in(cash_in_id: str, auth: Auth, session: Session, cash_ins: C
 @router.post(
     "/cash-ins/{cash_in_id}/refresh",
     response_model=CashIn,
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Issue a new deposit code for a pending or expired cash-in",
 )
 async def refresh_cash_in(cash_in_id: str, auth: Auth, session: Session, cash_ins: CashIns) -> JSONResponse:

@@ -4,7 +4,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from oms.auth.dependencies import Auth
+from oms.auth.dependencies import Auth, needs
+from oms.auth.scopes import Scope
 from oms.funding.cash_location.schemas import CashLocationList
 from oms.funding.cash_location.service import DEFAULT_RADIUS_KM, MAX_RADIUS_KM, CashLocationService
 from oms.responses import JSONResponse
@@ -16,6 +17,7 @@ Locations = Annotated[CashLocationService, Depends(provided(CashLocationService)
 
 @router.get(
     "/cash-locations",
+    dependencies=[needs(Scope.READ)],
     response_model=CashLocationList,
     summary="Find cash locations near a point, nearest first (distance in kilometres)",
 )

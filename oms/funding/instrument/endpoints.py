@@ -13,7 +13,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Path
 
-from oms.auth.dependencies import Auth, Idempotent
+from oms.auth.dependencies import Auth, Idempotent, needs
+from oms.auth.scopes import Scope
 from oms.funding.instrument.lifecycle import Kind
 from oms.funding.instrument.service import CreateT, InstrumentService, UpdateT
 from oms.kit.pagination import PageQuery
@@ -100,7 +101,7 @@ def instrument_router(routes: InstrumentRoutes[CreateT, UpdateT]) -> APIRouter:
         status_code=201,
         response_model=resource,
         responses=errors(403),
-        dependencies=[Idempotent],
+        dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
         summary=routes.create_summary,
     )
     router.add_api_route(
@@ -108,24 +109,27 @@ def instrument_router(routes: InstrumentRoutes[CreateT, UpdateT]) -> APIRouter:
         list_,
         methods=["GET"],
         name=f"list_{plural_code}",
+        dependencies=[needs(Scope.READ)],
         response_model=routes.listing,
         summary=f"List a customer's {routes.plural} (deleted ones only when asked for by status)",
     )
     router.add_api_route(
-        item, get, methods=["GET"], name=f"get_{kind.code}", response_model=resource, summary=f"Retrieve a {kind.noun}"
-    )
+        item, get, methods=["GET"], name=f"get_{kind.code}", dependencies=[needs(Scope.READ)],
+        response_model=resource, summary=f"Retrieve a {kind.noun}",
+    )  # fmt: skip
     router.add_api_route(
         item,
         _bind(update, body=routes.update),
         methods=["PATCH"],
         name=f"update_{kind.code}",
+        dependencies=[needs(Scope.MONEY_WRITE)],
         response_model=resource,
         responses=errors(403, 409),
         summary=routes.update_summary,
     )
     router.add_api_route(
-        item, delete, methods=["DELETE"], name=f"delete_{kind.code}", response_model=resource,
-        summary=routes.delete_summary,
+        item, delete, methods=["DELETE"], name=f"delete_{kind.code}", dependencies=[needs(Scope.MONEY_WRITE)],
+        response_model=resource, summary=routes.delete_summary,
     )  # fmt: skip
     return router
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from oms.auth.dependencies import Auth, Idempotent
+from oms.auth.dependencies import Auth, Idempotent, needs
+from oms.auth.scopes import Scope
 from oms.funding.cash_in.schemas import AuthCommit, BarcodeAuth, ProviderResponse
 from oms.funding.cash_in.service import CashInService
 from oms.funding.deposit_address.schemas import DepositAddressSimulation
@@ -28,7 +29,7 @@ DepositAddresses = Annotated[DepositAddressService, Depends(provided(DepositAddr
     "/cash-ins/simulate/barcode-auth",
     response_model=ProviderResponse,
     responses=errors(404),
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Sandbox: a retailer scans a deposit code (accountNumber) for a load of amount",
 )
 async def simulate_barcode_auth(body: BarcodeAuth, auth: Auth, session: Session, cash_ins: CashIns) -> JSONResponse:
@@ -39,7 +40,7 @@ async def simulate_barcode_auth(body: BarcodeAuth, auth: Auth, session: Session,
     "/cash-ins/simulate/auth-commit",
     response_model=ProviderResponse,
     responses=errors(404),
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Sandbox: the retailer takes the cash; the cash-in is processed (description 'fail' declines it)",
 )
 async def simulate_auth_commit(body: AuthCommit, auth: Auth, session: Session, cash_ins: CashIns) -> JSONResponse:
@@ -50,7 +51,7 @@ async def simulate_auth_commit(body: AuthCommit, auth: Auth, session: Session, c
     "/virtual-accounts/{virtual_account_id}/simulate",
     response_model=VirtualAccountSimulationResult,
     responses=errors(403),
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Sandbox: an inbound ACH, wire or SWIFT transfer to a virtual account",
 )
 async def simulate_virtual_account(
@@ -62,7 +63,7 @@ async def simulate_virtual_account(
 @router.post(
     "/deposit-addresses/{deposit_address_id}/simulate",
     response_model=DepositAddressSimulationResult,
-    dependencies=[Idempotent],
+    dependencies=[needs(Scope.MONEY_WRITE), Idempotent],
     summary="Sandbox: an inbound token transfer to a deposit address (forwarded once final)",
 )
 async def simulate_deposit_address(
