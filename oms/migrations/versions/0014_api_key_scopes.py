@@ -3,8 +3,8 @@ and ``api_keys.expires_at``. Every existing key gets ``full`` as it is today, wr
 from oms/auth/scopes.py: a scope added later must not be granted to these keys by re-running this file
 (docs/decisions.md, "Scoped API keys").
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
