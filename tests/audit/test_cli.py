@@ -8,6 +8,7 @@ import uuid
 
 from oms.config import Settings
 from oms.context import AppContext
+from oms.kit.ids import new_id
 from tests.audit.support import oms, records
 from tests.support import Api, create_customer
 
@@ -33,7 +34,7 @@ async def test_a_customers_status_set_by_an_operator_is_recorded(api: Api, setti
     [created, deactivated] = await records(ctx, object_id=customer["id"])
     assert created["actor"]["kind"] == "api_key"
     assert (deactivated["action"], deactivated["tenantId"]) == ("cli customers set-status inactive", api.tenant_id)
-    unknown = "cst_01h455vb4pex5vsknk084sn02q"
+    unknown = new_id("cst")  # its own: tests/auth/test_operator_cli.py refuses a fixed unknown id in the same run
     assert oms(settings, "customers", "set-status", unknown, "inactive").returncode == 1
     [refused] = await records(ctx, object_id=unknown)
     assert (refused["outcome"], refused["errorCode"]) == ("failed", "resource_missing")
