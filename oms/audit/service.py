@@ -26,7 +26,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.audit import Actor, Entry, repository
-from oms.audit.repository import Filters
+from oms.audit.repository import Filters, NewRecord
 from oms.audit.schemas import AuditRecord as AuditRecordOut
 from oms.audit.schemas import AuditRecordList, Outcome
 from oms.errors import InvalidRequest
@@ -67,7 +67,7 @@ def _moment(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def digest(record: AuditRecord) -> str:
+def digest(record: AuditRecord | NewRecord) -> str:
     """The hash a record must carry: SHA-256 over its canonical encoding (fields and previous hash)."""
     fields = [
         record.sequence, _moment(record.created_at), record.actor_kind, record.actor_id, record.tenant_id,
@@ -77,26 +77,25 @@ def digest(record: AuditRecord) -> str:
     return hashlib.sha256(orjson.dumps(fields)).hexdigest()
 
 
-def chained(entries: Sequence[Entry], sequence: int, previous_hash: str) -> list[AuditRecord]:
+def chained(entries: Sequence[Entry], sequence: int, previous_hash: str) -> list[NewRecord]:
     """The entries as the records that follow the head (``sequence``, ``previous_hash``), in order."""
-    records: list[AuditRecord] = []
+    records: list[NewRecord] = []
     for entry in entries:
         sequence += 1
-        record = AuditRecord(
-            sequence=sequence,
-            # the database keeps microseconds: what is hashed is what is read back
-            created_at=entry.at.astimezone(UTC),
-            actor_kind=entry.actor.kind,
-            actor_id=entry.actor.id,
-            tenant_id=entry.tenant_id,
-            action=entry.action,
-            object_id=entry.object_id,
-            request_id=entry.request_id,
-            client_address=entry.client_address,
-            outcome=entry.outcome,
-            status=entry.status,
-            error_code=entry.error_code,
-            previous_hash=previous_hash,
+        record = NewRecord(
+            sequence,
+            entry.at.astimezone(UTC),
+            entry.actor.kind,
+            entry.actor.id,
+            entry.tenant_id,
+            entry.action,
+            entry.object_id,
+            entry.request_id,
+            entry.client_address,
+            entry.outcome,
+            entry.status,
+            entry.error_code,
+            previous_hash,
         )
         record.hash = previous_hash = digest(record)
         records.append(record)
@@ -108,6 +107,9 @@ async def append(session: AsyncSession, entries: Sequence[Entry]) -> None:
     it locks the chain head until then."""
     if not entries:
         return
+    # The transaction's own changes first: flushed at the commit, after the head's lock, their row locks
+    # would be taken after it (a lock order inverted, a deadlock with an appender waiting for one of them).
+    await session.flush()
     sequence, previous = await repository.lock_head(session)
     await repository.insert_records(session, chained(entries, sequence, previous))
 
