@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from oms.admin import audit, customers, login, operators, tokens, webhooks
+from oms.admin import audit, customers, keys, login, operators, tokens, webhooks
 
 PREFIX = "/admin/v1"
-MODULES = (login, operators, tokens, customers, webhooks, audit)
+MODULES = (login, operators, tokens, keys, customers, webhooks, audit)
 
 router = APIRouter(prefix=PREFIX)
 for module in MODULES:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Select, and_, bindparam, not_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.models import ApiKey, Tenant
@@ -81,3 +82,36 @@ async def set_scopes(session: AsyncSession, key_id: str, scopes: str) -> bool:
     """Replace a key's stored scopes (revoked keys too: revocation already stops them); whether it exists."""
     result = await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(scopes=scopes))
     return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML's Result is a CursorResult, typed as Result
+
+
+# --- the admin API's lists (oms/admin/keys.py) ----------------------------------------------------------
+
+
+def tenants_statement() -> Select[Any]:
+    return select(Tenant)
+
+
+def every_row() -> ColumnElement[bool]:
+    """The cursor's scope for an operator's list: every tenant's rows."""
+    return true()
+
+
+def keys_statement(*, tenant_id: str | None, mode: str | None, status: str | None, now: datetime) -> Select[Any]:
+    """API keys, filtered: by tenant, mode and state (``active``: not revoked and not expired at ``now``)."""
+    statement = select(ApiKey)
+    if tenant_id is not None:
+        statement = statement.where(ApiKey.tenant_id == tenant_id)
+    if mode is not None:
+        statement = statement.where(ApiKey.mode == mode)
+    unexpired = or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now)
+    if status == "active":
+        statement = statement.where(ApiKey.revoked_at.is_(None), unexpired)
+    elif status == "revoked":
+        statement = statement.where(ApiKey.revoked_at.is_not(None))
+    elif status == "expired":
+        statement = statement.where(ApiKey.revoked_at.is_(None), not_(unexpired))
+    return statement
+
+
+async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant | None:
+    return await session.get(Tenant, tenant_id)

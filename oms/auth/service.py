@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.auth import repository
-from oms.auth.scopes import FULL, granted_by, stored
+from oms.auth import repository, schemas
+from oms.auth.scopes import FULL, Scope, granted_by, parse, stored
 from oms.auth.tokens import InvalidToken, TokenSigner, bearer_token
 from oms.config import Mode
-from oms.errors import AuthenticationFailed, InvalidRequest
+from oms.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
 from oms.kit.crypto import constant_time_equals, generate_secret, hmac_sha256
 from oms.kit.ids import new_id
-from oms.kit.time import Clock
+from oms.kit.pagination import PageParams, paginate
+from oms.kit.time import Clock, isoformat
 from oms.models import ApiKey, Tenant
 
 SECRET_PREFIX = "sks_"
@@ -71,19 +73,24 @@ class AuthService:
     ) -> IssuedKey:
         """Create the tenant if it is new, then a key for it holding ``scopes`` (expanded: see oms/auth/scopes.py)
         until ``expires_at`` (never if None); the secret is returned once, never stored."""
+        tenant = await repository.get_tenant_by_name(session, tenant_name)
+        if tenant is None:
+            tenant = Tenant(id=new_id("ten"), name=tenant_name, created_at=self._clock.now())
+            session.add(tenant)
+            await session.flush()
+        return await self._issue(session, tenant.id, mode, scopes, expires_at)
+
+    async def _issue(
+        self, session: AsyncSession, tenant_id: str, mode: Mode, scopes: Iterable[str], expires_at: datetime | None
+    ) -> IssuedKey:
         now = self._clock.now()
         column = self._scopes_column(scopes)
         if expires_at is not None and expires_at <= now:
             raise InvalidRequest("parameter_invalid", "The key's expiry must be in the future.", param="expiresAt")
-        tenant = await repository.get_tenant_by_name(session, tenant_name)
-        if tenant is None:
-            tenant = Tenant(id=new_id("ten"), name=tenant_name, created_at=now)
-            session.add(tenant)
-            await session.flush()
         secret = generate_secret(SECRET_PREFIX)
         key = ApiKey(
             id=new_id(f"sk_{mode.key_infix}"),
-            tenant_id=tenant.id,
+            tenant_id=tenant_id,
             mode=mode.value,
             secret_hash=self.hash_secret(secret),
             created_at=now,
@@ -93,7 +100,7 @@ class AuthService:
         )
         session.add(key)
         await session.flush()
-        return IssuedKey(key.id, secret, tenant.id, mode.value, granted_by(column), expires_at)
+        return IssuedKey(key.id, secret, tenant_id, mode.value, granted_by(column), expires_at)
 
     async def set_scopes(self, session: AsyncSession, key_id: str, scopes: Iterable[str]) -> bool:
         """Give a key exactly ``scopes`` (expanded), from its next request on; whether the key exists."""
@@ -134,3 +141,92 @@ class AuthService:
         if scopes is None:
             raise AuthenticationFailed("Invalid or expired access token.", code="invalid_token")
         return AuthContext(claims.tenant_id, claims.key_id, claims.mode, granted_by(scopes))
+
+    # --- the admin API's (oms/admin/keys.py): tenants and keys of every tenant ---------------------------
+
+    async def list_tenants(self, session: AsyncSession, page: PageParams) -> schemas.TenantList:
+        result = await paginate(session, repository.tenants_statement(), Tenant, page, scope=repository.every_row())
+        return result.listed([self.render_tenant(tenant) for tenant in result.items])
+
+    async def create_tenant(self, session: AsyncSession, name: str) -> schemas.TenantResource:
+        if await repository.get_tenant_by_name(session, name) is not None:
+            raise Conflict("tenant_exists", f"A tenant named {name!r} exists already.", param="name")
+        tenant = Tenant(id=new_id("ten"), name=name, created_at=self._clock.now())
+        session.add(tenant)
+        await session.flush()
+        return self.render_tenant(tenant)
+
+    async def list_keys(
+        self,
+        session: AsyncSession,
+        page: PageParams,
+        *,
+        tenant_id: str | None = None,
+        mode: str | None = None,
+        status: str | None = None,
+    ) -> schemas.AdminApiKeyList:
+        now = self._clock.now()
+        statement = repository.keys_statement(tenant_id=tenant_id, mode=mode, status=status, now=now)
+        result = await paginate(session, statement, ApiKey, page, scope=repository.every_row())
+        return result.listed([self.render_key(key, now) for key in result.items])
+
+    async def issue_key(self, session: AsyncSession, body: schemas.ApiKeyCreate) -> schemas.CreatedApiKey:
+        """A new key of an existing tenant, with its secret (answered once)."""
+        if await repository.get_tenant(session, body.tenantId) is None:
+            raise NotFound.resource("tenant", body.tenantId, param="tenantId")
+        mode = Mode(body.mode) if body.mode else self._mode
+        issued = await self._issue(session, body.tenantId, mode, self._grants(body.scopes), body.expiresAt)
+        return {"apiKey": await self.key(session, issued.key_id), "apiSecret": issued.secret}
+
+    async def key(self, session: AsyncSession, key_id: str) -> schemas.AdminApiKey:
+        key = await repository.get_key(session, key_id)
+        if key is None:
+            raise NotFound.resource("API key", key_id)
+        return self.render_key(key, self._clock.now())
+
+    async def change_scopes(self, session: AsyncSession, key_id: str, grants: Iterable[str]) -> schemas.AdminApiKey:
+        if not await self.set_scopes(session, key_id, self._grants(grants)):
+            raise NotFound.resource("API key", key_id)
+        await session.flush()
+        session.expire_all()  # the key's row was changed by a statement: read it again
+        return await self.key(session, key_id)
+
+    async def revoke(self, session: AsyncSession, key_id: str) -> schemas.AdminApiKey:
+        """Revoke the key (its tokens stop at once); revoking a revoked key changes nothing."""
+        await repository.revoke_key(session, key_id, self._clock.now())
+        session.expire_all()
+        return await self.key(session, key_id)
+
+    @staticmethod
+    def _grants(grants: Iterable[str]) -> frozenset[str]:
+        """Scopes and presets (``full``, ``read_only``) as the scopes they give."""
+        try:
+            return parse(" ".join(grants))
+        except ValueError as exc:
+            raise InvalidRequest("parameter_invalid", f"Invalid scopes: {exc}.", param="scopes") from exc
+
+    @staticmethod
+    def render_tenant(tenant: Tenant) -> schemas.TenantResource:
+        return {"id": tenant.id, "object": "tenant", "name": tenant.name, "createdAt": isoformat(tenant.created_at)}
+
+    @staticmethod
+    def render_key(key: ApiKey, now: datetime) -> schemas.AdminApiKey:
+        """A key as an operator sees it: never its secret nor the secret's hash."""
+        if key.revoked_at is not None:
+            status: Literal["active", "revoked", "expired"] = "revoked"
+        elif key.expires_at is not None and key.expires_at <= now:
+            status = "expired"
+        else:
+            status = "active"
+        granted = granted_by(key.scopes)
+        return {
+            "id": key.id,
+            "object": "apiKey",
+            "tenantId": key.tenant_id,
+            "mode": "live" if key.mode == "live" else "sandbox",
+            "scopes": [scope.value for scope in Scope if scope in granted],
+            "status": status,
+            "createdAt": isoformat(key.created_at),
+            "expiresAt": isoformat(key.expires_at),
+            "revokedAt": isoformat(key.revoked_at),
+        }
