@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oms import API_PREFIX, openapi, routing, worker
 from oms.admin import openapi as admin_openapi
+from oms.admin.endpoints import PREFIX as ADMIN_PREFIX
 from oms.admin.endpoints import router as admin_router
 from oms.auth.endpoints import router as auth_router
 from oms.config import Mode, Settings
@@ -124,7 +125,8 @@ def fast_lane_services(context: AppContext) -> Services:
 def _methods_at(app: FastAPI, path: str) -> list[str]:
     """The methods the API documents at ``path`` (its OpenAPI document lists every operation)."""
     methods: set[str] = set()
-    for template, operations in app.openapi()["paths"].items():
+    documented = admin_openapi.cached_document(admin_router) if path.startswith(ADMIN_PREFIX) else app.openapi()
+    for template, operations in documented["paths"].items():
         if re.fullmatch(re.sub(r"\{[^/]+\}", "[^/]+", template), path):
             methods |= {method.upper() for method in operations}
     return sorted(methods)

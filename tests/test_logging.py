@@ -148,6 +148,12 @@ def test_redaction_covers_tokens_secrets_and_keys() -> None:
     assert "eyJ" not in redacted and "sks_" not in redacted and "whsec_" not in redacted and "ab" * 32 not in redacted
 
 
+def test_redaction_covers_operators_tokens_cookies_and_setup_links() -> None:
+    line = "token oat_abcdefghijklmnop cookie oss_abcdefghijklmnop link /admin/v1/setup#token=ost_abcdefghijklmnop"
+    redacted = redact_text(line)
+    assert "abcdefghijklmnop" not in redacted and redacted.count("[REDACTED]") == 3
+
+
 def test_secret_named_fields_are_redacted() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
     record.apiSecret = "plain"
@@ -180,6 +186,9 @@ SECRETS = [
     "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dX",
     "sks_abcdefghijkl",
     "whsec_0123456789ab",
+    "oat_0123456789ab",
+    "oss_0123456789ab",
+    "ost_0123456789ab",
     "0x" + "ab" * 32,
     "https://user:pw@h.example/p?k=1",
     "Bearer abc.def",

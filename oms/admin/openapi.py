@@ -100,16 +100,23 @@ def document(routes: APIRouter) -> dict[str, Any]:
     return doc
 
 
+_BUILT: dict[int, dict[str, Any]] = {}
+
+
+def cached_document(routes: APIRouter) -> dict[str, Any]:
+    """The document, built once per process (the routes do not change once the app is built)."""
+    if id(routes) not in _BUILT:
+        _BUILT[id(routes)] = document(routes)
+    return _BUILT[id(routes)]
+
+
 def docs_router(routes: APIRouter, *, swagger_assets: str) -> APIRouter:
     """``GET /admin/v1/openapi.json`` and ``/admin/v1/docs`` (Swagger UI from the installed assets, no CDN)."""
     router = APIRouter(include_in_schema=False)
-    built: list[dict[str, Any]] = []
 
     @router.get(f"{PREFIX}/openapi.json")
     async def admin_openapi(_: Request) -> JSONResponse:
-        if not built:
-            built.append(document(routes))
-        return JSONResponse(built[0])
+        return JSONResponse(cached_document(routes))
 
     @router.get(f"{PREFIX}/docs")
     async def admin_docs(_: Request) -> HTMLResponse:

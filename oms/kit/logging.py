@@ -22,6 +22,7 @@ _SECRET = re.compile(
     r"(?P<jwt>eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,})"  # JWTs
     r"|(?P<api>\bsks_[A-Za-z0-9_-]{10,})"  # API secrets
     r"|(?P<webhook>\bwhsec_[A-Za-z0-9+/=_-]{10,})"  # webhook secrets
+    r"|(?P<operator>\bo(?:at|ss|st)_[A-Za-z0-9_-]{10,})"  # operators' tokens, session cookies, setup links
     r"|(?P<bearer>(?i:bearer)\s+)[A-Za-z0-9._~+/=-]+"  # Authorization header values
     r"|(?P<key>\b0x[0-9a-fA-F]{64}\b)"  # raw private keys / 32-byte secrets
     # The data a database error quotes, in text formatted elsewhere (a traceback granian renders itself):
@@ -34,7 +35,7 @@ _SECRET = re.compile(
 _KEPT_PREFIXES = ("bearer", "detail", "argument", "parameters")
 _SECRET_KEYS = {
     "apisecret", "secret", "accesstoken", "authorization", "mnemonic", "seed", "password", "privatekey",
-    "private_key", "kek", "secret_key", "custody_kek", "token",
+    "private_key", "kek", "secret_key", "custody_kek", "token", "totpcode", "csrftoken", "provisioninguri",
 }  # fmt: skip
 REDACTED = "[REDACTED]"
 
@@ -69,6 +70,9 @@ def _may_hold_secret(text: str) -> bool:
         "eyJ" in text
         or "sks_" in text
         or "whsec_" in text
+        or "oat_" in text
+        or "oss_" in text
+        or "ost_" in text
         or "0x" in text
         or "://" in text
         or ("bearer" in text.lower())

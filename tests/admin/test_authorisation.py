@@ -132,3 +132,9 @@ async def test_the_admin_api_has_its_own_document(client: httpx.AsyncClient, adm
     assert admin["info"]["title"] == "OMS admin API"
     assert all(path.startswith("/admin/v1/") for path in admin["paths"])
     assert (await admin_http.get("/docs")).status_code == 200
+
+
+async def test_a_wrong_method_names_the_admin_routes_methods(admin_http: httpx.AsyncClient) -> None:
+    response = await admin_http.put("/session", json={})
+    assert_error(response, 405, "http_error")
+    assert response.headers["allow"] == "DELETE, POST"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyotp
 
 from oms.context import AppContext
-from tests.admin.support import Browser, make_operator
+from tests.admin.support import Browser, align_to_step, make_operator
 from tests.support import OffsetClock, assert_error
 
 
@@ -91,6 +91,7 @@ async def test_totp_enrolment_then_every_login_needs_a_fresh_code(
     browser: Browser, ctx: AppContext, clock: OffsetClock
 ) -> None:
     person = await make_operator(ctx, "viewer")
+    align_to_step(clock)
     await browser.log_in(person)
     uri = (await browser.post("/me/totp")).json()["provisioningUri"]
     secret = pyotp.parse_uri(uri).secret

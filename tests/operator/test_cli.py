@@ -6,19 +6,30 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
+from functools import partial
 
 import httpx
+import pytest
 
 from oms.config import Settings
-from tests.support import assert_error, process_env
+from tests.support import OffsetClock, assert_error, process_env
 
 PASSWORD = "a long enough passphrase"
 
 
-def oms(settings: Settings, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def oms(settings: Settings, clock: OffsetClock) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Runs ``oms ARGS`` on the test server's database, on the app's clock (tests move it forward)."""
+    return partial(run_oms, settings, clock)
+
+
+def run_oms(
+    settings: Settings, clock: OffsetClock, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "oms", *args],
-        env=process_env(settings),
+        env=process_env(settings, clock),
         input=stdin,
         capture_output=True,
         text=True,
@@ -32,10 +43,10 @@ def new_email() -> str:
 
 
 async def test_create_prints_a_setup_link_that_sets_the_password_once(
-    settings: Settings, admin_http: httpx.AsyncClient
+    oms: Callable[..., subprocess.CompletedProcess[str]], admin_http: httpx.AsyncClient
 ) -> None:
     email = new_email()
-    created = oms(settings, "operators", "create", email, "--role", "approver")
+    created = oms("operators", "create", email, "--role", "approver")
     assert created.returncode == 0, created.stderr
     token = re.search(r"/admin/v1/setup#token=(ost_\S+)", created.stdout)[1]  # type: ignore[index]
     assert (await admin_http.post("/setup", json={"token": token, "password": PASSWORD})).status_code == 200
@@ -44,16 +55,15 @@ async def test_create_prints_a_setup_link_that_sets_the_password_once(
     )
     login = await admin_http.post("/session", json={"email": email, "password": PASSWORD})
     assert login.status_code == 201 and login.json()["operator"]["role"] == "approver"
-    listed = oms(settings, "operators", "list")
+    listed = oms("operators", "list")
     assert re.search(rf"op_\S+\t{re.escape(email)}\tapprover\tactive\tpassword\tno-totp", listed.stdout), listed.stdout
 
 
 async def test_password_prompt_asks_twice_and_prints_no_secret(
-    settings: Settings, admin_http: httpx.AsyncClient
+    oms: Callable[..., subprocess.CompletedProcess[str]], admin_http: httpx.AsyncClient
 ) -> None:
     email = new_email()
     differ = oms(
-        settings,
         "operators",
         "create",
         email,
@@ -64,7 +74,6 @@ async def test_password_prompt_asks_twice_and_prints_no_secret(
     )
     assert differ.returncode == 2 and "differ" in differ.stderr
     created = oms(
-        settings,
         "operators",
         "create",
         email,
@@ -78,10 +87,11 @@ async def test_password_prompt_asks_twice_and_prints_no_secret(
     assert (await admin_http.post("/session", json={"email": email, "password": PASSWORD})).status_code == 201
 
 
-async def test_set_role_disable_and_reset_totp(settings: Settings, admin_http: httpx.AsyncClient) -> None:
+async def test_set_role_disable_and_reset_totp(
+    oms: Callable[..., subprocess.CompletedProcess[str]], admin_http: httpx.AsyncClient
+) -> None:
     email = new_email()
     oms(
-        settings,
         "operators",
         "create",
         email,
@@ -90,13 +100,13 @@ async def test_set_role_disable_and_reset_totp(settings: Settings, admin_http: h
         "--password-prompt",
         stdin=f"{PASSWORD}\n{PASSWORD}\n",
     )
-    assert oms(settings, "operators", "set-role", email, "approver").returncode == 0
+    assert oms("operators", "set-role", email, "approver").returncode == 0
     login = await admin_http.post("/session", json={"email": email, "password": PASSWORD})
     assert login.json()["operator"]["role"] == "approver"
-    assert oms(settings, "operators", "reset-totp", email).returncode == 0
-    assert oms(settings, "operators", "disable", email).returncode == 0
+    assert oms("operators", "reset-totp", email).returncode == 0
+    assert oms("operators", "disable", email).returncode == 0
     assert_error(await admin_http.get("/me"), 401, "invalid_session")
-    assert oms(settings, "operators", "enable", email).returncode == 0
+    assert oms("operators", "enable", email).returncode == 0
     assert (await admin_http.post("/session", json={"email": email, "password": PASSWORD})).status_code == 201
-    missing = oms(settings, "operators", "disable", "nobody@example.com")
+    missing = oms("operators", "disable", "nobody@example.com")
     assert missing.returncode == 1 and "No such operator" in missing.stderr
