@@ -223,8 +223,8 @@ def _customer_status(settings: Settings, args: argparse.Namespace) -> int:
 def _print_link(link: SetupLink) -> None:
     print(f"setup link (one use, until {link.expires_at:%Y-%m-%dT%H:%M:%SZ}): {link.url}")
     print(
-        "Give it to the operator only. With its token: POST /admin/v1/setup {token, password}; to enrol a second\n"
-        "factor (required in live mode) first POST /admin/v1/setup/totp {token}, then add totpCode to the setup."
+        "Give it to the operator only. Opened in a browser it asks for a password (and a TOTP key, required in\n"
+        "live mode); or POST /admin/v1/setup/totp {token} and POST /admin/v1/setup {token, password, totpCode}."
     )
 
 

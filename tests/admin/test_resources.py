@@ -11,8 +11,10 @@ import pytest
 
 from oms.app import create_app
 from oms.context import AppContext
+from oms.kit.ids import new_id
 from tests.admin.conftest import ADMIN_BASE
 from tests.admin.support import Browser, bearer, make_operator, with_token
+from tests.audit.support import records
 from tests.support import Api, OffsetClock, assert_error, create_customer, fresh_database, sandbox_settings
 
 
@@ -111,7 +113,7 @@ async def test_an_admin_deactivates_and_reactivates_a_customer(
     assert_error(wallet, 403, "customer_inactive")
     assert (await admin_http.put(url, json={"status": "active"}, headers=bearer(admin))).status_code == 200
     assert (await api.get(f"/customers/{customer['id']}")).json()["status"] == "active"
-    missing = await admin_http.put("/customers/cst_01h455vb4pex5vsknk084sn02q/status", json={"status": "active"},
+    missing = await admin_http.put(f"/customers/{new_id('cst')}/status", json={"status": "active"},
                                    headers=bearer(admin))  # fmt: skip
     assert_error(missing, 404, "resource_missing")
 
@@ -129,6 +131,18 @@ async def test_only_the_admin_api_sets_a_webhooks_compliance_only_flag(
     assert set_on.json()["complianceOnly"] is True and set_on.json()["tenantId"] == api.tenant_id
     assert "secret" not in set_on.json()
     assert (await api.get(f"/webhooks/{webhook['id']}")).json()["complianceOnly"] is True
-    missing = await admin_http.patch("/webhooks/whk_01h455vb4pex5vsknk084sn02q", json={"complianceOnly": True},
+    missing = await admin_http.patch(f"/webhooks/{new_id('whk')}", json={"complianceOnly": True},
                                      headers=bearer(admin))  # fmt: skip
     assert_error(missing, 404, "resource_missing")
+
+
+async def test_admin_requests_are_recorded_with_the_operator_as_actor(
+    admin_http: httpx.AsyncClient, api: Api, ctx: AppContext
+) -> None:
+    admin = await with_token(ctx, await make_operator(ctx, "admin"))
+    customer = await create_customer(api)
+    await admin_http.put(f"/customers/{customer['id']}/status", json={"status": "inactive"}, headers=bearer(admin))
+    [_, deactivated] = await records(ctx, object_id=customer["id"])
+    assert deactivated["actor"] == {"kind": "operator", "id": admin.id}
+    assert deactivated["action"] == "PUT /admin/v1/customers/{customer_id}/status"
+    assert deactivated["tenantId"] == api.tenant_id

@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 from oms.config import Settings
+from oms.context import AppContext
+from tests.audit.support import records
 from tests.support import OffsetClock, assert_error, process_env
 
 PASSWORD = "a long enough passphrase"
@@ -110,3 +112,20 @@ async def test_set_role_disable_and_reset_totp(
     assert (await admin_http.post("/session", json={"email": email, "password": PASSWORD})).status_code == 201
     missing = oms("operators", "disable", "nobody@example.com")
     assert missing.returncode == 1 and "No such operator" in missing.stderr
+
+
+async def test_operator_commands_are_recorded_by_operator_id_never_email(
+    oms: Callable[..., subprocess.CompletedProcess[str]], ctx: AppContext
+) -> None:
+    email = new_email()
+    created = oms("operators", "create", email, "--role", "viewer")
+    operator_id = re.search(r"\((op_\S+)\)", created.stdout)[1]  # type: ignore[index]
+    assert oms("operators", "set-role", email, "approver").returncode == 0
+    assert oms("operators", "disable", operator_id).returncode == 0
+    found = await records(ctx, object_id=operator_id)
+    assert [(r["actor"]["kind"], r["action"]) for r in found] == [
+        ("cli", "cli operators create viewer"),
+        ("cli", "cli operators set-role approver"),
+        ("cli", "cli operators disable"),
+    ]
+    assert email not in str(found) and "ost_" not in str(found)
