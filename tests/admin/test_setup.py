@@ -147,3 +147,12 @@ async def test_live_mode_refuses_a_login_without_totp_until_enrolled(
     clock.advance(seconds=30)
     login = await live_http.post("/session", json={**body, "totpCode": pyotp.TOTP(secret).at(clock.now())})
     assert login.status_code == 201
+
+
+async def test_the_setup_link_opens_a_page_that_sends_no_secret_anywhere(admin_http: httpx.AsyncClient) -> None:
+    page = await admin_http.get("/setup")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'sha256-" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert 'fetch(path, {method: "POST"' in page.text  # the documented POST /admin/v1/setup(/totp), same origin
