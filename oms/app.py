@@ -34,6 +34,7 @@ from oms.health import router as health_router
 from oms.kit.time import Clock
 from oms.middleware import RequestContextMiddleware
 from oms.quote.endpoints import router as quote_router
+from oms.ratelimit.middleware import RateLimits
 from oms.responses import JSONResponse
 from oms.routing import error_response, validation_error
 from oms.sandbox.endpoints import clock_router
@@ -102,6 +103,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
     admin_openapi.install(app, admin_router, swagger_assets=DOCS_ASSETS)
     if settings.hot_reads:  # added first, so it runs inside the request context (request id, access log)
         app.add_middleware(FastLane, services=fast_lane_services(context))
+    limiting = context.rate_limiting
+    if limiting.enabled:  # outside the fast lane, inside the request context: every answer is limited alike
+        app.add_middleware(
+            RateLimits,
+            families=limiting.families,
+            counters=limiting.counters,
+            key_of_authorization=context.auth.signer.key_id_of,
+            addresses=limiting.addresses,
+        )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
     openapi.install(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import secrets
 from decimal import Decimal
@@ -10,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Self
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -161,6 +163,68 @@ class Settings(BaseSettings):
     webhook_concurrency_per_endpoint: int = Field(default=25, ge=1)
     webhook_poll_seconds: float = Field(default=0.05, gt=0)
 
+    # --- rate limits and lockouts (README, "Rate limits"; docs/decisions.md, issue 14) ----------------------
+    # Every request of a family counts against its API key's limit (the bearer token's key; for POST
+    # /auth/token the apiKey it names) and its client address's limit; the first one exceeded answers 429.
+    # Families: auth (POST /auth/token), admin_login (operator sign-in), read (GET, HEAD), write (other
+    # methods), admin (/admin/v1, by address only). Limits are in the `limits` notation, "100/minute" or
+    # several "10/second;1000/hour"; empty means none. The defaults are ceilings against a runaway client,
+    # above what the benchmarks send from one key and one address; a deployment sets its own.
+    rate_limits: bool = True
+    # Where the counters are shared: "" is memory on SQLite (one process) and the database's own UNLOGGED table
+    # on PostgreSQL; or "memory", "postgresql", a Redis URL (redis://, rediss://), or any `limits` async
+    # storage URI (async+...). Memory is per process: only right for one API process.
+    rate_limit_storage: str = ""
+    # On PostgreSQL the counters use the hot pool (below): the hits of concurrent requests share one statement.
+    # With the hot pool switched off (OMS_HOT_READS=false) they open this many connections of their own.
+    rate_limit_pool_size: int = Field(default=2, ge=1)
+    rate_limit_auth_per_key: str = "60/minute"
+    rate_limit_auth_per_address: str = "1200/minute"
+    rate_limit_admin_login_per_address: str = "60/minute"
+    rate_limit_read_per_key: str = "600000/minute"
+    rate_limit_read_per_address: str = "600000/minute"
+    rate_limit_write_per_key: str = "300000/minute"
+    rate_limit_write_per_address: str = "300000/minute"
+    rate_limit_admin_per_address: str = "6000/minute"
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks, e.g. "10.0.0.0/8"):
+    # a request from one of them is the address its proxies name, read right to left past every trusted one.
+    trusted_proxies: str = ""
+    # Lockout of sign-ins (POST /auth/token, operator login): after this many failures of one subject (an API
+    # key id, an operator email; a client address is shared by everyone behind one NAT, so it takes more), every
+    # attempt is refused 429 for lockout_seconds, doubled at each further lockout up to lockout_max_seconds.
+    # A subject without a failure for lockout_forget_seconds starts afresh; a success resets its key or email.
+    lockout_failures: int = Field(default=5, ge=1)
+    lockout_address_failures: int = Field(default=100, ge=1)
+    lockout_seconds: int = Field(default=60, ge=1)
+    lockout_max_seconds: int = Field(default=3600, ge=1)
+    lockout_forget_seconds: int = Field(default=24 * 3600, ge=1)
+
+    @field_validator(
+        "rate_limit_auth_per_key",
+        "rate_limit_auth_per_address",
+        "rate_limit_admin_login_per_address",
+        "rate_limit_read_per_key",
+        "rate_limit_read_per_address",
+        "rate_limit_write_per_key",
+        "rate_limit_write_per_address",
+        "rate_limit_admin_per_address",
+    )
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate limit in the limits notation (e.g. '100/minute'): {value!r}") from exc
+        return value.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in filter(None, (part.strip() for part in value.split(","))):
+            ipaddress.ip_network(network, strict=False)  # a ValueError names the bad one
+        return value
+
     @field_validator("fee_cash_in_fixed", "fee_ach_in_fixed", "fee_wire_in_fixed", "fee_swift_in_fixed")
     @classmethod
     def _whole_cents(cls, value: Decimal) -> Decimal:
@@ -175,6 +239,8 @@ class Settings(BaseSettings):
     def _defaults_and_live_rules(self) -> Self:
         if self.db_lock_timeout_seconds > self.db_statement_timeout_seconds:
             raise ConfigurationError("OMS_DB_LOCK_TIMEOUT_SECONDS must not exceed OMS_DB_STATEMENT_TIMEOUT_SECONDS")
+        if self.lockout_max_seconds < self.lockout_seconds:
+            raise ConfigurationError("OMS_LOCKOUT_MAX_SECONDS must not be less than OMS_LOCKOUT_SECONDS")
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'oms.db'}"
         if self.mode is Mode.live:
@@ -202,10 +268,23 @@ class Settings(BaseSettings):
         """How long the process waits for any one answer of the database before it answers 503."""
         return self.db_statement_timeout_seconds + 1.0
 
+    @property
+    def rate_limit_store(self) -> str:
+        """Where rate limits count: "memory", "postgresql", or the `limits` async storage URI to use."""
+        configured = self.rate_limit_storage.strip()
+        if not configured:
+            return "memory" if self.is_sqlite else "postgresql"
+        if configured in {"memory", "postgresql"}:
+            return configured
+        return configured if configured.startswith("async+") else f"async+{configured}"
+
     def connections_per_process(self, *, serves: bool = True) -> int:
         """The most connections one process opens (an API process serves; a worker or a CLI command does not)."""
         hot = self.db_hot_pool_size if serves and self.hot_reads else 0
-        return self.db_pool_size + self.db_max_overflow + hot
+        # PostgreSQL's rate-limit counters share the hot pool; without it they open their own.
+        counting = serves and self.rate_limits and self.rate_limit_store == "postgresql" and not self.hot_reads
+        counters = self.rate_limit_pool_size if counting else 0
+        return self.db_pool_size + self.db_max_overflow + hot + counters
 
     def secret_key_bytes(self) -> bytes:
         return _secret_bytes(self, "secret_key", "secret.key", exact=None)

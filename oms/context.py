@@ -29,6 +29,9 @@ from oms.kit.time import Clock, SystemClock
 from oms.operator.service import OperatorService
 from oms.quote.pricing import FeeSchedule
 from oms.quote.service import QuoteService
+from oms.ratelimit.address import ClientAddress
+from oms.ratelimit.lockout import Lockout
+from oms.ratelimit.wiring import RateLimiting, build_rate_limiting
 from oms.reconcile.service import Reconciler
 from oms.routing import Provided
 from oms.transaction.service import TransactionService
@@ -62,6 +65,7 @@ class AppContext:
     settlement: Settlement
     operators: OperatorService
     audit: AuditLog
+    rate_limiting: RateLimiting  # the limits of every request and the lockout of sign-ins (oms/ratelimit)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> AppContext:
@@ -113,6 +117,7 @@ class AppContext:
             tenant_clock=tenant_clock,
             clock=clock,
         )
+        rate_limiting = build_rate_limiting(settings, db=db, clock=clock, root=root)
         return cls(
             settings=settings,
             db=db,
@@ -145,10 +150,10 @@ class AppContext:
                 setup_seconds=settings.admin_setup_link_seconds,
                 idle_seconds=settings.admin_session_idle_seconds,
                 absolute_seconds=settings.admin_session_absolute_seconds,
-                # LOCKOUT: operator login's lockout (oms/ratelimit/lockout.py, the rate-limits work) goes here:
-                # guard=<the Lockout>; until then every attempt is judged on its credentials alone.
+                guard=rate_limiting.lockout,  # operator login's lockout, per email and address
             ),
             audit=AuditLog(clock),
+            rate_limiting=rate_limiting,
         )
 
     def provided(self) -> Provided:
@@ -172,6 +177,8 @@ class AppContext:
         provided.add(VirtualAccountService, self.funding.virtual_accounts)
         provided.add(DepositAddressService, self.funding.deposit_addresses)
         provided.add(OperatorService, self.operators)
+        provided.add(Lockout, self.rate_limiting.lockout)
+        provided.add(ClientAddress, self.rate_limiting.addresses)
         return provided
 
     async def start(self) -> None:
@@ -185,4 +192,5 @@ class AppContext:
     async def close(self) -> None:
         await self.chains.close()
         await self.webhook_delivery.close()
+        await self.rate_limiting.counters.close()
         await self.db.dispose()

@@ -109,3 +109,15 @@ class ServiceUnavailable(OMSError):
 
     def __init__(self, message: str = "The service is temporarily unavailable; retry later.") -> None:
         super().__init__("service_unavailable", message, headers={"Retry-After": str(self.retry_after_seconds)})
+
+
+class RateLimited(OMSError):
+    """Too many requests for a limit (oms.ratelimit), or sign-ins refused during a lockout: retry after
+    ``Retry-After`` seconds. Never stored for idempotent replay: the request did not run."""
+
+    status = 429
+    type = "rate_limit_error"
+    replayable = False
+
+    def __init__(self, code: str, message: str, *, retry_after: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(code, message, headers={**(headers or {}), "Retry-After": str(max(1, retry_after))})

@@ -1,9 +1,9 @@
 """The OpenAPI document: FastAPI's, completed with what the request pipeline really does.
 
 FastAPI knows each operation's parameters, body and success. What ``OMSRoute`` and its dependencies add is
-derived here, once, from each route: every operation can be a 400 (an unknown parameter, a malformed value)
-and a 503 (the database or the chain node unavailable); an authenticated one a 401 and carries the bearer
-scheme with the one scope its route needs (``needs``: the security requirement's role, a sentence of the
+derived here, once, from each route: every operation can be a 400 (an unknown parameter, a malformed value),
+a 429 (a rate limit, with ``RateLimit-Policy`` and ``RateLimit`` on every answer) and a 503 (the database or
+the chain node unavailable); an authenticated one a 401 and carries the bearer scheme with the one scope its route needs (``needs``: the security requirement's role, a sentence of the
 description, and the 403 of a key without it); one with a path id a 404; a write a 413 (the body limit); an
 idempotent POST a required ``Idempotency-Key`` and its 409 (in use) and 422 (reused). The business answers an
 endpoint gives besides (403 endorsements, 409 states, 422 rules) are declared on its route with ``errors(…)``
@@ -39,6 +39,11 @@ _REF = "#/components/schemas/{model}"
 _HEADERS: dict[str, dict[str, Any]] = {
     "Request-Id": {"description": "This request's id (also the error body's requestId)", "schema": {"type": "string"}},
     "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}},
+    "RateLimit-Policy": {"description": "The rate limits of this route, for the key and for the address "
+                         "(draft-ietf-httpapi-ratelimit-headers-11): `\"read-key\";q=600000;w=60`",
+                         "schema": {"type": "string"}},
+    "RateLimit": {"description": "What is left of each limit and the seconds until its window ends: "
+                  "`\"read-key\";r=599990;t=42`", "schema": {"type": "string"}},
     "WWW-Authenticate": {"description": "The scheme to authenticate with", "schema": {"type": "string"}},
     REPLAY_HEADER: {"description": "`true` on a replay of a stored answer", "schema": {"type": "string"}},
     ORIGINAL_REQUEST_HEADER: {"description": "On a replay: the id of the request that made the answer",
@@ -105,7 +110,7 @@ def _complete(operation: dict[str, Any], route: RouteContext, method: str) -> No
     responses: dict[str, Any] = operation["responses"]
     if responses.get("422", {}).get("description") == "Validation Error":
         del responses["422"]  # FastAPI's; a validation failure is a 400 in the envelope here
-    derived = {400, 503}
+    derived = {400, 429, 503}  # every route is rate limited (oms/ratelimit)
     derived |= {401} if authenticated else set()
     derived |= {404} if any(_path_params(route.dependant)) else set()
     derived |= {413} if method in WRITE_METHODS else set()
@@ -117,6 +122,8 @@ def _complete(operation: dict[str, Any], route: RouteContext, method: str) -> No
         responses["403"] = _scope_refused(scopes, business=responses.get("403"))
     for code, response in responses.items():
         response.setdefault("headers", {})["Request-Id"] = _HEADERS["Request-Id"]
+        for name in ("RateLimit-Policy", "RateLimit"):  # when rate limits are on (OMS_RATE_LIMITS)
+            response["headers"][name] = _HEADERS[name]
         if idempotent and code.startswith("2"):
             for name in (REPLAY_HEADER, ORIGINAL_REQUEST_HEADER):
                 response["headers"][name] = _HEADERS[name]
@@ -154,7 +161,8 @@ def _error_response(status: int, authenticated: bool) -> dict[str, Any]:
         code, message = "invalid_api_key", "Invalid API key or secret."
     example = {"error": {"type": kind, "code": code, "message": message, "param": param,
                          "requestId": "req_01m87v8v0eeg3vtmzv0jcx0g3e"}}  # fmt: skip
-    headers = {name: _HEADERS[name] for name in {401: ["WWW-Authenticate"], 503: ["Retry-After"]}.get(status, [])}
+    named = {401: ["WWW-Authenticate"], 429: ["Retry-After"], 503: ["Retry-After"]}.get(status, [])
+    headers = {name: _HEADERS[name] for name in named}
     return {
         "description": description,
         "headers": headers,

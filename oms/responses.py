@@ -24,6 +24,7 @@ class ErrorDetail(BaseModel):
         "not_found_error",
         "conflict_error",
         "unprocessable_error",
+        "rate_limit_error",
         "api_error",
     ]
     code: str
@@ -58,6 +59,9 @@ ERRORS: dict[int, tuple[str, str, str, str, str | None]] = {
     422: ("The request is well formed but a rule refuses it, or the Idempotency-Key was used with another request",
           "unprocessable_error", "idempotency_key_reused", "This Idempotency-Key was used with a different request.",
           "Idempotency-Key"),
+    429: ("Too many requests (a rate limit of this key or address), or sign-ins locked out after failures: retry "
+          "after Retry-After", "rate_limit_error", "rate_limited",
+          "Too many requests: 'read-key' allows 600000 per 60 s; retry after 12 s.", None),
     503: ("The database or the chain node is unavailable or timed out: retry after Retry-After", "api_error",
           "service_unavailable", "The database is unavailable; retry later.", None),
 }  # fmt: skip

@@ -13,12 +13,14 @@ from oms.errors import InvalidRequest
 from oms.kit.time import isoformat
 from oms.operator.schemas import Login, Operator, Session, Setup, SetupTotp, TotpConfirm, TotpEnrolment
 from oms.operator.service import OperatorService
+from oms.ratelimit.address import ClientAddress
 from oms.responses import JSONResponse, errors
 from oms.routing import OMSRoute, provided
 from oms.routing import Session as Db
 
 router = APIRouter(route_class=OMSRoute, tags=["Access"])
 Operators = Annotated[OperatorService, Depends(provided(OperatorService))]
+Addresses = Annotated[ClientAddress, Depends(provided(ClientAddress))]
 COOKIE_PATH = "/admin"
 
 
@@ -48,12 +50,12 @@ async def complete_setup(body: Setup, request: Request, db: Db, operators: Opera
     "/session",
     status_code=201,
     response_model=Session,
-    responses=errors(401, 403),
+    responses=errors(401, 403, 429),
     summary="Log in: sets the session cookie and returns the session's CSRF token",
 )
-async def log_in(body: Login, request: Request, db: Db, operators: Operators) -> JSONResponse:
-    address = request.client.host if request.client else ""
-    # The lockout of the rate-limits work (oms/ratelimit/lockout.py) is the service's LoginGuard.
+async def log_in(body: Login, request: Request, db: Db, operators: Operators, addresses: Addresses) -> JSONResponse:
+    address = addresses.of(request.scope)  # the connection's peer, or behind OMS_TRUSTED_PROXIES the client's
+    # The lockout (oms/ratelimit/lockout.py, per email and address) is the service's LoginGuard.
     new = await operators.login(db, email=body.email, password=body.password, totp_code=body.totpCode, address=address)
     request.state.actor = Actor("operator", new.operator.id)
     answer: Session = {

@@ -36,6 +36,8 @@ _ERRORS = {
     409: "Conflict with the resource's state",
     413: "The request body is larger than the server accepts",
     422: "The request is well formed but a rule refuses it",
+    429: "Too many requests from this address (a rate limit), or logins locked out after failures: retry after "
+    "Retry-After",
     503: "The database is unavailable or timed out: retry after Retry-After",
 }
 

@@ -74,6 +74,17 @@ class TokenSigner:
             raise InvalidToken("token expired")
         return claims
 
+    def key_id_of(self, authorization: str) -> str | None:
+        """The API key of an ``Authorization`` header's valid, unexpired bearer token (verified tokens are
+        cached: no database query); None for anything else. What rate limits count a request against."""
+        token = bearer_token(authorization)
+        if token is None:
+            return None
+        try:
+            return self.verify(token).key_id
+        except InvalidToken:
+            return None
+
     def _decode(self, token: str) -> TokenClaims:
         try:
             # Expiry is checked against the injected clock below, not the library's wall clock.

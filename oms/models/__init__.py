@@ -32,6 +32,7 @@ from oms.models.idempotency import IdempotencyRecord
 from oms.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
 from oms.models.operator import Operator, OperatorSession, OperatorToken
 from oms.models.quote import Quote
+from oms.models.ratelimit import LockoutRecord, RateLimitCounter
 from oms.models.tenant import ApiKey, Tenant
 from oms.models.transaction import Transaction
 from oms.models.wallet import Wallet
@@ -65,10 +66,12 @@ __all__ = [
     "LedgerAccount",
     "LedgerEntry",
     "LedgerPosting",
+    "LockoutRecord",
     "Operator",
     "OperatorSession",
     "OperatorToken",
     "Quote",
+    "RateLimitCounter",
     "SandboxBlock",
     "SandboxTransaction",
     "Tenant",

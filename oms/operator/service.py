@@ -56,7 +56,7 @@ class OperatorContext:
 class LoginGuard(Protocol):
     """The lockout of failed logins (``oms.ratelimit.lockout.Lockout`` offers this interface)."""
 
-    async def refuse_if_locked(self, subjects: Subjects) -> None: ...
+    async def refuse_if_locked(self, subjects: Subjects) -> object: ...
     async def failed(self, subjects: Subjects) -> None: ...
     async def succeeded(self, subjects: Subjects) -> None: ...
 
@@ -349,14 +349,17 @@ class OperatorService:
         await self.guard.refuse_if_locked(subjects)
         operator = await repository.by_email(session, email, for_update=True)
         if operator is None or operator.status != "active" or not await self._password_matches(operator, password):
+            await session.rollback()  # the attempt's transaction ends: the failure is written in the guard's own
             await self.guard.failed(subjects)
             raise AuthenticationFailed("Invalid email or password.", code="invalid_credentials")
         now = self._clock.now()
         if operator.totp_confirmed_at is not None:
             if not totp_code:
+                await session.rollback()
                 await self.guard.failed(subjects)
                 raise AuthenticationFailed("A TOTP code is required: send totpCode.", code="totp_required")
             if not self._accept_code(operator, totp_code, now):
+                await session.rollback()
                 await self.guard.failed(subjects)
                 raise AuthenticationFailed("Invalid or already used TOTP code.", code="invalid_totp_code")
         elif self.totp_required:

@@ -340,6 +340,7 @@ class ErrorDetail(BaseModel):
             "not_found_error",
             "conflict_error",
             "unprocessable_error",
+            "rate_limit_error",
             "api_error",
         ],
         Field(title="Type"),
