@@ -3,11 +3,11 @@
 FastAPI knows each operation's parameters, body and success. What ``OMSRoute`` and its dependencies add is
 derived here, once, from each route: every operation can be a 400 (an unknown parameter, a malformed value),
 a 429 (a rate limit, with ``RateLimit-Policy`` and ``RateLimit`` on every answer) and a 503 (the database or
-the chain node unavailable); an authenticated one a 401 and carries the bearer scheme with the one scope its route needs (``needs``: the security requirement's role, a sentence of the
-description, and the 403 of a key without it); one with a path id a 404; a write a 413 (the body limit); an
-idempotent POST a required ``Idempotency-Key`` and its 409 (in use) and 422 (reused). The business answers an
-endpoint gives besides (403 endorsements, 409 states, 422 rules) are declared on its route with ``errors(…)``
-(``oms.responses``).
+the chain node unavailable); an authenticated one a 401 and carries the bearer scheme with the one scope its
+route needs (``needs``: the security requirement's role, a sentence of the description, and the 403 of a key
+without it); one with a path id a 404; a write a 413 (the body limit); an idempotent POST a required
+``Idempotency-Key`` and its 409 (in use) and 422 (reused). The business answers an endpoint gives besides (403
+endorsements, 409 states, 422 rules) are declared on its route with ``errors(…)`` (``oms.responses``).
 FastAPI's own 422 "validation error" is dropped: the API answers 400 in its envelope instead.
 
 Examples: each error status has one here; each operation's request, parameters and success answer were
