@@ -85,7 +85,7 @@ async def main() -> None:
         statements += 1
         return await run(batch)
 
-    postgres._batches._run = counted  # type: ignore[assignment]
+    postgres.batches._run = counted  # type: ignore[assignment]
     stores: dict[str, Counters | None] = {"none": None, "memory": LimitsCounters(_memory()), "postgresql": postgres}
     try:
         for name, counters in stores.items():

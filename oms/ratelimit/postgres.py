@@ -55,7 +55,7 @@ class PostgresStorage(Storage):
         self._settings = settings
         self._own_pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
-        self._batches: Batcher[Sequence[tuple[str, int, int]], list[Count]] = Batcher(self._run, max_size=_MAX_BATCH)
+        self.batches: Batcher[Sequence[tuple[str, int, int]], list[Count]] = Batcher(self._run, max_size=_MAX_BATCH)
         self._next_purge = time.monotonic() + _PURGE_EVERY_SECONDS
 
     @property
@@ -65,7 +65,7 @@ class PostgresStorage(Storage):
     # --- what the middleware calls: a request's hits, in one shared statement -----------------------------
 
     async def hit(self, hits: Sequence[Hit]) -> list[Count]:
-        return await self._batches.submit([(key, window, 1) for key, window in hits])
+        return await self.batches.submit([(key, window, 1) for key, window in hits])
 
     async def _run(self, batch: Sequence[Sequence[tuple[str, int, int]]]) -> list[list[Count]]:
         totals: dict[str, list[int]] = {}  # key: [amount, window]
@@ -124,7 +124,7 @@ class PostgresStorage(Storage):
     # --- the `limits` storage interface ---------------------------------------------------------------------
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        [(count, _)] = await self._batches.submit([(key, expiry, amount)])
+        [(count, _)] = await self.batches.submit([(key, expiry, amount)])
         return count
 
     async def get(self, key: str) -> int:
