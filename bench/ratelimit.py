@@ -21,8 +21,8 @@ import asyncpg
 from oms.auth.tokens import TokenSigner
 from oms.config import Settings
 from oms.db import Database
+from oms.kit.address import ClientAddress
 from oms.kit.time import SystemClock
-from oms.ratelimit.address import ClientAddress
 from oms.ratelimit.counters import Counters, LimitsCounters
 from oms.ratelimit.middleware import RateLimits
 from oms.ratelimit.policy import families

@@ -129,6 +129,7 @@ def fast_lane_services(context: AppContext) -> Services:
         transactions=context.transactions,
         idempotency=context.idempotency,
         audit=context.audit,
+        addresses=context.rate_limiting.addresses,
     )
 
 

@@ -23,13 +23,13 @@ from oms.funding.render import FundingResources
 from oms.funding.virtual_account.service import VirtualAccountService
 from oms.funding.wiring import Funding, build_funding
 from oms.idempotency import Terms
+from oms.kit.address import ClientAddress
 from oms.kit.crypto import derive_key
 from oms.kit.money import ASSETS, parse_amount
 from oms.kit.time import Clock, SystemClock
 from oms.operator.service import OperatorService
 from oms.quote.pricing import FeeSchedule
 from oms.quote.service import QuoteService
-from oms.ratelimit.address import ClientAddress
 from oms.ratelimit.lockout import Lockout
 from oms.ratelimit.wiring import RateLimiting, build_rate_limiting
 from oms.reconcile.service import Reconciler

@@ -32,6 +32,7 @@ from oms.audit import ANONYMOUS, Actor, Entry
 from oms.audit import service as audit
 from oms.db import Database, abandon
 from oms.errors import InternalError, InvalidRequest, OMSError
+from oms.kit.address import ClientAddress
 from oms.kit.logging import request_id_var
 from oms.outage import conflict, conflicted, retry_conflicts, unavailable
 from oms.responses import JSONResponse
@@ -287,7 +288,6 @@ def _entry(
     if object_id is None and request.path_params:
         # the client's text (a refused request's path may hold anything): as the column can keep it
         object_id = str(list(request.path_params.values())[-1]).replace("\x00", "")[:255]
-    client = request.client
     return (
         provided_by(request)
         .get(audit.AuditLog)
@@ -297,7 +297,7 @@ def _entry(
             tenant_id=getattr(request.state, "tenant_id", None),
             object_id=object_id,
             request_id=request_id_var.get(),
-            client_address=client.host if client else None,
+            client_address=provided_by(request).get(ClientAddress).of(request.scope),
             status=status,
             error_code=code,
         )

@@ -10,10 +10,10 @@ from starlette.responses import Response
 from oms.admin.dependencies import SESSION_COOKIE, Viewer
 from oms.audit import Actor
 from oms.errors import InvalidRequest
+from oms.kit.address import ClientAddress
 from oms.kit.time import isoformat
 from oms.operator.schemas import Login, Operator, Session, Setup, SetupTotp, TotpConfirm, TotpEnrolment
 from oms.operator.service import OperatorService
-from oms.ratelimit.address import ClientAddress
 from oms.responses import JSONResponse, errors
 from oms.routing import OMSRoute, provided
 from oms.routing import Session as Db

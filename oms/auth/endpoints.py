@@ -9,8 +9,8 @@ from oms.audit import Actor
 from oms.auth.schemas import Token, TokenRequest
 from oms.auth.service import AuthService
 from oms.errors import AuthenticationFailed
+from oms.kit.address import ClientAddress
 from oms.kit.time import isoformat
-from oms.ratelimit.address import ClientAddress
 from oms.ratelimit.lockout import Lockout, Subject
 from oms.responses import JSONResponse, errors
 from oms.routing import OMSRoute, Session, provided

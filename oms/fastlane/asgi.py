@@ -12,6 +12,7 @@ from oms.auth.tokens import InvalidToken, TokenClaims, TokenSigner, bearer_token
 from oms.db import Database
 from oms.errors import OMSError
 from oms.idempotency import Terms
+from oms.kit.address import ClientAddress
 from oms.kit.logging import request_id_var
 from oms.kit.time import Clock
 from oms.quote.service import QuoteService
@@ -30,6 +31,7 @@ class Services:
     transactions: TransactionService
     idempotency: Terms
     audit: AuditLog
+    addresses: ClientAddress  # the client's address as the rate limits and the endpoints' audit records read it
 
 
 def bearer_claims(signer: TokenSigner, authorization: str | None) -> TokenClaims | None:

@@ -14,8 +14,8 @@ from typing import Protocol
 
 from limits.aio.storage import MemoryStorage, Storage
 
-# (counter key, window seconds): one hit of one limit
-Hit = tuple[str, int]
+# (counter key, window seconds, the limit's amount): one hit of one limit
+Hit = tuple[str, int, int]
 # (the counter after this hit, when its window ends: epoch seconds)
 Count = tuple[int, float]
 
@@ -36,8 +36,8 @@ class LimitsCounters:
 
     async def hit(self, hits: Sequence[Hit]) -> list[Count]:
         if self._concurrent and len(hits) > 1:
-            return list(await asyncio.gather(*(self._one(key, window) for key, window in hits)))
-        return [await self._one(key, window) for key, window in hits]
+            return list(await asyncio.gather(*(self._one(key, window) for key, window, _ in hits)))
+        return [await self._one(key, window) for key, window, _ in hits]
 
     async def _one(self, key: str, window: int) -> Count:
         count = await self.storage.incr(key, window)

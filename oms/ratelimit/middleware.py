@@ -23,8 +23,8 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oms.errors import RateLimited
+from oms.kit.address import ClientAddress
 from oms.kit.logging import request_id_var
-from oms.ratelimit.address import ClientAddress
 from oms.ratelimit.counters import Counters, Hit
 from oms.ratelimit.policy import Family, Policy, family_of
 from oms.responses import JSONResponse
@@ -113,7 +113,7 @@ class RateLimits:
                 limits = [(policy, key_id) for policy in family.per_key] + limits
             plan = (
                 tuple(policy for policy, _ in limits),
-                [(policy.counter_key(who), policy.window) for policy, who in limits],
+                [(policy.counter_key(who), policy.window, policy.amount) for policy, who in limits],
             )
             self._plans[(family.name, key_id, address)] = plan
         return plan

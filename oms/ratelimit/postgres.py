@@ -7,6 +7,13 @@ concurrent requests join one statement (``oms.kit.batch``): a key hit several ti
 with the sum, and each hit is handed its own count in order, exactly as if they had come one by one. Keys go
 in sorted, so two processes' statements lock rows in the same order and never deadlock.
 
+A process far from a limit does not write every hit: it leases a share of what is left in the window (a
+64th of it, at most 1,024 hits, at least one) with one hit's statement, and serves the share from memory
+until it is used or the window ends. The shared counter counts every lease in full, so the processes together
+never admit more than the limit; a share a process leased and did not use is lost to the others until the
+window ends (at most a 64th of what was left when it was leased). Near the limit the share is one hit: the
+last hits of a window are counted one by one, exactly.
+
 It runs on the fast lane's asyncpg pool (``Database.hot_pool``; statements prepared once per connection by the
 driver), or on a small pool of its own when the fast lane is off, never through the ORM.
 """
@@ -17,6 +24,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import cast
 
 import asyncpg
@@ -44,6 +52,18 @@ _GET_EXPIRY = f"SELECT expires_at FROM rate_limit_counters WHERE key = $1 AND ex
 _PURGE = f"DELETE FROM rate_limit_counters WHERE expires_at < {_NOW} - 60"  # noqa: S608
 _PURGE_EVERY_SECONDS = 60.0
 _MAX_BATCH = 500
+_MAX_COUNTERS = 100_000  # forgotten beyond this (a lease forgotten is a lease unused)
+_LEASE_SHARE = 64  # a lease takes this fraction of what is left in the window
+_MAX_LEASE = 1024
+
+
+@dataclass(slots=True)
+class _Lease:
+    """Hits of one counter this process has counted in the shared store and not served yet."""
+
+    left: int
+    count: int  # the shared count the next hit served from this lease stands for
+    expires_at: float  # the window's end (epoch seconds)
 
 
 class PostgresStorage(Storage):
@@ -57,6 +77,9 @@ class PostgresStorage(Storage):
         self._opening = asyncio.Lock()
         self.batches: Batcher[Sequence[tuple[str, int, int]], list[Count]] = Batcher(self._run, max_size=_MAX_BATCH)
         self._next_purge = time.monotonic() + _PURGE_EVERY_SECONDS
+        self._leases: dict[str, _Lease] = {}
+        self.statements = 0  # hit statements run (what leasing saves)
+        self._last_count: dict[str, int] = {}  # each counter's shared count when this process last wrote it
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -65,14 +88,60 @@ class PostgresStorage(Storage):
     # --- what the middleware calls: a request's hits, in one shared statement -----------------------------
 
     async def hit(self, hits: Sequence[Hit]) -> list[Count]:
-        return await self.batches.submit([(key, window, 1) for key, window in hits])
+        """Each hit served from this process's lease on its counter if one is left, else counted in the store
+        with a new lease (one statement shared by concurrent requests)."""
+        now = time.time()
+        counted: list[Count | None] = [self._from_lease(key, now) for key, _, _ in hits]
+        missing = [index for index, count in enumerate(counted) if count is None]
+        if missing:
+            wanted = [(hits[i][0], hits[i][1], self._lease_size(hits[i][0], hits[i][2])) for i in missing]
+            for index, (key, _, size), (count, expires_at) in zip(
+                missing, wanted, await self.batches.submit(wanted), strict=True
+            ):
+                counted[index] = self._take_lease(key, size, count, expires_at, limit=hits[index][2])
+        return [count for count in counted if count is not None]
+
+    def _from_lease(self, key: str, now: float) -> Count | None:
+        lease = self._leases.get(key)
+        if lease is None or lease.left <= 0 or now >= lease.expires_at:
+            return None
+        lease.left -= 1
+        lease.count += 1
+        return lease.count, lease.expires_at
+
+    def _lease_size(self, key: str, limit: int) -> int:
+        """A share of what was left at this process's last write (one hit for a counter it has not seen)."""
+        last = self._last_count.get(key)
+        if last is None:
+            if len(self._last_count) >= _MAX_COUNTERS:
+                self._last_count.clear()
+            return 1
+        return max(1, min((limit - last) // _LEASE_SHARE, _MAX_LEASE))
+
+    def _take_lease(self, key: str, size: int, count: int, expires_at: float, *, limit: int) -> Count:
+        """The first hit of a lease of ``size`` whose last hit took the shared count to ``count``; the rest,
+        as far as the limit allows, are kept for the next hits."""
+        self._last_count[key] = count
+        first = count - size + 1
+        usable = min(size, limit - first + 1)  # hits of the lease still within the limit (a race may cut it)
+        if usable > 1:
+            lease = self._leases.get(key)
+            if lease is not None and lease.expires_at == expires_at:  # concurrent requests leased at once
+                lease.left += usable - 1
+            else:
+                if lease is None and len(self._leases) >= _MAX_COUNTERS:
+                    self._leases.clear()
+                self._leases[key] = _Lease(left=usable - 1, count=first, expires_at=expires_at)
+        return first, expires_at
 
     async def _run(self, batch: Sequence[Sequence[tuple[str, int, int]]]) -> list[list[Count]]:
+        """Each hit is (key, window, amount); its count is the shared count after its last unit."""
         totals: dict[str, list[int]] = {}  # key: [amount, window]
         for hits in batch:
             for key, window, amount in hits:
                 totals.setdefault(key, [0, window])[0] += amount
         keys = sorted(totals)
+        self.statements += 1
         async with self._connection() as connection:
             rows = await connection.fetch(
                 _HIT, keys, [totals[key][0] for key in keys], [float(totals[key][1]) for key in keys]

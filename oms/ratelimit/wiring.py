@@ -9,9 +9,9 @@ from limits.storage import storage_from_string
 
 from oms.config import ConfigurationError, Settings
 from oms.db import Database
+from oms.kit.address import ClientAddress
 from oms.kit.crypto import derive_key
 from oms.kit.time import Clock
-from oms.ratelimit.address import ClientAddress
 from oms.ratelimit.counters import Counters, LimitsCounters
 from oms.ratelimit.lockout import Lockout
 from oms.ratelimit.policy import Family, families
