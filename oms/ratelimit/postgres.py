@@ -126,8 +126,8 @@ class PostgresStorage(Storage):
         usable = min(size, limit - first + 1)  # hits of the lease still within the limit (a race may cut it)
         if usable > 1:
             lease = self._leases.get(key)
-            if lease is not None and lease.expires_at == expires_at:  # concurrent requests leased at once
-                lease.left += usable - 1
+            if lease is not None and lease.left > 0 and lease.expires_at == expires_at:
+                lease.left += usable - 1  # concurrent requests leased at once (their counts now approximate)
             else:
                 if lease is None and len(self._leases) >= _MAX_COUNTERS:
                     self._leases.clear()
