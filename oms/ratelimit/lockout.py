@@ -16,8 +16,6 @@ back. Time is the app's clock (``ctx.clock``).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 from collections.abc import Sequence
 from datetime import timedelta
@@ -25,6 +23,7 @@ from datetime import timedelta
 from oms.config import Settings
 from oms.db import Database
 from oms.errors import RateLimited
+from oms.kit.crypto import hmac_sha256
 from oms.kit.time import Clock
 from oms.ratelimit import repository
 
@@ -45,8 +44,7 @@ class Lockout:
 
     def _digest(self, subject: Subject) -> str:
         kind, value = subject
-        message = f"{kind}\x00{value.lower() if kind == 'operator' else value}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return hmac_sha256(self._key, f"{kind}\x00{value.lower() if kind == 'operator' else value}")
 
     async def refuse_if_locked(self, subjects: Sequence[Subject]) -> frozenset[Subject]:
         """Raise 429 ``locked_out`` (with ``Retry-After``) when any of the subjects is locked out now; else
