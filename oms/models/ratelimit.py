@@ -13,7 +13,7 @@ from oms.models.base import Base
 class RateLimitCounter(Base):
     """One fixed window of one limit (``limits``' key: the limit, the family, the key or the address).
 
-    UNLOGGED on PostgreSQL (migration 0009): a counter is worth nothing after a crash, so it skips the WAL.
+    UNLOGGED on PostgreSQL (migration 0015): a counter is worth nothing after a crash, so it skips the WAL.
     Its clock is the database's (epoch seconds), the same for every API process. Unused on SQLite, where one
     process counts in memory."""
 
