@@ -546,17 +546,15 @@ def _moment(moment: datetime) -> str:
 def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
     from oms.auth import repository
     from oms.auth.scopes import described, granted_by
+    from oms.auth.service import key_status
 
     async def run(ctx: AppContext) -> None:
         now = ctx.clock.now()
         async with ctx.db.session_scope(write=False) as session:
             for key, tenant in await repository.list_keys(session, args.tenant):
-                if key.revoked_at:
-                    state = f"revoked {_moment(key.revoked_at)}"
-                elif key.expires_at and key.expires_at <= now:
-                    state = f"expired {_moment(key.expires_at)}"
-                else:
-                    state = "active"
+                status = key_status(key, now)
+                since = key.revoked_at if status == "revoked" else key.expires_at if status == "expired" else None
+                state = f"{status} {_moment(since)}" if since else status
                 expiry = f"expires {_moment(key.expires_at)}" if key.expires_at else "no expiry"
                 print(f"{key.id}\t{tenant.name}\t{key.mode}\t{state}\t{described(granted_by(key.scopes))}\t{expiry}")
 

@@ -25,6 +25,8 @@ ScopeName = Literal["read", "customers:write", "wallets:write", "money:write", "
 # What an operator may give: scopes or a preset (full: every scope of the day; read_only: read).
 Grant = Literal["read", "customers:write", "wallets:write", "money:write", "webhooks:write", "full", "read_only"]
 Grants = Annotated[list[Grant], Field(min_length=1, max_length=20)]
+# A key's state at a moment: revoked, else expired once its expiry has passed, else active (``key_status``).
+KeyStatus = Literal["active", "revoked", "expired"]
 TenantName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
 
 
@@ -68,7 +70,7 @@ class AdminApiKey(TypedDict):
     tenantId: str
     mode: Literal["sandbox", "live"]
     scopes: list[ScopeName]
-    status: Literal["active", "revoked", "expired"]
+    status: KeyStatus
     createdAt: str
     expiresAt: str | None
     revokedAt: str | None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +49,16 @@ class IssuedToken:
     tenant_id: str
     expires_at: datetime
     expires_in: int
+
+
+def key_status(key: ApiKey, now: datetime) -> schemas.KeyStatus:
+    """A key's state at ``now``, for people (the admin API, ``oms keys list``); ``live_key`` and
+    ``keys_statement`` state the same rule in SQL."""
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= now:
+        return "expired"
+    return "active"
 
 
 class AuthService:
@@ -212,12 +221,6 @@ class AuthService:
     @staticmethod
     def render_key(key: ApiKey, now: datetime) -> schemas.AdminApiKey:
         """A key as an operator sees it: never its secret nor the secret's hash."""
-        if key.revoked_at is not None:
-            status: Literal["active", "revoked", "expired"] = "revoked"
-        elif key.expires_at is not None and key.expires_at <= now:
-            status = "expired"
-        else:
-            status = "active"
         granted = granted_by(key.scopes)
         return {
             "id": key.id,
@@ -225,7 +228,7 @@ class AuthService:
             "tenantId": key.tenant_id,
             "mode": "live" if key.mode == "live" else "sandbox",
             "scopes": [scope.value for scope in Scope if scope in granted],
-            "status": status,
+            "status": key_status(key, now),
             "createdAt": isoformat(key.created_at),
             "expiresAt": isoformat(key.expires_at),
             "revokedAt": isoformat(key.revoked_at),
