@@ -2,7 +2,8 @@
 
 The matrix is generated from the document (``app.openapi()``): for each operation, a key holding every scope but
 the declared one is refused (403 ``insufficient_scope`` naming it) and a key holding only that scope is served.
-A route added without its scope, or without its case here, fails ``test_every_operation_is_in_the_matrix``.
+A route added without its scope, or without its case here (or in tests/routes.py, ``ID_ROUTES``, if it takes an id),
+fails ``test_every_operation_is_in_the_matrix``.
 """
 
 from __future__ import annotations
@@ -20,28 +21,14 @@ from oms.app import create_app
 from oms.auth import scopes
 from oms.auth.scopes import FULL, Scope
 from oms.context import AppContext
-from tests.funding.support import barcode_auth, cash_in, location
-from tests.support import (
-    Api,
-    OffsetClock,
-    assert_error,
-    create_customer,
-    create_key,
-    create_wallet,
-    exchange,
-    fund,
-    quote,
-    sandbox_settings,
-    settle,
-)
+from tests.funding.support import barcode_auth, cash_in
+from tests.routes import ID_ROUTES, TO_ADDRESS, one_of_each, send
+from tests.support import Api, OffsetClock, assert_error, create_key, exchange, quote, sandbox_settings
 
 TOKEN_EXCHANGE = ("POST", "/v0.9/auth/token")
-TO_ADDRESS = "0x" + "11" * 20
-FUNDING_TARGET = {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": TO_ADDRESS}}
 NYC = {"latitude": 40.7128, "longitude": -74.0060}
 
 Owned = dict[str, Any]
-# Each operation: its body (POST, PATCH) or query (GET, DELETE) for a 2xx, from what the tenant owns.
 Case = Callable[[Owned], dict[str, Any] | None]
 
 
@@ -60,52 +47,20 @@ OPERATIONS = [
     if (method.upper(), path) != TOKEN_EXCHANGE
 ]
 
+# Each operation without an id in its path (those are tests.routes.ID_ROUTES): its body (POST, PATCH) or
+# query (GET) for a 2xx, from what the tenant owns.
 MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/v0.9/customers"): lambda o: {},
     ("GET", "/v0.9/customers"): lambda o: None,
-    ("GET", "/v0.9/customers/{customer_id}"): lambda o: None,
-    ("PATCH", "/v0.9/customers/{customer_id}"): lambda o: {"firstName": "Grace"},
-    ("POST", "/v0.9/customers/{customer_id}/wallets"): lambda o: {"asset": "usdt", "chain": "polygon"},
-    ("GET", "/v0.9/customers/{customer_id}/wallets"): lambda o: None,
-    ("GET", "/v0.9/wallets/{wallet_id}/balance"): lambda o: None,
     ("POST", "/v0.9/quotes"): lambda o: o["quote_body"],
-    ("GET", "/v0.9/quotes/{quote_id}"): lambda o: None,
     ("POST", "/v0.9/transactions"): lambda o: {"quoteId": o["open_quote_id"]},
     ("GET", "/v0.9/transactions"): lambda o: None,
-    ("GET", "/v0.9/transactions/{transaction_id}"): lambda o: None,
-    ("GET", "/v0.9/customers/{customer_id}/transactions"): lambda o: None,
     ("POST", "/v0.9/webhooks"): lambda o: {"url": "http://127.0.0.1:9/other-hooks"},
     ("GET", "/v0.9/webhooks"): lambda o: None,
-    ("GET", "/v0.9/webhooks/{webhook_id}"): lambda o: None,
-    ("PATCH", "/v0.9/webhooks/{webhook_id}"): lambda o: {"enabled": False},
-    ("DELETE", "/v0.9/webhooks/{webhook_id}"): lambda o: None,
-    ("POST", "/v0.9/webhooks/{webhook_id}/rotate-secret"): lambda o: {},
-    ("POST", "/v0.9/webhooks/{webhook_id}/test"): lambda o: {},
-    ("GET", "/v0.9/webhooks/{webhook_id}/deliveries"): lambda o: None,
-    ("GET", "/v0.9/webhooks/{webhook_id}/deliveries/{delivery_id}"): lambda o: None,
-    ("POST", "/v0.9/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): lambda o: {},
     ("GET", "/v0.9/events"): lambda o: None,
-    ("GET", "/v0.9/events/{event_id}"): lambda o: None,
     ("GET", "/v0.9/cash-locations"): lambda o: {"provider": "greendot", "flow": "cashIn", "radius": 100, **NYC},
     ("POST", "/v0.9/cash-ins"): lambda o: o["cash_in_body"],
     ("GET", "/v0.9/cash-ins"): lambda o: None,
-    ("GET", "/v0.9/cash-ins/{cash_in_id}"): lambda o: None,
-    ("POST", "/v0.9/cash-ins/{cash_in_id}/refresh"): lambda o: {},
-    ("POST", "/v0.9/customers/{customer_id}/virtual-accounts"): lambda o: {"destination": FUNDING_TARGET},
-    ("GET", "/v0.9/customers/{customer_id}/virtual-accounts"): lambda o: None,
-    ("GET", "/v0.9/virtual-accounts/{virtual_account_id}"): lambda o: None,
-    ("PATCH", "/v0.9/virtual-accounts/{virtual_account_id}"): lambda o: {"status": "paused"},
-    ("DELETE", "/v0.9/virtual-accounts/{virtual_account_id}"): lambda o: None,
-    ("POST", "/v0.9/virtual-accounts/{virtual_account_id}/simulate"): lambda o: {"rail": "ach_in", "amount": "10.00"},
-    ("POST", "/v0.9/customers/{customer_id}/deposit-addresses"): lambda o: {
-        "source": {"asset": "usdc", "network": "polygon"},
-        "destination": FUNDING_TARGET,
-    },
-    ("GET", "/v0.9/customers/{customer_id}/deposit-addresses"): lambda o: None,
-    ("GET", "/v0.9/deposit-addresses/{deposit_address_id}"): lambda o: None,
-    ("PATCH", "/v0.9/deposit-addresses/{deposit_address_id}"): lambda o: {"status": "paused"},
-    ("DELETE", "/v0.9/deposit-addresses/{deposit_address_id}"): lambda o: None,
-    ("POST", "/v0.9/deposit-addresses/{deposit_address_id}/simulate"): lambda o: {"amount": {"value": "1.00"}},
     ("POST", "/v0.9/sandbox/fund"): lambda o: {"address": o["wallet_address"], "amount": "1.00"},
     ("GET", "/v0.9/sandbox/clock"): lambda o: None,
     ("POST", "/v0.9/sandbox/clock/advance"): lambda o: {"seconds": 60},
@@ -141,7 +96,8 @@ def test_every_operation_declares_exactly_one_known_scope() -> None:
 
 
 def test_every_operation_is_in_the_matrix() -> None:
-    assert {(method, path) for method, path, _ in OPERATIONS} == set(MATRIX)
+    assert not set(MATRIX) & set(ID_ROUTES)
+    assert {(method, path) for method, path, _ in OPERATIONS} == set(MATRIX) | set(ID_ROUTES)
 
 
 def test_a_refusal_is_documented_with_its_example() -> None:
@@ -158,41 +114,20 @@ async def key_of(client: httpx.AsyncClient, ctx: AppContext, tenant: str, grante
 
 @pytest.fixture
 async def owned(client: httpx.AsyncClient, ctx: AppContext, clock: OffsetClock) -> Owned:
-    """One of each resource of a new tenant (made with a full key), keyed by its path parameter name, and the
-    bodies that need them."""
+    """One of each resource of a new tenant (made with a full key; ``tests.routes.one_of_each``), keyed by its
+    path parameter name, and the bodies that need them."""
     tenant = f"scopes-{uuid.uuid4().hex}"
     api = await key_of(client, ctx, tenant, FULL)
-    customer = await create_customer(api)
-    wallet = await create_wallet(api, customer["id"])
-    await fund(api, wallet, "5.00")
-    await settle(ctx, clock, rounds=4)
-    executed = (await quote(api, customer, wallet, to=TO_ADDRESS, amount="1.00")).json()
-    transaction = (await api.post("/transactions", {"quoteId": executed["id"]})).json()
+    made = await one_of_each(api, ctx, clock)
+    customer, wallet, place = made.customer, made.wallet, made.place
     offer = await quote(api, customer, wallet, to=TO_ADDRESS, amount="1.00")
-    webhook = (await api.post("/webhooks", {"url": "http://127.0.0.1:9/hooks"})).json()
-    delivery = (await api.post(f"/webhooks/{webhook['id']}/test")).json()
-    place = await location(api, "CVS")
-    deposit = await cash_in(api, customer, wallet, place)
-    authorised = await barcode_auth(api, deposit["depositInstructions"]["code"], "20.00")
-    to_wallet = {"asset": "usdc", "network": "polygon", "wallet": {"id": wallet["id"]}}
-    account = (await api.post(f"/customers/{customer['id']}/virtual-accounts", {"destination": to_wallet})).json()
-    address_body = {"source": {"asset": "usdc", "network": "polygon"}, "destination": to_wallet}
-    address = (await api.post(f"/customers/{customer['id']}/deposit-addresses", address_body)).json()
+    authorised = await barcode_auth(api, made.cash_in["depositInstructions"]["code"], "20.00")
     second = await cash_in(api, customer, wallet, place)
     return {
+        **made.ids,
         "tenant": tenant,
-        "customer_id": customer["id"],
-        "wallet_id": wallet["id"],
         "wallet_address": wallet["address"],
-        "quote_id": executed["id"],
         "open_quote_id": offer.json()["id"],
-        "transaction_id": transaction["id"],
-        "webhook_id": webhook["id"],
-        "delivery_id": delivery["id"],
-        "event_id": delivery["eventId"],
-        "cash_in_id": deposit["id"],
-        "virtual_account_id": account["id"],
-        "deposit_address_id": address["id"],
         "quote_body": {
             "customerId": customer["id"],
             "source": {"walletId": wallet["id"], "asset": "usdc", "network": "polygon", "amount": "1.00"},
@@ -210,7 +145,7 @@ async def owned(client: httpx.AsyncClient, ctx: AppContext, clock: OffsetClock) 
             "amount": "20.00",
         },
         "auth_commit_body": {
-            "accountNumber": deposit["depositInstructions"]["code"],
+            "accountNumber": made.cash_in["depositInstructions"]["code"],
             "accountReferenceNumber": "store-1/lane-2",
             "amount": "20.00",
             "originalConfirmationId": authorised.json()["confirmationId"],
@@ -219,15 +154,9 @@ async def owned(client: httpx.AsyncClient, ctx: AppContext, clock: OffsetClock) 
 
 
 async def _send(api: Api, method: str, template: str, owned: Owned) -> httpx.Response:
-    path = template.removeprefix("/v0.9").format(**owned)
-    payload = MATRIX[(method, template)](owned)
-    if method == "GET":
-        return await api.get(path, **(payload or {}))
-    if method == "DELETE":
-        return await api.client.delete(path, headers=api.headers())
-    if method == "PATCH":
-        return await api.patch(path, payload)
-    return await api.post(path, payload)
+    route = (method, template)
+    payload = ID_ROUTES[route] if route in ID_ROUTES else MATRIX[route](owned)
+    return await send(api, method, template, owned, payload)
 
 
 @pytest.mark.parametrize(("method", "template"), [(method, path) for method, path, _ in OPERATIONS])
