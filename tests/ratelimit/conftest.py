@@ -24,9 +24,10 @@ class Limited:
         self.ctx = ctx
         self.clock = clock
 
-    def client(self, address: str | None = None) -> httpx.AsyncClient:
+    def client(self, address: str | None = None, *, base_url: str = "http://oms.test/v0.9") -> httpx.AsyncClient:
+        """A client of the OMS API (or of what ``base_url`` names, e.g. the admin API over https)."""
         transport = httpx.ASGITransport(app=self.app, client=(address or new_address(), 40000))
-        return httpx.AsyncClient(transport=transport, base_url="http://oms.test/v0.9")
+        return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 
 def new_address() -> str:
