@@ -25,8 +25,9 @@ _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class Policy:
     name: str
     item: RateLimitItem
-    amount: int = 0
-    window: int = 0
+    # the item's, read once here: every request reads them
+    amount: int = field(init=False)
+    window: int = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amount", self.item.amount)
@@ -46,10 +47,12 @@ class Family:
     per_key: tuple[Policy, ...]
     per_address: tuple[Policy, ...]
     # RateLimit-Policy's value, with and without the per-key policies (a request without a key has none)
-    policy_header: dict[bool, bytes] = field(default_factory=dict)
+    policy_header: dict[bool, bytes] = field(init=False)
 
-    def policies(self, keyed: bool) -> tuple[Policy, ...]:
-        return (self.per_key + self.per_address) if keyed else self.per_address
+    def __post_init__(self) -> None:
+        keyed = ", ".join(policy.header() for policy in self.per_key + self.per_address).encode()
+        unkeyed = ", ".join(policy.header() for policy in self.per_address).encode()
+        object.__setattr__(self, "policy_header", {True: keyed, False: unkeyed})
 
 
 def _policies(family: str, scope: str, notation: str) -> tuple[Policy, ...]:
@@ -72,9 +75,6 @@ def families(settings: Settings) -> dict[str, Family]:
     found: dict[str, Family] = {}
     for name, (per_key, per_address) in configured.items():
         family = Family(name, _policies(name, "key", per_key), _policies(name, "address", per_address))
-        for keyed in (True, False):
-            policies = family.policies(keyed)
-            family.policy_header[keyed] = ", ".join(policy.header() for policy in policies).encode()
         if family.per_key or family.per_address:
             found[name] = family
     return found
