@@ -77,15 +77,6 @@ async def main() -> None:
     settings = Settings(database_url=args.database, database_schema=schema, hot_reads=False)
     db = Database(settings)
     postgres = PostgresStorage(db, settings)
-    statements = 0
-    run = postgres._run  # count the statements the batches send
-
-    async def counted(batch: Any) -> Any:
-        nonlocal statements
-        statements += 1
-        return await run(batch)
-
-    postgres.batches._run = counted  # type: ignore[assignment]
     stores: dict[str, Counters | None] = {"none": None, "memory": LimitsCounters(_memory()), "postgresql": postgres}
     try:
         for name, counters in stores.items():
@@ -99,11 +90,11 @@ async def main() -> None:
                     addresses=ClientAddress(""),
                 )
             await _drive(app, token, 1000, args.concurrency)  # warm-up (the pool, the prepared statement)
-            statements = 0
+            postgres.statements = 0  # the hit statements it sends (PostgresStorage counts them)
             wall = time.perf_counter()
             cpu = await _drive(app, token, args.requests, args.concurrency)
             wall = (time.perf_counter() - wall) / args.requests * 1e6
-            extra = f", {statements / args.requests:.3f} statements/request" if name == "postgresql" else ""
+            extra = f", {postgres.statements / args.requests:.3f} statements/request" if name == "postgresql" else ""
             print(f"{name:10} {cpu:6.1f} us CPU/request, {wall:6.1f} us wall/request{extra}")
     finally:
         await postgres.close()
