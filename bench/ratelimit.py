@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+from limits.aio.storage import MemoryStorage
 
 from oms.auth.tokens import TokenSigner
 from oms.config import Settings
@@ -77,7 +78,8 @@ async def main() -> None:
     settings = Settings(database_url=args.database, database_schema=schema, hot_reads=False)
     db = Database(settings)
     postgres = PostgresStorage(db, settings)
-    stores: dict[str, Counters | None] = {"none": None, "memory": LimitsCounters(_memory()), "postgresql": postgres}
+    memory = LimitsCounters(MemoryStorage())
+    stores: dict[str, Counters | None] = {"none": None, "memory": memory, "postgresql": postgres}
     try:
         for name, counters in stores.items():
             app: Any = _answer
@@ -101,12 +103,6 @@ async def main() -> None:
         await db.dispose()
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await admin.close()
-
-
-def _memory() -> Any:
-    from limits.aio.storage import MemoryStorage
-
-    return MemoryStorage()
 
 
 if __name__ == "__main__":
