@@ -23,7 +23,7 @@ class Token(TypedDict):
 
 ScopeName = Literal["read", "customers:write", "wallets:write", "money:write", "webhooks:write"]
 # What an operator may give: scopes or a preset (full: every scope of the day; read_only: read).
-Grant = Literal["read", "customers:write", "wallets:write", "money:write", "webhooks:write", "full", "read_only"]
+Grant = Literal[ScopeName, "full", "read_only"]
 Grants = Annotated[list[Grant], Field(min_length=1, max_length=20)]
 # A key's state at a moment: revoked, else expired once its expiry has passed, else active (``key_status``).
 KeyStatus = Literal["active", "revoked", "expired"]
