@@ -16,12 +16,18 @@ def oms(settings, *args: str) -> subprocess.CompletedProcess[str]:  # type: igno
     )
 
 
-async def test_created_key_works_until_it_is_revoked(client, settings) -> None:
+def _created(settings, *args: str) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """``oms keys create`` for a new tenant: its name, the key and its secret."""
     tenant = f"cli-{uuid.uuid4().hex[:8]}"
-    created = oms(settings, "keys", "create", "--tenant", tenant)
+    created = oms(settings, "keys", "create", "--tenant", tenant, *args)
     assert created.returncode == 0, created.stderr
     key = re.search(r"apiKey:\s+(sk_sdbx_\S+)", created.stdout)[1]  # type: ignore[index]
     secret = re.search(r"apiSecret:\s+(\S+)", created.stdout)[1]  # type: ignore[index]
+    return tenant, key, secret
+
+
+async def test_created_key_works_until_it_is_revoked(client, settings) -> None:
+    tenant, key, secret = _created(settings)
     token = await client.post("/auth/token", json={"apiKey": key, "apiSecret": secret})
     assert token.status_code == 200
 
@@ -46,16 +52,6 @@ async def test_an_operator_can_deactivate_a_customer(api, settings) -> None:  # 
         await api.post(f"/customers/{customer['id']}/wallets", {"asset": "usdc", "chain": "polygon"})
     ).status_code == 201
     assert oms(settings, "customers", "set-status", "cst_01h455vb4pex5vsknk084sn02q", "inactive").returncode == 1
-
-
-def _created(settings, *args: str) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
-    """``oms keys create`` for a new tenant: its name, the key and its secret."""
-    tenant = f"cli-{uuid.uuid4().hex[:8]}"
-    created = oms(settings, "keys", "create", "--tenant", tenant, *args)
-    assert created.returncode == 0, created.stderr
-    key = re.search(r"apiKey:\s+(sk_sdbx_\S+)", created.stdout)[1]  # type: ignore[index]
-    secret = re.search(r"apiSecret:\s+(\S+)", created.stdout)[1]  # type: ignore[index]
-    return tenant, key, secret
 
 
 async def test_a_key_created_with_scopes_holds_only_those(client, settings) -> None:
