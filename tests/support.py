@@ -202,8 +202,9 @@ class Api:
         return await self.client.patch(path, json=json, headers=self.headers())
 
 
-async def new_api(client: httpx.AsyncClient, ctx: AppContext) -> Api:
-    issued = await create_key(ctx)
+async def new_api(client: httpx.AsyncClient, ctx: AppContext, **key: Any) -> Api:
+    """A signed-in client of a new key (``create_key``'s keywords: tenant, mode, scopes, expires_at)."""
+    issued = await create_key(ctx, **key)
     return Api(client, await exchange(client, issued), issued)
 
 

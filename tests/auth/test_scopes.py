@@ -23,7 +23,7 @@ from oms.auth.scopes import FULL, Scope
 from oms.context import AppContext
 from tests.funding.support import barcode_auth, cash_in
 from tests.routes import ID_ROUTES, TO_ADDRESS, one_of_each, send
-from tests.support import Api, OffsetClock, assert_error, create_key, exchange, quote, sandbox_settings
+from tests.support import Api, OffsetClock, assert_error, new_api, quote, sandbox_settings
 
 TOKEN_EXCHANGE = ("POST", "/v0.9/auth/token")
 NYC = {"latitude": 40.7128, "longitude": -74.0060}
@@ -108,8 +108,7 @@ def test_a_refusal_is_documented_with_its_example() -> None:
 
 
 async def key_of(client: httpx.AsyncClient, ctx: AppContext, tenant: str, granted: frozenset[str]) -> Api:
-    issued = await create_key(ctx, tenant=tenant, scopes=granted)
-    return Api(client, await exchange(client, issued), issued)
+    return await new_api(client, ctx, tenant=tenant, scopes=granted)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import re
 
 import httpx
 
-from tests.ratelimit.conftest import Limited, new_address
-from tests.support import EXTERNAL, Api, assert_error, create_key, exchange, execute, funded_wallet, quote
+from tests.ratelimit.conftest import new_address
+from tests.support import EXTERNAL, assert_error, create_key, execute, funded_wallet, new_api, quote
 
 SERVICE_LIMIT = re.compile(r'"(?P<name>[a-z_]+-(?:key|address))";r=(?P<r>\d+);t=(?P<t>\d+)')
 
@@ -18,11 +18,6 @@ def service_limits(response: httpx.Response) -> dict[str, tuple[int, int]]:
     found = {m["name"]: (int(m["r"]), int(m["t"])) for m in SERVICE_LIMIT.finditer(response.headers["ratelimit"])}
     assert found, response.headers["ratelimit"]
     return found
-
-
-async def signed_in(server: Limited, http: httpx.AsyncClient) -> Api:
-    issued = await create_key(server.ctx)
-    return Api(http, await exchange(http, issued), issued)
 
 
 def assert_rate_limited(response: httpx.Response, policy: str) -> None:
@@ -38,7 +33,7 @@ def assert_rate_limited(response: httpx.Response, policy: str) -> None:
 async def test_a_key_over_its_read_limit_is_429_with_retry_after_and_the_ratelimit_headers(limited) -> None:
     server = await limited(rate_limit_read_per_key="3/minute")
     async with server.client() as http:
-        api = await signed_in(server, http)
+        api = await new_api(http, server.ctx)
         answers = [await api.get("/customers") for _ in range(4)]
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
     assert [service_limits(answer)["read-key"][0] for answer in answers] == [2, 1, 0, 0]
@@ -49,7 +44,7 @@ async def test_a_key_over_its_read_limit_is_429_with_retry_after_and_the_ratelim
 async def test_another_key_from_the_same_address_has_its_own_key_limit(limited) -> None:
     server = await limited(rate_limit_read_per_key="2/minute")
     async with server.client() as http:
-        first, second = await signed_in(server, http), await signed_in(server, http)
+        first, second = await new_api(http, server.ctx), await new_api(http, server.ctx)
         assert [(await first.get("/customers")).status_code for _ in range(3)] == [200, 200, 429]
         assert (await second.get("/customers")).status_code == 200
 
@@ -58,10 +53,10 @@ async def test_an_address_over_its_limit_is_429_whatever_key_it_uses(limited) ->
     server = await limited(rate_limit_read_per_address="3/minute")
     address = new_address()
     async with server.client(address) as http:
-        statuses = [(await (await signed_in(server, http)).get("/customers")).status_code for _ in range(4)]
+        statuses = [(await (await new_api(http, server.ctx)).get("/customers")).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     async with server.client(new_address()) as elsewhere:
-        assert (await (await signed_in(server, elsewhere)).get("/customers")).status_code == 200
+        assert (await (await new_api(elsewhere, server.ctx)).get("/customers")).status_code == 200
 
 
 async def test_a_request_without_a_valid_key_counts_against_its_address_only(limited) -> None:
@@ -80,7 +75,7 @@ async def test_a_request_without_a_valid_key_counts_against_its_address_only(lim
 async def test_each_family_counts_apart(limited) -> None:
     server = await limited(rate_limit_write_per_key="1/minute", rate_limit_read_per_key="2/minute")
     async with server.client() as http:
-        api = await signed_in(server, http)
+        api = await new_api(http, server.ctx)
         assert (await api.post("/customers", {})).status_code == 201
         assert_rate_limited(await api.post("/customers", {}), "write-key")
         assert (await api.get("/customers")).status_code == 200  # reads have their own limit
@@ -116,7 +111,7 @@ async def test_the_fast_lanes_balance_reads_quotes_and_executions_are_limited(li
     # On PostgreSQL the fast lane answers these successes before the endpoints: the limits come before it.
     server = await limited(rate_limit_read_per_key="2/minute", rate_limit_write_per_key="5/minute")
     async with server.client() as http:
-        api = await signed_in(server, http)
+        api = await new_api(http, server.ctx)
         customer, wallet = await funded_wallet(api, server.ctx, server.clock)  # writes 1-3
         reads = [await api.get(f"/wallets/{wallet['id']}/balance") for _ in range(3)]
         first = await quote(api, customer, wallet, to=EXTERNAL, amount="1.00")  # write 4
@@ -132,7 +127,7 @@ async def test_the_fast_lanes_balance_reads_quotes_and_executions_are_limited(li
 async def test_with_limits_off_nothing_is_ever_429_and_no_ratelimit_header_is_sent(limited) -> None:
     server = await limited(rate_limits=False, rate_limit_read_per_key="1/minute", rate_limit_auth_per_key="1/minute")
     async with server.client() as http:
-        api = await signed_in(server, http)
+        api = await new_api(http, server.ctx)
         answers = [await api.get("/customers") for _ in range(5)]
     assert {answer.status_code for answer in answers} == {200}
     assert "ratelimit" not in answers[0].headers and "ratelimit-policy" not in answers[0].headers
