@@ -140,16 +140,32 @@ def process_env(settings: Settings, clock: OffsetClock | None = None) -> dict[st
 
 
 class OffsetClock:
-    """Real time plus an offset that tests can move forward."""
+    """Real time plus an offset that tests can move forward; ``held()`` stops it for a test that needs time to
+    move only when it says so."""
 
     def __init__(self) -> None:
         self.offset = timedelta()
+        self._held_at: datetime | None = None
 
     def now(self) -> datetime:
+        if self._held_at is not None:
+            return self._held_at
         return truncate(datetime.now(UTC) + self.offset)
 
     def advance(self, **delta: float) -> None:
         self.offset += timedelta(**delta)
+        if self._held_at is not None:
+            self._held_at = truncate(self._held_at + timedelta(**delta))
+
+    @contextmanager
+    def held(self) -> Iterator[OffsetClock]:
+        """Within it, the time stands still but for ``advance``; after it, real time plus the offset again
+        (never earlier than the held time: the real time went on meanwhile)."""
+        self._held_at = self.now()
+        try:
+            yield self
+        finally:
+            self._held_at = None
 
 
 async def create_key(

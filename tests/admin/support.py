@@ -11,7 +11,6 @@ import pyotp
 
 from oms.context import AppContext
 from oms.models.operator import OperatorRole
-from tests.support import OffsetClock
 
 PASSWORD = "correct horse battery staple"
 
@@ -31,13 +30,6 @@ class Person:
     def code(self, clock_now: Any) -> str:
         assert self.totp_secret is not None
         return pyotp.TOTP(self.totp_secret).at(clock_now)
-
-
-def align_to_step(clock: OffsetClock) -> None:
-    """Move the clock to one second into the next TOTP step: the test's next seconds all fall in one step, so
-    the codes it computes are the ones the server expects, whatever real time passes meanwhile."""
-    seconds = clock.now().timestamp()
-    clock.advance(seconds=30 - seconds % 30 + 1)
 
 
 async def make_operator(ctx: AppContext, role: OperatorRole = "admin", *, password: bool = True) -> Person:

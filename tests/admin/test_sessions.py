@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyotp
 
 from oms.context import AppContext
-from tests.admin.support import Browser, align_to_step, make_operator
+from tests.admin.support import Browser, make_operator
 from tests.support import OffsetClock, assert_error
 
 
@@ -90,29 +90,30 @@ async def test_an_active_session_ends_at_its_absolute_limit(
 async def test_totp_enrolment_then_every_login_needs_a_fresh_code(
     browser: Browser, ctx: AppContext, clock: OffsetClock
 ) -> None:
-    person = await make_operator(ctx, "viewer")
-    align_to_step(clock)
-    await browser.log_in(person)
-    uri = (await browser.post("/me/totp")).json()["provisioningUri"]
-    secret = pyotp.parse_uri(uri).secret
-    assert (await browser.get("/me")).json()["totpEnrolled"] is False  # not until confirmed
-    assert_error(await browser.post("/me/totp/confirm", {"code": "000000"}), 400, "invalid_totp_code", "code")
-    confirmed = await browser.post("/me/totp/confirm", {"code": pyotp.TOTP(secret).at(clock.now())})
-    assert confirmed.status_code == 200 and confirmed.json()["totpEnrolled"] is True
-    assert "provisioningUri" not in confirmed.text and secret not in (await browser.get("/me")).text
-    assert_error(await browser.post("/me/totp"), 409, "totp_already_enrolled")
-    await browser.delete("/session")
+    # The clock stands still but for the test's steps: every code it computes is of the step the server is in.
+    with clock.held():
+        person = await make_operator(ctx, "viewer")
+        await browser.log_in(person)
+        uri = (await browser.post("/me/totp")).json()["provisioningUri"]
+        secret = pyotp.parse_uri(uri).secret
+        assert (await browser.get("/me")).json()["totpEnrolled"] is False  # not until confirmed
+        assert_error(await browser.post("/me/totp/confirm", {"code": "000000"}), 400, "invalid_totp_code", "code")
+        confirmed = await browser.post("/me/totp/confirm", {"code": pyotp.TOTP(secret).at(clock.now())})
+        assert confirmed.status_code == 200 and confirmed.json()["totpEnrolled"] is True
+        assert "provisioningUri" not in confirmed.text and secret not in (await browser.get("/me")).text
+        assert_error(await browser.post("/me/totp"), 409, "totp_already_enrolled")
+        await browser.delete("/session")
 
-    assert_error(await browser.log_in(person), 401, "totp_required")
-    clock.advance(seconds=30)
-    code = pyotp.TOTP(secret).at(clock.now())
-    assert (await browser.log_in(person, code)).status_code == 201
-    assert_error(await browser.log_in(person, code), 401, "invalid_totp_code")  # a code is accepted once
-    clock.advance(seconds=30)
-    previous_step = pyotp.TOTP(secret).at(clock.now(), counter_offset=-1)  # already used: the one above
-    assert_error(await browser.log_in(person, previous_step), 401, "invalid_totp_code")
-    next_step = pyotp.TOTP(secret).at(clock.now(), counter_offset=1)  # one step ahead: a clock's drift
-    assert (await browser.log_in(person, next_step)).status_code == 201
-    clock.advance(seconds=30)
-    too_far = pyotp.TOTP(secret).at(clock.now(), counter_offset=3)
-    assert_error(await browser.log_in(person, too_far), 401, "invalid_totp_code")
+        assert_error(await browser.log_in(person), 401, "totp_required")
+        clock.advance(seconds=30)
+        code = pyotp.TOTP(secret).at(clock.now())
+        assert (await browser.log_in(person, code)).status_code == 201
+        assert_error(await browser.log_in(person, code), 401, "invalid_totp_code")  # a code is accepted once
+        clock.advance(seconds=30)
+        previous_step = pyotp.TOTP(secret).at(clock.now(), counter_offset=-1)  # already used: the one above
+        assert_error(await browser.log_in(person, previous_step), 401, "invalid_totp_code")
+        next_step = pyotp.TOTP(secret).at(clock.now(), counter_offset=1)  # one step ahead: a clock's drift
+        assert (await browser.log_in(person, next_step)).status_code == 201
+        clock.advance(seconds=30)
+        too_far = pyotp.TOTP(secret).at(clock.now(), counter_offset=3)
+        assert_error(await browser.log_in(person, too_far), 401, "invalid_totp_code")
