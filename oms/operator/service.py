@@ -8,7 +8,6 @@ the password is an argon2 hash; the TOTP secret is sealed with AES-GCM (associat
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.config import Mode
 from oms.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound, PermissionDenied, Unprocessable
-from oms.kit.crypto import constant_time_equals, hmac_sha256, open_sealed, seal
+from oms.kit.crypto import constant_time_equals, generate_secret, hmac_sha256, open_sealed, seal
 from oms.kit.ids import new_id
 from oms.kit.time import Clock, isoformat
 from oms.models import Operator, OperatorSession, OperatorToken
@@ -192,7 +191,7 @@ class OperatorService:
         return link
 
     def _new_link(self, operator: Operator) -> SetupLink:
-        token = SETUP_PREFIX + secrets.token_urlsafe(32)
+        token = generate_secret(SETUP_PREFIX)
         now = self._clock.now()
         operator.setup_token_hash = self._hash(token)
         operator.setup_expires_at = now + self._setup
@@ -372,8 +371,8 @@ class OperatorService:
         assert operator.password_hash is not None  # _password_matches checked it
         if self._hasher.check_needs_rehash(operator.password_hash):  # the parameters changed since it was hashed
             operator.password_hash = await asyncio.to_thread(self._hasher.hash, password)
-        cookie = SESSION_PREFIX + secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(32)
+        cookie = generate_secret(SESSION_PREFIX)
+        csrf = generate_secret("")
         expires = now + self.absolute
         session.add(
             OperatorSession(
@@ -394,7 +393,7 @@ class OperatorService:
         stored = operator.password_hash
         if stored is None:
             if self._dummy_hash is None:
-                self._dummy_hash = await asyncio.to_thread(self._hasher.hash, secrets.token_urlsafe(16))
+                self._dummy_hash = await asyncio.to_thread(self._hasher.hash, generate_secret("", 16))
             stored = self._dummy_hash
         try:
             await asyncio.to_thread(self._hasher.verify, stored, password)
@@ -434,7 +433,7 @@ class OperatorService:
         self, session: AsyncSession, operator_id: str, *, name: str, expires_in: int | None
     ) -> tuple[OperatorToken, str]:
         """A token acting with its operator's role (as it is at each use); the secret is returned only here."""
-        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        secret = generate_secret(TOKEN_PREFIX)
         now = self._clock.now()
         token = OperatorToken(
             id=new_id("optok"),
