@@ -33,7 +33,7 @@ from oms.responses import ERRORS, ErrorEnvelope
 from oms.routing import WRITE_METHODS
 
 BEARER = "bearerAuth"
-_REF = "#/components/schemas/{model}"
+REF = "#/components/schemas/{model}"
 
 
 _HEADERS: dict[str, dict[str, Any]] = {
@@ -71,10 +71,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         separate_input_output_schemas=app.separate_input_output_schemas,
     )
-    components = doc.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    _, envelope = models_json_schema([(ErrorEnvelope, "serialization")], ref_template=_REF)
-    schemas.update(envelope["$defs"])
+    components = add_error_envelope(doc)
     components["securitySchemes"] = {
         BEARER: {
             "type": "http",
@@ -93,26 +90,41 @@ def document(app: FastAPI) -> dict[str, Any]:
                 _complete(operation, route, method)
                 _exemplify(operation, recorded.get(f"{method.lower()} {route.path_format}", {}), parameters)
     _exemplify_by_schema(doc)
+    return doc
+
+
+def add_error_envelope(doc: dict[str, Any]) -> dict[str, Any]:
+    """The error envelope's schemas in place of FastAPI's validation error's (a validation failure is a 400 in
+    the envelope here); the document's components, to complete. Route schemas are all collected by now."""
+    components: dict[str, Any] = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _, envelope = models_json_schema([(ErrorEnvelope, "serialization")], ref_template=REF)
+    schemas.update(envelope["$defs"])
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
-    return doc
+    return components
+
+
+def drop_validation_error(responses: dict[str, Any]) -> None:
+    """FastAPI's own 422 "Validation Error" answer: a validation failure is a 400 in the envelope instead."""
+    if responses.get("422", {}).get("description") == "Validation Error":
+        del responses["422"]
 
 
 def scopes_needed(dependant: Dependant) -> list[str]:
     """The scopes a route's dependencies need (``needs``): one for every authenticated ``/v0.9`` route."""
-    return sorted({call.scope for each in _dependants(dependant) if isinstance(call := each.call, ScopeNeeded)})
+    return sorted({call.scope for each in dependants(dependant) if isinstance(call := each.call, ScopeNeeded)})
 
 
 def _complete(operation: dict[str, Any], route: RouteContext, method: str) -> None:
-    calls = {dependant.call for dependant in _dependants(route.dependant)}
+    calls = {dependant.call for dependant in dependants(route.dependant)}
     authenticated, idempotent = authenticate in calls, require_idempotency_key in calls
     scopes = scopes_needed(route.dependant)
     responses: dict[str, Any] = operation["responses"]
-    if responses.get("422", {}).get("description") == "Validation Error":
-        del responses["422"]  # FastAPI's; a validation failure is a 400 in the envelope here
+    drop_validation_error(responses)
     derived = {400, 429, 503}  # every route is rate limited (oms/ratelimit)
     derived |= {401} if authenticated else set()
-    derived |= {404} if any(_path_params(route.dependant)) else set()
+    derived |= {404} if any(path_params(route.dependant)) else set()
     derived |= {413} if method in WRITE_METHODS else set()
     derived |= {409, 422} if idempotent else set()
     declared = {int(code) for code in responses if code.startswith(("4", "5"))}
@@ -166,7 +178,7 @@ def _error_response(status: int, authenticated: bool) -> dict[str, Any]:
     return {
         "description": description,
         "headers": headers,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorEnvelope")}, "example": example}},
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}, "example": example}},
     }
 
 
@@ -211,12 +223,13 @@ def _require_idempotency_key(operation: dict[str, Any]) -> None:
             parameter["example"] = "5f0c6a4e-3b1d-4e8a-9f7e-2a6d1c9b8e41"
 
 
-def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+def dependants(dependant: Dependant) -> Iterator[Dependant]:
+    """A route's dependant and all it depends on, however deep: what the route's pipeline runs."""
     yield dependant
     for sub in dependant.dependencies:
-        yield from _dependants(sub)
+        yield from dependants(sub)
 
 
-def _path_params(dependant: Dependant) -> Iterator[Any]:
-    for each in _dependants(dependant):
+def path_params(dependant: Dependant) -> Iterator[Any]:
+    for each in dependants(dependant):
         yield from each.path_params

@@ -8,7 +8,6 @@ id, 503). The authorisation test walks this document, so a route cannot escape i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -16,18 +15,18 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic.json_schema import models_json_schema
 from starlette.responses import HTMLResponse
 
 from oms.admin.dependencies import CSRF_HEADER, ROLE_DEPENDENCIES, SESSION_COOKIE
 from oms.admin.endpoints import PREFIX
-from oms.responses import ErrorEnvelope, JSONResponse
+from oms.openapi import REF, add_error_envelope, dependants, drop_validation_error, path_params
+from oms.responses import JSONResponse
+from oms.routing import WRITE_METHODS
 
 SESSION_SCHEME = "operatorSession"
 TOKEN_SCHEME = "operatorToken"
 ROLE_EXTENSION = "x-oms-role"
 PUBLIC = "none"
-_REF = "#/components/schemas/{model}"
 _ERRORS = {
     400: "Bad request: a parameter is missing, unknown or invalid",
     401: "No operator credentials, or invalid, expired or revoked ones (a tenant's are always refused)",
@@ -44,7 +43,7 @@ _ERRORS = {
 
 def role_of(dependant: Dependant) -> str:
     """The role a route declares through its dependencies (``none``: a public way in)."""
-    roles = {ROLE_DEPENDENCIES[d.call] for d in _dependants(dependant) if d.call in ROLE_DEPENDENCIES}
+    roles = {ROLE_DEPENDENCIES[d.call] for d in dependants(dependant) if d.call in ROLE_DEPENDENCIES}
     if len(roles) > 1:
         raise ValueError(f"a route declares several roles: {sorted(roles)}")
     return roles.pop() if roles else PUBLIC
@@ -60,12 +59,7 @@ def document(routes: APIRouter) -> dict[str, Any]:
         f"`{ROLE_EXTENSION}`.",
         routes=routes.routes,
     )
-    components = doc.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    _, envelope = models_json_schema([(ErrorEnvelope, "serialization")], ref_template=_REF)
-    schemas.update(envelope["$defs"])
-    for unused in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(unused, None)
+    components = add_error_envelope(doc)
     components["securitySchemes"] = {
         SESSION_SCHEME: {
             "type": "apiKey",
@@ -88,15 +82,14 @@ def document(routes: APIRouter) -> dict[str, Any]:
             role = role_of(route.dependant)
             operation[ROLE_EXTENSION] = role
             responses: dict[str, Any] = operation["responses"]
-            if responses.get("422", {}).get("description") == "Validation Error":
-                del responses["422"]
+            drop_validation_error(responses)
             derived = {400, 503} | ({401, 403} if role != PUBLIC else set())
-            derived |= {404} if any(_path_params(route.dependant)) else set()
-            derived |= {413} if method in {"POST", "PUT", "PATCH", "DELETE"} else set()
+            derived |= {404} if any(path_params(route.dependant)) else set()
+            derived |= {413} if method in WRITE_METHODS else set()
             for status in sorted(derived | {int(code) for code in responses if code.startswith(("4", "5"))}):
                 responses[str(status)] = {
                     "description": _ERRORS[status],
-                    "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorEnvelope")}}},
+                    "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}},
                 }
             operation["security"] = [{SESSION_SCHEME: []}, {TOKEN_SCHEME: []}] if role != PUBLIC else []
     return doc
@@ -138,14 +131,3 @@ def install(app: FastAPI, routes: APIRouter, *, swagger_assets: str) -> None:
     """The admin routes on the app, outside the OMS API's document, with their own document and docs page."""
     app.include_router(routes, include_in_schema=False)
     app.include_router(docs_router(routes, swagger_assets=swagger_assets))
-
-
-def _dependants(dependant: Dependant) -> Iterator[Dependant]:
-    yield dependant
-    for sub in dependant.dependencies:
-        yield from _dependants(sub)
-
-
-def _path_params(dependant: Dependant) -> Iterator[Any]:
-    for each in _dependants(dependant):
-        yield from each.path_params
