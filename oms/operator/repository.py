@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.models import Operator, OperatorSession, OperatorToken
+
+Held = TypeVar("Held", OperatorSession, OperatorToken)
 
 
 async def get(session: AsyncSession, operator_id: str, *, for_update: bool = False) -> Operator | None:
@@ -39,13 +42,7 @@ async def active_admins(session: AsyncSession) -> int:
 
 
 async def session_with_operator(session: AsyncSession, session_id: str) -> tuple[OperatorSession, Operator] | None:
-    statement = (
-        select(OperatorSession, Operator)
-        .join(Operator, Operator.id == OperatorSession.operator_id)
-        .where(OperatorSession.id == session_id)
-    )
-    row = (await session.execute(statement)).first()
-    return None if row is None else (row[0], row[1])
+    return await _with_operator(session, OperatorSession, OperatorSession.id == session_id)
 
 
 async def touch_session(session: AsyncSession, session_id: str, now: datetime) -> None:
@@ -69,11 +66,14 @@ async def end_sessions_of(session: AsyncSession, operator_id: str, now: datetime
 
 
 async def token_with_operator(session: AsyncSession, token_hash: str) -> tuple[OperatorToken, Operator] | None:
-    statement = (
-        select(OperatorToken, Operator)
-        .join(Operator, Operator.id == OperatorToken.operator_id)
-        .where(OperatorToken.token_hash == token_hash)
-    )
+    return await _with_operator(session, OperatorToken, OperatorToken.token_hash == token_hash)
+
+
+async def _with_operator(
+    session: AsyncSession, held: type[Held], found_by: ColumnElement[bool]
+) -> tuple[Held, Operator] | None:
+    """A session's or token's row and its operator's, in one query (the admin API's authentication, per request)."""
+    statement = select(held, Operator).join(Operator, Operator.id == held.operator_id).where(found_by)
     row = (await session.execute(statement)).first()
     return None if row is None else (row[0], row[1])
 
