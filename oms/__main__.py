@@ -138,13 +138,13 @@ def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     set_role = operators.add_parser("set-role", help="change an operator's role (never the last active admin's)")
     set_role.add_argument("operator", help="email or id")
     set_role.add_argument("role", choices=roles)
-    set_role.set_defaults(handler=_operators_set_role)
+    set_role.set_defaults(handler=_operators_change, status=None)
     disable = operators.add_parser("disable", help="disable an operator: refused at once, sessions and tokens end")
     disable.add_argument("operator", help="email or id")
-    disable.set_defaults(handler=_operators_status, status="disabled")
+    disable.set_defaults(handler=_operators_change, role=None, status="disabled")
     enable = operators.add_parser("enable", help="enable a disabled operator again")
     enable.add_argument("operator", help="email or id")
-    enable.set_defaults(handler=_operators_status, status="active")
+    enable.set_defaults(handler=_operators_change, role=None, status="active")
     reset = operators.add_parser(
         "reset-totp", help="forget an operator's second factor (a lost device); live mode: prints a link to enrol again"
     )
@@ -309,29 +309,20 @@ def _operators_list(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-def _operators_set_role(settings: Settings, args: argparse.Namespace) -> int:
-    action = f"operators set-role {args.role}"
+def _operators_change(settings: Settings, args: argparse.Namespace) -> int:
+    """set-role, disable, enable: one change, of the role or of the status (the other is None)."""
+    if args.role is not None:
+        action = f"operators set-role {args.role}"
+    else:
+        action = "operators " + ("disable" if args.status == "disabled" else "enable")
 
     async def work(ctx: AppContext, operator_id: str) -> None:
         async with ctx.db.session_scope() as session:
-            await ctx.operators.change(session, operator_id, role=args.role)
+            await ctx.operators.change(session, operator_id, role=args.role, status=args.status)
             await _audited(ctx, session, action, object_id=operator_id)
 
     _operator_action(settings, work, args.operator, action=action)
-    print(f"{args.operator} is {args.role}")
-    return 0
-
-
-def _operators_status(settings: Settings, args: argparse.Namespace) -> int:
-    action = "operators " + ("disable" if args.status == "disabled" else "enable")
-
-    async def work(ctx: AppContext, operator_id: str) -> None:
-        async with ctx.db.session_scope() as session:
-            await ctx.operators.change(session, operator_id, status=args.status)
-            await _audited(ctx, session, action, object_id=operator_id)
-
-    _operator_action(settings, work, args.operator, action=action)
-    print(f"{args.operator} is {args.status}")
+    print(f"{args.operator} is {args.role or args.status}")
     return 0
 
 
