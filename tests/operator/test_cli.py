@@ -61,29 +61,20 @@ async def test_create_prints_a_setup_link_that_sets_the_password_once(
     assert re.search(rf"op_\S+\t{re.escape(email)}\tapprover\tactive\tpassword\tno-totp", listed.stdout), listed.stdout
 
 
+def create_prompted(
+    oms: Callable[..., subprocess.CompletedProcess[str]], email: str, answers: str = f"{PASSWORD}\n{PASSWORD}\n"
+) -> subprocess.CompletedProcess[str]:
+    """``oms operators create EMAIL --role viewer --password-prompt``, typing ``answers`` at the prompts."""
+    return oms("operators", "create", email, "--role", "viewer", "--password-prompt", stdin=answers)
+
+
 async def test_password_prompt_asks_twice_and_prints_no_secret(
     oms: Callable[..., subprocess.CompletedProcess[str]], admin_http: httpx.AsyncClient
 ) -> None:
     email = new_email()
-    differ = oms(
-        "operators",
-        "create",
-        email,
-        "--role",
-        "viewer",
-        "--password-prompt",
-        stdin=f"{PASSWORD}\nother one entirely\n",
-    )
+    differ = create_prompted(oms, email, f"{PASSWORD}\nother one entirely\n")
     assert differ.returncode == 2 and "differ" in differ.stderr
-    created = oms(
-        "operators",
-        "create",
-        email,
-        "--role",
-        "viewer",
-        "--password-prompt",
-        stdin=f"{PASSWORD}\n{PASSWORD}\n",
-    )
+    created = create_prompted(oms, email)
     assert created.returncode == 0, created.stderr
     assert PASSWORD not in created.stdout and "setup#token" not in created.stdout  # sandbox: nothing left to set up
     assert (await admin_http.post("/session", json={"email": email, "password": PASSWORD})).status_code == 201
@@ -93,15 +84,7 @@ async def test_set_role_disable_and_reset_totp(
     oms: Callable[..., subprocess.CompletedProcess[str]], admin_http: httpx.AsyncClient
 ) -> None:
     email = new_email()
-    oms(
-        "operators",
-        "create",
-        email,
-        "--role",
-        "viewer",
-        "--password-prompt",
-        stdin=f"{PASSWORD}\n{PASSWORD}\n",
-    )
+    create_prompted(oms, email)
     assert oms("operators", "set-role", email, "approver").returncode == 0
     login = await admin_http.post("/session", json={"email": email, "password": PASSWORD})
     assert login.json()["operator"]["role"] == "approver"
