@@ -60,19 +60,6 @@ class LoginGuard(Protocol):
     async def succeeded(self, subjects: Subjects) -> None: ...
 
 
-class NoLockout:
-    """Until the lockout service is wired: every attempt is judged on its credentials alone."""
-
-    async def refuse_if_locked(self, subjects: Subjects) -> None:
-        return None
-
-    async def failed(self, subjects: Subjects) -> None:
-        return None
-
-    async def succeeded(self, subjects: Subjects) -> None:
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class SetupLink:
     operator_id: str
@@ -117,8 +104,8 @@ class OperatorService:
         setup_seconds: float,
         idle_seconds: float,
         absolute_seconds: float,
+        guard: LoginGuard,
         hasher: PasswordHasher | None = None,
-        guard: LoginGuard | None = None,
     ) -> None:
         self._clock = clock
         self.mode = mode
@@ -130,7 +117,7 @@ class OperatorService:
         self.absolute = timedelta(seconds=absolute_seconds)
         self._touch = timedelta(seconds=min(TOUCH_SECONDS, idle_seconds / 4))
         self._hasher = hasher or PasswordHasher()
-        self.guard: LoginGuard = guard or NoLockout()
+        self.guard = guard
         self._dummy_hash: str | None = None
 
     @property
