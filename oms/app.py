@@ -111,6 +111,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
             counters=limiting.counters,
             key_of_authorization=context.auth.signer.key_id_of,
             addresses=limiting.addresses,
+            store_timeout=settings.rate_limit_store_timeout_seconds,
+            store_retry=settings.rate_limit_store_retry_seconds,
         )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     _install_error_handlers(app)

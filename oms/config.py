@@ -178,6 +178,11 @@ class Settings(BaseSettings):
     # On PostgreSQL the counters use the hot pool (below): the hits of concurrent requests share one statement.
     # With the hot pool switched off (OMS_HOT_READS=false) they open this many connections of their own.
     rate_limit_pool_size: int = Field(default=2, ge=1)
+    # How long a request waits for its counts. A store slower than this (or failing) is given up on: the
+    # request passes uncounted, and so does every request for rate_limit_store_retry_seconds, so an outage of
+    # the store never adds its timeouts to each answer (the sign-in lockout still holds: it is in the database).
+    rate_limit_store_timeout_seconds: float = Field(default=0.5, gt=0)
+    rate_limit_store_retry_seconds: float = Field(default=2.0, gt=0)
     rate_limit_auth_per_key: str = "60/minute"
     rate_limit_auth_per_address: str = "1200/minute"
     rate_limit_admin_login_per_address: str = "60/minute"

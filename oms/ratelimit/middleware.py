@@ -8,12 +8,15 @@ by its address only. All its hits are one call to the store (``counters``). Over
 429 ``rate_limit_error`` ``rate_limited`` with ``Retry-After``; every answer of a limited route carries
 ``RateLimit-Policy`` and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers-11).
 
-If the store fails (Redis or the database unreachable), requests pass uncounted, with a warning at most every
-10 seconds: a limit protects the service, it is not a reason to refuse all of it.
+If the store fails or does not answer within ``store_timeout`` (Redis or the database unreachable or frozen),
+requests pass uncounted, with a warning at most every 10 seconds: a limit protects the service, it is not a
+reason to refuse all of it. After a failure the store is left alone for ``store_retry`` seconds (every request
+passes uncounted meanwhile), so an outage adds its timeout to one request, not to each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -44,12 +47,17 @@ class RateLimits:
         counters: Counters,
         key_of_authorization: Callable[[str], str | None],
         addresses: ClientAddress,
+        store_timeout: float,
+        store_retry: float,
     ) -> None:
         self.app = app
         self._families = families
         self._counters = counters
         self._key_of_authorization = key_of_authorization
         self._addresses = addresses
+        self._store_timeout = store_timeout
+        self._store_retry = store_retry
+        self._store_down_until = -math.inf
         self._warned_at = -math.inf
         self._plans: dict[tuple[str, str | None, str], tuple[tuple[Policy, ...], list[Hit]]] = {}
 
@@ -60,14 +68,16 @@ class RateLimits:
         if family is None:
             await self.app(scope, receive, send)
             return
+        if time.monotonic() < self._store_down_until:
+            await self.app(scope, receive, send)
+            return
         key_id = self._key_of(scope, family.name)
         policies, hits = self._plan(family, key_id, self._addresses.of(scope))
         try:
-            counts = await self._counters.hit(hits)
-        except Exception:  # the store is down: serve uncounted (see the module's docstring)
-            if time.monotonic() - self._warned_at >= _WARN_EVERY_SECONDS:
-                self._warned_at = time.monotonic()
-                log.warning("rate-limit store unavailable: requests are not counted", exc_info=True)
+            async with asyncio.timeout(self._store_timeout):
+                counts = await self._counters.hit(hits)
+        except Exception:  # the store is down or too slow: serve uncounted (see the module's docstring)
+            self._store_unavailable()
             await self.app(scope, receive, send)
             return
         now = time.time()
@@ -100,6 +110,15 @@ class RateLimits:
             await send(message)
 
         await self.app(scope, receive, send_with_limits)
+
+    def _store_unavailable(self) -> None:
+        now = time.monotonic()
+        self._store_down_until = now + self._store_retry
+        if now - self._warned_at >= _WARN_EVERY_SECONDS:
+            self._warned_at = now
+            log.warning(
+                "rate-limit store unavailable: requests are not counted for %.1f s", self._store_retry, exc_info=True
+            )
 
     def _plan(self, family: Family, key_id: str | None, address: str) -> tuple[tuple[Policy, ...], list[Hit]]:
         """The policies counting this request and its hits: built once per family, key and address (the same

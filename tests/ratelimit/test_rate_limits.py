@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -156,3 +157,37 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(limited) 
     async with server.client(new_address()) as direct:  # not a trusted proxy: its header is ignored
         first = await direct.get("/customers", headers={"X-Forwarded-For": client_b})
         assert first.status_code == 401
+
+
+async def test_a_store_that_never_answers_is_given_up_on_and_left_alone_for_a_while(limited) -> None:
+    """A frozen store (here a listener on loopback that accepts and never speaks, where Redis should be): the
+    first request waits for it no longer than the store's timeout and passes uncounted; the next ones, within
+    the retry period, do not touch it at all."""
+    connections: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+
+    frozen = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = frozen.sockets[0].getsockname()[1]
+    try:
+        server = await limited(
+            rate_limit_storage=f"redis://127.0.0.1:{port}",
+            rate_limit_read_per_key="1/minute",
+            rate_limit_store_timeout_seconds=0.2,
+            rate_limit_store_retry_seconds=60,
+        )
+        async with server.client() as http:
+            api = await new_api(http, server.ctx)
+            first = await api.get("/customers")
+            reached = len(connections)
+            later = [await api.get("/customers") for _ in range(3)]
+        assert reached >= 1
+        assert {answer.status_code for answer in [first, *later]} == {200}  # over "1/minute", yet not counted
+        assert "ratelimit" not in first.headers
+        assert len(connections) == reached
+    finally:
+        for writer in connections:
+            writer.close()
+        frozen.close()
+        await frozen.wait_closed()
