@@ -90,6 +90,8 @@ async def main() -> None:
                     counters=counters,
                     key_of_authorization=signer.key_id_of,
                     addresses=ClientAddress(""),
+                    store_timeout=settings.rate_limit_store_timeout_seconds,
+                    store_retry=settings.rate_limit_store_retry_seconds,
                 )
             await _drive(app, token, 1000, args.concurrency)  # warm-up (the pool, the prepared statement)
             postgres.statements = 0  # the hit statements it sends (PostgresStorage counts them)

@@ -21,6 +21,11 @@ Count = tuple[int, float]
 
 
 class Counters(Protocol):
+    def hit_at_hand(self, hits: Sequence[Hit]) -> list[Count] | None:
+        """The counts of ``hits`` if this process can give them without waiting (then they are counted), else
+        None (and nothing is counted): the request then waits for ``hit``."""
+        ...
+
     async def hit(self, hits: Sequence[Hit]) -> list[Count]: ...
 
     async def close(self) -> None: ...
@@ -33,6 +38,9 @@ class LimitsCounters:
         self.storage = storage
         # In memory every call is immediate: tasks would cost more than they overlap.
         self._concurrent = not isinstance(storage, MemoryStorage)
+
+    def hit_at_hand(self, hits: Sequence[Hit]) -> list[Count] | None:
+        return None  # `limits`' storages are all async
 
     async def hit(self, hits: Sequence[Hit]) -> list[Count]:
         if self._concurrent and len(hits) > 1:

@@ -73,19 +73,21 @@ class RateLimits:
             return
         key_id = self._key_of(scope, family.name)
         policies, hits = self._plan(family, key_id, self._addresses.of(scope))
-        try:
-            async with asyncio.timeout(self._store_timeout):
-                counts = await self._counters.hit(hits)
-        except Exception:  # the store is down or too slow: serve uncounted (see the module's docstring)
-            self._store_unavailable()
-            await self.app(scope, receive, send)
-            return
+        counts = self._counters.hit_at_hand(hits)
+        if counts is None:
+            try:
+                async with asyncio.timeout(self._store_timeout):
+                    counts = await self._counters.hit(hits)
+            except Exception:  # the store is down or too slow: serve uncounted (see the module's docstring)
+                self._store_unavailable()
+                await self.app(scope, receive, send)
+                return
         now = time.time()
         service: list[str] = []
         exceeded: tuple[int, Policy] | None = None
         for policy, (count, expires_at) in zip(policies, counts, strict=True):
             reset = max(0, math.ceil(expires_at - now))
-            service.append(f'"{policy.name}";r={max(0, policy.amount - count)};t={reset}')
+            service.append(policy.state_format % (max(0, policy.amount - count), reset))
             if count > policy.amount and (exceeded is None or reset > exceeded[0]):
                 exceeded = (reset, policy)
         policy_header = family.policy_header[key_id is not None]

@@ -28,10 +28,13 @@ class Policy:
     # the item's, read once here: every request reads them
     amount: int = field(init=False)
     window: int = field(init=False)
+    # this policy's item of the RateLimit header, to fill with what is left and the seconds to the window's end
+    state_format: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amount", self.item.amount)
         object.__setattr__(self, "window", int(self.item.get_expiry()))
+        object.__setattr__(self, "state_format", f'"{self.name}";r=%d;t=%d')
 
     def counter_key(self, identifier: str) -> str:
         # limits' own key (namespace, amount, window) with the policy and who it counts

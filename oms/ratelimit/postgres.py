@@ -87,6 +87,22 @@ class PostgresStorage(Storage):
 
     # --- what the middleware calls: a request's hits, in one shared statement -----------------------------
 
+    def hit_at_hand(self, hits: Sequence[Hit]) -> list[Count] | None:
+        """Every hit from this process's leases, if each has one left (most requests, far from the limits)."""
+        now = time.time()
+        leases = self._leases
+        for key, _, _ in hits:
+            lease = leases.get(key)
+            if lease is None or lease.left <= 0 or now >= lease.expires_at:
+                return None
+        counted: list[Count] = []
+        for key, _, _ in hits:
+            lease = leases[key]
+            lease.left -= 1
+            lease.count += 1
+            counted.append((lease.count, lease.expires_at))
+        return counted
+
     async def hit(self, hits: Sequence[Hit]) -> list[Count]:
         """Each hit served from this process's lease on its counter if one is left, else counted in the store
         with a new lease (one statement shared by concurrent requests)."""
