@@ -11,7 +11,14 @@ from starlette.responses import JSONResponse as StarletteJSONResponse
 
 
 class JSONResponse(StarletteJSONResponse):
+    # The ``id`` of the resource the answer is (a document with a string ``id``): what the audit log records
+    # as a write's object, read here so that nothing parses the rendered body again.
+    resource_id: str | None = None
+
     def render(self, content: Any) -> bytes:
+        if isinstance(content, dict):
+            found = content.get("id")
+            self.resource_id = found if isinstance(found, str) else None
         return orjson.dumps(content)
 
 

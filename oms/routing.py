@@ -112,8 +112,10 @@ class OMSRoute(APIRoute):
             db = provided_by(request).get(Database)
             # The audit log's name for what the request does: ``METHOD /path-template``, the template with the
             # prefix its router was included under (FastAPI keeps the router's own path on the route).
-            prefix = "/".join(request.scope["path"].split("/")[:-depth]) if depth else ""
-            action = f"{methods} {prefix}{self.path_format}"
+            action = ""
+            if write:  # reads are not audited
+                prefix = "/".join(request.scope["path"].split("/")[:-depth]) if depth else ""
+                action = f"{methods} {prefix}{self.path_format}"
             async with db.session(write=write) as session:
                 request.state.session = session
                 try:
@@ -284,7 +286,7 @@ def _entry(
     """What the audit log keeps of a request: ids, never its body. The object is the resource the answer
     names (a created one's ``id``), else the route's last path parameter."""
     actor: Actor = getattr(request.state, "actor", None) or ANONYMOUS
-    object_id = _answered_id(response) if response is not None else None
+    object_id = getattr(response, "resource_id", None)  # oms.responses.JSONResponse's
     if object_id is None and request.path_params:
         # the client's text (a refused request's path may hold anything): as the column can keep it
         object_id = str(list(request.path_params.values())[-1]).replace("\x00", "")[:255]
@@ -302,18 +304,6 @@ def _entry(
             error_code=code,
         )
     )
-
-
-def _answered_id(response: Response) -> str | None:
-    body = bytes(getattr(response, "body", b""))  # a streamed answer has none
-    if not body.startswith(b"{"):
-        return None
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    found = document.get("id") if isinstance(document, dict) else None
-    return found if isinstance(found, str) else None
 
 
 async def _refused(
