@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from oms.admin.dependencies import SESSION_COOKIE, Viewer
@@ -65,7 +66,9 @@ async def log_in(body: Login, request: Request, db: Db, operators: Operators, ad
         "expiresAt": isoformat(new.expires_at),
         "idleTimeoutSeconds": int(operators.idle.total_seconds()),
     }
-    response = JSONResponse(answer, status_code=201)
+    # The email's failures are forgotten once the login's transaction has ended (SQLite has one writer).
+    forget = BackgroundTask(operators.guard.forget, list(new.proven)) if new.proven else None
+    response = JSONResponse(answer, status_code=201, background=forget)
     response.set_cookie(
         SESSION_COOKIE,
         new.cookie,

@@ -35,7 +35,8 @@ MAX_PASSWORD = 256
 # A session's last activity is written at most this often (and never less often than a quarter of the idle
 # limit): reads then cost no write, and the idle limit is exact to within this.
 TOUCH_SECONDS = 60.0
-Subjects = Sequence[tuple[str, str]]
+Subject = tuple[str, str]  # what the lockout counts: ("operator", email), ("address", client address)
+Subjects = Sequence[Subject]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +56,9 @@ class OperatorContext:
 class LoginGuard(Protocol):
     """The lockout of failed logins (``oms.ratelimit.lockout.Lockout`` offers this interface)."""
 
-    async def refuse_if_locked(self, subjects: Subjects) -> object: ...
+    async def refuse_if_locked(self, subjects: Subjects) -> frozenset[Subject]: ...
     async def failed(self, subjects: Subjects) -> None: ...
-    async def succeeded(self, subjects: Subjects) -> None: ...
+    async def forget(self, subjects: Subjects) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,9 @@ class NewSession:
     cookie: str
     csrf_token: str
     expires_at: datetime
+    # The subjects whose failures the login's success forgets (its email, if it had any on record), for the
+    # caller to clear once the login's own transaction has ended (``Lockout.forget``).
+    proven: tuple[Subject, ...]
 
 
 def normalise_email(email: str) -> str:
@@ -331,8 +335,8 @@ class OperatorService:
         """Email, password and (when enrolled, always in live mode) a TOTP code: a new session. Every failure
         counts against the email and the client address in the lockout (``LoginGuard``)."""
         email = email.strip().lower()
-        subjects = [("operator", email), ("address", address)]
-        await self.guard.refuse_if_locked(subjects)
+        subjects: list[Subject] = [("operator", email), ("address", address)]
+        recorded = await self.guard.refuse_if_locked(subjects)
         operator = await repository.by_email(session, email, for_update=True)
         if operator is None or operator.status != "active" or not await self._password_matches(operator, password):
             await session.rollback()  # the attempt's transaction ends: the failure is written in the guard's own
@@ -354,7 +358,6 @@ class OperatorService:
                 "A second factor is required in live mode and none is enrolled: ask an admin for a setup link "
                 "(oms operators reset-totp).",
             )
-        await self.guard.succeeded(subjects)
         assert operator.password_hash is not None  # _password_matches checked it
         if self._hasher.check_needs_rehash(operator.password_hash):  # the parameters changed since it was hashed
             operator.password_hash = await asyncio.to_thread(self._hasher.hash, password)
@@ -373,7 +376,8 @@ class OperatorService:
             )
         )
         await session.flush()
-        return NewSession(operator, cookie, csrf, expires)
+        # one good password must not clear an address that guesses others: only the email is forgotten
+        return NewSession(operator, cookie, csrf, expires, proven=tuple(recorded & {subjects[0]}))
 
     async def _password_matches(self, operator: Operator, password: str) -> bool:
         """argon2 verification, off the event loop; an account without a password costs the same time."""

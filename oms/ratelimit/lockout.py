@@ -40,7 +40,6 @@ class Lockout:
         self._base = settings.lockout_seconds
         self._cap = settings.lockout_max_seconds
         self._forget = timedelta(seconds=settings.lockout_forget_seconds)
-        self._noted_resets: set[str] = set()  # SQLite: successes whose reset is not written yet (``succeeded``)
 
     def _digest(self, subject: Subject) -> str:
         kind, value = subject
@@ -49,7 +48,6 @@ class Lockout:
     async def refuse_if_locked(self, subjects: Sequence[Subject]) -> frozenset[Subject]:
         """Raise 429 ``locked_out`` (with ``Retry-After``) when any of the subjects is locked out now; else
         answer those with failures on record (only their success has anything to reset)."""
-        await self._write_noted_resets()
         now = self._clock.now()
         digests = {self._digest(subject): subject for subject in subjects}
         async with self._db.session(write=False) as session:
@@ -66,7 +64,6 @@ class Lockout:
 
     async def failed(self, subjects: Sequence[Subject]) -> None:
         """Count a failed attempt against each subject, locking out those that reach their threshold."""
-        await self._write_noted_resets()
         now = self._clock.now()
         async with self._db.session_scope() as session:
             await repository.forget_before(session, now - self._forget, now)
@@ -82,35 +79,15 @@ class Lockout:
                     record.locked_until = now + timedelta(seconds=self.lockout_seconds(record.level))
             await session.flush()
 
-    async def succeeded(self, subjects: Sequence[Subject]) -> None:
-        """A success: these subjects' failures and lockouts are forgotten, but an address's (the success proved
-        a key or an email, not that the address guesses nothing). Nothing is written when they have none.
-
-        The caller's transaction may still hold SQLite's one write lock (an operator login), and a write here
-        would wait for it: on SQLite (one process) the reset is noted, and written by this service's next call,
-        which always comes before its caller's transaction writes (``refuse_if_locked``) or after it ended
-        (``failed``); until then the noted subjects count as reset."""
-        digests = [self._digest(subject) for subject in subjects if subject[0] != "address"]
-        async with self._db.session(write=False) as session:
-            if not digests or not await repository.standing(session, digests):
-                return
-        if self._db.is_sqlite:
-            self._noted_resets.update(digests)
-            return
-        await self._clear(digests)
-
     async def forget(self, subjects: Sequence[Subject]) -> None:
-        """``succeeded`` for a caller whose own transaction has ended (POST /auth/token, after its answer)."""
+        """A success: these subjects' failures and lockouts are forgotten, but an address's (the success proved
+        a key or an email, not that the address guesses nothing). Called once the caller's own transaction has
+        ended (after the answer of POST /auth/token and of an operator login): SQLite has one writer."""
         await self._clear([self._digest(subject) for subject in subjects if subject[0] != "address"])
 
     async def _clear(self, digests: list[str]) -> None:
         async with self._db.session_scope() as session:
             await repository.clear(session, digests)
-
-    async def _write_noted_resets(self) -> None:
-        if self._noted_resets:
-            digests, self._noted_resets = sorted(self._noted_resets), set()
-            await self._clear(digests)
 
     def lockout_seconds(self, level: int) -> int:
         """The length of a subject's ``level``-th lockout in a row: doubled each time, capped."""
