@@ -12,13 +12,14 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
 
 from oms.app import create_app
 from oms.auth import scopes
+from oms.auth.schemas import Grant, ScopeName
 from oms.auth.scopes import FULL, Scope
 from oms.context import AppContext
 from tests.funding.support import barcode_auth, cash_in
@@ -192,3 +193,9 @@ async def test_changing_a_keys_scopes_counts_from_its_next_request(owned: Owned,
         assert await ctx.auth.set_scopes(session, api.issued.key_id, {Scope.CUSTOMERS_WRITE})
     assert_error(await api.get("/customers"), 403, "insufficient_scope")
     assert (await api.post("/customers", {})).status_code == 201
+
+
+def test_the_documented_scope_names_are_exactly_the_scopes_that_exist() -> None:
+    """The OpenAPI document names the scopes with a Literal (an enum in the schema): it must follow ``Scope``."""
+    assert set(get_args(ScopeName)) == set(Scope)
+    assert set(get_args(Grant)) == set(Scope) | set(scopes.PRESETS)
