@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import jwt
 
@@ -11,8 +12,9 @@ from oms.kit.ids import new_id
 from oms.kit.time import Clock
 
 ISSUER = "oms"
-_VERIFIED_CACHE_SIZE = 10_000
+_CACHE_SIZE = 10_000  # tokens remembered as verified, and as rejected
 ALGORITHM = "HS256"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,9 @@ class TokenSigner:
         # Signature checks are the costly part of every request: a token string, once verified, stays
         # verified (it is immutable). Expiry is still checked on each use; revocation by the caller.
         self._verified: dict[str, TokenClaims] = {}
+        # A token that failed its check fails it for ever (its signature or claims never change): every
+        # request checks its token twice (the rate limits, then authentication), so it is decoded once.
+        self._rejected: dict[str, str] = {}
 
     def issue(
         self, *, key_id: str, tenant_id: str, mode: str, not_after: datetime | None = None
@@ -66,10 +71,15 @@ class TokenSigner:
     def verify(self, token: str) -> TokenClaims:
         claims = self._verified.get(token)
         if claims is None:
-            claims = self._decode(token)
-            if len(self._verified) >= _VERIFIED_CACHE_SIZE:
-                self._verified.pop(next(iter(self._verified)))  # the oldest entry
-            self._verified[token] = claims
+            rejected = self._rejected.get(token)
+            if rejected is not None:
+                raise InvalidToken(rejected)
+            try:
+                claims = self._decode(token)
+            except InvalidToken as error:
+                _remember(self._rejected, token, str(error))
+                raise
+            _remember(self._verified, token, claims)
         if self._clock.now() >= claims.expires_at:
             raise InvalidToken("token expired")
         return claims
@@ -104,3 +114,9 @@ class TokenSigner:
             raise InvalidToken(str(exc)) from exc
         expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
         return TokenClaims(claims["sub"], claims["tid"], claims["mode"], expires)
+
+
+def _remember(cache: dict[str, T], token: str, value: T) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))  # the oldest entry
+    cache[token] = value
