@@ -339,19 +339,17 @@ class OperatorService:
         recorded = await self.guard.refuse_if_locked(subjects)
         operator = await repository.by_email(session, email, for_update=True)
         if operator is None or operator.status != "active" or not await self._password_matches(operator, password):
-            await session.rollback()  # the attempt's transaction ends: the failure is written in the guard's own
-            await self.guard.failed(subjects)
-            raise AuthenticationFailed("Invalid email or password.", code="invalid_credentials")
+            raise await self._failed_login(session, subjects, "Invalid email or password.", "invalid_credentials")
         now = self._clock.now()
         if operator.totp_confirmed_at is not None:
             if not totp_code:
-                await session.rollback()
-                await self.guard.failed(subjects)
-                raise AuthenticationFailed("A TOTP code is required: send totpCode.", code="totp_required")
+                raise await self._failed_login(
+                    session, subjects, "A TOTP code is required: send totpCode.", "totp_required"
+                )
             if not self._accept_code(operator, totp_code, now):
-                await session.rollback()
-                await self.guard.failed(subjects)
-                raise AuthenticationFailed("Invalid or already used TOTP code.", code="invalid_totp_code")
+                raise await self._failed_login(
+                    session, subjects, "Invalid or already used TOTP code.", "invalid_totp_code"
+                )
         elif self.totp_required:
             raise PermissionDenied(
                 "totp_enrollment_required",
@@ -378,6 +376,15 @@ class OperatorService:
         await session.flush()
         # one good password must not clear an address that guesses others: only the email is forgotten
         return NewSession(operator, cookie, csrf, expires, proven=tuple(recorded & {subjects[0]}))
+
+    async def _failed_login(
+        self, session: AsyncSession, subjects: Subjects, message: str, code: str
+    ) -> AuthenticationFailed:
+        """The refusal of a login, counted in the lockout: the attempt's transaction ends first (the failure is
+        written in the guard's own)."""
+        await session.rollback()
+        await self.guard.failed(subjects)
+        return AuthenticationFailed(message, code=code)
 
     async def _password_matches(self, operator: Operator, password: str) -> bool:
         """argon2 verification, off the event loop; an account without a password costs the same time."""
