@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,8 +63,9 @@ async def insert_records(session: AsyncSession, records: Sequence[NewRecord]) ->
     trip while the head is locked: the fast lane's, each column one array), on SQLite in two."""
     last = records[-1]
     if session.get_bind().dialect.name == "postgresql":
-        arrays = {f"c{index}": column for index, column in enumerate(_HOT_RECORDS.arrays(records))}
-        await session.execute(_APPEND, {**arrays, "sequence": last.sequence, "hash": last.hash})
+        # the fast lane's own statement, its $n parameters as they are (asyncpg's paramstyle)
+        connection = await session.connection()
+        await connection.exec_driver_sql(APPEND_HOT, (*_HOT_RECORDS.arrays(records), last.sequence, last.hash))
         return
     await session.execute(insert(_RECORDS), [{name: record.__dict__[name] for name in _COLUMNS} for record in records])
     await session.execute(
@@ -82,13 +82,6 @@ APPEND_HOT = f"""
 WITH appended AS ({_HOT_RECORDS.insert()})
 UPDATE audit_chain_head SET sequence = ${_HOT_RECORDS.size + 1}, hash = ${_HOT_RECORDS.size + 2} WHERE id = {HEAD_ID}
 """  # noqa: S608 (the names are our model's)
-
-
-# APPEND_HOT with named parameters, for a session (SQLAlchemy's text() binds by name): column n is :c<n-1>.
-_NAMED_ARRAYS = re.sub(r"\$(\d+)::(.*?\[\])", lambda found: f"CAST(:c{int(found[1]) - 1} AS {found[2]})", APPEND_HOT)
-_APPEND = text(
-    _NAMED_ARRAYS.replace(f"${_HOT_RECORDS.size + 1}", ":sequence").replace(f"${_HOT_RECORDS.size + 2}", ":hash")
-)
 
 
 _LOCK_HEAD_TEXT = text(LOCK_HEAD_HOT)  # a Core text statement: no ORM rows to build while the head is locked
