@@ -447,6 +447,7 @@ def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    _count_metrics_together(settings)
     from oms.db import warn_if_over_budget
     from oms.server import AddressUnavailable, reserved_address, serve
 
@@ -468,10 +469,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    _count_metrics_together(settings)
     from oms import worker
 
     _in_context(settings, worker.run_all)
     return 0
+
+
+def _count_metrics_together(settings: Settings) -> None:
+    """The server's workers (and a worker process on the same host) count their metrics into one directory,
+    named before anything imports prometheus_client."""
+    if settings.metrics:
+        from oms.metrics.directory import multiprocess_directory
+
+        multiprocess_directory(settings)
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:

@@ -32,6 +32,8 @@ from oms.funding.virtual_account.endpoints import router as virtual_account_rout
 from oms.health import migration_heads
 from oms.health import router as health_router
 from oms.kit.time import Clock
+from oms.metrics.endpoints import router as metrics_router
+from oms.metrics.middleware import HttpMetrics
 from oms.middleware import RequestContextMiddleware
 from oms.quote.endpoints import router as quote_router
 from oms.ratelimit.middleware import RateLimits
@@ -62,14 +64,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
         # every request in flight (BENCHMARKS.md). Frozen objects are never scanned.
         gc.collect()
         gc.freeze()
-        background = asyncio.create_task(worker.run_all(context)) if settings.embedded_worker else None
+        background = [asyncio.create_task(worker.run_all(context))] if settings.embedded_worker else []
+        if settings.metrics:
+            background.append(asyncio.create_task(context.metrics.count_pools_forever()))
         try:
             yield
         finally:
-            if background is not None:
-                background.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await background
+                    await task
+            if settings.metrics:
+                context.metrics.process_ended()
             await context.close()
 
     # The docs page loads Swagger UI from the installed package, not a CDN: custodial servers often run offline.
@@ -94,6 +100,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
     app.state.ctx = context
     app.state.migration_heads = migration_heads(settings.database_url)
     app.include_router(health_router)
+    if settings.metrics:
+        app.include_router(metrics_router)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     if settings.mode is Mode.sandbox:
@@ -115,6 +123,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
             store_retry=settings.rate_limit_store_retry_seconds,
         )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.metrics:  # outermost: every answer is counted, the request context's own refusals too
+        app.add_middleware(HttpMetrics)
     _install_error_handlers(app)
     openapi.install(app)
     return app

@@ -91,6 +91,15 @@ class Settings(BaseSettings):
     # FastAPI's native OpenTelemetry (traces, metrics, logs to the globally configured providers). Off by
     # default: it costs on every request and nothing is exported unless an operator configures providers.
     opentelemetry: bool = False
+    # --- metrics (GET /metrics, Prometheus; README, "Metrics") ------------------------------------------
+    # Answered to the addresses (or networks) in metrics_allow, or to a request with the bearer token
+    # metrics_token from anywhere. Several API processes count into metrics_dir (default: <data dir>/metrics).
+    metrics: bool = True
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    metrics_token: str = ""
+    metrics_dir: Path | None = None
+    # How long a scrape waits for the database and for each chain's head before reporting that source down.
+    metrics_scrape_timeout_seconds: float = Field(default=2.0, gt=0)
 
     # --- operators and the admin API (/admin/v1; README, "Operators and the admin API") ------------------
     # Where operators reach the server (the setup links the CLI prints); empty: http://OMS_HOST:OMS_PORT.

@@ -27,6 +27,9 @@ from oms.kit.address import ClientAddress
 from oms.kit.crypto import derive_key
 from oms.kit.money import ASSETS, parse_amount
 from oms.kit.time import Clock, SystemClock
+from oms.metrics.access import MetricsAccess
+from oms.metrics.service import Scrape
+from oms.metrics.wiring import Metrics, build_metrics
 from oms.operator.service import OperatorService
 from oms.quote.pricing import FeeSchedule
 from oms.quote.service import QuoteService
@@ -66,6 +69,7 @@ class AppContext:
     operators: OperatorService
     audit: AuditLog
     rate_limiting: RateLimiting  # the limits of every request and the lockout of sign-ins (oms/ratelimit)
+    metrics: Metrics  # GET /metrics: who may read it, the scrape of queues and chains (oms/metrics)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> AppContext:
@@ -154,6 +158,7 @@ class AppContext:
             ),
             audit=AuditLog(clock),
             rate_limiting=rate_limiting,
+            metrics=build_metrics(settings, db=db, chains=chains, clock=clock, addresses=rate_limiting.addresses),
         )
 
     def provided(self) -> Provided:
@@ -179,6 +184,8 @@ class AppContext:
         provided.add(OperatorService, self.operators)
         provided.add(Lockout, self.rate_limiting.lockout)
         provided.add(ClientAddress, self.rate_limiting.addresses)
+        provided.add(MetricsAccess, self.metrics.access)
+        provided.add(Scrape, self.metrics.scrape)
         return provided
 
     async def start(self) -> None:

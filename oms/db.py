@@ -237,6 +237,18 @@ class Database:
                 raise
             await connection.execute("COMMIT")
 
+    def pool_use(self) -> dict[tuple[str, str], int]:
+        """Connections of this process's pools by (pool, state): SQLAlchemy's (``orm``) and the fast lane's
+        (``hot``), each ``in_use`` or ``idle`` (the metrics' ``oms_db_pool_connections``)."""
+        pool = self.writer.sync_engine.pool
+        in_use = int(getattr(pool, "checkedout", lambda: 0)())
+        idle = int(getattr(pool, "checkedin", lambda: 0)())
+        use = {("orm", "in_use"): in_use, ("orm", "idle"): idle}
+        if self.hot_pool is not None:
+            size, free = self.hot_pool.get_size(), self.hot_pool.get_idle_size()
+            use |= {("hot", "in_use"): size - free, ("hot", "idle"): free}
+        return use
+
     async def dispose(self) -> None:
         if self.hot_pool is not None:
             await self.hot_pool.close()

@@ -14,6 +14,7 @@ from oms.audit import service as audit
 from oms.chain.port import dev_controls
 from oms.config import Mode
 from oms.context import AppContext
+from oms.metrics.registry import RECONCILE_DIFFERENCES, RECONCILE_LAST_RUN
 from oms.outage import retry_conflicts
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ async def produce_sandbox_blocks(ctx: AppContext) -> int:
 
 async def reconcile(ctx: AppContext) -> int:
     _, differences = await ctx.reconciler.run()
+    RECONCILE_DIFFERENCES.set(len(differences))
+    RECONCILE_LAST_RUN.set_to_current_time()
     for difference in differences:
         log.warning("ledger and chain differ", extra={"difference": difference.describe()})
     for deposit in await ctx.reconciler.flagged():

@@ -19,8 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oms.errors import ServiceUnavailable
 from oms.fastlane.asgi import Services, send_error, send_json
-from oms.fastlane.reads import BalanceReads
+from oms.fastlane.reads import BALANCE_ROUTE, BalanceReads
 from oms.fastlane.writes import MoneyWrites
+from oms.metrics.middleware import ROUTE_KEY
 
 __all__ = ["FastLane", "Services"]
 
@@ -32,22 +33,25 @@ class FastLane:
         self.app = app
         self._db = services.db
         reads, writes = BalanceReads(services), MoneyWrites(services)
-        self._lanes: dict[str, tuple[Answer, int]] = {
-            "GET": (reads.answer, 200),
-            "POST": (writes.answer, 201),
+        # each lane's answer, its status, and the route template it answers (named for the metrics)
+        self._lanes: dict[str, tuple[Answer, int, Callable[[Scope], str]]] = {
+            "GET": (reads.answer, 200, lambda _: BALANCE_ROUTE),
+            "POST": (writes.answer, 201, lambda scope: str(scope["path"])),  # /quotes, /transactions
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         lane = self._lanes.get(scope.get("method", "")) if scope["type"] == "http" else None
         # the hot pool is opened at start-up on PostgreSQL; None on SQLite or before start
         if lane is not None and self._db.hot_pool is not None:
-            answer, status = lane
+            answer, status, route_of = lane
             try:
                 body = await answer(scope)
             except ServiceUnavailable as outage:  # the endpoint would wait for the same database again
+                scope[ROUTE_KEY] = route_of(scope)
                 await send_error(send, outage)
                 return
             if body is not None:
+                scope[ROUTE_KEY] = route_of(scope)
                 await send_json(send, status, body)
                 return
         await self.app(scope, receive, send)

@@ -28,6 +28,7 @@ from oms.wallet.service import ESTIMATE_CURRENCIES, render_balance
 _PREFIX = f"{API_PREFIX}/wallets/"
 _SUFFIX = "/balance"
 _CURRENCY_PARAM = "estimatedBalanceCurrencyCode"
+BALANCE_ROUTE = f"{API_PREFIX}/wallets/{{wallet_id}}/balance"  # the endpoint's template (oms/wallet/endpoints.py)
 
 
 class BalanceReads:

@@ -25,9 +25,12 @@ from oms.db import Database
 from oms.errors import RateLimited
 from oms.kit.crypto import hmac_sha256
 from oms.kit.time import Clock
+from oms.metrics.registry import RATE_LIMIT_REFUSALS
 from oms.ratelimit import repository
 
 Subject = tuple[str, str]  # (kind, value): ("key", "sk_sdbx_…"), ("address", "203.0.113.7"), ("operator", email)
+# The rate-limit family of a sign-in, by the kind of the subject it names first (oms_rate_limit_refusals).
+_FAMILY_OF_SUBJECT = {"key": "auth", "operator": "admin_login"}
 
 
 class Lockout:
@@ -55,6 +58,7 @@ class Lockout:
         until = [moment for moment in records.values() if moment is not None and moment > now]
         if until:
             seconds = math.ceil((max(until) - now).total_seconds())
+            RATE_LIMIT_REFUSALS.labels(_FAMILY_OF_SUBJECT.get(subjects[0][0], "other"), "lockout").inc()
             raise RateLimited(
                 "locked_out",
                 f"Too many failed attempts: sign-in is locked; retry after {max(1, seconds)} s.",

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from oms.errors import RateLimited
 from oms.kit.address import ClientAddress
 from oms.kit.logging import request_id_var
+from oms.metrics.registry import RATE_LIMIT_REFUSALS
 from oms.ratelimit.counters import Counters, Hit
 from oms.ratelimit.policy import Family, Policy, family_of
 from oms.responses import JSONResponse
@@ -93,6 +94,7 @@ class RateLimits:
         policy_header = family.policy_header[key_id is not None]
         if exceeded is not None:
             retry_after, policy = exceeded
+            RATE_LIMIT_REFUSALS.labels(family.name, "limit").inc()
             error = RateLimited(
                 "rate_limited",
                 f"Too many requests: '{policy.name}' allows {policy.amount} per {policy.window} s; "

@@ -7,6 +7,7 @@ import asyncio
 import re
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.ratelimit.conftest import new_address
 from tests.support import EXTERNAL, assert_error, create_key, execute, funded_wallet, new_api, quote
@@ -191,3 +192,23 @@ async def test_a_store_that_never_answers_is_given_up_on_and_left_alone_for_a_wh
             writer.close()
         frozen.close()
         await frozen.wait_closed()
+
+
+async def test_refusals_are_counted_in_the_metrics_by_family(limited) -> None:
+    server = await limited(rate_limit_read_per_key="1/minute")
+    async with server.client("127.0.0.1") as http:
+        api = await new_api(http, server.ctx)
+
+        async def refused() -> float:
+            text = (await http.get("http://oms.test/metrics")).text
+            return sum(
+                sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == "oms_rate_limit_refusals_total"
+                and sample.labels == {"family": "read", "reason": "limit"}
+            )
+
+        before = await refused()
+        assert [(await api.get("/customers")).status_code for _ in range(3)] == [200, 429, 429]
+        assert await refused() == before + 2
