@@ -89,11 +89,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
         default_response_class=JSONResponse,
-        telemetry={
-            "tracing": settings.opentelemetry,
-            "metrics": settings.opentelemetry,
-            "logs": settings.opentelemetry,
-        },
+        telemetry=context.tracing.telemetry(),
     )
     # What routes ask for, by class (routing.provided); the context itself is for tools (bench/) and tests.
     app.state.provided = context.provided()

@@ -88,9 +88,11 @@ class Settings(BaseSettings):
     # How often the worker writes the audit chain's head to the log (`oms audit verify --head` checks one later).
     audit_head_log_seconds: float = Field(default=300, gt=0)
     log_json: bool = True
-    # FastAPI's native OpenTelemetry (traces, metrics, logs to the globally configured providers). Off by
-    # default: it costs on every request and nothing is exported unless an operator configures providers.
+    # Traces (oms/tracing.py, the optional extra oms[otel]): spans of requests, database statements and worker
+    # jobs, exported over OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (the SDK's variables). Off by default: it costs
+    # on every request.
     opentelemetry: bool = False
+    opentelemetry_service_name: str = "oms"
     # --- metrics (GET /metrics, Prometheus; README, "Metrics") ------------------------------------------
     # Answered to the addresses (or networks) in metrics_allow, or to a request with the bearer token
     # metrics_token from anywhere. Several API processes count into metrics_dir (default: <data dir>/metrics).

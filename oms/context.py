@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from oms.audit.service import AuditLog
 from oms.auth.service import AuthService
@@ -37,12 +38,16 @@ from oms.ratelimit.lockout import Lockout
 from oms.ratelimit.wiring import RateLimiting, build_rate_limiting
 from oms.reconcile.service import Reconciler
 from oms.routing import Provided
+from oms.tracing import Tracing, build_tracing
 from oms.transaction.service import TransactionService
 from oms.transaction.settlement import Settlement, TransferSettlement
 from oms.wallet.service import WalletService
 from oms.webhook.dispatch import DeliveryWorker
 from oms.webhook.service import WebhookService
 from oms.webhook.wiring import build_webhooks
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 
 @dataclass
@@ -70,15 +75,25 @@ class AppContext:
     audit: AuditLog
     rate_limiting: RateLimiting  # the limits of every request and the lockout of sign-ins (oms/ratelimit)
     metrics: Metrics  # GET /metrics: who may read it, the scrape of queues and chains (oms/metrics)
+    tracing: Tracing  # spans of requests, statements and jobs when OMS_OPENTELEMETRY is on (oms/tracing.py)
 
     @classmethod
-    def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> AppContext:
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        db: Database | None = None,
+        span_exporter: SpanExporter | None = None,
+    ) -> AppContext:
         clock = clock or SystemClock(timedelta(seconds=settings.sandbox_clock_offset_seconds))
         root = settings.secret_key_bytes()
         signer = TokenSigner(derive_key(root, "jwt-hs256"), clock, settings.token_ttl_seconds)
         auth = AuthService(pepper=derive_key(root, "api-secret-pepper"), signer=signer, clock=clock, mode=settings.mode)
         custody = Custody(settings.custody_kek_bytes(), clock)
         db = db or Database(settings)
+        tracing = build_tracing(settings, exporter=span_exporter)
+        tracing.instrument(db)
         customers = CustomerService(
             clock=clock,
             mode=settings.mode,
@@ -159,6 +174,7 @@ class AppContext:
             audit=AuditLog(clock),
             rate_limiting=rate_limiting,
             metrics=build_metrics(settings, db=db, chains=chains, clock=clock, addresses=rate_limiting.addresses),
+            tracing=tracing,
         )
 
     def provided(self) -> Provided:
@@ -201,3 +217,4 @@ class AppContext:
         await self.webhook_delivery.close()
         await self.rate_limiting.counters.close()
         await self.db.dispose()
+        self.tracing.close()

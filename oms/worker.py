@@ -102,10 +102,16 @@ def jobs_for(ctx: AppContext) -> list[Job]:
     return jobs
 
 
+async def run_job(ctx: AppContext, job: Job) -> int:
+    """One pass of ``job`` (run again on a conflict), in a span of its own when tracing is on."""
+    with ctx.tracing.span(f"job {job.name}", job=job.name):
+        return await retry_conflicts(partial(job.run, ctx), what=job.name)
+
+
 async def run_job_forever(ctx: AppContext, job: Job) -> None:
     while True:
         try:
-            done = await retry_conflicts(partial(job.run, ctx), what=job.name)
+            done = await run_job(ctx, job)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -122,4 +128,4 @@ async def run_all(ctx: AppContext) -> None:
 
 async def run_once(ctx: AppContext) -> int:
     """Run each job once (tests and one-shot commands); returns how much work was done."""
-    return sum([await retry_conflicts(partial(job.run, ctx), what=job.name) for job in jobs_for(ctx)])
+    return sum([await run_job(ctx, job) for job in jobs_for(ctx)])
