@@ -125,7 +125,9 @@ SELECT set_config('bench.quote_contexts_1', (SELECT array_agg(:key::text ORDER B
        set_config('bench.execute_68', (SELECT array_agg(NULL::timestamptz ORDER BY i.n) FROM i)::text, false);
 SELECT p.batch_index, found.* FROM unnest(current_setting('bench.quote_contexts_1')::text[], current_setting('bench.quote_contexts_2')::text[], current_setting('bench.quote_contexts_3')::text[], current_setting('bench.quote_contexts_4')::text[], current_setting('bench.quote_contexts_5')::text[], current_setting('bench.quote_contexts_6')::text[], current_setting('bench.quote_contexts_7')::text[], current_setting('bench.quote_contexts_8')::text[]) WITH ORDINALITY AS p(key_id, tenant_id, mode, now, idempotency_key, customer_id, source_wallet_id, destination_wallet_id, batch_index) CROSS JOIN LATERAL (SELECT api_keys.scopes AS key_scopes, EXISTS (SELECT * 
 FROM idempotency_keys 
-WHERE idempotency_keys.tenant_id = api_keys.tenant_id AND idempotency_keys.key = p.idempotency_key::VARCHAR) AS replay, (SELECT tenant_clocks.offset_ms 
+WHERE idempotency_keys.tenant_id = api_keys.tenant_id AND idempotency_keys.key = p.idempotency_key::VARCHAR) AS replay, EXISTS (SELECT * 
+FROM policies 
+WHERE policies.tenant_id = api_keys.tenant_id AND policies.status = 'active') AS controls, (SELECT tenant_clocks.offset_ms 
 FROM tenant_clocks 
 WHERE tenant_clocks.tenant_id = api_keys.tenant_id) AS offset_ms, customers.status AS customer_status, (SELECT array_agg(endorsements.name) AS array_agg_1 
 FROM endorsements 
@@ -139,7 +141,9 @@ WITH claimed AS (INSERT INTO idempotency_keys (tenant_id, key, fingerprint, resp
 SELECT batch_index FROM written;
 SELECT p.batch_index, found.* FROM unnest(current_setting('bench.execution_contexts_1')::text[], current_setting('bench.execution_contexts_2')::text[], current_setting('bench.execution_contexts_3')::text[], current_setting('bench.execution_contexts_4')::text[], current_setting('bench.execution_contexts_5')::text[], current_setting('bench.execution_contexts_6')::text[]) WITH ORDINALITY AS p(key_id, tenant_id, mode, now, idempotency_key, quote_id, batch_index) CROSS JOIN LATERAL (SELECT api_keys.scopes AS key_scopes, EXISTS (SELECT * 
 FROM idempotency_keys 
-WHERE idempotency_keys.tenant_id = api_keys.tenant_id AND idempotency_keys.key = p.idempotency_key::VARCHAR) AS replay, (SELECT tenant_clocks.offset_ms 
+WHERE idempotency_keys.tenant_id = api_keys.tenant_id AND idempotency_keys.key = p.idempotency_key::VARCHAR) AS replay, EXISTS (SELECT * 
+FROM policies 
+WHERE policies.tenant_id = api_keys.tenant_id AND policies.status = 'active') AS controls, (SELECT tenant_clocks.offset_ms 
 FROM tenant_clocks 
 WHERE tenant_clocks.tenant_id = api_keys.tenant_id) AS offset_ms, customers.status AS customer_status, (SELECT array_agg(endorsements.name) AS array_agg_1 
 FROM endorsements 

@@ -135,6 +135,7 @@ def fast_lane_services(context: AppContext) -> Services:
         clock=context.clock,
         quotes=context.quotes,
         transactions=context.transactions,
+        controls=context.controls,
         idempotency=context.idempotency,
         audit=context.audit,
         addresses=context.rate_limiting.addresses,

@@ -13,6 +13,8 @@ from oms.chain.registry import Chains, build_chains
 from oms.chain.sender import ChainSender
 from oms.clock.service import TenantClock
 from oms.config import Settings
+from oms.controls.decision import Controls
+from oms.controls.service import Reviews
 from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.db import Database
@@ -39,6 +41,7 @@ from oms.ratelimit.wiring import RateLimiting, build_rate_limiting
 from oms.reconcile.service import Reconciler
 from oms.routing import Provided
 from oms.tracing import Tracing, build_tracing
+from oms.transaction.held import HeldTransfers
 from oms.transaction.service import TransactionService
 from oms.transaction.settlement import Settlement, TransferSettlement
 from oms.wallet.service import WalletService
@@ -76,6 +79,8 @@ class AppContext:
     rate_limiting: RateLimiting  # the limits of every request and the lockout of sign-ins (oms/ratelimit)
     metrics: Metrics  # GET /metrics: who may read it, the scrape of queues and chains (oms/metrics)
     tracing: Tracing  # spans of requests, statements and jobs when OMS_OPENTELEMETRY is on (oms/tracing.py)
+    controls: Controls  # the checks before money leaves (oms/controls): quotes and executions ask them
+    reviews: Reviews  # held transactions and the operators' decisions on them
 
     @classmethod
     def build(
@@ -107,15 +112,18 @@ class AppContext:
                                  allow_zero=True)  # fmt: skip
         schedule = FeeSchedule(settings.fee_crypto_to_crypto_rate, fixed_fee)
         tenant_clock = TenantClock(clock, mode=settings.mode)
+        # The checks (the policy engine, then screening) are added to it in that order.
+        controls = Controls()
         quotes = QuoteService(
             customers=customers,
             clock=clock,
             lock_seconds=settings.quote_lock_seconds,
             schedule=schedule,
             tenant_clock=tenant_clock,
+            controls=controls,
         )
         transactions = TransactionService(
-            customers=customers, quotes=quotes, clock=clock, extensions=[FundingResources()]
+            customers=customers, quotes=quotes, clock=clock, controls=controls, extensions=[FundingResources()]
         )
         funding = build_funding(
             settings,
@@ -137,6 +145,13 @@ class AppContext:
             clock=clock,
         )
         rate_limiting = build_rate_limiting(settings, db=db, clock=clock, root=root)
+        audit_log = AuditLog(clock)
+        reviews = Reviews(
+            held=HeldTransfers(transactions=transactions, settlement=settlement, clock=clock),
+            tenant_clock=tenant_clock,
+            clock=clock,
+            audit_log=audit_log,
+        )
         return cls(
             settings=settings,
             db=db,
@@ -171,10 +186,12 @@ class AppContext:
                 absolute_seconds=settings.admin_session_absolute_seconds,
                 guard=rate_limiting.lockout,  # operator login's lockout, per email and address
             ),
-            audit=AuditLog(clock),
+            audit=audit_log,
             rate_limiting=rate_limiting,
             metrics=build_metrics(settings, db=db, chains=chains, clock=clock, addresses=rate_limiting.addresses),
             tracing=tracing,
+            controls=controls,
+            reviews=reviews,
         )
 
     def provided(self) -> Provided:
@@ -198,6 +215,7 @@ class AppContext:
         provided.add(VirtualAccountService, self.funding.virtual_accounts)
         provided.add(DepositAddressService, self.funding.deposit_addresses)
         provided.add(OperatorService, self.operators)
+        provided.add(Reviews, self.reviews)
         provided.add(Lockout, self.rate_limiting.lockout)
         provided.add(ClientAddress, self.rate_limiting.addresses)
         provided.add(MetricsAccess, self.metrics.access)

@@ -75,6 +75,11 @@ async def deliver_webhooks(ctx: AppContext) -> int:
     return await ctx.webhook_delivery.run()
 
 
+async def expire_reviews(ctx: AppContext) -> int:
+    async with ctx.db.session_scope() as session:
+        return await ctx.reviews.expire_due(session)
+
+
 async def log_audit_head(ctx: AppContext) -> int:
     """The audit chain's head, written to the log: a head logged earlier must stay in the chain unchanged
     (``oms audit verify --head SEQ:HASH``), so a truncated chain is seen even if its head row was rewritten."""
@@ -91,6 +96,7 @@ def jobs_for(ctx: AppContext) -> list[Job]:
         Job("transaction-settlement", 0.2, settle_transactions),
         Job("deposit-address-watcher", 0.5, watch_deposit_addresses),
         Job("cash-in-expiry", 5.0, expire_cash_ins),
+        Job("review-expiry", 5.0, expire_reviews),
         Job("reconcile", 60.0, reconcile),
         Job("audit-head", ctx.settings.audit_head_log_seconds, log_audit_head),
     ]

@@ -9,6 +9,7 @@ from starlette.types import Scope, Send
 
 from oms.audit.service import AuditLog
 from oms.auth.tokens import InvalidToken, TokenClaims, TokenSigner, bearer_token
+from oms.controls.decision import Controls
 from oms.db import Database
 from oms.errors import OMSError
 from oms.idempotency import Terms
@@ -29,6 +30,7 @@ class Services:
     clock: Clock  # the server's: a key's expiry is judged on it, as AuthService judges it
     quotes: QuoteService
     transactions: TransactionService
+    controls: Controls  # the checks before money leaves: a request they apply to is the endpoints'
     idempotency: Terms
     audit: AuditLog
     addresses: ClientAddress  # the client's address as the rate limits and the endpoints' audit records read it

@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 
 from oms.auth.repository import live_key
 from oms.clock.repository import offset_of
+from oms.controls.repository import checks_apply
 from oms.customer.repository import active_endorsement_names
 from oms.idempotency import record_of
 from oms.kit.batch import first_of_each, written_among
@@ -51,11 +52,13 @@ def _key_taken() -> ColumnElement[bool]:
 
 def _rule_columns() -> list[ColumnElement[Any]]:
     """What every money request's rules read besides its own rows: the key's scopes (``key_scopes``), whether
-    its Idempotency-Key is taken (``replay``), the tenant's clock and the customer's status and active
+    its Idempotency-Key is taken (``replay``), whether a control applies to the tenant's movements (``controls``:
+    then the endpoint answers, which asks them), the tenant's clock and the customer's status and active
     endorsements."""
     return [
         ApiKey.scopes.label("key_scopes"),
         _key_taken().label("replay"),
+        checks_apply(ApiKey.tenant_id).label("controls"),
         offset_of(ApiKey.tenant_id).label("offset_ms"),
         Customer.status.label("customer_status"),
         active_endorsement_names(Customer.id).label("endorsements"),

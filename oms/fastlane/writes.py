@@ -99,6 +99,8 @@ class MoneyWrites:
     async def answer(self, scope: Scope) -> bytes | None:
         """The new resource's body; None to let the endpoint answer. Raises ``ServiceUnavailable`` in an outage."""
         handler = self._handlers.get(scope["path"])
+        if not self._services.controls.all_gated:  # a control it cannot see: the endpoints ask it
+            return None
         request = self._request(scope) if handler is not None and not scope["query_string"] else None
         if handler is None or request is None:
             return None
@@ -148,7 +150,9 @@ class MoneyWrites:
                 body.customerId, body.source.walletId, destination_wallet_id(body),
             )
         )  # fmt: skip
-        if row is None or not self._may_move_money(row) or row["replay"] or self._refused(body.customerId, row):
+        if row is None or not self._may_move_money(row) or row["replay"] or row["controls"]:
+            return None
+        if self._refused(body.customerId, row):
             return None
         now = self._quotes.now_at(row["offset_ms"])
         source, destination = repository.wallet_of(row, "s_"), repository.wallet_of(row, "d_")
@@ -163,8 +167,8 @@ class MoneyWrites:
         row = await self._execution_reads.submit(
             (request.key_id, request.tenant_id, self._services.mode, request.now, request.claim.key, body.quoteId)
         )
-        if row is None or not self._may_move_money(row) or row["replay"]:
-            return None
+        if row is None or not self._may_move_money(row) or row["replay"] or row["controls"]:
+            return None  # a control applies (a policy, screening): the endpoint asks it
         quote = repository.quote_of(row)
         tenant_now = self._quotes.now_at(row["offset_ms"])
         self._transactions.check_open(quote, tenant_now)

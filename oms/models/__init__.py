@@ -13,6 +13,7 @@ from oms.models.chain import (
     SandboxTransaction,
 )
 from oms.models.clock import TenantClock
+from oms.models.controls import Policy, PolicyVersion, ReviewVote, TransactionPolicy, TransactionReview
 from oms.models.custody import CustodyKey, CustodySeed
 from oms.models.customer import Customer, Endorsement
 from oms.models.event import Event
@@ -70,14 +71,19 @@ __all__ = [
     "Operator",
     "OperatorSession",
     "OperatorToken",
+    "Policy",
+    "PolicyVersion",
     "Quote",
     "RateLimitCounter",
+    "ReviewVote",
     "SandboxBlock",
     "SandboxTransaction",
     "Tenant",
     "TenantClock",
     "Transaction",
     "TransactionFunding",
+    "TransactionPolicy",
+    "TransactionReview",
     "VirtualAccount",
     "Wallet",
     "Webhook",

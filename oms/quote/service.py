@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth.service import AuthContext
 from oms.clock.service import TenantClock
+from oms.controls.decision import Controls, Movement, Stage
 from oms.customer.service import CustomerService
 from oms.errors import InvalidRequest, NotFound
 from oms.kit.ids import new_id
@@ -34,8 +35,11 @@ class QuoteService:
         lock_seconds: int,
         schedule: pricing.FeeSchedule,
         tenant_clock: TenantClock | None = None,
+        controls: Controls | None = None,
     ) -> None:
         self._customers = customers
+        # The checks before money leaves (policies, screening): a quote they refuse is refused here already.
+        self._controls = controls or Controls()
         self._clock = clock
         # The lock window runs on the tenant's clock (a sandbox tenant may move it forward).
         self._tenant_clock = tenant_clock
@@ -51,6 +55,7 @@ class QuoteService:
         destination = await wallet_repository.get(session, auth.tenant_id, target) if target else None
         now = await self.now(session, auth.tenant_id)
         quote = self.new_quote(auth.tenant_id, customer.id, body, source, destination, now)
+        (await self._controls.decide(session, movement_of(quote, now, stage="quote"))).refuse_if_denied()
         session.add(quote)
         await session.flush()
         return self.render(quote, quote.created_at)
@@ -242,6 +247,22 @@ class QuoteService:
             raise InvalidRequest(exc.code, f"{param} {exc}.", param=param) from exc
         except pricing.PricingError as exc:
             raise InvalidRequest("amount_too_small", f"{param}: {exc}.", param=param) from exc
+
+
+def movement_of(quote: Quote, at: datetime, *, stage: Stage) -> Movement:
+    """A quote's transfer as the controls check it (at quote time and at execution)."""
+    return Movement(
+        stage=stage,
+        tenant_id=quote.tenant_id,
+        customer_id=quote.customer_id,
+        source_wallet_id=quote.source_wallet_id,
+        destination_wallet_id=quote.destination_wallet_id,
+        destination_address=quote.destination_address,
+        asset=quote.asset,
+        chain=quote.chain,
+        amount=quote.source_gross,
+        at=at,
+    )
 
 
 def destination_wallet_id(body: QuoteCreate) -> str | None:

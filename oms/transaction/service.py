@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.auth.service import AuthContext
 from oms.chain import sender
+from oms.controls import service as reviews
+from oms.controls.decision import Controls, Decision, tenant_sub_status
 from oms.customer.service import CustomerService
 from oms.errors import Conflict, NotFound, Unprocessable
 from oms.event import service as events
@@ -21,7 +23,7 @@ from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import ChainSend, Event, Quote, Transaction, Wallet
-from oms.quote.service import REQUIRED, QuoteService, money_sides
+from oms.quote.service import REQUIRED, QuoteService, money_sides, movement_of
 from oms.transaction import repository, schemas
 from oms.transaction.ports import ResourceExtension
 from oms.transaction.schemas import TransactionCreate
@@ -62,11 +64,14 @@ class TransactionService:
         customers: CustomerService,
         quotes: QuoteService,
         clock: Clock,
+        controls: Controls | None = None,
         extensions: Sequence[ResourceExtension] = (),
     ) -> None:
         self._customers = customers
         self._quotes = quotes
         self._clock = clock
+        # The checks before money leaves (policies, screening), asked again here inside the execution.
+        self._controls = controls or Controls()
         # Fields other packages add to a transaction's answer (funding: where its money came from).
         self._extensions = tuple(extensions)
 
@@ -84,10 +89,16 @@ class TransactionService:
         recipient = wallets[quote.destination_wallet_id] if quote.destination_wallet_id else None
         accounts = await ledger.wallet_account_ids(session, quote.source_wallet_id)
         source, recipient_id = wallets[quote.source_wallet_id], recipient.customer_id if recipient else None
+        # The controls, in this transaction and before the hold: a check that counts locks what it counts.
+        decision = await self._controls.decide(session, movement_of(quote, tenant_now, stage="execution"))
+        decision.refuse_if_denied()
         execution = self.plan(auth.tenant_id, body, quote, source, recipient_id, tenant_now)
+        if decision.held:
+            execution = self._held(execution, decision)
         quote.status, quote.accepted_at = "accepted", execution.transaction.created_at
         session.add_all([execution.transaction, execution.send, execution.event])
         await session.flush()
+        reviews.record_decision(session, execution.transaction, decision, tenant_now)
         # The hold comes last: its update locks the wallet's account row until commit, so everything else
         # is written first and concurrent payments from one wallet queue for as short a time as possible.
         # Refused (insufficient funds), it rolls the whole execution back with it.
@@ -96,6 +107,17 @@ class TransactionService:
             legs=hold_legs(quote, accounts), at=execution.transaction.created_at,
         )  # fmt: skip
         return execution.resource
+
+    def _held(self, execution: Execution, decision: Decision) -> Execution:
+        """A held execution: the funds are held as for any, its send written ``held`` (never claimed by the
+        sender until its reviews pass), its sub-status the hold's."""
+        transaction, send = execution.transaction, execution.send
+        transaction.sub_status, send.status = decision.sub_status, "held"
+        resource = _resource(transaction, None, None)
+        return Execution(transaction, send, self._event(transaction, resource), resource)
+
+    async def tenant_now(self, session: AsyncSession, tenant_id: str) -> datetime:
+        return await self._quotes.now(session, tenant_id)
 
     def check_open(self, quote: Quote, tenant_now: datetime) -> None:
         """409 for an executed quote, 422 for an expired one (on the tenant's clock)."""
@@ -258,7 +280,7 @@ def _resource(transaction: Transaction, tx_hash: str | None, perspective: str | 
         "object": "transaction",
         "type": transaction.type,
         "status": transaction.status,
-        "subStatus": transaction.sub_status,
+        "subStatus": tenant_sub_status(transaction.sub_status),
         "quoteId": transaction.quote_id,
         "cashInId": None,
         "depositAddressId": None,

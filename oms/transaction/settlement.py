@@ -101,6 +101,24 @@ class Settlement:
                 await sender.postpone(session, send_id, str(failed), now)
         return settled
 
+    async def refuse_unsent(
+        self, session: AsyncSession, transaction: Transaction, send: ChainSend, code: str, message: str
+    ) -> None:
+        """A transfer refused before its send was ever signed (a rejected or expired review): the send
+        cancelled, the hold released by the purpose's own failure entries (the path of a failed transfer),
+        the transaction ``failed`` with ``code``, its event. The caller holds the transaction's lock."""
+        purpose, _ = self._by_send[send.purpose]
+        case = (await purpose.open(session, [transaction]))[transaction.id]
+        failure = await case.failed(session, send, 0)
+        now = self._clock.now()
+        send.status, send.settled, send.updated_at = "cancelled", True, now
+        await self._post(session, transaction, failure.entries)
+        transaction.error = {"code": code, "message": message}
+        tenant_now = await self._tenant_clock.now(session, transaction.tenant_id)
+        transaction.status, transaction.sub_status = "failed", code
+        await self._touch(session, transaction, at=tenant_now)
+        await case.on_outcome(session)
+
     async def _open(
         self, session: AsyncSession, sends: Sequence[ChainSend], transactions: Mapping[str, Transaction]
     ) -> dict[str, Settling]:
