@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from oms import API_PREFIX
 from oms.config import Mode, Settings
@@ -29,21 +29,111 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    from oms.kit.logging import configure_logging
+    try:
+        from oms.kit.logging import configure_logging
 
-    settings = Settings()
-    configure_logging(settings.log_level, json_lines=settings.log_json)
-    return int(args.handler(settings, args) or 0)
+        _join_devnode_instance(args.command)
+        settings = Settings()
+        configure_logging(settings.log_level, json_lines=settings.json_logs())
+        return int(args.handler(settings, args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `oms … | head`: the reader has gone; nothing more to say, to anyone
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        problem = expected_error(exc)
+        if problem is None:
+            raise  # a bug: its traceback is what a report needs
+        print(f"oms: {problem}", file=sys.stderr)
+        return 1
+
+
+def _join_devnode_instance(command: str) -> None:
+    """Run against the instance `make run CHAIN=anvil` started, when this command is meant to (its chain, its
+    database): see oms.chain.devnode.instance_environment."""
+    import os
+
+    from oms.chain.devnode import instance_environment
+
+    instance = instance_environment(os.environ, command)
+    if instance is None:
+        return
+    os.environ.update(instance.environment)
+    if instance.discovered:
+        print(f"oms: using the running `make run CHAIN=anvil` instance ({instance.workdir})", file=sys.stderr)
+
+
+def expected_error(exc: BaseException) -> str | None:
+    """One line for an error a command meets in normal use (a configuration that cannot work, a database or
+    node that is down, a refusal of a service), or None for a bug. Every command's errors pass through here,
+    so none of them prints a traceback for these."""
+    from pydantic import ValidationError
+
+    from oms.chain.port import ChainError
+    from oms.config import ConfigurationError
+    from oms.errors import OMSError
+    from oms.kit.logging import redact_all
+    from oms.outage import unavailable
+
+    if isinstance(exc, ValidationError):  # the environment's settings
+        return "invalid configuration: " + "; ".join(
+            f"OMS_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in exc.errors()
+        )
+    if isinstance(exc, ConfigurationError | ChainError):
+        return redact_all(str(exc))  # a node's URL may carry its API key
+    if isinstance(exc, OMSError):
+        return exc.message
+    outage = unavailable(exc)
+    if outage is not None:
+        cause = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        what = "the chain node" if "chain" in outage.message.lower() else "the database"
+        return f"{what} is unavailable ({type(cause).__name__}): is it running, and is its address right?"
+    return None
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """An option's help ends with its default, when it has one (a default that comes from the environment is
+    written in the help itself)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.option_strings and action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every command's help shows each option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("oms")
+    except PackageNotFoundError:  # a source tree that is not installed
+        release = "unknown"
+    return f"oms {release} (OMS API {API_PREFIX.strip('/')})"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="oms", description=__doc__)
+    parser = _Parser(prog="oms", description=__doc__)
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="serve the API")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, help="API worker processes (PostgreSQL only)")
+    serve.add_argument("--host", help="address to listen on (default: OMS_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: OMS_PORT, 8080)")
+    serve.add_argument("--workers", type=int, help="API worker processes, PostgreSQL only (default: OMS_WORKERS, 1)")
     serve.set_defaults(handler=_serve)
 
     commands.add_parser("worker", help="run the background jobs").set_defaults(handler=_worker)
@@ -54,20 +144,26 @@ def _parser() -> argparse.ArgumentParser:
 
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="keys_command", required=True)
     create = keys.add_parser("create", help="create an API key (prints the secret once)")
-    create.add_argument("--tenant", required=True)
-    create.add_argument("--mode", choices=[m.value for m in Mode], default=None)
+    create.add_argument("--tenant", required=True, help="the tenant's name (created if it does not exist)")
+    create.add_argument(
+        "--mode", choices=[m.value for m in Mode], default=None, help="the key's mode (default: OMS_MODE, sandbox)"
+    )
     create.add_argument(
         "--scopes",
         default="full",
         help="what the key may do: a preset (full, read_only) or scopes, comma-separated: read, customers:write, "
-        "wallets:write, money:write, webhooks:write (default: full)",
+        "wallets:write, money:write, webhooks:write",
     )
     expiry = create.add_mutually_exclusive_group()
-    expiry.add_argument("--expires-in", help="the key stops working after this long: 30d, 12h, 90m or 3600s")
-    expiry.add_argument("--expires-at", help="the key stops working at this time (ISO 8601, UTC if no offset)")
+    expiry.add_argument(
+        "--expires-in", help="the key stops working after this long: 30d, 12h, 90m or 3600s (default: never)"
+    )
+    expiry.add_argument(
+        "--expires-at", help="the key stops working at this time (ISO 8601, UTC if no offset; default: never)"
+    )
     create.set_defaults(handler=_keys_create)
     listing = keys.add_parser("list", help="list API keys")
-    listing.add_argument("--tenant")
+    listing.add_argument("--tenant", help="only this tenant's keys (by name; default: every tenant's)")
     listing.set_defaults(handler=_keys_list)
     revoke = keys.add_parser("revoke", help="revoke an API key; its tokens stop working at once")
     revoke.add_argument("key_id")
@@ -83,13 +179,13 @@ def _parser() -> argparse.ArgumentParser:
     reconcile = commands.add_parser(
         "reconcile", help="compare every wallet's ledger balance with the chain (exit 1 on any difference)"
     )
-    reconcile.add_argument("--tenant", help="only this tenant's wallets (by name)")
+    reconcile.add_argument("--tenant", help="only this tenant's wallets (by name; default: every tenant's)")
     reconcile.set_defaults(handler=_reconcile)
     deposits = commands.add_parser(
         "deposits", help="review deposits seen on chain that the ledger could not take"
     ).add_subparsers(dest="deposits_command", required=True)
     flagged = deposits.add_parser("flagged", help="list flagged deposits awaiting review (never credited)")
-    flagged.add_argument("--tenant", help="only this tenant's (by name)")
+    flagged.add_argument("--tenant", help="only this tenant's (by name; default: every tenant's)")
     flagged.set_defaults(handler=_deposits_flagged)
     dismiss = deposits.add_parser(
         "dismiss",
@@ -105,22 +201,31 @@ def _parser() -> argparse.ArgumentParser:
     fund = sandbox.add_parser("fund", help="send test tokens to any address on the sandbox chain")
     fund.add_argument("address")
     fund.add_argument("amount", help="decimal amount, e.g. 25.00")
-    fund.add_argument("--asset", default="usdc")
-    fund.add_argument("--network", default="polygon")
+    fund.add_argument("--asset", default="usdc", help="the token: usdc or usdt")
+    fund.add_argument("--network", default="polygon", help="the sandbox chain: polygon or ethereum")
     fund.set_defaults(handler=_sandbox_fund)
+    reset = sandbox.add_parser(
+        "reset",
+        help="delete everything in the sandbox database (tenants, keys, customers, wallets, money, webhooks, the "
+        "audit log, the sandbox chain) and start it empty; stop the server first",
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask (default: ask on a terminal, else refuse)")
+    reset.set_defaults(handler=_sandbox_reset)
     audit = commands.add_parser("audit", help="the audit log's hash chain").add_subparsers(
         dest="audit_command", required=True
     )
     verify = audit.add_parser(
         "verify", help="recompute the chain from its first record (exit 1 naming the first broken record)"
     )
-    verify.add_argument("--head", help="a head logged earlier (SEQUENCE:HASH): it must be in the chain unchanged")
+    verify.add_argument(
+        "--head", help="a head logged earlier (SEQUENCE:HASH): it must be in the chain unchanged (default: none)"
+    )
     verify.set_defaults(handler=_audit_verify)
     audit.add_parser("head", help="print the chain's head (SEQUENCE:HASH)").set_defaults(handler=_audit_head)
     return parser
 
 
-def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _operator_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     roles = ["viewer", "approver", "admin"]
     operators = commands.add_parser(
         "operators", help="the people who operate this server (the admin API, /admin/v1)"
@@ -129,9 +234,11 @@ def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "create", help="create an operator: prints a one-time setup link (the password is the operator's to set)"
     )
     create.add_argument("email")
-    create.add_argument("--role", choices=roles, required=True)
+    create.add_argument("--role", choices=roles, required=True, help="what the operator may do")
     create.add_argument(
-        "--password-prompt", action="store_true", help="ask for the password on this terminal instead (twice)"
+        "--password-prompt",
+        action="store_true",
+        help="ask for the password on this terminal instead, twice (default: print a setup link)",
     )
     create.set_defaults(handler=_operators_create)
     operators.add_parser("list", help="list operators").set_defaults(handler=_operators_list)
@@ -446,6 +553,54 @@ def _sandbox_fund(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox_reset(settings: Settings, args: argparse.Namespace) -> int:
+    from oms.migrations.runner import downgrade_to_base, upgrade
+
+    if settings.mode is not Mode.sandbox:
+        print("oms: `sandbox reset` is refused in live mode: it deletes every record", file=sys.stderr)
+        return 2
+    if settings.chain != "sandbox":
+        print(
+            "oms: `sandbox reset` needs the sandbox chain: an EVM node keeps its balances, which the emptied database "
+            "would no longer know (for `make run CHAIN=anvil`: stop it and delete its folder, .oms/anvil)",
+            file=sys.stderr,
+        )
+        return 2
+    where = _database_named(settings)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("oms: `sandbox reset` deletes every record; add --yes to do it without a question", file=sys.stderr)
+            return 2
+        answer = input(f"Delete every record in {where} and start the sandbox empty? Type 'reset' to go on: ")
+        if answer.strip() != "reset":
+            print("nothing changed")
+            return 1
+    schema = settings.database_schema or None
+    downgrade_to_base(settings.database_url, schema=schema)
+    upgrade(settings.database_url, schema=schema)
+
+    async def run(ctx: AppContext) -> None:  # the new audit log's first record: this reset
+        async with ctx.db.session_scope() as session:
+            await _audited(ctx, session, "sandbox reset", object_id=None)
+
+    _in_context(settings, run, start=False)
+    print(f"reset {where}: the sandbox is empty. `make run` (or `oms bootstrap`) prints a new key.")
+    return 0
+
+
+def _database_named(settings: Settings) -> str:
+    """The database, as an operator recognises it: a SQLite file's path, or PostgreSQL's host and name."""
+    from sqlalchemy import make_url
+
+    from oms.db import normalise_url
+
+    url = make_url(normalise_url(settings.database_url))
+    if settings.is_sqlite:
+        return str(url.database)
+    schema = f" (schema {settings.database_schema})" if settings.database_schema else ""
+    return f"{url.database} on {url.host}:{url.port or 5432}{schema}"
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     _count_metrics_together(settings)
     from oms.db import warn_if_over_budget
@@ -488,7 +643,10 @@ def _count_metrics_together(settings: Settings) -> None:
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     from oms.migrations.runner import upgrade
 
-    upgrade(settings.database_url, schema=settings.database_schema or None)
+    applied = upgrade(settings.database_url, schema=settings.database_schema or None)
+    for revision, description in applied:
+        print(f"applied {revision}: {description}")
+    print(f"{len(applied)} migrations applied" if applied else "nothing to apply: the database is at the head")
     return 0
 
 

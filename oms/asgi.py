@@ -5,5 +5,5 @@ from oms.config import Settings
 from oms.kit.logging import configure_logging
 
 _settings = Settings()
-configure_logging(_settings.log_level, json_lines=_settings.log_json)
+configure_logging(_settings.log_level, json_lines=_settings.json_logs())
 app = create_app(_settings)

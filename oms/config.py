@@ -6,10 +6,11 @@ import base64
 import ipaddress
 import os
 import secrets
+import sys
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Self
+from typing import IO, Literal, Self
 
 from limits import parse_many
 from pydantic import Field, field_validator, model_validator
@@ -87,7 +88,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # How often the worker writes the audit chain's head to the log (`oms audit verify --head` checks one later).
     audit_head_log_seconds: float = Field(default=300, gt=0)
-    log_json: bool = True
+    # JSON lines for machines, text for people. "auto": text when the log goes to a terminal in sandbox mode,
+    # JSON otherwise (a file, a pipe, a container's log, any live server).
+    log_json: bool | Literal["auto"] = "auto"
     # Traces (oms/tracing.py, the optional extra oms[otel]): spans of requests, database statements and worker
     # jobs, exported over OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (the SDK's variables). Off by default: it costs
     # on every request.
@@ -266,6 +269,14 @@ class Settings(BaseSettings):
                 if not getattr(self, name):
                     raise ConfigurationError(f"OMS_{name.upper()} is required in live mode")
         return self
+
+    def json_logs(self, stream: IO[str] | None = None) -> bool:
+        """Whether the log is JSON lines: ``OMS_LOG_JSON`` if it says, else (auto) unless ``stream`` (stderr) is a
+        terminal of a sandbox server."""
+        if self.log_json != "auto":
+            return bool(self.log_json)
+        stream = stream or sys.stderr
+        return self.mode is Mode.live or not (hasattr(stream, "isatty") and stream.isatty())
 
     @property
     def is_sqlite(self) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import secrets
 import socket
@@ -24,6 +26,7 @@ from oms.auth.service import IssuedKey
 from oms.config import Mode, Settings
 from oms.context import AppContext
 from oms.db import normalise_url
+from oms.kit.logging import configure_logging
 from oms.kit.time import truncate
 from oms.migrations.runner import upgrade
 from oms.worker import settle_transactions
@@ -373,3 +376,20 @@ def fields(body: Any) -> Any:
     if isinstance(body, list):
         return [fields(item) for item in body]
     return body
+
+
+@contextmanager
+def captured_logs(*, json_lines: bool = True) -> Iterator[io.StringIO]:
+    """Everything logged meanwhile, as the server writes it (JSON lines or text, redacted), SQLAlchemy's
+    statements too."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    configure_logging("DEBUG", json_lines=json_lines, stream=stream)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+        root.handlers[:], level = saved
+        root.setLevel(level)

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from oms.config import Settings
 from oms.context import AppContext
-from oms.kit.logging import RedactingFilter, configure_logging, redact_all, redact_text
+from oms.kit.logging import RedactingFilter, loggable_path, redact_all, redact_text
 from tests.support import (
     FULL_IDENTITY,
     Api,
     assert_error,
+    captured_logs,
     create_customer,
     create_key,
     create_wallet,
@@ -26,22 +29,6 @@ from tests.support import (
     new_api,
     stored_mnemonic,
 )
-
-
-@contextmanager
-def captured_logs() -> Iterator[io.StringIO]:
-    """Everything logged meanwhile, as the server writes it (JSON lines, redacted), SQLAlchemy's statements too."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    configure_logging("DEBUG", stream=stream)
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
-        root.handlers[:], level = saved
-        root.setLevel(level)
 
 
 async def test_a_whole_session_logs_no_secret(client, ctx) -> None:
@@ -213,3 +200,49 @@ SECRET_LIKE = st.lists(st.sampled_from([*SECRETS, "eyJ", "0x", "://", " ", ".", 
 @example(SECRETS[9])
 def test_the_quick_check_never_skips_a_line_that_needs_redacting(text: str) -> None:
     assert redact_text(text) == redact_all(text)
+
+
+async def test_text_logs_show_time_level_method_path_status_duration_and_the_fields(api: Api) -> None:
+    with captured_logs(json_lines=False) as stream:
+        response = await api.post("/customers", {"email": "ada@example.com"}, key="text-log-1")
+        logging.getLogger("oms.test").warning("held for review", extra={"transaction": "txn_1", "reason": "two words"})
+    lines = stream.getvalue().splitlines()
+    [access] = [line for line in lines if " oms.access " in line]
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO    oms\.access POST /v0\.9/customers 201 [\d.]+ms "
+        rf"requestId={response.headers['request-id']}",
+        access,
+    ), access
+    [warning] = [line for line in lines if "held for review" in line]
+    assert ' WARNING oms.test held for review transaction=txn_1 reason="two words"' in warning
+    assert "ada@example.com" not in stream.getvalue()
+
+
+def test_text_logs_redact_secrets_like_json_lines() -> None:
+    with captured_logs(json_lines=False) as stream:
+        logging.getLogger("oms.test").info("exchanged", extra={"apiSecret": "plain", "note": "sks_abcdefghijklmnop"})
+    line = stream.getvalue()
+    assert "plain" not in line and "sks_" not in line and "apiSecret=[REDACTED] note=[REDACTED]" in line
+
+
+def test_logs_are_text_on_a_sandbox_terminal_and_json_elsewhere() -> None:
+    primary, secondary = os.openpty()  # a real terminal
+    with os.fdopen(secondary, "w") as terminal, io.StringIO() as pipe:
+        assert Settings(log_json="auto").json_logs(terminal) is False
+        assert Settings(log_json="auto").json_logs(pipe) is True
+        assert Settings(log_json="auto", mode="live", secret_key="ab" * 32, custody_kek="cd" * 32).json_logs(terminal)
+        assert Settings(log_json=True).json_logs(terminal) is True
+        assert Settings(log_json=False).json_logs(pipe) is False
+    os.close(primary)
+
+
+def test_a_logged_url_path_keeps_words_and_versions_and_hides_what_may_be_a_token() -> None:
+    assert loggable_path("https://hooks.example.com/v1/oms/payment-events") == "/v1/oms/payment-events"
+    assert loggable_path("http://127.0.0.1:9000/in") == "/in"
+    assert loggable_path("https://h.example") == "/"
+    assert (
+        loggable_path("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX?token=abc")
+        == "/services/T00000000/B00000000/[REDACTED]?[REDACTED]"
+    )
+    assert loggable_path("https://node.example/v3/0123456789abcdef0123456789abcdef") == "/v3/[REDACTED]"
+    assert loggable_path("https://h.example/in/whsec_abcdefghijkl") == "/in/[REDACTED]"

@@ -7,6 +7,10 @@ seconds, then runs ``oms migrate``, ``oms bootstrap`` and ``oms serve`` with ``O
 it. The chain and OMS's data live together under ``<OMS_DATA_DIR>/anvil/`` (anvil's ``--state`` file, the
 database, the development secrets) so they stay consistent across restarts; delete that folder to start
 over. ``POST /sandbox/fund`` mints test USDC on this node. Stopping the server stops anvil.
+
+The settings it gives the server are written to ``<OMS_DATA_DIR>/anvil/instance.json``, so that the other
+``oms`` commands find this instance: with ``OMS_DATA_DIR=.oms/anvil``, or on their own while it runs
+(``instance_environment``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from oms.chain.anvil import CHAIN_ID, AnvilNode, AnvilUnavailable, deploy_test_token, has_code, install_anvil, node_call
@@ -26,6 +31,9 @@ from oms.config import Settings
 
 STATE_FILE = "anvil-state.json"
 TOKEN_FILE = "devnode.json"
+INSTANCE_FILE = "instance.json"
+# Commands that start or prepare a server of their own never join a running instance uninvited.
+_OWN_INSTANCE = {"serve", "worker", "migrate", "bootstrap"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         (workdir / TOKEN_FILE).write_text(json.dumps({"usdc": token}) + "\n")
         print(f"devnode: anvil at {node.rpc_url} (chain id {CHAIN_ID}), TestUSDC at {token}, "
               f"a block every {args.block_time} s; chain and data in {workdir}")  # fmt: skip
-        return _run_oms(_environment(workdir, node.rpc_url, token))
+        settings_of_oms = _environment(workdir, node.rpc_url, token)
+        _write_instance(workdir, settings_of_oms)
+        return _run_oms({**os.environ, **settings_of_oms})
     finally:
         node.stop()
 
@@ -77,9 +87,9 @@ def _deployed_token(token_file: Path) -> str | None:
 
 
 def _environment(workdir: Path, rpc_url: str, token: str) -> dict[str, str]:
-    """The environment of the ``oms`` commands: this node as the chain, and (unless a database is
-    configured) its own database and secrets next to the chain state."""
-    env = dict(os.environ)
+    """The settings of the ``oms`` commands (beyond the environment's): this node as the chain, and (unless a
+    database is configured) its own database and secrets next to the chain state."""
+    env: dict[str, str] = {}
     env.update(
         {
             "OMS_CHAIN": "evm",
@@ -92,8 +102,57 @@ def _environment(workdir: Path, rpc_url: str, token: str) -> dict[str, str]:
         }
     )
     if "OMS_DATABASE_URL" not in os.environ:
-        env["OMS_DATA_DIR"] = str(workdir)
+        env["OMS_DATA_DIR"] = str(workdir.resolve())
     return env
+
+
+def _write_instance(workdir: Path, settings_of_oms: dict[str, str]) -> None:
+    record = {"pid": os.getpid(), "environment": settings_of_oms}
+    (workdir / INSTANCE_FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """The settings of the instance `make run CHAIN=anvil` started, for another ``oms`` command."""
+
+    environment: dict[str, str]
+    workdir: Path
+    discovered: bool  # found running, not named by OMS_DATA_DIR
+
+
+def instance_environment(environ: Mapping[str, str], command: str) -> Instance | None:
+    """The devnode instance a command runs against, or None: the one in ``OMS_DATA_DIR`` if it holds an
+    ``instance.json`` (``OMS_DATA_DIR=.oms/anvil``); else, when neither a data directory, a database nor a
+    chain is configured and the command starts no server of its own, the one under ``.oms/anvil`` while it
+    runs. Without this a command would read the instance's database against the embedded sandbox chain and
+    report every on-chain balance as a difference. Settings in ``environ`` win over the file's."""
+    named = environ.get("OMS_DATA_DIR")
+    if named:
+        workdir, discovered = Path(named), False
+    elif command in _OWN_INSTANCE or any(k in environ for k in ("OMS_DATABASE_URL", "OMS_CHAIN")):
+        return None
+    else:
+        workdir, discovered = Path(".oms") / "anvil", True
+    try:
+        record = json.loads((workdir / INSTANCE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if discovered and not _running(record.get("pid")):
+        return None
+    settings_of_oms = {k: str(v) for k, v in record.get("environment", {}).items() if k not in environ}
+    return Instance(settings_of_oms, workdir, discovered)
+
+
+def _running(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run_oms(env: dict[str, str]) -> int:

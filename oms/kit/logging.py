@@ -220,6 +220,59 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(payload, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+_ACCESS_FIELDS = ("method", "path", "status", "durationMs")
+
+
+class TextFormatter(logging.Formatter):
+    """One line for people: time (UTC), level, logger, message, then every extra field as ``name=value``.
+    An access line reads ``POST /v0.9/customers 201 12.5ms`` in place of its message. Values are the
+    redacted ones (the filter runs first); a value with a space or a quote is JSON-quoted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        fields = {key: value for key, value in record.__dict__.items() if key not in _STANDARD_ATTRS}
+        if (request_id := request_id_var.get()) is not None:
+            fields.setdefault("requestId", request_id)
+        message = record.getMessage()
+        if all(name in fields for name in _ACCESS_FIELDS):
+            method, path, status, duration = (fields.pop(name) for name in _ACCESS_FIELDS)
+            message = f"{method} {path} {status} {duration}ms"
+        parts = [moment, f"{record.levelname:<7}", record.name, message]
+        parts.extend(f"{key}={_text_value(value)}" for key, value in fields.items())
+        line = " ".join(parts)
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        return line
+
+
+def _text_value(value: Any) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    if not text or any(c in text for c in ' \t\n"='):
+        return orjson.dumps(text).decode()
+    return text
+
+
+# Path segments that read as lower-case words, or are short (versions, dates, short ids); anything else may be
+# a token (`/services/T0/B0/xR7Kd93LmQpWz28VtBn4YcHs`, `/v3/<32 hex>`) and is not written.
+_PLAIN_SEGMENT = re.compile(r"[a-z._~-]{0,40}|[A-Za-z0-9._~-]{0,11}")
+
+
+def loggable_path(url: str) -> str:
+    """A URL's path for a log line: words, versions and dates kept, any segment that may be a secret replaced,
+    the query and fragment never written (``/hooks/[REDACTED]?[REDACTED]``). No scheme, host or credentials:
+    the caller logs the host itself."""
+    rest = url.split("://", 1)[-1]
+    slash = rest.find("/")
+    if slash < 0:
+        return "/"
+    path, query = rest[slash:], ""
+    for mark in ("?", "#"):
+        if mark in path:
+            path, query = path.split(mark, 1)[0], "?" + REDACTED
+    segments = [s if _PLAIN_SEGMENT.fullmatch(s) and not _may_hold_secret(s) else REDACTED for s in path.split("/")]
+    return "/".join(segments) + query
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = True, stream: IO[str] | None = None) -> None:
     # Per-record work the JSON lines never show (caller's frame, thread, process, task): skipped, as the
     # logging HOWTO's "Optimization" section describes. Every request writes an access line.
@@ -229,11 +282,14 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True, stream: I
     logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(JSONFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JSONFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
+    # httpx's INFO line names the address a webhook was pinned to and a URL the filter cuts to its host; the
+    # webhook dispatcher writes its own ("webhook attempt"), the EVM adapter's calls need none.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     # aiosqlite's DEBUG lines quote every statement with its parameters: customers' data, whatever the level.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))

@@ -25,6 +25,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        on_version_apply=config.attributes.get("on_version_apply"),  # `oms migrate` lists what it applied
     )
     with context.begin_transaction():
         context.run_migrations()

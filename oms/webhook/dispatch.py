@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from sqlalchemy import Select
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.db import Database
 from oms.event import service as events
+from oms.kit.logging import loggable_path
 from oms.kit.time import Clock
 from oms.models import Event, Webhook, WebhookAttempt
 from oms.webhook import repository, signing
@@ -170,13 +172,15 @@ class Dispatcher:
         try:
             body = claimed.payload.decode()
             headers = signing.headers(claimed.secrets, claimed.event_id, self.clock.now(), body)
-            return await self.sender.send(claimed.url, headers, claimed.payload)
+            result = await self.sender.send(claimed.url, headers, claimed.payload)
         except Exception as exc:
             log.error(
                 "webhook delivery not sent: it failed before reaching the receiver",
                 extra={"delivery": claimed.delivery_id, "webhook": claimed.webhook_id, "error": type(exc).__name__},
             )
             return SendResult(None, 0, None, f"not sent: an internal error ({type(exc).__name__})")
+        _log_attempt(claimed, result)
+        return result
 
     async def record(self, session: AsyncSession, outcomes: Sequence[tuple[Claimed, SendResult]]) -> None:
         """Write the attempts and each delivery's next state: ``delivered``; ``failed`` on 410 or once the
@@ -219,6 +223,25 @@ class Dispatcher:
         await repository.finish_deliveries(
             session, [{"b_id": c.delivery_id, "b_lease": c.lease_token, "next_attempt_at": now} for c in claimed]
         )
+
+
+def _log_attempt(claimed: Claimed, result: SendResult) -> None:
+    """One line per attempt: where it went (host, and the path without what may be a token: loggable_path),
+    what came back. Never the signing secrets, the headers or the payload."""
+    url = urlsplit(claimed.url)
+    extra = {
+        "webhook": claimed.webhook_id,
+        "delivery": claimed.delivery_id,
+        "event": claimed.event_id,
+        "attempt": claimed.number,
+        "host": url.netloc.rpartition("@")[2],
+        "urlPath": loggable_path(claimed.url),
+        "status": result.status_code,
+        "latencyMs": result.latency_ms,
+    }
+    if result.error:
+        extra["error"] = result.error
+    log.log(logging.INFO if result.delivered else logging.WARNING, "webhook attempt", extra=extra)
 
 
 def payload_of(stored: dict[str, Any]) -> bytes:

@@ -32,6 +32,24 @@ async def simulate(api: Api, address: dict[str, Any], value: str) -> Any:
     return await api.post(f"/deposit-addresses/{address['id']}/simulate", {"amount": {"value": value}})
 
 
+async def test_a_simulation_takes_the_amount_as_a_string_too_and_refuses_another_currency(
+    api: Api, ctx, clock: OffsetClock
+) -> None:
+    _, wallet, address = await new_address(api)
+    path = f"/deposit-addresses/{address['id']}/simulate"
+    response = await api.post(path, {"amount": "20.00"})  # as the virtual accounts' simulation takes it
+    assert response.status_code == 200, response.text
+    assert response.json()["amount"] == {"value": "20.00", "currency": "usdc"}
+    named = await api.post(path, {"amount": {"value": "5.00", "currency": "USDC"}})
+    assert named.status_code == 200, named.text
+    assert_error(await api.post(path, {"amount": {"value": "5.00", "currency": "usdt"}}), 400, "invalid_currency",
+                 param="amount.currency")  # fmt: skip
+    assert_error(await api.post(path, {"amount": "5.0000001"}), 400, "invalid_amount", param="amount")
+    assert_error(await api.post(path, {"amount": {"value": "5.0000001"}}), 400, "invalid_amount", param="amount.value")
+    await settle_funding(ctx, clock)
+    assert (await balance(api, wallet))[0] != "0.00"
+
+
 async def held(ctx, address_id: str) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
     async with ctx.db.session_scope(write=False) as session:
         rows = await session.execute(
@@ -65,8 +83,8 @@ async def test_tokens_sent_to_the_address_are_forwarded_less_the_fee(api: Api, c
     result = fields(response.json())
     assert (result.amount.value, result.amount.currency, result.network, result.status) == (
         "50.00",
-        "USDC",
-        "POLYGON",
+        "usdc",
+        "polygon",
         "submitted",
     )
     assert result.depositAddressId == address["id"] and result.transactionHash.startswith("0x")

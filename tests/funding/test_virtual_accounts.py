@@ -141,6 +141,21 @@ async def test_simulations_are_validated(api: Api, ctx) -> None:
     await ledger_is_sound(ctx, api)
 
 
+async def test_a_simulation_takes_the_amount_as_a_value_object_too(api: Api, ctx, clock: OffsetClock) -> None:
+    """The deposit addresses' form, `{"amount": {"value": …}}`, with an optional currency that must be USD."""
+    _, wallet, account = await new_account(api, ctx)
+    path = f"/virtual-accounts/{account['id']}/simulate"
+    response = await api.post(path, {"rail": "ach_in", "amount": {"value": "100.00", "currency": "USD"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["amount"] == {"value": "100.00", "currency": "USD"}
+    assert_error(await api.post(path, {"rail": "ach_in", "amount": {"value": "100.00", "currency": "EUR"}}), 400,
+                 "invalid_currency", param="amount.currency")  # fmt: skip
+    assert_error(await api.post(path, {"rail": "ach_in", "amount": {"value": "1.001"}}), 400, "invalid_amount",
+                 param="amount.value")  # fmt: skip
+    await settle_funding(ctx, clock)
+    assert await balance(api, wallet) == ("99.50", "99.50", "0.00")  # less ach_in's 0.5 %
+
+
 async def test_a_virtual_account_needs_the_usd_endorsement_and_an_active_customer(api: Api, ctx) -> None:
     custody_only = await create_customer(api, endorsements=["cryptoCustody"])
     wallet = (await api.post(f"/customers/{custody_only['id']}/wallets", {"asset": "usdc", "chain": "polygon"})).json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 import uuid
 from datetime import timedelta
@@ -17,7 +18,7 @@ from oms.context import AppContext
 from oms.webhook.sender import HttpSender
 from oms.webhook.ssrf import UrlGuard
 from oms.webhook.wiring import build_webhooks
-from tests.support import Api, OffsetClock, assert_error, create_key, exchange
+from tests.support import Api, OffsetClock, assert_error, captured_logs, create_key, exchange
 from tests.webhook.receiver import Received, Receiver
 from tests.webhook.support import (
     attempts_of,
@@ -191,6 +192,26 @@ async def test_unreachable_receiver_is_an_attempt_with_an_error(
     [attempt] = await attempts_of(wctx, delivery.id)
     assert delivery.status == "pending" and attempt.outcome == "failed"
     assert attempt.status_code is None and attempt.error and "Connect" in attempt.error
+
+
+async def test_each_attempt_logs_its_host_and_path_without_tokens_or_secrets(
+    wapi: Api, wctx: AppContext, receiver: Receiver
+) -> None:
+    hook = await create_webhook(wapi, receiver.url + "/hooks/oms/xR7Kd93LmQpWz28VtBn4YcHs?key=abc")
+    receiver.respond = lambda _: (503, b"busy")
+    with captured_logs() as stream:
+        [event_id] = await emit(wctx, wapi.tenant_id, C2C)
+        await deliver(wctx)
+    [line] = [json.loads(line) for line in stream.getvalue().splitlines() if '"webhook attempt"' in line]
+    host = receiver.url.split("://")[1]
+    assert line["level"] == "warning" and line["webhook"] == hook["id"] and line["event"] == event_id
+    assert (line["host"], line["urlPath"], line["status"], line["attempt"]) == (
+        host, "/hooks/oms/[REDACTED]?[REDACTED]", 503, 1,
+    )  # fmt: skip
+    output = stream.getvalue()
+    for secret in ("xR7Kd93LmQpWz28VtBn4YcHs", "key=abc", hook["secret"], hook["secret"].removeprefix("whsec_")):
+        assert secret not in output
+    assert "HTTP Request:" not in output  # httpx's own line, which named the pinned address
 
 
 async def test_retries_stop_after_24_hours_and_the_delivery_fails(

@@ -530,11 +530,17 @@ class SecretRotation(BaseModel):
 
 
 class SimulatedAmount(BaseModel):
+    """
+    ``{"value": "50.00"}``: a simulation's amount in the spec's deposit-address form (``currency``, if given,
+    must be the instrument's own: it changes nothing).
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
     )
     value: Annotated[str, Field(title="Value")]
+    currency: Annotated[str | None, Field(title="Currency")] = None
 
 
 class SenderName(RootModel[str]):
@@ -591,7 +597,7 @@ class Simulation(BaseModel):
         populate_by_name=True,
     )
     rail: Annotated[Literal["ach_in", "wire_in", "swift_in"], Field(title="Rail")]
-    amount: Annotated[str, Field(title="Amount")]
+    amount: Annotated[str | SimulatedAmount, Field(title="Amount")]
     sender_name: Annotated[SenderName | None, Field(alias="senderName", title="Sendername")] = None
     sender_routing_number: Annotated[str | None, Field(alias="senderRoutingNumber", title="Senderroutingnumber")] = None
     sender_account_number: Annotated[
@@ -1076,14 +1082,14 @@ class CustomerUpdate(BaseModel):
 
 class DepositAddressSimulation(BaseModel):
     """
-    ``{amount: {value}}``; the currency is the deposit address's source asset.
+    ``{amount: {value}}`` or ``{amount: "50.00"}``; the currency is the deposit address's source asset.
     """
 
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
     )
-    amount: SimulatedAmount
+    amount: Annotated[str | SimulatedAmount, Field(title="Amount")]
 
 
 class DepositAddressSourceOut(BaseModel):

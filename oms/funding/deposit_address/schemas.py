@@ -8,7 +8,14 @@ from pydantic import Field, StrictStr
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from oms.customer.schemas import Strict
-from oms.funding.virtual_account.schemas import DestinationOut, DeveloperFee, FundingDestination, FundingMetadata, Label
+from oms.funding.virtual_account.schemas import (
+    DestinationOut,
+    DeveloperFee,
+    FundingDestination,
+    FundingMetadata,
+    Label,
+    SimulationAmount,
+)
 from oms.models import DepositAddressTransferStatus, InstrumentStatus
 
 
@@ -87,14 +94,10 @@ class DepositAddressTransfer(TypedDict):
     createdAt: str
 
 
-class SimulatedAmount(Strict):
-    value: StrictStr
-
-
 class DepositAddressSimulation(Strict):
-    """``{amount: {value}}``; the currency is the deposit address's source asset."""
+    """``{amount: {value}}`` or ``{amount: "50.00"}``; the currency is the deposit address's source asset."""
 
-    amount: SimulatedAmount
+    amount: SimulationAmount
 
 
 class AmountOut(TypedDict):

@@ -42,6 +42,7 @@ from oms.funding.fees import parse, token_amount
 from oms.funding.instrument.lifecycle import Kind
 from oms.funding.instrument.service import InstrumentService
 from oms.funding.liquidity import mint_on
+from oms.funding.virtual_account.schemas import simulated_value
 from oms.kit.ids import new_id
 from oms.kit.isolation import RowFailed, isolated
 from oms.kit.money import ASSETS, format_amount
@@ -139,7 +140,14 @@ class DepositAddressService(
         """Someone sends tokens to the address: a real transfer on the development chain, which the watcher
         records (and routes) once it is final, exactly as it would a transfer from anywhere else."""
         deposit_address = await self._get(session, auth, deposit_address_id)
-        amount = parse(body.amount.value, deposit_address.asset, param="amount.value")
+        value, param, currency = simulated_value(body.amount)
+        if currency is not None and currency.lower() != deposit_address.asset:
+            raise InvalidRequest(
+                "invalid_currency",
+                f"This deposit address receives {deposit_address.asset}, not {currency}.",
+                param="amount.currency",
+            )
+        amount = parse(value, deposit_address.asset, param=param)
         adapter: Any = self._chains.get(deposit_address.chain)
         if getattr(adapter, "mint", None) is None:
             raise Unprocessable(
@@ -153,10 +161,10 @@ class DepositAddressService(
         return {
             "amount": {
                 "value": token_amount(amount, deposit_address.asset),
-                "currency": deposit_address.asset.upper(),
+                "currency": deposit_address.asset,  # assets and networks in lower case, as in every answer
             },
             "depositAddressId": deposit_address.id,
-            "network": deposit_address.chain.upper(),
+            "network": deposit_address.chain,
             "status": "submitted",
             "submittedAt": isoformat(await self._tenant_clock.now(session, auth.tenant_id)),
             "transactionHash": tx_hash,

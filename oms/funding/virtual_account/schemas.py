@@ -126,13 +126,32 @@ RAIL_FIELDS = {
 }
 
 
+class SimulatedAmount(Strict):
+    """``{"value": "50.00"}``: a simulation's amount in the spec's deposit-address form (``currency``, if given,
+    must be the instrument's own: it changes nothing)."""
+
+    value: StrictStr
+    currency: StrictStr | None = None
+
+
+# Both simulations take an amount either way: `"amount": "50.00"` or `"amount": {"value": "50.00"}`.
+SimulationAmount = StrictStr | SimulatedAmount
+
+
+def simulated_value(amount: SimulationAmount) -> tuple[str, str, str | None]:
+    """The decimal string, the parameter it came in (``amount`` or ``amount.value``), and the currency named."""
+    if isinstance(amount, str):
+        return amount, "amount", None
+    return amount.value, "amount.value", amount.currency
+
+
 class Simulation(Strict):
     """An inbound transfer, by ``rail``: ``ach_in`` (senderName, senderRoutingNumber, senderAccountNumber,
     description, traceNumber), ``wire_in`` (senderName, senderBankName, senderRoutingNumber, reference, imad)
     or ``swift_in`` (senderName, senderBic, senderCountry, reference, uetr, currency: USD only)."""
 
     rail: Rail
-    amount: StrictStr
+    amount: SimulationAmount
     senderName: Text | None = None
     senderRoutingNumber: StrictStr | None = None
     senderAccountNumber: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,17}$")] | None = None

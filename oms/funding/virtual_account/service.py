@@ -34,6 +34,7 @@ from oms.funding.virtual_account.schemas import (
     SimulationResult,
     VirtualAccountCreate,
     VirtualAccountUpdate,
+    simulated_value,
 )
 from oms.kit.time import isoformat
 from oms.models import Customer, Tenant, VirtualAccount
@@ -132,13 +133,18 @@ class VirtualAccountService(
                 "returns them to the sender).",
             )
         await self._customers.require_endorsements(session, auth, account.customer_id, REQUIRED)
-        amount = parse(body.amount, "usd", param="amount")
+        value, param, currency = simulated_value(body.amount)
+        if currency is not None and currency.upper() != "USD":
+            raise InvalidRequest(
+                "invalid_currency", f"A virtual account receives USD, not {currency}.", param="amount.currency"
+            )
+        amount = parse(value, "usd", param=param)
         fee = self._fees[body.rail].fee_for(amount)
         if amount <= fee:
             raise Unprocessable(
                 "amount_too_small",
                 f"A {body.rail} deposit of {usd(amount)} USD does not cover its {usd(fee)} USD fee.",
-                param="amount",
+                param=param,
             )
         now = await self._tenant_clock.now(session, auth.tenant_id)
         transfer = _transfer_details(body, now)
