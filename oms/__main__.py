@@ -211,6 +211,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     reset.add_argument("--yes", action="store_true", help="do not ask (default: ask on a terminal, else refuse)")
     reset.set_defaults(handler=_sandbox_reset)
+    commands.add_parser(
+        "demo",
+        help="fill an empty sandbox with believable data through the API (tenant 'demo'): customers, funded "
+        "wallets, settled and failed transactions, cash-in, bank and deposit-address funding, a webhook with "
+        "deliveries",
+    ).set_defaults(handler=_demo)
     audit = commands.add_parser("audit", help="the audit log's hash chain").add_subparsers(
         dest="audit_command", required=True
     )
@@ -585,6 +591,29 @@ def _sandbox_reset(settings: Settings, args: argparse.Namespace) -> int:
 
     _in_context(settings, run, start=False)
     print(f"reset {where}: the sandbox is empty. `make run` (or `oms bootstrap`) prints a new key.")
+    return 0
+
+
+def _demo(settings: Settings, _: argparse.Namespace) -> int:
+    from oms import demo
+
+    if settings.mode is not Mode.sandbox or settings.chain != "sandbox":
+        print("oms: `demo` needs a sandbox server on the sandbox chain", file=sys.stderr)
+        return 2
+    print("seeding the demo tenant through the API (the sandbox chain settles as it goes: about a minute)…")
+    try:
+        summary = _in_context(settings.model_copy(update={"embedded_worker": False}), demo.seed, start=False)
+    except demo.DemoFailed as exc:
+        print(f"oms: {exc}", file=sys.stderr)
+        return 1
+    transactions = ", ".join(f"{count} {status}" for status, count in sorted(summary.transactions.items()))
+    print(f"""tenant:     {demo.TENANT} ({summary.tenant_id})
+customers:  {summary.customers}, wallets: {summary.wallets}
+transactions: {transactions}
+webhook deliveries: {summary.deliveries} (the subscription is disabled: its receiver was this command)
+apiKey:     {summary.api_key}
+apiSecret:  {summary.api_secret}
+The secret is shown only now; it reads and changes the demo tenant.""")
     return 0
 
 
