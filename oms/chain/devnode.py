@@ -101,8 +101,10 @@ def _environment(workdir: Path, rpc_url: str, token: str) -> dict[str, str]:
             "OMS_EVM_DEV_NODE": "true",
         }
     )
-    if "OMS_DATABASE_URL" not in os.environ:
-        env["OMS_DATA_DIR"] = str(workdir.resolve())
+    # The data directory holds the development secrets: the chain's folder with its own database, else the one
+    # the configured database's server would use anyway (written out, so other commands open the same seed).
+    own_database = "OMS_DATABASE_URL" not in os.environ
+    env["OMS_DATA_DIR"] = str((workdir if own_database else Settings().data_dir).resolve())
     return env
 
 
@@ -125,7 +127,8 @@ def instance_environment(environ: Mapping[str, str], command: str) -> Instance |
     ``instance.json`` (``OMS_DATA_DIR=.oms/anvil``); else, when neither a data directory, a database nor a
     chain is configured and the command starts no server of its own, the one under ``.oms/anvil`` while it
     runs. Without this a command would read the instance's database against the embedded sandbox chain and
-    report every on-chain balance as a difference. Settings in ``environ`` win over the file's."""
+    report every on-chain balance as a difference. Settings in ``environ`` win over the file's, but for its
+    ``OMS_DATA_DIR``: the folder that holds the secrets its server uses."""
     named = environ.get("OMS_DATA_DIR")
     if named:
         workdir, discovered = Path(named), False
@@ -139,7 +142,10 @@ def instance_environment(environ: Mapping[str, str], command: str) -> Instance |
         return None
     if discovered and not _running(record.get("pid")):
         return None
-    settings_of_oms = {k: str(v) for k, v in record.get("environment", {}).items() if k not in environ}
+    recorded = record.get("environment", {})
+    settings_of_oms = {k: str(v) for k, v in recorded.items() if k not in environ}
+    if "OMS_DATA_DIR" in recorded:  # where its secrets are, even when another folder named the instance
+        settings_of_oms["OMS_DATA_DIR"] = str(recorded["OMS_DATA_DIR"])
     return Instance(settings_of_oms, workdir, discovered)
 
 
