@@ -34,6 +34,7 @@ from oms.metrics.access import MetricsAccess
 from oms.metrics.service import Scrape
 from oms.metrics.wiring import Metrics, build_metrics
 from oms.operator.service import OperatorService
+from oms.policy.service import PolicyEngine, PolicyService
 from oms.quote.pricing import FeeSchedule
 from oms.quote.service import QuoteService
 from oms.ratelimit.lockout import Lockout
@@ -81,6 +82,7 @@ class AppContext:
     tracing: Tracing  # spans of requests, statements and jobs when OMS_OPENTELEMETRY is on (oms/tracing.py)
     controls: Controls  # the checks before money leaves (oms/controls): quotes and executions ask them
     reviews: Reviews  # held transactions and the operators' decisions on them
+    policies: PolicyService  # the tenants' policies, managed (oms/policy); evaluated by the PolicyEngine control
 
     @classmethod
     def build(
@@ -114,6 +116,9 @@ class AppContext:
         tenant_clock = TenantClock(clock, mode=settings.mode)
         # The checks (the policy engine, then screening) are added to it in that order.
         controls = Controls()
+        controls.add(
+            PolicyEngine(), gated=True
+        )  # gated: an active policy is what controls.repository.checks_apply sees
         quotes = QuoteService(
             customers=customers,
             clock=clock,
@@ -192,6 +197,7 @@ class AppContext:
             tracing=tracing,
             controls=controls,
             reviews=reviews,
+            policies=PolicyService(clock=clock),
         )
 
     def provided(self) -> Provided:
@@ -216,6 +222,7 @@ class AppContext:
         provided.add(DepositAddressService, self.funding.deposit_addresses)
         provided.add(OperatorService, self.operators)
         provided.add(Reviews, self.reviews)
+        provided.add(PolicyService, self.policies)
         provided.add(Lockout, self.rate_limiting.lockout)
         provided.add(ClientAddress, self.rate_limiting.addresses)
         provided.add(MetricsAccess, self.metrics.access)

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from tests.admin.conftest import admin_http
+
+__all__ = ["admin_http"]
