@@ -1,4 +1,4 @@
-"""``oms``: serve, worker, migrate, bootstrap, keys, customers, reconcile, deposits, sandbox, audit."""
+"""``oms``: serve, worker, migrate, bootstrap, keys, customers, policies, reconcile, deposits, sandbox, audit."""
 
 from __future__ import annotations
 
@@ -176,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("status", choices=["active", "inactive"])
     status.set_defaults(handler=_customer_status)
     _operator_commands(commands)
+    _policy_commands(commands)
     reconcile = commands.add_parser(
         "reconcile", help="compare every wallet's ledger balance with the chain (exit 1 on any difference)"
     )
@@ -229,6 +230,91 @@ def _parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=_audit_verify)
     audit.add_parser("head", help="print the chain's head (SEQUENCE:HASH)").set_defaults(handler=_audit_head)
     return parser
+
+
+def _policy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    policies = commands.add_parser(
+        "policies", help="a tenant's policies (the admin API's /tenants/{id}/policies); answers are JSON"
+    ).add_subparsers(dest="policies_command", required=True)
+    listing = policies.add_parser("list", help="list a tenant's policies")
+    listing.add_argument("tenant_id")
+    listing.set_defaults(handler=_policies, action="list")
+    for name, help_ in (("show", "show a policy's current version"), ("versions", "list every version of a policy"),
+                        ("disable", "disable a policy (a last version)")):  # fmt: skip
+        command = policies.add_parser(name, help=help_)
+        command.add_argument("tenant_id")
+        command.add_argument("policy_id")
+        command.set_defaults(handler=_policies, action=name)
+    create = policies.add_parser("create", help="create a policy from a JSON file (the admin API's body; - : stdin)")
+    create.add_argument("tenant_id")
+    create.add_argument("file")
+    create.set_defaults(handler=_policies, action="create")
+    update = policies.add_parser("update", help="a policy's next version from a JSON file (a full replacement)")
+    update.add_argument("tenant_id")
+    update.add_argument("policy_id")
+    update.add_argument("file")
+    update.set_defaults(handler=_policies, action="update")
+
+
+def _policies(settings: Settings, args: argparse.Namespace) -> int:
+    """``oms policies …``: the admin API's policy operations from the command line, changes audited as the OS
+    user; a refusal is one line on stderr and exit status 1 (and, for a change, recorded in the audit log)."""
+    import orjson
+    from pydantic import ValidationError
+
+    from oms.audit import service as audit
+    from oms.errors import OMSError
+    from oms.kit.pagination import MAX_LIMIT, PageParams
+    from oms.policy.schemas import PolicyWrite
+
+    action: str = args.action
+    body: PolicyWrite | None = None
+    if action in {"create", "update"}:
+        try:
+            text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
+            body = PolicyWrite.model_validate_json(text)
+        except (OSError, ValidationError) as exc:
+            print(f"oms: {args.file}: {exc}", file=sys.stderr)
+            return 1
+    policy_id: str | None = getattr(args, "policy_id", None)
+
+    async def run(ctx: AppContext) -> object:
+        service, actor, tenant = ctx.policies, audit.cli_actor(), args.tenant_id
+        write = action in {"create", "update", "disable"}
+        try:
+            async with ctx.db.session_scope(write=write) as session:
+                answer: object
+                if action == "list":
+                    page = PageParams(MAX_LIMIT, None, None, None, None)
+                    answer = await service.list(session, tenant, page, status=None)
+                elif action == "show":
+                    answer = await service.get(session, tenant, str(policy_id))
+                elif action == "versions":
+                    answer = await service.versions(session, tenant, str(policy_id))
+                elif action == "disable":
+                    answer = await service.disable(session, tenant, str(policy_id), actor)
+                elif action == "create":
+                    assert body is not None
+                    answer = await service.create(session, tenant, body, actor)
+                else:
+                    assert body is not None
+                    answer = await service.update(session, tenant, str(policy_id), body, actor)
+                if write:
+                    object_id = answer["id"] if isinstance(answer, dict) else policy_id
+                    await _audited(ctx, session, f"policies {action}", object_id=object_id, tenant_id=tenant)
+                return answer
+        except OMSError as error:
+            if write:
+                await _refused(ctx, f"policies {action}", object_id=policy_id, error_code=error.code)
+            raise
+
+    try:
+        answer = _in_context(settings, run, start=False)
+    except OMSError as error:
+        print(f"oms: {error.message}", file=sys.stderr)
+        return 1
+    print(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+    return 0
 
 
 def _operator_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
