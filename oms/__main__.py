@@ -1,4 +1,5 @@
-"""``oms``: serve, worker, migrate, bootstrap, keys, customers, policies, reconcile, deposits, sandbox, audit."""
+"""``oms``: serve, worker, migrate, bootstrap, keys, customers, policies, reconcile, deposits, sandbox, audit,
+screening."""
 
 from __future__ import annotations
 
@@ -229,6 +230,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=_audit_verify)
     audit.add_parser("head", help="print the chain's head (SEQUENCE:HASH)").set_defaults(handler=_audit_head)
+    screening = commands.add_parser("screening", help="the sanctions list screening reads").add_subparsers(
+        dest="screening_command", required=True
+    )
+    imported = screening.add_parser(
+        "import",
+        help="import the OFAC SDN list's digital-currency addresses from its published SDN_ADVANCED.XML or "
+        "SDN.XML; a newer list replaces the active one (exit 1: an older, repeated or unreadable file)",
+    )
+    imported.add_argument("file")
+    imported.set_defaults(handler=_screening_import)
+    screening.add_parser("lists", help="the imported lists, newest first (the active one marked)").set_defaults(
+        handler=_screening_lists
+    )
     return parser
 
 
@@ -616,6 +630,60 @@ def _deposits_dismiss(settings: Settings, args: argparse.Namespace) -> int:
         print(f"oms: {exc}", file=sys.stderr)
         return 1
     print(f"dismissed {args.deposit_id} ({what}): kept on record, its tokens stay outside the ledger")
+    return 0
+
+
+def _screening_import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from oms.screening import ofac
+    from oms.screening import service as screening
+
+    path = Path(args.file)
+    try:
+        publication = ofac.read(path)
+    except ofac.ListFileError as exc:
+        print(f"oms: {exc}", file=sys.stderr)
+        return 1
+
+    async def run(ctx: AppContext) -> str:
+        try:
+            async with ctx.db.session_scope() as session:
+                listing, previous = await screening.import_publication(
+                    session, publication, file_name=path.name, now=ctx.clock.now()
+                )
+                await _audited(ctx, session, "screening import", object_id=listing.id)
+        except ofac.ListFileError:
+            await _refused(ctx, "screening import", object_id=None, error_code="list_refused")
+            raise
+        replaced = f", replacing {previous.id} of {previous.published_on.isoformat()}" if previous else ""
+        return (
+            f"imported {listing.id}: {listing.source} published {listing.published_on.isoformat()}, "
+            f"{listing.address_count} digital currency addresses{replaced}"
+        )
+
+    try:
+        print(_in_context(settings, run, start=False))
+    except ofac.ListFileError as exc:
+        print(f"oms: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _screening_lists(settings: Settings, _: argparse.Namespace) -> int:
+    from oms.screening import service as screening
+
+    async def run(ctx: AppContext) -> None:
+        async with ctx.db.session_scope(write=False) as session:
+            for listing in await screening.lists(session):
+                state = "active" if listing.active else "replaced"
+                print(
+                    f"{listing.id}\t{state}\t{listing.published_on.isoformat()}\t{listing.address_count}\t"
+                    f"{listing.source}\t{listing.file_name}\tsha256:{listing.sha256}\t"
+                    f"imported {listing.imported_at:%Y-%m-%dT%H:%M:%SZ}"
+                )
+
+    _in_context(settings, run, start=False)
     return 0
 
 

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     evm_rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     evm_dev_node: bool = False
 
+    # --- sanctions screening ------------------------------------------------------------------------------
+    # Every external destination and every deposit's sender is screened against the list imported by
+    # `oms screening import` ("builtin"; nothing is listed until a list is imported); "off" screens nothing.
+    screening: Literal["builtin", "off"] = "builtin"
+
     # --- webhooks ---------------------------------------------------------------------------------------
     # Delivery: per-attempt timeout (DNS + connect + answer); the lease a claimed delivery is held for (a
     # worker that dies mid-attempt leaves it due again after this); retries back off exponentially from

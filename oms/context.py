@@ -18,7 +18,7 @@ from oms.controls.service import Reviews
 from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.db import Database
-from oms.deposit.service import DepositScanner
+from oms.deposit.service import DepositScanner, FrozenDeposits
 from oms.funding.cash_in.service import CashInService
 from oms.funding.cash_location.service import CashLocationService
 from oms.funding.deposit_address.service import DepositAddressService
@@ -41,6 +41,8 @@ from oms.ratelimit.lockout import Lockout
 from oms.ratelimit.wiring import RateLimiting, build_rate_limiting
 from oms.reconcile.service import Reconciler
 from oms.routing import Provided
+from oms.screening.port import NoScreening, Screener
+from oms.screening.service import BuiltInList
 from oms.tracing import Tracing, build_tracing
 from oms.transaction.held import HeldTransfers
 from oms.transaction.service import TransactionService
@@ -71,6 +73,8 @@ class AppContext:
     transactions: TransactionService
     sender: ChainSender
     deposits: DepositScanner
+    frozen_deposits: FrozenDeposits
+    screener: Screener
     reconciler: Reconciler
     tenant_clock: TenantClock
     funding: Funding
@@ -157,6 +161,8 @@ class AppContext:
             clock=clock,
             audit_log=audit_log,
         )
+        # The screening port: the built-in list (oms screening import) unless switched off.
+        screener: Screener = BuiltInList() if settings.screening == "builtin" else NoScreening()
         return cls(
             settings=settings,
             db=db,
@@ -175,7 +181,9 @@ class AppContext:
             quotes=quotes,
             transactions=transactions,
             sender=ChainSender(db=db, chains=chains, clock=clock),
-            deposits=DepositScanner(db=db, chains=chains, clock=clock),
+            deposits=DepositScanner(db=db, chains=chains, clock=clock, screener=screener),
+            frozen_deposits=FrozenDeposits(clock=clock),
+            screener=screener,
             reconciler=Reconciler(db=db, chains=chains, custody=custody),
             tenant_clock=tenant_clock,
             funding=funding,
@@ -223,6 +231,7 @@ class AppContext:
         provided.add(OperatorService, self.operators)
         provided.add(Reviews, self.reviews)
         provided.add(PolicyService, self.policies)
+        provided.add(FrozenDeposits, self.frozen_deposits)
         provided.add(Lockout, self.rate_limiting.lockout)
         provided.add(ClientAddress, self.rate_limiting.addresses)
         provided.add(MetricsAccess, self.metrics.access)

@@ -10,10 +10,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from oms.admin import audit, customers, keys, login, operators, policies, reviews, setup_page, tokens, webhooks
+from oms.admin import (
+    audit,
+    customers,
+    deposits,
+    keys,
+    login,
+    operators,
+    policies,
+    reviews,
+    setup_page,
+    tokens,
+    webhooks,
+)
 
 PREFIX = "/admin/v1"
-MODULES = (login, operators, tokens, keys, customers, webhooks, audit, policies, reviews, setup_page)
+MODULES = (login, operators, tokens, keys, customers, webhooks, deposits, audit, policies, reviews, setup_page)
 
 router = APIRouter(prefix=PREFIX)
 for module in MODULES:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.kit.ids import is_valid_id
 from oms.kit.sql import insert_ignore, is_postgres
 from oms.models import ChainCursor, ChainDeposit, ChainSend, ChainSendAttempt, Wallet
 
@@ -70,6 +72,22 @@ async def flagged(session: AsyncSession, *, tenant_id: str | None) -> list[Chain
     if tenant_id is not None:
         statement = statement.where(ChainDeposit.tenant_id == tenant_id)
     return list((await session.execute(statement)).scalars())
+
+
+async def get(session: AsyncSession, deposit_id: str) -> ChainDeposit | None:
+    if not is_valid_id(deposit_id, "dep"):
+        return None
+    return await session.get(ChainDeposit, deposit_id)
+
+
+def screened_statement(*, status: str | None, tenant_id: str | None) -> Select[Any]:
+    """Deposits whose sender was on the sanctions list (frozen, then credited or blocked)."""
+    statement = select(ChainDeposit).where(ChainDeposit.screening_reason.is_not(None))
+    if status is not None:
+        statement = statement.where(ChainDeposit.status == status)
+    if tenant_id is not None:
+        statement = statement.where(ChainDeposit.tenant_id == tenant_id)
+    return statement
 
 
 async def get_for_update(session: AsyncSession, deposit_id: str) -> ChainDeposit | None:

@@ -25,3 +25,39 @@ class Deposit(TypedDict):
     blockNumber: int
     status: DepositStatus
     createdAt: str
+
+
+class FrozenDeposit(Deposit):
+    """A deposit frozen by a screening hit, in the compliance-only events (``wallet.depositFrozen``, ``…Released``,
+    ``…Blocked``): never in a tenant's normal answers or events."""
+
+    screeningReason: str
+    reviewedBy: str | None
+    reviewNote: str | None
+
+
+class ScreenedDeposit(TypedDict):
+    """A deposit frozen by a screening hit, as the admin API shows it to operators."""
+
+    id: str
+    object: Literal["screenedDeposit"]
+    tenantId: str
+    walletId: str
+    network: str
+    asset: str
+    amount: str
+    fromAddress: str
+    txHash: str
+    status: DepositStatus  # frozen, then credited (released) or blocked (rejected)
+    screeningReason: str | None
+    reviewedBy: str | None
+    reviewNote: str | None
+    reviewedAt: str | None
+    createdAt: str
+
+
+class ScreenedDepositList(TypedDict):
+    data: list[ScreenedDeposit]
+    hasMore: bool
+    nextCursor: str | None
+    previousCursor: str | None

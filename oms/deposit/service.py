@@ -10,6 +10,12 @@ A deposit the ledger cannot take — above the maximum amount (a chain delivers 
 entry fails — is ``flagged``: recorded with its exact amount on chain, logged, announced by a
 ``wallet.depositFlagged`` event and reported by ``oms reconcile``, never credited, and never in the way of
 the deposits after it (each deposit's work runs in its own savepoint: ``oms.kit.isolation``).
+
+Every deposit's sender is screened (``oms.screening``) when it becomes final. A sender on the sanctions list
+makes it ``frozen`` instead of ``credited``: its amount goes to the wallet's ``frozen`` account, not to
+``available``, and a compliance-only ``wallet.depositFrozen`` event says why. The tenant sees it as pending, as
+before (no tipping off). An operator releases it (``credited``: frozen → available) or rejects it (``blocked``:
+it stays frozen for good, as blocked property must) through the admin API.
 """
 
 from __future__ import annotations
@@ -25,14 +31,18 @@ from oms.chain.port import ChainAdapter, ChainUnavailable, TokenTransfer
 from oms.chain.registry import Chains
 from oms.db import Database
 from oms.deposit import repository
-from oms.deposit.schemas import Deposit
+from oms.deposit.schemas import Deposit, FrozenDeposit, ScreenedDeposit
+from oms.errors import Conflict, NotFound
 from oms.event import service as events
-from oms.kit.ids import new_id
+from oms.kit.ids import is_valid_id, new_id
 from oms.kit.isolation import RowFailed, isolated
 from oms.kit.money import ASSETS, format_amount
+from oms.kit.pagination import Listed, PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import ChainDeposit, DepositStatus, Wallet
+from oms.screening.ofac import normalise
+from oms.screening.port import Screener
 from oms.wallet.service import render as render_wallet
 
 log = logging.getLogger(__name__)
@@ -40,10 +50,11 @@ MAX_BLOCKS_PER_PASS = 2_000
 
 
 class DepositScanner:
-    def __init__(self, *, db: Database, chains: Chains, clock: Clock) -> None:
+    def __init__(self, *, db: Database, chains: Chains, clock: Clock, screener: Screener) -> None:
         self._db = db
         self._chains = chains
         self._clock = clock
+        self._screener = screener
 
     async def run_once(self) -> int:
         done = 0
@@ -181,15 +192,27 @@ class DepositScanner:
     async def _settle_pending(self, session: AsyncSession, adapter: ChainAdapter, asset: str, head: int) -> int:
         settled = 0
         canonical: dict[int, str | None] = {}  # block hashes asked once per pass
-        for deposit in await repository.pending(session, adapter.chain, asset):
-            if head - deposit.block_number + 1 < adapter.confirmations:
-                continue
+        final = [
+            deposit
+            for deposit in await repository.pending(session, adapter.chain, asset)
+            if head - deposit.block_number + 1 >= adapter.confirmations
+        ]
+        # Every final deposit's sender, screened in one call: a listed sender's deposit is frozen, not credited.
+        listed = {
+            hit.address: hit
+            for hit in await self._screener.screen(session, adapter.chain, {d.from_address for d in final})
+        }
+        for deposit in final:
             wallet = await session.get(Wallet, deposit.wallet_id)
             assert wallet is not None
             if deposit.block_number not in canonical:
                 canonical[deposit.block_number] = await adapter.block_hash(deposit.block_number)
             route: tuple[DepositStatus, str, str]
-            if canonical[deposit.block_number] == deposit.block_hash:
+            hit = listed.get(normalise(deposit.from_address))
+            if canonical[deposit.block_number] == deposit.block_hash and hit is not None:
+                deposit.screening_reason = hit.describe()[:300]
+                route = ("frozen", "pending", "frozen")
+            elif canonical[deposit.block_number] == deposit.block_hash:
                 route = ("credited", "pending", "available")
             elif not await self._still_on_chain(adapter, deposit, wallet.address, head):
                 route = ("orphaned", "pending", "chain")
@@ -208,7 +231,15 @@ class DepositScanner:
     ) -> None:
         status, source, target = route
         deposit.status, deposit.updated_at = status, self._clock.now()
+        if status == "frozen":
+            await ledger.open_frozen_account(
+                session, tenant_id=wallet.tenant_id, wallet_id=wallet.id,
+                currency=ledger.currency_of(wallet.asset, wallet.chain), at=deposit.updated_at,
+            )  # fmt: skip
         await self._post(session, wallet, deposit, f"deposit.{status}", (source, target))
+        if status == "frozen":
+            log.warning("deposit frozen: its sender is on the sanctions list", extra={"deposit": deposit.id})
+            await _compliance_event(session, wallet, deposit, "wallet.depositFrozen")
 
     async def _flag_pending(self, session: AsyncSession, wallet: Wallet, deposit: ChainDeposit, reason: str) -> None:
         """A pending deposit whose settlement failed: its pending amount goes back to the chain account (a
@@ -263,6 +294,21 @@ def _deposit_resource(wallet: Wallet, deposit: ChainDeposit) -> Deposit:
     }
 
 
+async def _compliance_event(session: AsyncSession, wallet: Wallet, deposit: ChainDeposit, type: str) -> None:
+    """A compliance-only event of a frozen deposit: the deposit with its status and why it was frozen
+    (delivered only to complianceOnly endpoints, never listed by GET /events: oms.event.compliance)."""
+    resource: FrozenDeposit = {
+        **_deposit_resource(wallet, deposit),
+        "screeningReason": deposit.screening_reason or "",
+        "reviewedBy": deposit.reviewed_by,
+        "reviewNote": deposit.review_note,
+    }
+    await events.record(
+        session, tenant_id=wallet.tenant_id, type=type, object_id=deposit.id, resource=resource,
+        at=deposit.updated_at,
+    )  # fmt: skip
+
+
 # --- operator review (``oms deposits``) -------------------------------------------------------------------
 
 MAX_REVIEW_NOTE = 500
@@ -281,3 +327,80 @@ async def dismiss_flagged(session: AsyncSession, deposit_id: str, *, reason: str
     await session.flush()
     log.warning("flagged deposit dismissed by an operator", extra={"deposit": deposit.id, "wallet": deposit.wallet_id})
     return deposit
+
+
+# --- frozen deposits: an operator's decision (the admin API) ----------------------------------------------
+
+
+class FrozenDeposits:
+    """Deposits frozen by a screening hit, and an operator's decision on each."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+
+    async def page(
+        self, session: AsyncSession, page: PageParams, *, status: DepositStatus | None, tenant_id: str | None
+    ) -> Listed[ScreenedDeposit]:
+        """Deposits frozen by a screening hit (then credited or blocked), newest first, a page at a time."""
+        statement = repository.screened_statement(status=status, tenant_id=tenant_id)
+        scope = ChainDeposit.screening_reason.is_not(None)
+        found = await paginate(session, statement, ChainDeposit, page, scope=scope)
+        return found.listed([render_screened(d) for d in found.items])
+
+    async def get(self, session: AsyncSession, deposit_id: str) -> ChainDeposit:
+        deposit = await repository.get(session, deposit_id)
+        if deposit is None or deposit.screening_reason is None:
+            raise NotFound.resource("deposit", deposit_id)
+        return deposit
+
+    async def decide(
+        self, session: AsyncSession, deposit_id: str, *, release: bool, operator_id: str, reason: str
+    ) -> ChainDeposit:
+        """An operator's decision on a frozen deposit, once: released (``credited``, its amount frozen →
+        available) or rejected (``blocked``, it stays frozen). The row is locked, so two decisions at once cannot
+        both apply."""
+        deposit = await repository.get_for_update(session, deposit_id) if is_valid_id(deposit_id, "dep") else None
+        if deposit is None or deposit.screening_reason is None:
+            raise NotFound.resource("deposit", deposit_id)
+        if deposit.status != "frozen":
+            raise Conflict("deposit_not_frozen", f"This deposit was already decided: it is {deposit.status}.")
+        wallet = await session.get(Wallet, deposit.wallet_id)
+        assert wallet is not None
+        now = self._clock.now()
+        deposit.status = "credited" if release else "blocked"
+        deposit.reviewed_at = deposit.updated_at = now
+        deposit.reviewed_by, deposit.review_note = operator_id, reason[:MAX_REVIEW_NOTE]
+        if release:
+            currency = ledger.currency_of(wallet.asset, wallet.chain)
+            accounts = await ledger.wallet_account_ids(session, wallet.id)
+            await ledger.move(
+                session, tenant_id=wallet.tenant_id, kind="deposit.released", reference=deposit.id,
+                currency=currency, source=accounts[ledger.FROZEN], target=accounts["available"],
+                amount=deposit.amount, at=now,
+            )  # fmt: skip
+        await session.flush()
+        outcome = "wallet.depositReleased" if release else "wallet.depositBlocked"
+        await _compliance_event(session, wallet, deposit, outcome)
+        return deposit
+
+
+def render_screened(deposit: ChainDeposit) -> ScreenedDeposit:
+    """A frozen deposit as the admin API shows it (compliance data: operators only)."""
+    decimals = ASSETS[deposit.asset].decimals
+    return {
+        "id": deposit.id,
+        "object": "screenedDeposit",
+        "tenantId": deposit.tenant_id,
+        "walletId": deposit.wallet_id,
+        "network": deposit.chain,
+        "asset": deposit.asset,
+        "amount": format_amount(deposit.amount, decimals),
+        "fromAddress": deposit.from_address,
+        "txHash": deposit.tx_hash,
+        "status": deposit.status,
+        "screeningReason": deposit.screening_reason,
+        "reviewedBy": deposit.reviewed_by,
+        "reviewNote": deposit.review_note,
+        "reviewedAt": isoformat(deposit.reviewed_at) if deposit.reviewed_at else None,
+        "createdAt": isoformat(deposit.created_at),
+    }

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.event.compliance import tenant_visible
 from oms.kit.ids import is_valid_id
 from oms.models import Event
 
@@ -14,12 +15,13 @@ from oms.models import Event
 async def get(session: AsyncSession, tenant_id: str, event_id: str) -> Event | None:
     if not is_valid_id(event_id, "evt"):
         return None
-    statement = select(Event).where(Event.id == event_id, Event.tenant_id == tenant_id)
+    statement = select(Event).where(Event.id == event_id, Event.tenant_id == tenant_id, tenant_visible(Event.type))
     return (await session.execute(statement)).scalar_one_or_none()
 
 
 def list_statement(tenant_id: str, *, type: str | None, object_id: str | None) -> Select[Any]:
-    statement = select(Event).where(Event.tenant_id == tenant_id)
+    """A tenant's events, without the compliance-only ones (no tipping off)."""
+    statement = select(Event).where(Event.tenant_id == tenant_id, tenant_visible(Event.type))
     if type is not None:
         if type.endswith(".*"):
             prefix = type[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -43,6 +43,23 @@ async def system_account_id(session: AsyncSession, *, tenant_id: str, currency: 
     return found
 
 
+async def open_wallet_account(
+    session: AsyncSession, *, tenant_id: str, wallet_id: str, currency: str, kind: str, at: datetime
+) -> None:
+    """A wallet account opened on first use (``frozen``), unless it exists."""
+    await session.execute(
+        insert_ignore(session, LedgerAccount).values(
+            tenant_id=tenant_id,
+            currency=currency,
+            kind=kind,
+            wallet_id=wallet_id,
+            allow_negative=False,
+            balance=0,
+            created_at=at,
+        )
+    )
+
+
 # The statements of every money movement, built once and run as Core on the session's connection: a
 # ledger account is never loaded as an ORM object, so the ORM's bulk-statement machinery (which keeps
 # loaded objects in step) would be pure cost (oms/ledger is most of a transfer's statements).

@@ -4,9 +4,12 @@ the database function ``oms_post_entry``, which the fast lane's execution statem
 
 Every wallet has three accounts in its currency (``<asset>:<chain>``):
 ``available`` (spendable), ``held`` (reserved for outgoing transfers in flight) and ``pending``
-(incoming, not yet settled). A wallet's settled ``balance`` is available + held. Counterpart accounts
-(the chain, fees, clearing) are tenant system accounts and may go negative; wallet accounts may not: the
-schema's CHECK constraint refuses, and ``post_entry`` raises ``InsufficientFunds`` (docs/architecture.md).
+(incoming, not yet settled), and a fourth opened on first use, ``frozen``: deposits whose sender is on the
+sanctions list, never spendable until an operator releases them. A wallet's settled ``balance`` is
+available + held; a tenant sees its frozen amount as ``pending`` (no tipping off: docs/decisions.md).
+Counterpart accounts (the chain, fees, clearing) are tenant system accounts and may go negative; wallet
+accounts may not: the schema's CHECK constraint refuses, and ``post_entry`` raises ``InsufficientFunds``
+(docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from oms.kit.sql import is_postgres
 from oms.ledger import repository
 
 WALLET_KINDS = ("available", "held", "pending")
+FROZEN = "frozen"  # opened on first use (``open_frozen_account``)
 
 
 def currency_of(asset: str, chain: str) -> str:
@@ -42,6 +46,7 @@ class WalletBalance:
     available: int = 0
     held: int = 0
     pending: int = 0
+    frozen: int = 0
 
     @property
     def balance(self) -> int:
@@ -81,6 +86,14 @@ async def open_wallet_accounts(
             }
             for kind in WALLET_KINDS
         ],
+    )
+
+
+async def open_frozen_account(
+    session: AsyncSession, *, tenant_id: str, wallet_id: str, currency: str, at: datetime
+) -> None:
+    await repository.open_wallet_account(
+        session, tenant_id=tenant_id, wallet_id=wallet_id, currency=currency, kind=FROZEN, at=at
     )
 
 

@@ -34,6 +34,7 @@ from oms.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
 from oms.models.operator import Operator, OperatorSession, OperatorToken
 from oms.models.quote import Quote
 from oms.models.ratelimit import LockoutRecord, RateLimitCounter
+from oms.models.screening import ScreeningAddress, ScreeningList
 from oms.models.tenant import ApiKey, Tenant
 from oms.models.transaction import Transaction
 from oms.models.wallet import Wallet
@@ -78,6 +79,8 @@ __all__ = [
     "ReviewVote",
     "SandboxBlock",
     "SandboxTransaction",
+    "ScreeningAddress",
+    "ScreeningList",
     "Tenant",
     "TenantClock",
     "Transaction",

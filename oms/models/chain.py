@@ -57,7 +57,7 @@ class ChainCursor(Base):
     scanned_to: Mapped[int] = mapped_column(BigInteger)
 
 
-DepositStatus = Literal["pending", "credited", "orphaned", "flagged", "dismissed"]
+DepositStatus = Literal["pending", "credited", "orphaned", "flagged", "dismissed", "frozen", "blocked"]
 
 
 class ChainDeposit(Base):
@@ -83,13 +83,18 @@ class ChainDeposit(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     # pending (seen, not final) → credited ; orphaned when its block leaves the chain first ;
     # flagged when the ledger cannot take it (above the maximum amount, or it failed to post): never credited ;
-    # flagged → dismissed once an operator reviewed it (``oms deposits dismiss``): it stays outside the ledger.
+    # flagged → dismissed once an operator reviewed it (``oms deposits dismiss``): it stays outside the ledger ;
+    # frozen instead of credited when its sender is on the sanctions list (in the wallet's ``frozen`` account),
+    # then credited (released by an operator) or blocked (rejected: it stays frozen for good).
     status: Mapped[DepositStatus] = mapped_column(String(16))
     # A flagged deposit's exact amount on chain (decimal text of smallest units: a chain delivers any uint256).
     chain_amount: Mapped[str | None] = mapped_column(String(78))
     flag_reason: Mapped[str | None] = mapped_column(String(200))
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str | None] = mapped_column(String(500))
+    # Compliance-only: why it was frozen (the list entry its sender matched), and the operator who decided.
+    screening_reason: Mapped[str | None] = mapped_column(String(300))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

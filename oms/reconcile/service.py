@@ -82,7 +82,12 @@ class Reconciler:
             if not self._chains.serves(wallet.chain):
                 continue
             amounts = balances[wallet.id]
-            expected = amounts.balance + amounts.pending + in_flight[(wallet.chain, wallet.asset, wallet.address)]
+            expected = (
+                amounts.balance
+                + amounts.pending
+                + amounts.frozen
+                + in_flight[(wallet.chain, wallet.asset, wallet.address)]
+            )
             expected += outside.get(wallet.id, 0)
             actual = await self._chains.get(wallet.chain).balance_of(wallet.asset, wallet.address)
             checked += 1

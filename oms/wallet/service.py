@@ -106,7 +106,8 @@ def render_balance(
         "chain": chain,
         "balance": settled,
         "available": format_amount(amounts.available, decimals),
-        "pending": format_amount(amounts.pending, decimals),
+        # A frozen deposit (sender on the sanctions list) looks pending to the tenant: no tipping off.
+        "pending": format_amount(amounts.pending + amounts.frozen, decimals),
         # Stablecoins are valued one to one against the dollar.
         "estimatedBalance": {"currencyCode": currency_code.upper(), "amount": settled},
     }

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from oms.event.compliance import COMPLIANCE_EVENT_TYPES, is_compliance_only
+
 TRANSACTION_TYPES = ("fiatToCrypto", "cryptoToFiat", "cryptoToCrypto")
 TRANSACTION_STATUSES = ("processing", "completed", "failed")
 
@@ -24,6 +26,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "wallet.depositDetected",
     "wallet.depositFlagged",
     "depositAddress.transferHeld",
+    # Delivered only to complianceOnly endpoints (oms.event.compliance).
+    *COMPLIANCE_EVENT_TYPES,
 )
 # Sent by ``POST /webhooks/{id}/test`` to that one endpoint only; never matched by a subscription.
 TEST_EVENT = "webhook.test"
@@ -41,11 +45,7 @@ def _families(types: Iterable[str]) -> frozenset[str]:
 
 FAMILIES = _families(EVENT_TYPES)
 _KNOWN = frozenset(EVENT_TYPES)
-
-
-def is_compliance_only(event_type: str) -> bool:
-    """Compliance events (AML no-tipping-off) go only to ``complianceOnly`` endpoints."""
-    return event_type == "underReview" or event_type.endswith(".underReview")
+__all__ = ["EVENT_TYPES", "FAMILIES", "is_compliance_only", "matches", "pattern_error", "validate_patterns"]
 
 
 def pattern_error(pattern: str) -> str | None:
@@ -74,6 +74,7 @@ def validate_patterns(patterns: Sequence[str]) -> list[str]:
 
 
 def matches(patterns: Sequence[str], event_type: str, *, compliance_only: bool = False) -> bool:
+    """Compliance events (AML no tipping off) go only to ``complianceOnly`` endpoints."""
     if is_compliance_only(event_type) and not compliance_only:
         return False
     if not patterns:
