@@ -18,6 +18,10 @@ LEGACY_NS = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/
 FEATURE_TYPES = {"ETH": 345, "XBT": 344, "USDC": 1116, "USDT": 887, "TRX": 887 + 4}
 
 Party = tuple[str, list[tuple[str, str]]]  # (name, [(currency, address)])
+COMPLIANCE_TYPES = {
+    "transaction.underReview", "transaction.reviewReleased", "transaction.reviewRejected",
+    "wallet.depositFrozen", "wallet.depositReleased", "wallet.depositBlocked",
+}  # fmt: skip
 
 
 def advanced_xml(published: date, parties: list[Party]) -> str:
