@@ -41,6 +41,7 @@ from oms.ratelimit.lockout import Lockout
 from oms.ratelimit.wiring import RateLimiting, build_rate_limiting
 from oms.reconcile.service import Reconciler
 from oms.routing import Provided
+from oms.screening.check import ScreeningCheck
 from oms.screening.port import NoScreening, Screener
 from oms.screening.service import BuiltInList
 from oms.tracing import Tracing, build_tracing
@@ -123,6 +124,11 @@ class AppContext:
         controls.add(
             PolicyEngine(), gated=True
         )  # gated: an active policy is what controls.repository.checks_apply sees
+        # The screening port: the built-in list (oms screening import) unless switched off; as a control, it holds
+        # a transfer to a listed external destination for review.
+        screener: Screener = BuiltInList() if settings.screening == "builtin" else NoScreening()
+        if settings.screening != "off":
+            controls.add(ScreeningCheck(screener), external=True)
         quotes = QuoteService(
             customers=customers,
             clock=clock,
@@ -161,8 +167,6 @@ class AppContext:
             clock=clock,
             audit_log=audit_log,
         )
-        # The screening port: the built-in list (oms screening import) unless switched off.
-        screener: Screener = BuiltInList() if settings.screening == "builtin" else NoScreening()
         return cls(
             settings=settings,
             db=db,

@@ -135,19 +135,30 @@ class Controls:
     def __init__(self) -> None:
         self._checks: list[Check] = []
         self._ungated: list[Check] = []
+        self._external: list[Check] = []
 
-    def add(self, check: Check, *, gated: bool = False) -> None:
+    def add(self, check: Check, *, gated: bool = False, external: bool = False) -> None:
         """Add a check, asked after those added before. ``gated``: ``repository.checks_apply`` (the fast lane's
-        test) is true for every tenant the check may say anything about. A check that is not gated sends every
-        money request to the endpoints: the fast lane never bypasses a control it cannot see."""
+        test) is true for every tenant the check may say anything about. ``external``: the check says something
+        only about destinations outside the OMS (screening), so the fast lane passes every such request on
+        (``checks_external``). A check that is neither sends every money request to the endpoints: the fast
+        lane never bypasses a control it cannot see."""
         self._checks.append(check)
-        if not gated:
+        if external:
+            self._external.append(check)
+        elif not gated:
             self._ungated.append(check)
 
     def remove(self, check: Check) -> None:
         self._checks.remove(check)
-        if check in self._ungated:
-            self._ungated.remove(check)
+        for kind in (self._ungated, self._external):
+            if check in kind:
+                kind.remove(check)
+
+    @property
+    def checks_external(self) -> bool:
+        """Whether a check applies to every external destination: the fast lane passes those on."""
+        return bool(self._external)
 
     @property
     def all_gated(self) -> bool:

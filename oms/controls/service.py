@@ -26,12 +26,17 @@ from oms.controls import repository, schemas
 from oms.controls.decision import Decision
 from oms.controls.ports import HeldTransfers
 from oms.errors import Conflict, NotFound
+from oms.event import service as events
 from oms.kit.ids import new_id
 from oms.kit.pagination import PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.models import ReviewVote, Transaction, TransactionPolicy, TransactionReview
 
 EXPIRY_ACTOR = Actor("system", "review-expiry")
+# Compliance-only (oms.event.compliance): a screening review opened, passed, refused.
+UNDER_REVIEW_EVENT, REVIEW_RELEASED_EVENT, REVIEW_REJECTED_EVENT = (
+    "transaction.underReview", "transaction.reviewReleased", "transaction.reviewRejected",
+)  # fmt: skip
 EXPIRY_BATCH = 100
 # The error a refused transaction carries, by the kind of the review that refused it and how.
 _REFUSALS = {
@@ -53,7 +58,7 @@ def record_decision(session: AsyncSession, transaction: Transaction, decision: D
         TransactionPolicy(transaction_id=transaction.id, policy_version_id=version, outcome=outcome)
         for version, outcome in outcomes.items()
     )
-    session.add_all(
+    reviews = [
         TransactionReview(
             id=new_id("rev"),
             tenant_id=transaction.tenant_id,
@@ -68,6 +73,21 @@ def record_decision(session: AsyncSession, transaction: Transaction, decision: D
             decided_at=None,
         )
         for hold in decision.holds
+    ]
+    session.add_all(reviews)
+    # A screening review is announced to compliance-only endpoints alone (oms.event.compliance): the review is the
+    # event's object, so the transaction's own events (what the tenant sees) keep their sequence.
+    session.add_all(
+        events.new_event(
+            tenant_id=review.tenant_id,
+            type=UNDER_REVIEW_EVENT,
+            object_id=review.id,
+            resource=Reviews.render(review, []),
+            at=at,
+            sequence=1,
+        )
+        for review in reviews
+        if review.kind == "review"
     )
 
 
@@ -119,6 +139,7 @@ class Reviews:
             await self._close(session, transaction, reviews, review, "rejected", now)
         elif sum(each.decision == "approve" for each in votes) >= review.required_approvals:
             review.status, review.decided_at = "approved", now
+            await self._announce(session, review, REVIEW_RELEASED_EVENT, now)
             if all(each.status == "approved" for each in reviews):
                 await self._held.release(session, transaction)
         await session.flush()
@@ -159,11 +180,24 @@ class Reviews:
         now: datetime,
     ) -> None:
         review.status, review.decided_at = status, now
+        await self._announce(session, review, REVIEW_REJECTED_EVENT, now)
         for other in reviews:
             if other.status == "pending":  # moot: the transfer is refused
                 other.status, other.decided_at = "rejected", now
+                await self._announce(session, other, REVIEW_REJECTED_EVENT, now)
         code, message = _REFUSALS[(review.kind, status)]
         await self._held.refuse(session, transaction, code, message)
+
+    async def _announce(self, session: AsyncSession, review: TransactionReview, type: str, at: datetime) -> None:
+        """A screening review's outcome, to compliance-only endpoints alone (an approval review's outcome shows in
+        the transaction's own events)."""
+        if review.kind != "review":
+            return
+        votes = (await repository.votes_of(session, [review.id]))[review.id]
+        resource = self.render(review, votes)
+        await events.record(
+            session, tenant_id=review.tenant_id, type=type, object_id=review.id, resource=resource, at=at
+        )
 
     # --- queries --------------------------------------------------------------------------------------
 

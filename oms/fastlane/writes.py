@@ -144,6 +144,8 @@ class MoneyWrites:
 
     async def _quote(self, request: _Request) -> bytes | None:
         body = QuoteCreate.model_validate(orjson.loads(request.body))
+        if self._services.controls.checks_external and destination_wallet_id(body) is None:
+            return None  # an external destination is screened: the endpoint asks the controls
         row = await self._quote_reads.submit(
             (
                 request.key_id, request.tenant_id, self._services.mode, request.now, request.claim.key,
@@ -170,6 +172,8 @@ class MoneyWrites:
         if row is None or not self._may_move_money(row) or row["replay"] or row["controls"]:
             return None  # a control applies (a policy, screening): the endpoint asks it
         quote = repository.quote_of(row)
+        if self._services.controls.checks_external and quote.destination_wallet_id is None:
+            return None  # an external destination is screened again at execution: the endpoint asks the controls
         tenant_now = self._quotes.now_at(row["offset_ms"])
         self._transactions.check_open(quote, tenant_now)
         if self._refused(quote.customer_id, row):
