@@ -50,12 +50,14 @@ async def hot_only(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
 async def funded(api: Api, ctx: AppContext, clock: OffsetClock) -> dict[str, Any]:
     customer = await create_customer(api)
     wallet = await create_wallet(api, customer["id"])
+    # An OMS wallet as the destination: an external one is screened, so the lane passes it on (docs/decisions.md).
+    recipient = await create_wallet(api, (await create_customer(api))["id"])
     await fund(api, wallet, "10.00")
     await settle(ctx, clock)
     async with ctx.db.session_scope(write=False) as session:
         tenant = await session.get(Tenant, api.tenant_id)
     assert tenant is not None
-    return {"customer": customer, "wallet": wallet, "tenant": tenant.name}
+    return {"customer": customer, "wallet": wallet, "tenant": tenant.name, "recipient": recipient}
 
 
 async def _key(client: httpx.AsyncClient, ctx: AppContext, funded: dict[str, Any], granted: frozenset[str]) -> Api:
@@ -69,7 +71,7 @@ async def _requests(key: Api, hot_only: httpx.AsyncClient, funded: dict[str, Any
     body = {
         "customerId": funded["customer"]["id"],
         "source": {"walletId": wallet["id"], "asset": "usdc", "network": "polygon", "amount": "1.00"},
-        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": "0x" + "22" * 20}},
+        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"id": funded["recipient"]["id"]}},
     }
     read = await hot_only.get(f"/wallets/{wallet['id']}/balance", headers=key.headers())
     created = await hot_only.post("/quotes", json=body, headers=key.headers({"Idempotency-Key": quote_id + "-q"}))
@@ -84,7 +86,7 @@ async def _open_quote(api: Api, funded: dict[str, Any]) -> str:
     body = {
         "customerId": funded["customer"]["id"],
         "source": {"walletId": wallet["id"], "asset": "usdc", "network": "polygon", "amount": "1.00"},
-        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": "0x" + "22" * 20}},
+        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"id": funded["recipient"]["id"]}},
     }
     response = await api.post("/quotes", body)
     assert response.status_code == 201, response.text
@@ -129,3 +131,22 @@ async def test_an_expired_key_passes_to_the_endpoint(
     async with ctx.db.session_scope() as session:  # its token is still valid: the lane's read finds no live key
         await session.execute(update(ApiKey).where(ApiKey.id == key.issued.key_id).values(expires_at=ctx.clock.now()))
     assert await _requests(key, hot_only, funded, await _open_quote(api, funded)) == [PASSED_ON] * 3
+
+
+async def test_a_transfer_to_an_external_address_passes_to_the_endpoint_which_screens_it(
+    api: Api, hot_only: httpx.AsyncClient, funded: dict[str, Any]
+) -> None:
+    wallet = funded["wallet"]
+    body = {
+        "customerId": funded["customer"]["id"],
+        "source": {"walletId": wallet["id"], "asset": "usdc", "network": "polygon", "amount": "1.00"},
+        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"blockchainAddress": "0x" + "22" * 20}},
+    }
+    created = await hot_only.post("/quotes", json=body, headers=api.headers({"Idempotency-Key": "external-q"}))
+    assert created.status_code == PASSED_ON
+    external = await api.post("/quotes", body)
+    assert external.status_code == 201, external.text
+    executed = await hot_only.post(
+        "/transactions", json={"quoteId": external.json()["id"]}, headers=api.headers({"Idempotency-Key": "external-t"})
+    )
+    assert executed.status_code == PASSED_ON
