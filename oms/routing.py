@@ -75,7 +75,8 @@ def error_response(error: OMSError) -> JSONResponse:
 def validation_error(exc: RequestValidationError) -> InvalidRequest:
     """The first problem of a request, named by its parameter (``source.amount``, ``limit``)."""
     first = exc.errors()[0]
-    location = [str(part) for part in first.get("loc", ())]
+    # a union member's tag is written <tag>: it is not part of the parameter's path
+    location = [str(part) for part in first.get("loc", ()) if not str(part).startswith("<")]
     if location and location[0] in {"body", "query", "path", "header"}:
         location = location[1:]
     param = ".".join(location) or None

@@ -42,8 +42,9 @@ EXPIRY_BATCH = 100
 _REFUSALS = {
     ("approval", "rejected"): ("approval_rejected", "An approver rejected the transaction; the funds were released."),
     ("approval", "expired"): ("approval_expired", "The approval expired; the funds were released."),
-    ("review", "rejected"): ("review_rejected", "The transaction was rejected; the funds were released."),
-    ("review", "expired"): ("review_rejected", "The transaction was rejected; the funds were released."),
+    # A screening refusal reads like any other failure: naming the review would tip the sender off.
+    ("review", "rejected"): ("transaction_refused", "The transaction could not be completed; the funds were released."),
+    ("review", "expired"): ("transaction_refused", "The transaction could not be completed; the funds were released."),
 }
 
 

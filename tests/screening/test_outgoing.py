@@ -107,7 +107,9 @@ async def test_a_rejected_review_fails_the_transfer_and_releases_its_hold_once(
     rejected = await decide(admin_http, approver, review["id"], "reject", "confirmed match")
     assert rejected.status_code == 200, rejected.text
     await settle(ctx, clock, rounds=2)
-    assert (await api.get(f"/transactions/{transaction['id']}")).json()["status"] == "failed"
+    failed = (await api.get(f"/transactions/{transaction['id']}")).json()
+    assert (failed["status"], failed["error"]["code"]) == ("failed", "transaction_refused")  # names no review
+    assert "review" not in failed["error"]["message"].lower()
     assert await send_status(ctx, transaction["id"]) != "held"
     assert await balance(api, wallet) == ("100.00", "100.00", "0.00")
     assert (await decide(admin_http, approver, review["id"], "reject")).status_code == 409

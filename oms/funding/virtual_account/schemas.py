@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, Field, StrictStr, StringConstraints
+from pydantic import AfterValidator, Discriminator, Field, StrictStr, StringConstraints, Tag
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from oms.customer.schemas import Metadata, Strict
@@ -135,7 +135,23 @@ class SimulatedAmount(Strict):
 
 
 # Both simulations take an amount either way: `"amount": "50.00"` or `"amount": {"value": "50.00"}`.
-SimulationAmount = StrictStr | SimulatedAmount
+def _form_of(amount: object) -> str | None:
+    """Which of the two forms an amount is in; None (a JSON number above all) is refused naming ``amount``."""
+    if isinstance(amount, str):
+        return "<text>"
+    return "<object>" if isinstance(amount, dict | SimulatedAmount) else None
+
+
+# The tags are in angle brackets: the request pipeline leaves them out of the parameter it names
+# (oms.routing.validation_error), so a bad value is ``amount.value``, not ``amount.<object>.value``.
+SimulationAmount = Annotated[
+    Annotated[StrictStr, Tag("<text>")] | Annotated[SimulatedAmount, Tag("<object>")],
+    Discriminator(
+        _form_of,
+        custom_error_type="parameter_invalid",
+        custom_error_message='give a decimal string ("50.00") or {"value": "50.00"}',
+    ),
+]
 
 
 def simulated_value(amount: SimulationAmount) -> tuple[str, str, str | None]:
