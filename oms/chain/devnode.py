@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from oms.chain.anvil import CHAIN_ID, AnvilNode, AnvilUnavailable, deploy_test_token, has_code, install_anvil, node_call
 from oms.config import Settings
 
 STATE_FILE = "anvil-state.json"
@@ -41,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8545, help="anvil's JSON-RPC port on 127.0.0.1")
     parser.add_argument("--block-time", type=int, default=2, help="seconds between blocks")
     args = parser.parse_args(argv)
+
+    from oms.chain.anvil import CHAIN_ID, AnvilNode, AnvilUnavailable, install_anvil
 
     _stop_on_sigterm()
     settings = Settings()
@@ -77,6 +78,8 @@ def _inconsistent(workdir: Path) -> str | None:
 
 async def _prepare(rpc_url: str, deployed: str | None, block_time: int) -> str:
     """The TestUSDC address: the one deployed on an earlier run if the chain still has it, else a new one."""
+    from oms.chain.anvil import deploy_test_token, has_code, node_call
+
     token = deployed if deployed and await has_code(rpc_url, deployed) else await deploy_test_token(rpc_url)
     await node_call(rpc_url, "evm_setIntervalMining", [block_time])
     return token
@@ -89,6 +92,8 @@ def _deployed_token(token_file: Path) -> str | None:
 def _environment(workdir: Path, rpc_url: str, token: str) -> dict[str, str]:
     """The settings of the ``oms`` commands (beyond the environment's): this node as the chain, and (unless a
     database is configured) its own database and secrets next to the chain state."""
+    from oms.chain.anvil import CHAIN_ID
+
     env: dict[str, str] = {}
     env.update(
         {
