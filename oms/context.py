@@ -150,6 +150,7 @@ class AppContext:
             customers=customers,
             transactions=transactions,
             crypto_fees=schedule,
+            screener=screener,
         )
         # One settlement for every chain send; each kind of send is a purpose supplying only its entries and hooks.
         settlement = Settlement(

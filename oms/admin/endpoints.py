@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from oms.admin import (
     audit,
     customers,
+    deposit_address_transfers,
     deposits,
     keys,
     login,
@@ -25,7 +26,10 @@ from oms.admin import (
 )
 
 PREFIX = "/admin/v1"
-MODULES = (login, operators, tokens, keys, customers, webhooks, deposits, audit, policies, reviews, setup_page)
+MODULES = (
+    login, operators, tokens, keys, customers, webhooks, deposits, deposit_address_transfers, audit, policies, reviews,
+    setup_page,
+)  # fmt: skip
 
 router = APIRouter(prefix=PREFIX)
 for module in MODULES:

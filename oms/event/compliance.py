@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import InstrumentedAttribute
 
-# A transaction held by a screening hit, and the outcomes of its review; a deposit frozen by a hit, and its own.
+# A transaction held by a screening hit, and the outcomes of its review; a deposit (to a wallet or a deposit
+# address) frozen by a hit, and its own.
 COMPLIANCE_EVENT_TYPES: tuple[str, ...] = (
     "transaction.underReview",
     "transaction.reviewReleased",
@@ -17,6 +18,9 @@ COMPLIANCE_EVENT_TYPES: tuple[str, ...] = (
     "wallet.depositFrozen",
     "wallet.depositReleased",
     "wallet.depositBlocked",
+    "depositAddress.transferFrozen",
+    "depositAddress.transferReleased",
+    "depositAddress.transferBlocked",
 )
 _SUFFIX = ".underReview"  # every kind's review: transaction.cryptoToCrypto.underReview, ...
 _TYPES = frozenset(COMPLIANCE_EVENT_TYPES)

@@ -24,6 +24,7 @@ from oms.funding.virtual_account.bank import SandboxBank
 from oms.funding.virtual_account.service import VirtualAccountService
 from oms.kit.time import Clock
 from oms.quote.pricing import FeeSchedule
+from oms.screening.port import Screener
 from oms.transaction.service import TransactionService
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def build_funding(
     customers: CustomerService,
     transactions: TransactionService,
     crypto_fees: FeeSchedule,
+    screener: Screener,
 ) -> Funding:
     # The sandbox dataset of retail locations; a provider adapter (GreenDot's API) would replace it.
     locations = CashLocationService(DatasetLocations())
@@ -99,6 +101,7 @@ def build_funding(
             tenant_clock=tenant_clock,
             clock=clock,
             fees=crypto_fees,
+            screener=screener,
         ),
         liquidity=liquidity,
     )

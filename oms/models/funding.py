@@ -69,8 +69,11 @@ class CashIn(Base):
 InstrumentStatus = Literal["active", "paused", "deleted"]
 # Whom a virtual account's bank details name as the holder (``ownerName``).
 AccountholderName = Literal["customer", "oms", "developer"]
-# A transfer into a deposit address: held, or routed by a forwarding transaction.
+# A transfer into a deposit address as its tenant sees it: held, or routed by a forwarding transaction.
 DepositAddressTransferStatus = Literal["held", "routed"]
+# ... and as it is stored: also frozen (its sender is on the sanctions list; compliance-only, never shown to the
+# tenant), then routed (released by an operator) or blocked (rejected: never forwarded).
+DepositAddressDepositStatus = Literal["held", "routed", "frozen", "blocked"]
 
 
 class FundingInstrument:
@@ -153,12 +156,18 @@ class DepositAddressDeposit(Base):
     block_number: Mapped[int] = mapped_column(BigInteger)
     from_address: Mapped[str] = mapped_column(String(42))
     amount: Mapped[int] = mapped_column(BigInteger)
-    # held (address paused or deleted, customer not allowed, or less than the fee) → routed
-    status: Mapped[DepositAddressTransferStatus] = mapped_column(String(16))
+    # held (address paused or deleted, customer not allowed, or less than the fee) → routed ;
+    # frozen (its sender is listed) → routed or held (released by an operator) or blocked (rejected)
+    status: Mapped[DepositAddressDepositStatus] = mapped_column(String(16))
     hold_reason: Mapped[str | None] = mapped_column(String(32))
     # Set, with ``amount`` 0, for a transfer above the maximum amount: its exact amount on chain (decimal text).
     chain_amount: Mapped[str | None] = mapped_column(String(78))
     transaction_id: Mapped[str | None] = mapped_column(ForeignKey("transactions.id"))
+    # Compliance-only: why it was frozen (the list entry its sender matched), and the operator's decision.
+    screening_reason: Mapped[str | None] = mapped_column(String(300))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -4,8 +4,9 @@ cursor and the deposits they receive."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.sql import insert_ignore, is_postgres
@@ -65,3 +66,20 @@ async def routed_as(session: AsyncSession, transaction_id: str) -> DepositAddres
     """The deposit that ``transaction_id`` forwards (its latest routing)."""
     statement = select(DepositAddressDeposit).where(DepositAddressDeposit.transaction_id == transaction_id)
     return (await session.execute(statement.with_for_update(key_share=True))).scalar_one_or_none()
+
+
+def screened_statement(*, status: str | None, tenant_id: str | None) -> Select[Any]:
+    """Transfers whose sender was on the sanctions list (frozen, then routed, held or blocked)."""
+    statement = select(DepositAddressDeposit).where(DepositAddressDeposit.screening_reason.is_not(None))
+    if status is not None:
+        statement = statement.where(DepositAddressDeposit.status == status)
+    if tenant_id is not None:
+        statement = statement.where(DepositAddressDeposit.tenant_id == tenant_id)
+    return statement
+
+
+async def get(session: AsyncSession, deposit_id: str, *, for_update: bool = False) -> DepositAddressDeposit | None:
+    statement = select(DepositAddressDeposit).where(DepositAddressDeposit.id == deposit_id)
+    if for_update:
+        statement = statement.with_for_update(key_share=True)
+    return (await session.execute(statement)).scalar_one_or_none()

@@ -16,7 +16,7 @@ from oms.funding.virtual_account.schemas import (
     Label,
     SimulationAmount,
 )
-from oms.models import DepositAddressTransferStatus, InstrumentStatus
+from oms.models import DepositAddressDepositStatus, DepositAddressTransferStatus, InstrumentStatus
 
 
 class DepositAddressSource(Strict):
@@ -92,6 +92,39 @@ class DepositAddressTransfer(TypedDict):
     holdReason: str | None
     transactionId: str | None
     createdAt: str
+
+
+class ScreenedDepositAddressTransfer(TypedDict):
+    """A transfer into a deposit address frozen by a screening hit (its sender is listed), as the admin API and the
+    compliance-only events (``depositAddress.transferFrozen``, ``…Released``, ``…Blocked``) show it: never in a
+    tenant's normal answers or events."""
+
+    id: str
+    object: Literal["screenedDepositAddressTransfer"]
+    tenantId: str
+    depositAddressId: str
+    customerId: str
+    asset: str
+    network: str
+    amount: str
+    fromAddress: str
+    txHash: str
+    blockNumber: int
+    # frozen, then routed or held (released: as any transfer) or blocked (rejected: never forwarded)
+    status: DepositAddressDepositStatus
+    transactionId: str | None
+    screeningReason: str | None
+    reviewedBy: str | None
+    reviewNote: str | None
+    reviewedAt: str | None
+    createdAt: str
+
+
+class ScreenedDepositAddressTransferList(TypedDict):
+    data: list[ScreenedDepositAddressTransfer]
+    hasMore: bool
+    nextCursor: str | None
+    previousCursor: str | None
 
 
 class DepositAddressSimulation(Strict):

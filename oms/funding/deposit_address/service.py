@@ -7,6 +7,11 @@ hash, log index). A deposit to an active address of a customer who may move mone
 (``OMS_FEE_CRYPTO_TO_CRYPTO_*``), settled by ``FundingDelivery``. Otherwise the chain cannot refuse it, so
 it is **held** at the address (paused or deleted address, customer not allowed, or less than the fee) and
 routed when the address is reactivated.
+
+Every new transfer's sender is screened (``oms.screening``) before it is routed: a sender on the sanctions list
+makes it **frozen** — not forwarded, no event the tenant sees, a compliance-only ``depositAddress.transferFrozen``
+instead — until an operator releases it (routed as any transfer) or rejects it (blocked: never forwarded) through
+the admin API (``/admin/v1/deposit-address-transfers``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from oms.clock.service import TenantClock
 from oms.custody.service import Custody
 from oms.customer.service import CustomerService
 from oms.db import Database
-from oms.errors import InvalidRequest, Unprocessable
+from oms.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from oms.event import service as events
 from oms.funding import destination as destinations
 from oms.funding.delivery import FORWARD_FAILED, FundingDelivery
@@ -35,6 +40,7 @@ from oms.funding.deposit_address.schemas import (
     DepositAddressSimulation,
     DepositAddressTransfer,
     DepositAddressUpdate,
+    ScreenedDepositAddressTransfer,
     SimulationResult,
 )
 from oms.funding.errors import chain_unavailable
@@ -43,17 +49,31 @@ from oms.funding.instrument.lifecycle import Kind
 from oms.funding.instrument.service import InstrumentService
 from oms.funding.liquidity import mint_on
 from oms.funding.virtual_account.schemas import simulated_value
-from oms.kit.ids import new_id
+from oms.kit.ids import is_valid_id, new_id
 from oms.kit.isolation import RowFailed, isolated
 from oms.kit.money import ASSETS, format_amount
+from oms.kit.pagination import Listed, PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
-from oms.models import DepositAddress, DepositAddressDeposit, Transaction, TransactionFunding
+from oms.models import (
+    DepositAddress,
+    DepositAddressDeposit,
+    DepositAddressTransferStatus,
+    Transaction,
+    TransactionFunding,
+)
 from oms.quote.pricing import FeeSchedule
+from oms.screening.ofac import normalise
+from oms.screening.port import Hit, Screener
 
 log = logging.getLogger(__name__)
 REQUIRED = ("basic", "cryptoCustody")
 HELD_EVENT = "depositAddress.transferHeld"
+# Compliance-only (oms.event.compliance): a transfer frozen by a screening hit, and the operator's decision.
+FROZEN_EVENT, RELEASED_EVENT, BLOCKED_EVENT = (
+    "depositAddress.transferFrozen", "depositAddress.transferReleased", "depositAddress.transferBlocked",
+)  # fmt: skip
+MAX_REVIEW_NOTE = 500
 MAX_BLOCKS_PER_PASS = 2_000
 
 
@@ -81,9 +101,11 @@ class DepositAddressService(
         tenant_clock: TenantClock,
         clock: Clock,
         fees: FeeSchedule,
+        screener: Screener,
     ) -> None:
         super().__init__(customers=customers, chains=chains, tenant_clock=tenant_clock)
         self._custody = custody
+        self._screener = screener
         self._db = db
         self._delivery = delivery
         self._clock = clock
@@ -197,6 +219,9 @@ class DepositAddressService(
             transfers = await adapter.transfers(asset, start, end, list(watched)) if watched else []
             ours = [transfer for transfer in transfers if transfer.to_address in watched]
             seen = await repository.recorded(session, adapter.chain, {transfer.tx_hash for transfer in ours})
+            # Every new transfer's sender, screened in one call: a listed sender's transfer is frozen, not routed.
+            senders = {t.from_address for t in ours if (t.tx_hash, t.log_index) not in seen}
+            listed = {hit.address: hit for hit in await self._screener.screen(session, adapter.chain, senders)}
             # Routing posts one entry per deposit over its tenant's system accounts: all of them in one sweep
             # first (docs/decisions.md, "Lock order").
             currency = ledger.currency_of(asset, adapter.chain)
@@ -212,7 +237,11 @@ class DepositAddressService(
                 deposit = self._record(deposit_address, transfer)
                 session.add(deposit)
                 await session.flush()
-                await self._route_isolated(session, deposit_address, deposit)
+                hit = listed.get(normalise(transfer.from_address))
+                if hit is None:
+                    await self._route_isolated(session, deposit_address, deposit)
+                else:
+                    await self._freeze(session, deposit_address, deposit, hit)
                 recorded += 1
             position.scanned_to = end
             return recorded
@@ -231,6 +260,75 @@ class DepositAddressService(
             deposit.status, deposit.hold_reason, deposit.updated_at = "held", "not_routed", self._clock.now()
         if deposit.status == "held" and (deposit.status, deposit.hold_reason) != was:
             await self._announce_hold(session, deposit_address, deposit)
+
+    async def _freeze(
+        self, session: AsyncSession, deposit_address: DepositAddress, deposit: DepositAddressDeposit, hit: Hit
+    ) -> None:
+        """Not forwarded, and nothing the tenant sees: compliance-only endpoints learn why."""
+        deposit.status, deposit.screening_reason = "frozen", hit.describe()[:300]
+        await session.flush()
+        log.warning("deposit-address transfer frozen: its sender is listed", extra={"transfer": deposit.id})
+        await self._compliance_event(session, deposit_address, deposit, FROZEN_EVENT)
+
+    async def _compliance_event(
+        self, session: AsyncSession, deposit_address: DepositAddress, deposit: DepositAddressDeposit, type: str
+    ) -> None:
+        await events.record(
+            session, tenant_id=deposit_address.tenant_id, type=type, object_id=deposit.id,
+            resource=render_screened(deposit_address, deposit), at=deposit.updated_at,
+        )  # fmt: skip
+
+    # --- frozen transfers: an operator's decision (the admin API) -----------------------------------------
+
+    async def screened_page(
+        self, session: AsyncSession, page: PageParams, *, status: str | None, tenant_id: str | None
+    ) -> Listed[ScreenedDepositAddressTransfer]:
+        """Transfers frozen by a screening hit (then routed, held or blocked), newest first, a page at a time."""
+        statement = repository.screened_statement(status=status, tenant_id=tenant_id)
+        scope = DepositAddressDeposit.screening_reason.is_not(None)
+        found = await paginate(session, statement, DepositAddressDeposit, page, scope=scope)
+        instruments = {d.deposit_address_id for d in found.items}
+        addresses = {a: await self._instrument(session, a) for a in instruments}
+        return found.listed([render_screened(addresses[d.deposit_address_id], d) for d in found.items])
+
+    async def screened(self, session: AsyncSession, transfer_id: str) -> ScreenedDepositAddressTransfer:
+        deposit = await repository.get(session, transfer_id) if is_valid_id(transfer_id, "dad") else None
+        if deposit is None or deposit.screening_reason is None:
+            raise NotFound.resource("deposit-address transfer", transfer_id)
+        return render_screened(await self._instrument(session, deposit.deposit_address_id), deposit)
+
+    async def decide(
+        self, session: AsyncSession, transfer_id: str, *, release: bool, operator_id: str, reason: str
+    ) -> ScreenedDepositAddressTransfer:
+        """An operator's decision on a frozen transfer, once: released (routed as any transfer is, or held for the
+        usual reasons) or rejected (``blocked``: never forwarded). The row is locked, so two decisions at once
+        cannot both apply."""
+        valid = is_valid_id(transfer_id, "dad")
+        deposit = await repository.get(session, transfer_id, for_update=True) if valid else None
+        if deposit is None or deposit.screening_reason is None:
+            raise NotFound.resource("deposit-address transfer", transfer_id)
+        if deposit.status != "frozen":
+            raise Conflict("transfer_not_frozen", f"This transfer was already decided: it is {deposit.status}.")
+        deposit_address = await self._instrument(session, deposit.deposit_address_id)
+        now = self._clock.now()
+        deposit.reviewed_at = deposit.updated_at = now
+        deposit.reviewed_by, deposit.review_note = operator_id, reason[:MAX_REVIEW_NOTE]
+        if release:
+            currency = ledger.currency_of(deposit.asset, deposit.chain)
+            system = {(deposit.tenant_id, currency, kind) for kind in ("chain", "funding_transit")}
+            await ledger.lock_accounts(session, system=system, at=now)
+            deposit.status, deposit.hold_reason = "held", None  # now as any transfer that arrived
+            await self._route_isolated(session, deposit_address, deposit)
+        else:
+            deposit.status = "blocked"
+        await session.flush()
+        await self._compliance_event(session, deposit_address, deposit, RELEASED_EVENT if release else BLOCKED_EVENT)
+        return render_screened(deposit_address, deposit)
+
+    async def _instrument(self, session: AsyncSession, deposit_address_id: str) -> DepositAddress:
+        found = await session.get(DepositAddress, deposit_address_id)
+        assert found is not None, "a transfer's deposit address is never deleted (only marked deleted)"
+        return found
 
     async def _forward_settled(
         self, session: AsyncSession, transaction: Transaction, funding: TransactionFunding
@@ -358,6 +456,8 @@ def render(deposit_address: DepositAddress) -> schemas.DepositAddress:
 def render_transfer(deposit_address: DepositAddress, deposit: DepositAddressDeposit) -> DepositAddressTransfer:
     """A transfer into a deposit address (the resource of its events). ``amount`` is what arrived on chain,
     exactly, even above the maximum amount."""
+    assert deposit.status in ("held", "routed"), "a frozen or blocked transfer is compliance-only"
+    status: DepositAddressTransferStatus = "held" if deposit.status == "held" else "routed"
     return {
         "id": deposit.id,
         "object": "depositAddressTransfer",
@@ -369,8 +469,32 @@ def render_transfer(deposit_address: DepositAddress, deposit: DepositAddressDepo
         "fromAddress": deposit.from_address,
         "txHash": deposit.tx_hash,
         "blockNumber": deposit.block_number,
-        "status": deposit.status,
+        "status": status,
         "holdReason": deposit.hold_reason,
         "transactionId": deposit.transaction_id,
+        "createdAt": isoformat(deposit.created_at),
+    }
+
+
+def render_screened(deposit_address: DepositAddress, deposit: DepositAddressDeposit) -> ScreenedDepositAddressTransfer:
+    """A transfer frozen by a screening hit, for operators and compliance-only endpoints."""
+    return {
+        "id": deposit.id,
+        "object": "screenedDepositAddressTransfer",
+        "tenantId": deposit.tenant_id,
+        "depositAddressId": deposit_address.id,
+        "customerId": deposit_address.customer_id,
+        "asset": deposit.asset,
+        "network": deposit.chain,
+        "amount": format_amount(int(deposit.chain_amount or deposit.amount), ASSETS[deposit.asset].decimals),
+        "fromAddress": deposit.from_address,
+        "txHash": deposit.tx_hash,
+        "blockNumber": deposit.block_number,
+        "status": deposit.status,
+        "transactionId": deposit.transaction_id,
+        "screeningReason": deposit.screening_reason,
+        "reviewedBy": deposit.reviewed_by,
+        "reviewNote": deposit.review_note,
+        "reviewedAt": isoformat(deposit.reviewed_at),
         "createdAt": isoformat(deposit.created_at),
     }

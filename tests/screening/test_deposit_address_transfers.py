@@ -1,0 +1,153 @@
+"""Every transfer into a deposit address has its sender screened: a sender on the sanctions list makes the transfer
+frozen (not forwarded, and nothing the tenant sees), and an approver releases it (forwarded as any transfer is) or
+rejects it (blocked: never forwarded) through the admin API, once, audited with the operator as actor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from oms.context import AppContext
+from tests.admin.support import Person, bearer, make_operator, with_token
+from tests.audit.support import records
+from tests.funding.support import customer_with_wallet
+from tests.screening.support import list_addresses
+from tests.support import (
+    Api,
+    OffsetClock,
+    assert_error,
+    balance,
+    execute,
+    funded_wallet,
+    ledger_is_sound,
+    quote,
+    settle,
+    settle_until_completed,
+)
+
+PATH = "/deposit-address-transfers"
+
+
+async def deposit_address_with_wallet(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
+    customer, wallet = await customer_with_wallet(api)
+    body = {
+        "source": {"asset": "usdc", "network": "polygon"},
+        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"id": wallet["id"]}},
+    }
+    opened = await api.post(f"/customers/{customer['id']}/deposit-addresses", body)
+    assert opened.status_code == 201, opened.text
+    return opened.json(), wallet
+
+
+async def send_from(
+    sender_api: Api, ctx: AppContext, clock: OffsetClock, to: str, directory: Path, *, listed: bool
+) -> dict[str, Any]:
+    """A customer of another tenant sends 10.00 to ``to`` on chain (its sender listed first, if told)."""
+    sender_customer, sender = await funded_wallet(sender_api, ctx, clock, "50.00")
+    if listed:
+        await list_addresses(ctx, directory, sender["address"].lower())
+    quoted = await quote(sender_api, sender_customer, sender, to=to, amount="10.00")
+    assert quoted.status_code == 201, quoted.text
+    executed = await execute(sender_api, quoted.json()["id"])
+    assert executed.status_code == 201, executed.text
+    await settle_until_completed(ctx, clock, sender_api, executed.json()["id"])
+    await settle(ctx, clock, rounds=6)
+    return sender
+
+
+async def screened(admin: httpx.AsyncClient, person: Person, **params: str) -> list[dict[str, Any]]:
+    found = await admin.get(PATH, params=params, headers=bearer(person))
+    assert found.status_code == 200, found.text
+    return list(found.json()["data"])
+
+
+async def frozen_transfer(
+    api: Api, other_api: Api, ctx: AppContext, clock: OffsetClock, admin: httpx.AsyncClient, directory: Path
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], Person]:
+    """(the deposit address, its wallet, the frozen transfer, an approver)."""
+    address, wallet = await deposit_address_with_wallet(api)
+    await send_from(other_api, ctx, clock, address["source"]["depositInstructions"]["address"], directory, listed=True)
+    approver = await with_token(ctx, await make_operator(ctx, "approver"))
+    [transfer] = await screened(admin, approver, tenantId=api.tenant_id)
+    return address, wallet, transfer, approver
+
+
+async def test_a_transfer_from_a_listed_sender_is_frozen_not_forwarded_and_unseen_by_the_tenant(
+    api: Api, other_api: Api, ctx: AppContext, clock: OffsetClock, admin_http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    address, wallet, transfer, _ = await frozen_transfer(api, other_api, ctx, clock, admin_http, tmp_path)
+    assert (transfer["status"], transfer["depositAddressId"]) == ("frozen", address["id"])
+    assert transfer["amount"] == "9.98"  # what arrived: the sender's 10.00 less its fee
+    assert transfer["screeningReason"].startswith(f"{transfer['fromAddress']} is on the OFAC SDN list")
+    assert transfer["transactionId"] is None and transfer["reviewedBy"] is None
+    assert await balance(api, wallet) == ("0.00", "0.00", "0.00")
+    listed = (await api.get("/events", objectId=transfer["id"])).json()["data"]
+    assert listed == []  # the tenant learns nothing of it
+    await ledger_is_sound(ctx, api)
+
+
+async def test_a_transfer_from_an_unlisted_sender_is_forwarded_as_before(
+    api: Api, other_api: Api, ctx: AppContext, clock: OffsetClock, tmp_path: Path
+) -> None:
+    address, wallet = await deposit_address_with_wallet(api)
+    await send_from(other_api, ctx, clock, address["source"]["depositInstructions"]["address"], tmp_path, listed=False)
+    total, available, _ = await balance(api, wallet)
+    assert total == available != "0.00"
+    await ledger_is_sound(ctx, api)
+
+
+async def test_a_released_transfer_is_forwarded_once_and_the_decision_is_audited(
+    api: Api, other_api: Api, ctx: AppContext, clock: OffsetClock, admin_http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    _, wallet, transfer, approver = await frozen_transfer(api, other_api, ctx, clock, admin_http, tmp_path)
+    path = f"{PATH}/{transfer['id']}"
+    released = await admin_http.post(path + "/release", json={"reason": "false match"}, headers=bearer(approver))
+    assert released.status_code == 200, released.text
+    decided = released.json()
+    assert (decided["status"], decided["reviewedBy"], decided["reviewNote"]) == ("routed", approver.id, "false match")
+    assert decided["transactionId"] is not None
+    again = await admin_http.post(path + "/release", json={"reason": "twice"}, headers=bearer(approver))
+    assert_error(again, 409, "transfer_not_frozen")
+    await settle(ctx, clock, rounds=8)
+    total, available, _ = await balance(api, wallet)
+    assert total == available != "0.00"  # 10.00 less the forwarding fee, once
+    assert (await api.get(f"/transactions/{decided['transactionId']}")).json()["status"] == "completed"
+    [record] = [r for r in await records(ctx, object_id=transfer["id"]) if r["outcome"] == "succeeded"]
+    assert record["actor"] == {"kind": "operator", "id": approver.id}
+    assert record["action"] == "POST /admin/v1/deposit-address-transfers/{transfer_id}/release"
+    assert record["tenantId"] == api.tenant_id
+    await ledger_is_sound(ctx, api)
+
+
+async def test_a_rejected_transfer_is_blocked_and_never_forwarded(
+    api: Api, other_api: Api, ctx: AppContext, clock: OffsetClock, admin_http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    _, wallet, transfer, approver = await frozen_transfer(api, other_api, ctx, clock, admin_http, tmp_path)
+    path = f"{PATH}/{transfer['id']}"
+    rejected = await admin_http.post(path + "/reject", json={"reason": "confirmed match"}, headers=bearer(approver))
+    assert rejected.status_code == 200, rejected.text
+    assert (rejected.json()["status"], rejected.json()["transactionId"]) == ("blocked", None)
+    await settle(ctx, clock, rounds=4)
+    assert await balance(api, wallet) == ("0.00", "0.00", "0.00")
+    assert (await admin_http.get(path, headers=bearer(approver))).json()["status"] == "blocked"
+    assert await screened(admin_http, approver, tenantId=api.tenant_id, status="frozen") == []
+    await ledger_is_sound(ctx, api)
+
+
+async def test_a_viewer_cannot_release_a_frozen_transfer(
+    api: Api, other_api: Api, ctx: AppContext, clock: OffsetClock, admin_http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    _, _, transfer, _ = await frozen_transfer(api, other_api, ctx, clock, admin_http, tmp_path)
+    viewer = await with_token(ctx, await make_operator(ctx, "viewer"))
+    refused = await admin_http.post(
+        f"{PATH}/{transfer['id']}/release", json={"reason": "looks fine"}, headers=bearer(viewer)
+    )
+    assert refused.status_code == 403, refused.text
+    assert (await admin_http.get(f"{PATH}/{transfer['id']}", headers=bearer(viewer))).json()["status"] == "frozen"
+
+
+async def test_an_unknown_transfer_is_404(admin_http: httpx.AsyncClient, ctx: AppContext) -> None:
+    viewer = await with_token(ctx, await make_operator(ctx, "viewer"))
+    assert_error(await admin_http.get(f"{PATH}/dad_nothing", headers=bearer(viewer)), 404, "resource_missing")
