@@ -268,7 +268,7 @@ async def customers_page(
     if tenancy.current is not None:
         view = tenant_view(tenancy.id, settings)
         query = (q or "").strip()
-        if query.startswith("cus_"):
+        if query.startswith("cst_"):
             found = await customers.get(db, view, query)
             listed = {"data": [found], "hasMore": False, "nextCursor": None, "previousCursor": None, "cursor": None}
         else:

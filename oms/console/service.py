@@ -188,7 +188,7 @@ class ConsoleService:
             steps.append(Step(send.created_at, "send", f"Chain send queued ({send.purpose})", what))
             for attempt in sorted((a for a in attempts if a.send_id == send.id), key=lambda a: a.attempt):
                 steps.append(
-                    Step(attempt.created_at, "send", f"Signed (attempt {attempt.attempt})", what, attempt.tx_hash)
+                    Step(attempt.created_at, "send", f"Signed (attempt {attempt.attempt + 1})", what, attempt.tx_hash)
                 )
             if send.broadcast_at is not None:
                 steps.append(Step(send.broadcast_at, "send", "Broadcast", what, send.tx_hash))
