@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from importlib import resources
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import orjson
 from fastapi import Request
@@ -110,6 +110,10 @@ class ConsoleRoute(OMSRoute):
         handler = super().get_route_handler()
 
         async def route_handler(request: Request) -> Response:
+            if request.method == "GET" and request.scope.get("query_string"):
+                # a GET form's empty field ("any status") is no filter: dropped before the query is read
+                kept = [(k, v) for k, v in parse_qsl(request.scope["query_string"].decode("latin-1")) if v]
+                request.scope["query_string"] = urlencode(kept).encode("latin-1")
             response = await handler(request)
             if response.status_code < 400 or response.media_type != "application/json":
                 return response

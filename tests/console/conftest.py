@@ -3,6 +3,7 @@ tests/console/scenario.py (a held transfer, a failed delivery), on SQLite or Pos
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,40 +36,50 @@ def console_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
         yield found
 
 
-@pytest.fixture(scope="session")
-async def sandbox(console_database: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sandbox]:
-    settings = sandbox_settings(Path(tmp_path_factory.mktemp("console-data")), console_database)
+@contextlib.asynccontextmanager
+async def seeded(settings: Settings) -> AsyncIterator[tuple[Sandbox, Receiver]]:
+    """``oms demo`` on the settings' empty database, then the extras (tests/console/scenario.py), in this
+    process; the receiver of the extras' webhook runs until the block ends."""
     summary = await demo.seed(AppContext.build(settings))
     ctx = AppContext.build(settings)
     app = create_app(settings, ctx=ctx)
     receiver = Receiver(410)
-    async with app.router.lifespan_context(app):
-        operator = await with_token(ctx, await make_operator(ctx, "admin"))
-        assert operator.token is not None
+    try:
+        async with app.router.lifespan_context(app):
+            operator = await with_token(ctx, await make_operator(ctx, "admin"))
+            assert operator.token is not None
 
-        async def wait(done) -> None:  # type: ignore[no-untyped-def]
-            for _ in range(60):
-                if await done():
-                    return
-                await worker.run_once(ctx)
-            raise AssertionError("the worker did not get there")
+            async def wait(done) -> None:  # type: ignore[no-untyped-def]
+                for _ in range(60):
+                    if await done():
+                        return
+                    await worker.run_once(ctx)
+                raise AssertionError("the worker did not get there")
 
-        transport = httpx.ASGITransport(app=app)
-        async with (
-            httpx.AsyncClient(transport=transport, base_url="http://oms.test/v0.9") as api_http,
-            httpx.AsyncClient(transport=transport, base_url="https://oms.test/admin/v1") as admin_http,
-        ):
-            extras = await add_extras(
-                api_http,
-                admin_http,
-                api_key=summary.api_key,
-                api_secret=summary.api_secret,
-                operator_token=operator.token,
-                receiver=receiver,
-                wait=wait,
-            )
-        yield Sandbox(settings, ctx, app, summary, extras)
-    await receiver.stop()
+            transport = httpx.ASGITransport(app=app)
+            async with (
+                httpx.AsyncClient(transport=transport, base_url="http://oms.test/v0.9") as api_http,
+                httpx.AsyncClient(transport=transport, base_url="https://oms.test/admin/v1") as admin_http,
+            ):
+                extras = await add_extras(
+                    api_http,
+                    admin_http,
+                    api_key=summary.api_key,
+                    api_secret=summary.api_secret,
+                    operator_token=operator.token,
+                    receiver=receiver,
+                    wait=wait,
+                )
+            yield Sandbox(settings, ctx, app, summary, extras), receiver
+    finally:
+        await receiver.stop()
+
+
+@pytest.fixture(scope="session")
+async def sandbox(console_database: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sandbox]:
+    settings = sandbox_settings(Path(tmp_path_factory.mktemp("console-data")), console_database)
+    async with seeded(settings) as (made, _):
+        yield made
 
 
 @pytest.fixture

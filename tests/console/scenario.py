@@ -99,7 +99,7 @@ async def add_extras(
     tenant_id = (await admin("GET", "/tenants?limit=100"))["data"]
     tenant = next(t for t in tenant_id if t["name"] == "demo")["id"]
     transactions = (await api("GET", "/transactions?limit=100"))["data"]
-    settled = next(t for t in transactions if t["status"] == "completed" and t["type"] == "cryptoToCrypto")
+    settled = next(t for t in transactions if t["status"] == "completed" and t["quoteId"] and t["source"]["walletId"])
     failed = next(t for t in transactions if t["status"] == "failed")
 
     url = await receiver.start()
