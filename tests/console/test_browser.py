@@ -22,7 +22,7 @@ import pytest
 
 from tests.console.conftest import seeded
 from tests.console.support import enrolled_operator
-from tests.support import fresh_database, free_port, process_env, sandbox_settings, wait_until_serving
+from tests.support import free_port, fresh_database, process_env, sandbox_settings, wait_until_serving
 
 CHROMIUM = os.environ.get("OMS_TEST_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("OMS_TEST_SCREENSHOTS", Path(__file__).parents[2] / ".oms" / "test-screenshots"))
