@@ -163,7 +163,7 @@ async def home(request: Request, caller: Viewer, db: Session, tenancy: TenantOf,
             "lag", data.webhook_lag.title, [(p.label, p.value) for p in data.webhook_lag.points], unit="s", labels=8
         ),
         "queues": charts.bars(
-            "queues", "Queue depths", [(f"{q.name} {q.status}", float(q.depth)) for q in data.queues], labels=13
+            "queues", "Queue depths", [(f"{q.name} {q.status}", float(q.depth)) for q in data.queues], labels=4
         ),
     }
     return render(request, "home.html", caller=caller, tenancy=tenancy, home=data, charts=pictures)

@@ -34,6 +34,7 @@ ENTRY_TITLES = {
     "transfer.hold": "Funds held",
     "transfer.settle": "Settled in the ledger",
     "transfer.release": "Hold released",
+    "transfer.fee": "Fee collected",
 }
 
 
