@@ -62,7 +62,9 @@ async def console_operator(request: Request) -> OperatorContext:
     if request.method in WRITE_METHODS:
         value = (await form_of(request)).get(CSRF_FIELD)
         csrf = value if isinstance(value, str) else None
-    return await session_operator(request, cookie, csrf)
+    caller = await session_operator(request, cookie, csrf)
+    request.state.console_caller = caller  # for the error page's navigation, should the page be refused
+    return caller
 
 
 Operator = Annotated[OperatorContext, Depends(console_operator)]

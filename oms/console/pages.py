@@ -123,7 +123,8 @@ class ConsoleRoute(OMSRoute):
             if response.status_code == 401:  # no session, or an ended one: log in, then come back here
                 back = request.url.path if request.method == "GET" else PREFIX
                 return end_cookies(RedirectResponse(f"{LOGIN}?next={quote(back, safe='/')}", 303, headers=HEADERS))
-            page = render(request, "error.html", response.status_code, error=error, back=_back(request))
+            caller = getattr(request.state, "console_caller", None)
+            page = render(request, "error.html", response.status_code, error=error, back=_back(request), caller=caller)
             if "retry-after" in response.headers:
                 page.headers["Retry-After"] = response.headers["retry-after"]
             return page

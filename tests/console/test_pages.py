@@ -75,6 +75,17 @@ async def test_without_a_session_every_page_redirects_to_the_login(sandbox: Sand
     assert (posted.status_code, posted.headers["location"]) == (303, "/console/login?next=/console")
 
 
+async def test_the_login_goes_back_to_the_page_asked_for(sandbox: Sandbox, console: Console) -> None:
+    asked = await console.get("/console/audit")
+    login = await console.get(asked.headers["location"])
+    assert 'name="next" value="/console/audit"' in login.text
+    person = await make_operator(sandbox.ctx, "viewer")
+    form = {"email": person.email, "password": person.password, "next": "/console/audit"}
+    assert (await console.http.post("/console/login", data=form)).headers["location"] == "/console/audit"
+    elsewhere = await console.http.post("/console/login", data={**form, "next": "https://evil.example/console"})
+    assert elsewhere.headers["location"] == "/console"
+
+
 async def test_the_login_sets_secure_http_only_strict_cookies_for_the_console(
     sandbox: Sandbox, console: Console
 ) -> None:
