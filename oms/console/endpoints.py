@@ -48,7 +48,7 @@ from oms.controls.service import Reviews
 from oms.customer.schemas import CustomerList
 from oms.customer.service import CustomerService
 from oms.deposit.service import FrozenDeposits
-from oms.errors import InvalidRequest
+from oms.errors import InvalidRequest, NotFound
 from oms.event import service as events
 from oms.kit.address import ClientAddress
 from oms.kit.pagination import PageParams
@@ -269,8 +269,11 @@ async def customers_page(
         view = tenant_view(tenancy.id, settings)
         query = (q or "").strip()
         if query.startswith("cst_"):
-            found = await customers.get(db, view, query)
-            listed = {"data": [found], "hasMore": False, "nextCursor": None, "previousCursor": None, "cursor": None}
+            try:
+                found = [await customers.get(db, view, query)]
+            except NotFound:  # a search that finds nothing is an empty list, not an error page
+                found = []
+            listed = {"data": found, "hasMore": False, "nextCursor": None, "previousCursor": None, "cursor": None}
         else:
             email = query.lower() if "@" in query else None
             external = query if query and not email else None

@@ -230,6 +230,12 @@ async def test_a_customer_is_found_by_email_without_showing_it(sandbox: Sandbox,
     found = await console.get("/console/customers", tenant=sandbox.extras.tenant_id, q="ada@example.com")
     assert sandbox.extras.ada_id in found.text and found.text.count("/console/customers/cst_") == 1
     assert "ada@example.com" not in found.text.replace('value="ada@example.com"', "")
+    by_id = await console.get("/console/customers", tenant=sandbox.extras.tenant_id, q=sandbox.extras.ada_id)
+    assert by_id.text.count("/console/customers/cst_") == 1
+    nobody = await console.get(
+        "/console/customers", tenant=sandbox.extras.tenant_id, q="cst_01m99ca3v9ews8300h1w5h3xw4"
+    )
+    assert nobody.status_code == 200 and "No customer found." in nobody.text
 
 
 async def test_no_page_shows_personal_data_or_a_secret(sandbox: Sandbox, console: Console) -> None:
