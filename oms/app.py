@@ -108,8 +108,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
     # The admin API (/admin/v1): its own routes, authentication and OpenAPI document, outside the OMS API's.
     admin_openapi.install(app, admin_router, swagger_assets=DOCS_ASSETS)
     # The operator console (/console): HTML pages on the admin API's services and operator sessions.
+    app.include_router(console_assets)  # first: the console's last route answers every other /console path
     app.include_router(console_router)
-    app.include_router(console_assets)
     if settings.hot_reads:  # added first, so it runs inside the request context (request id, access log)
         app.add_middleware(FastLane, services=fast_lane_services(context))
     limiting = context.rate_limiting

@@ -623,3 +623,11 @@ async def reconciliation_page(
     comparison; it changes nothing, so it is a read any operator may ask for)."""
     last = await console.reconcile(tenant or None) if run == "now" else console.last_run(tenant or None)
     return render(request, "reconciliation.html", caller=caller, run=last, tenant=tenant or "")
+
+
+@router.get("/{unknown:path}")
+async def no_such_page(unknown: str, caller: Viewer) -> Response:
+    """Any other console path: a 404 page (after the login, so that no path is told apart before it)."""
+    if not unknown:  # /console/
+        return redirect("")
+    raise NotFound("unrecognized_request_url", "There is no such page in the console.")

@@ -258,6 +258,15 @@ async def test_logging_out_ends_the_session(sandbox: Sandbox, console: Console) 
     assert (await console.get("/console/audit")).status_code == 303  # the old cookie, replayed
 
 
+async def test_an_unknown_page_is_a_404_page_after_the_login(sandbox: Sandbox, console: Console) -> None:
+    assert (await console.get("/console/nowhere")).status_code == 303
+    await logged_in(sandbox, console, "viewer")
+    missing = await console.get("/console/nowhere/at/all")
+    assert (missing.status_code, page_error(missing)) == (404, "unrecognized_request_url")
+    assert (await console.get("/console/")).headers["location"] == "/console"
+    assert (await console.get("/console/static/console.css")).headers["content-type"].startswith("text/css")
+
+
 async def test_a_bad_filter_is_a_400_page(sandbox: Sandbox, console: Console) -> None:
     await logged_in(sandbox, console, "viewer")
     bad = await console.get("/console/transactions", status="lost")
