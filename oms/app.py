@@ -19,6 +19,8 @@ from oms.admin.endpoints import PREFIX as ADMIN_PREFIX
 from oms.admin.endpoints import router as admin_router
 from oms.auth.endpoints import router as auth_router
 from oms.config import Mode, Settings
+from oms.console.endpoints import assets as console_assets
+from oms.console.endpoints import router as console_router
 from oms.context import AppContext
 from oms.customer.endpoints import router as customer_router
 from oms.errors import NotFound, OMSError
@@ -105,6 +107,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ctx: AppContex
             app.include_router(router, prefix=API_PREFIX)
     # The admin API (/admin/v1): its own routes, authentication and OpenAPI document, outside the OMS API's.
     admin_openapi.install(app, admin_router, swagger_assets=DOCS_ASSETS)
+    # The operator console (/console): HTML pages on the admin API's services and operator sessions.
+    app.include_router(console_assets)  # first: the console's last route answers every other /console path
+    app.include_router(console_router)
     if settings.hot_reads:  # added first, so it runs inside the request context (request id, access log)
         app.add_middleware(FastLane, services=fast_lane_services(context))
     limiting = context.rate_limiting

@@ -13,6 +13,7 @@ from oms.chain.registry import Chains, build_chains
 from oms.chain.sender import ChainSender
 from oms.clock.service import TenantClock
 from oms.config import Settings
+from oms.console.service import ConsoleService
 from oms.controls.decision import Controls
 from oms.controls.service import Reviews
 from oms.custody.service import Custody
@@ -88,6 +89,7 @@ class AppContext:
     controls: Controls  # the checks before money leaves (oms/controls): quotes and executions ask them
     reviews: Reviews  # held transactions and the operators' decisions on them
     policies: PolicyService  # the tenants' policies, managed (oms/policy); evaluated by the PolicyEngine control
+    console: ConsoleService  # what the operator console shows beyond the services (oms/console)
 
     @classmethod
     def build(
@@ -168,6 +170,7 @@ class AppContext:
             clock=clock,
             audit_log=audit_log,
         )
+        reconciler = Reconciler(db=db, chains=chains, custody=custody)
         return cls(
             settings=settings,
             db=db,
@@ -189,7 +192,7 @@ class AppContext:
             deposits=DepositScanner(db=db, chains=chains, clock=clock, screener=screener),
             frozen_deposits=FrozenDeposits(clock=clock),
             screener=screener,
-            reconciler=Reconciler(db=db, chains=chains, custody=custody),
+            reconciler=reconciler,
             tenant_clock=tenant_clock,
             funding=funding,
             settlement=settlement,
@@ -211,6 +214,7 @@ class AppContext:
             controls=controls,
             reviews=reviews,
             policies=PolicyService(clock=clock),
+            console=ConsoleService(clock=clock, chains=chains, reconciler=reconciler),
         )
 
     def provided(self) -> Provided:
@@ -241,6 +245,7 @@ class AppContext:
         provided.add(ClientAddress, self.rate_limiting.addresses)
         provided.add(MetricsAccess, self.metrics.access)
         provided.add(Scrape, self.metrics.scrape)
+        provided.add(ConsoleService, self.console)
         return provided
 
     async def start(self) -> None:

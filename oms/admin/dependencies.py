@@ -27,26 +27,32 @@ CSRF_HEADER = "X-CSRF-Token"
 
 async def authenticate_operator(request: Request) -> OperatorContext:
     service = provided_by(request).get(OperatorService)
-    session = request.state.session
     bearer = bearer_token(request.headers.get("authorization"))
     if bearer is not None:
-        caller = await service.token_context(session, bearer)
-    else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
-            raise AuthenticationFailed(
-                "Log in (POST /admin/v1/session) or send an operator token.", code="missing_credentials"
-            )
-        unsafe = request.method in WRITE_METHODS
-        caller, stale = await service.session_context(
-            session, cookie, unsafe=unsafe, csrf_token=request.headers.get(CSRF_HEADER)
+        caller = await service.token_context(request.state.session, bearer)
+        request.state.actor = Actor("operator", caller.operator_id)
+        return caller
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise AuthenticationFailed(
+            "Log in (POST /admin/v1/session) or send an operator token.", code="missing_credentials"
         )
-        if stale and caller.session_id is not None:
-            if unsafe:  # in the request's own write transaction (on SQLite a second writer would wait for it)
-                await service.touch(session, caller.session_id)
-            else:  # a read runs outside a write transaction: its activity is written in one of its own
-                async with provided_by(request).get(Database).session_scope() as own:
-                    await service.touch(own, caller.session_id)
+    return await session_operator(request, cookie, request.headers.get(CSRF_HEADER))
+
+
+async def session_operator(request: Request, cookie: str, csrf_token: str | None) -> OperatorContext:
+    """The operator of a browser session (the admin API's cookie, or the console's): an unsafe request must carry
+    the session's CSRF token. Its activity is written at most every minute; sets ``request.state.actor``."""
+    service = provided_by(request).get(OperatorService)
+    session = request.state.session
+    unsafe = request.method in WRITE_METHODS
+    caller, stale = await service.session_context(session, cookie, unsafe=unsafe, csrf_token=csrf_token)
+    if stale and caller.session_id is not None:
+        if unsafe:  # in the request's own write transaction (on SQLite a second writer would wait for it)
+            await service.touch(session, caller.session_id)
+        else:  # a read runs outside a write transaction: its activity is written in one of its own
+            async with provided_by(request).get(Database).session_scope() as own:
+                await service.touch(own, caller.session_id)
     request.state.actor = Actor("operator", caller.operator_id)
     return caller
 
@@ -54,22 +60,23 @@ async def authenticate_operator(request: Request) -> OperatorContext:
 Operator = Annotated[OperatorContext, Depends(authenticate_operator)]
 
 
-def _at_least(caller: OperatorContext, role: OperatorRole) -> OperatorContext:
+def at_least(caller: OperatorContext, role: OperatorRole) -> OperatorContext:
+    """The caller, if its role is ``role`` or above; else 403 (the admin API's rule, the console's too)."""
     if not caller.has(role):
         raise PermissionDenied("insufficient_role", f"This needs the {role} role; the operator's is {caller.role}.")
     return caller
 
 
 async def require_viewer(caller: Operator) -> OperatorContext:
-    return _at_least(caller, "viewer")
+    return at_least(caller, "viewer")
 
 
 async def require_approver(caller: Operator) -> OperatorContext:
-    return _at_least(caller, "approver")
+    return at_least(caller, "approver")
 
 
 async def require_admin(caller: Operator) -> OperatorContext:
-    return _at_least(caller, "admin")
+    return at_least(caller, "admin")
 
 
 # What a route declares; the admin OpenAPI document names it as the operation's x-oms-role.

@@ -157,6 +157,12 @@ class AuthService:
         result = await paginate(session, repository.tenants_statement(), Tenant, page, scope=repository.every_row())
         return result.listed([self.render_tenant(tenant) for tenant in result.items])
 
+    async def tenant(self, session: AsyncSession, tenant_id: str) -> schemas.TenantResource:
+        tenant = await repository.get_tenant(session, tenant_id)
+        if tenant is None:
+            raise NotFound.resource("tenant", tenant_id, param="tenant")
+        return self.render_tenant(tenant)
+
     async def create_tenant(self, session: AsyncSession, name: str) -> schemas.TenantResource:
         if await repository.get_tenant_by_name(session, name) is not None:
             raise Conflict("tenant_exists", f"A tenant named {name!r} exists already.", param="name")

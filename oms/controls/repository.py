@@ -84,3 +84,13 @@ async def count_pending(session: AsyncSession, transaction_id: str) -> int:
         TransactionReview.transaction_id == transaction_id, TransactionReview.status == "pending"
     )
     return int(await session.scalar(statement) or 0)
+
+
+async def reviews_of(session: AsyncSession, transaction_id: str) -> list[TransactionReview]:
+    """A transaction's reviews (read only: the console's timeline), oldest first."""
+    statement = (
+        select(TransactionReview)
+        .where(TransactionReview.transaction_id == transaction_id)
+        .order_by(TransactionReview.created_at, TransactionReview.id)
+    )
+    return list((await session.execute(statement)).scalars())

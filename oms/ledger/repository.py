@@ -247,3 +247,13 @@ async def negative_accounts(session: AsyncSession) -> list[tuple[int, int]]:
         select(LedgerAccount.id, LedgerAccount.balance).where(~LedgerAccount.allow_negative, LedgerAccount.balance < 0)
     )
     return [(row[0], row[1]) for row in rows]
+
+
+async def entries_for(session: AsyncSession, tenant_id: str, reference: str) -> list[LedgerEntry]:
+    """The entries posted for one reference (a transaction's hold, settlement, release), oldest first."""
+    statement = (
+        select(LedgerEntry)
+        .where(LedgerEntry.tenant_id == tenant_id, LedgerEntry.reference == reference)
+        .order_by(LedgerEntry.id)
+    )
+    return list((await session.execute(statement)).scalars())

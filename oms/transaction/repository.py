@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.kit.ids import is_valid_id
+from oms.kit.sql import is_postgres
 from oms.models import ChainSend, Transaction
 
 
@@ -98,3 +99,48 @@ async def failed_sends(session: AsyncSession, transaction_id: str, purpose: str)
         ChainSend.reference == transaction_id, ChainSend.purpose == purpose, ChainSend.status == "failed"
     )
     return int(await session.scalar(statement) or 0)
+
+
+# --- the console's pictures and timelines (oms/console) -----------------------------------------------------
+
+
+def _bucket(session: AsyncSession, column: Any, width: str) -> Any:
+    """A UTC timestamp column as text cut to ``width`` ("day": ``YYYY-MM-DD``, "minute": ``YYYY-MM-DD HH:MM``),
+    the same text on both databases (SQLite keeps the UTC time as ISO text; PostgreSQL formats it)."""
+    if is_postgres(session):
+        pattern = "YYYY-MM-DD" if width == "day" else "YYYY-MM-DD HH24:MI"
+        return func.to_char(func.timezone("UTC", column), pattern)
+    return func.substr(column, 1, 10 if width == "day" else 16)
+
+
+async def completed_volume_by_day(
+    session: AsyncSession, since: datetime, *, tenant_id: str | None = None
+) -> list[tuple[str, str, int]]:
+    """(day, asset, amount in minor units) of the transactions completed since ``since``, by the day they began."""
+    day = _bucket(session, Transaction.created_at, "day")
+    statement = (
+        select(day, Transaction.asset, func.sum(Transaction.source_gross))
+        .where(Transaction.created_at >= since, Transaction.status == "completed")
+        .group_by(day, Transaction.asset)
+        .order_by(day)
+    )
+    if tenant_id is not None:
+        statement = statement.where(Transaction.tenant_id == tenant_id)
+    return [(str(d), str(asset), int(total or 0)) for d, asset, total in await session.execute(statement)]
+
+
+async def created_per_minute(
+    session: AsyncSession, since: datetime, *, tenant_id: str | None = None
+) -> list[tuple[str, int]]:
+    """(minute, how many transactions began in it) since ``since``."""
+    minute = _bucket(session, Transaction.created_at, "minute")
+    statement = select(minute, func.count()).where(Transaction.created_at >= since).group_by(minute).order_by(minute)
+    if tenant_id is not None:
+        statement = statement.where(Transaction.tenant_id == tenant_id)
+    return [(str(m), int(count)) for m, count in await session.execute(statement)]
+
+
+async def sends_of(session: AsyncSession, transaction_id: str) -> list[ChainSend]:
+    """Every chain send made for a transaction (its principal transfer, fees, refunds), oldest first."""
+    statement = select(ChainSend).where(ChainSend.reference == transaction_id).order_by(ChainSend.created_at)
+    return list((await session.execute(statement)).scalars())

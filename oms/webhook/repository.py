@@ -204,3 +204,22 @@ async def finish_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
             .values({"lease_token": None, **{c: bindparam(c) for c in columns}})
         )
         await session.execute(statement, rows)
+
+
+async def delivered_since(
+    session: AsyncSession, tenant_id: str, since: datetime, *, limit: int = 5000
+) -> list[tuple[datetime, datetime]]:
+    """(created, delivered) of a tenant's deliveries made since ``since`` and delivered, at most ``limit`` of the
+    newest: the console's picture of webhook lag (an event's wait from its delivery's creation to its success)."""
+    statement = (
+        select(WebhookDelivery.created_at, WebhookDelivery.delivered_at)
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .where(
+            Webhook.tenant_id == tenant_id,
+            WebhookDelivery.created_at >= since,
+            WebhookDelivery.delivered_at.is_not(None),
+        )
+        .order_by(WebhookDelivery.created_at.desc())
+        .limit(limit)
+    )
+    return [(created, delivered) for created, delivered in await session.execute(statement) if delivered]

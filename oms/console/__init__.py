@@ -1,0 +1,1 @@
+"""The operator console (``/console``): server-rendered pages on the admin API's services and operator sessions."""
