@@ -50,6 +50,7 @@ from oms.customer.service import CustomerService
 from oms.deposit.service import FrozenDeposits
 from oms.errors import InvalidRequest, NotFound
 from oms.event import service as events
+from oms.funding.deposit_address.service import DepositAddressService
 from oms.kit.address import ClientAddress
 from oms.kit.pagination import PageParams
 from oms.operator.service import OperatorService
@@ -69,6 +70,7 @@ Transactions = Annotated[TransactionService, Depends(provided(TransactionService
 Webhooks = Annotated[WebhookService, Depends(provided(WebhookService))]
 ReviewService = Annotated[Reviews, Depends(provided(Reviews))]
 Deposits = Annotated[FrozenDeposits, Depends(provided(FrozenDeposits))]
+DepositAddresses = Annotated[DepositAddressService, Depends(provided(DepositAddressService))]
 Operators = Annotated[OperatorService, Depends(provided(OperatorService))]
 Addresses = Annotated[ClientAddress, Depends(provided(ClientAddress))]
 Config = Annotated[Settings, Depends(provided(Settings))]
@@ -422,22 +424,26 @@ async def approvals_page(
     db: Session,
     reviews: ReviewService,
     deposits: Deposits,
+    deposit_addresses: DepositAddresses,
     page: Page,
     status: ReviewStatus | None = "pending",
     kind: ReviewKind | None = None,
     tenant: Annotated[str | None, Query(max_length=64)] = None,
     notice: Notice = None,
 ) -> Response:
-    """Every tenant's held transactions (or one tenant's) and the deposits frozen by a screening hit."""
+    """Every tenant's held transactions (or one tenant's), and the deposits and deposit-address transfers frozen by a
+    screening hit."""
     queue = await reviews.list(db, page, status=status, kind=kind, tenant_id=tenant or None)
     frozen_page = PageParams(PAGE, None, None, None, None)
     frozen = await deposits.page(db, frozen_page, status="frozen", tenant_id=tenant or None)
+    transfers = await deposit_addresses.screened_page(db, frozen_page, status="frozen", tenant_id=tenant or None)
     return render(
         request,
         "approvals.html",
         caller=caller,
         reviews=queue,
         deposits=frozen,
+        transfers=transfers,
         status=status or "",
         kind=kind or "",
         tenant=tenant or "",
@@ -493,6 +499,30 @@ async def reject_deposit(
     deposit_id: str, request: Request, caller: Approver, db: Session, deposits: Deposits
 ) -> Response:
     return await _decide_deposit(deposit_id, request, caller.operator_id, db, deposits, release=False)
+
+
+async def _decide_transfer(
+    transfer_id: str, request: Request, caller_id: str, db: Session, service: DepositAddressService, *, release: bool
+) -> Response:
+    form = await form_of(request)
+    body = validated(DepositDecision, {"reason": str(form.get("reason") or "").strip()})
+    decided = await service.decide(db, transfer_id, release=release, operator_id=caller_id, reason=body.reason)
+    request.state.tenant_id = decided["tenantId"]
+    return redirect("/approvals", notice="released" if release else "rejected")
+
+
+@router.post("/deposit-address-transfers/{transfer_id}/release")
+async def release_transfer(
+    transfer_id: str, request: Request, caller: Approver, db: Session, deposit_addresses: DepositAddresses
+) -> Response:
+    return await _decide_transfer(transfer_id, request, caller.operator_id, db, deposit_addresses, release=True)
+
+
+@router.post("/deposit-address-transfers/{transfer_id}/reject")
+async def reject_transfer(
+    transfer_id: str, request: Request, caller: Approver, db: Session, deposit_addresses: DepositAddresses
+) -> Response:
+    return await _decide_transfer(transfer_id, request, caller.operator_id, db, deposit_addresses, release=False)
 
 
 # --- webhooks and events --------------------------------------------------------------------------------

@@ -12,49 +12,10 @@ import httpx
 from oms.context import AppContext
 from tests.admin.support import Person, bearer, make_operator, with_token
 from tests.audit.support import records
-from tests.funding.support import customer_with_wallet
-from tests.screening.support import list_addresses
-from tests.support import (
-    Api,
-    OffsetClock,
-    assert_error,
-    balance,
-    execute,
-    funded_wallet,
-    ledger_is_sound,
-    quote,
-    settle,
-    settle_until_completed,
-)
+from tests.screening.flows import deposit_address_with_wallet, sent_to_deposit_address
+from tests.support import Api, OffsetClock, assert_error, balance, ledger_is_sound, settle
 
 PATH = "/deposit-address-transfers"
-
-
-async def deposit_address_with_wallet(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
-    customer, wallet = await customer_with_wallet(api)
-    body = {
-        "source": {"asset": "usdc", "network": "polygon"},
-        "destination": {"asset": "usdc", "network": "polygon", "wallet": {"id": wallet["id"]}},
-    }
-    opened = await api.post(f"/customers/{customer['id']}/deposit-addresses", body)
-    assert opened.status_code == 201, opened.text
-    return opened.json(), wallet
-
-
-async def send_from(
-    sender_api: Api, ctx: AppContext, clock: OffsetClock, to: str, directory: Path, *, listed: bool
-) -> dict[str, Any]:
-    """A customer of another tenant sends 10.00 to ``to`` on chain (its sender listed first, if told)."""
-    sender_customer, sender = await funded_wallet(sender_api, ctx, clock, "50.00")
-    if listed:
-        await list_addresses(ctx, directory, sender["address"].lower())
-    quoted = await quote(sender_api, sender_customer, sender, to=to, amount="10.00")
-    assert quoted.status_code == 201, quoted.text
-    executed = await execute(sender_api, quoted.json()["id"])
-    assert executed.status_code == 201, executed.text
-    await settle_until_completed(ctx, clock, sender_api, executed.json()["id"])
-    await settle(ctx, clock, rounds=6)
-    return sender
 
 
 async def screened(admin: httpx.AsyncClient, person: Person, **params: str) -> list[dict[str, Any]]:
@@ -68,7 +29,7 @@ async def frozen_transfer(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], Person]:
     """(the deposit address, its wallet, the frozen transfer, an approver)."""
     address, wallet = await deposit_address_with_wallet(api)
-    await send_from(other_api, ctx, clock, address["source"]["depositInstructions"]["address"], directory, listed=True)
+    await sent_to_deposit_address(address, other_api, ctx, clock, directory, listed=True)
     approver = await with_token(ctx, await make_operator(ctx, "approver"))
     [transfer] = await screened(admin, approver, tenantId=api.tenant_id)
     return address, wallet, transfer, approver
@@ -92,7 +53,7 @@ async def test_a_transfer_from_an_unlisted_sender_is_forwarded_as_before(
     api: Api, other_api: Api, ctx: AppContext, clock: OffsetClock, tmp_path: Path
 ) -> None:
     address, wallet = await deposit_address_with_wallet(api)
-    await send_from(other_api, ctx, clock, address["source"]["depositInstructions"]["address"], tmp_path, listed=False)
+    await sent_to_deposit_address(address, other_api, ctx, clock, tmp_path, listed=False)
     total, available, _ = await balance(api, wallet)
     assert total == available != "0.00"
     await ledger_is_sound(ctx, api)
