@@ -45,8 +45,22 @@ class Settings(BaseSettings):
     database_schema: str = ""
     # Root secret for API-key hashing, token signing and PII encryption (base64 or hex, >= 32 bytes).
     secret_key: str = ""
-    # Key-encryption key for the custody seed (base64 or hex, exactly 32 bytes).
+    # Key-encryption key for the custody seed (base64 or hex, exactly 32 bytes). Read only where signatures are
+    # made: by `oms signer`, or by every process when `signer` is "in-process".
     custody_kek: str = ""
+    # --- the signer (oms/signer; README "The signer") ---
+    # "process": signatures come from the `oms signer` process over its Unix socket, and no other process reads the
+    # key-encryption key or opens the seed; "in-process": each process opens the seed and signs (tests, old installs).
+    signer: Literal["process", "in-process"] = "process"
+    # The signer's socket; empty: <data dir>/signer.sock.
+    signer_socket: Path | None = None
+    # `oms serve`, `oms worker` and the commands start `oms signer` as their child when none answers on the socket
+    # (false for a signer run as its own service).
+    signer_spawn: bool = True
+    # The user ids the signer answers (comma-separated); empty: only the signer's own.
+    signer_allowed_uids: str = ""
+    # How long a signature may take (connecting included) before the caller gives up and retries later.
+    signer_timeout_seconds: float = Field(default=10.0, gt=0)
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -323,6 +337,18 @@ class Settings(BaseSettings):
 
     def custody_kek_bytes(self) -> bytes:
         return _secret_bytes(self, "custody_kek", "custody.kek", exact=32)
+
+    @property
+    def signer_socket_path(self) -> Path:
+        return self.signer_socket or self.data_dir / "signer.sock"
+
+    def signer_uids(self) -> frozenset[int]:
+        """The peers the signer answers: the configured uids, else its own."""
+        try:
+            listed = {int(part) for part in self.signer_allowed_uids.replace(",", " ").split()}
+        except ValueError:
+            raise ConfigurationError("OMS_SIGNER_ALLOWED_UIDS must be user ids (numbers), comma-separated") from None
+        return frozenset(listed or {os.getuid()})
 
 
 def _at_most_places(value: Decimal, places: int, what: str) -> Decimal:

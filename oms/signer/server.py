@@ -1,0 +1,131 @@
+"""The signer's side of the socket: a Unix socket only its owner can open (mode 0600, in a directory of its own
+kind), and a peer admitted only if the kernel says (``SO_PEERCRED``) that its user id is allowed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import struct
+from pathlib import Path
+from typing import Any
+
+from oms.chain.port import ChainError, ChainUnavailable, SigningRefused
+from oms.custody.service import CustodyError
+from oms.signer import protocol
+from oms.signer.protocol import Hello, ProtocolError
+from oms.signer.service import CONNECT, SendSigning
+
+log = logging.getLogger(__name__)
+_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+# Unix socket paths are at most 107 bytes on Linux (sun_path is 108, NUL included).
+MAX_SOCKET_PATH = 107
+
+
+class SocketPathError(ValueError):
+    """The socket cannot be made where it is configured."""
+
+
+def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end, as the kernel recorded them when it connected."""
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDENTIALS.size)
+    pid, uid, gid = _CREDENTIALS.unpack(raw)
+    return pid, uid, gid
+
+
+class SignerServer:
+    def __init__(self, signing: SendSigning, *, path: Path, allowed_uids: frozenset[int]) -> None:
+        if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+            raise SocketPathError(f"the signer's socket path is over {MAX_SOCKET_PATH} bytes: {path}")
+        self._signing = signing
+        self._path = path
+        self._allowed = allowed_uids
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[Any]] = set()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    async def start(self) -> None:
+        """Listen; a socket file left by a signer that died is replaced (the caller holds the signer's lock)."""
+        self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileNotFoundError):
+            self._path.unlink()
+        # Others than the owner may connect only if the owner admits other uids (then through the group).
+        mode = 0o600 if self._allowed <= {os.getuid()} else 0o660
+        previous = os.umask(0o777 & ~mode)
+        try:
+            self._server = await asyncio.start_unix_server(self._connection, path=str(self._path))
+        finally:
+            os.umask(previous)
+        os.chmod(self._path, mode)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._connections):
+                task.cancel()
+            await self._server.wait_closed()
+            self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            self._path.unlink()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        try:
+            pid, uid, _ = peer_credentials(writer.get_extra_info("socket"))
+            peer = f"unix uid={uid} pid={pid}"
+            if uid not in self._allowed:
+                log.warning("signer: a peer that is not allowed was refused", extra={"uid": uid, "pid": pid})
+                await self._signing.record(CONNECT, object_id=None, tenant_id=None, peer=peer,
+                                           error_code="peer_not_allowed")  # fmt: skip
+                writer.write(protocol.frame(protocol.failure("peer_not_allowed", f"uid {uid} may not use the signer")))
+                await writer.drain()
+                return
+            await self._requests(reader, writer, peer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the peer went away
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            if task is not None:
+                self._connections.discard(task)
+
+    async def _requests(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
+        while True:
+            try:
+                message = await protocol.read_frame(reader)
+            except ProtocolError as exc:
+                writer.write(protocol.frame(protocol.failure("bad_request", str(exc))))
+                await writer.drain()
+                return  # the stream may be out of step: end it
+            writer.write(protocol.frame(await self._answer(message, peer)))
+            await writer.drain()
+
+    async def _answer(self, message: dict[str, Any], peer: str) -> dict[str, Any]:
+        if message.get("v") != protocol.VERSION:
+            return protocol.failure("unsupported_version", f"this signer speaks version {protocol.VERSION}")
+        try:
+            request = protocol.parse_request(message)
+        except ProtocolError as exc:
+            return protocol.failure("bad_request", str(exc))
+        if isinstance(request, Hello):
+            return protocol.answer({"version": protocol.VERSION})
+        try:
+            signed = await self._signing.sign(request.send, request.attempt, peer=peer)
+        except SigningRefused as exc:
+            return protocol.failure(exc.code, str(exc))
+        except ChainUnavailable as exc:
+            return protocol.failure("unavailable", str(exc))
+        except (ChainError, CustodyError) as exc:
+            return protocol.failure("cannot_sign", str(exc))
+        except Exception:
+            log.exception("signer: signing failed", extra={"send": request.send})
+            return protocol.failure("internal_error", "the signer failed; see its log")
+        return protocol.answer(protocol.signed_out(signed))
