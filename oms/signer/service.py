@@ -115,11 +115,11 @@ class SendSigning:
         transaction = await repository.transaction(session, send.reference)
         if transaction is None:
             return SigningRefused("transaction_not_found", "the send belongs to no transaction")
-        if transaction.status != "processing":
-            return SigningRefused("transaction_not_processing", f"the send's transaction is {transaction.status}")
         statuses = await repository.review_statuses(session, transaction.id)
         if "pending" in statuses:
             return SigningRefused("awaiting_approval", "the send's transaction awaits a review (an approval)")
         if any(status in REFUSING_REVIEWS for status in statuses):
             return SigningRefused("review_refused", "a review refused the send's transaction (its check failed)")
+        if transaction.status != "processing":
+            return SigningRefused("transaction_not_processing", f"the send's transaction is {transaction.status}")
         return None
