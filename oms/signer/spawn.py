@@ -22,14 +22,19 @@ START_SECONDS = 60.0
 
 
 def answers(path: Path, timeout: float = 2.0) -> bool:
-    """Whether a signer answers ``hello`` on ``path``."""
+    """Whether a signer answers on ``path`` (any answer of the protocol: one that refuses this process runs too)."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(str(path))
             sock.sendall(protocol.frame({"v": protocol.VERSION, "op": "hello"}))
-            header = sock.recv(4)
-            return len(header) == 4 and b'"ok":true' in sock.recv(protocol.MAX_FRAME)
+            received = b""
+            while len(received) < 4 or len(received) < 4 + int.from_bytes(received[:4], "big"):
+                chunk = sock.recv(protocol.MAX_FRAME)
+                if not chunk:
+                    return False
+                received += chunk
+            return b'"v":' in received[4:]
     except OSError:
         return False
 
