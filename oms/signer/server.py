@@ -43,7 +43,7 @@ class SignerServer:
         self._path = path
         self._allowed = allowed_uids
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[Any]] = set()
+        self._connections: set[asyncio.StreamWriter] = set()
 
     @property
     def path(self) -> Path:
@@ -66,17 +66,15 @@ class SignerServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-            for task in list(self._connections):
-                task.cancel()
+            for writer in list(self._connections):  # its reader sees the end of the stream, and the handler ends
+                writer.close()
             await self._server.wait_closed()
             self._server = None
         with contextlib.suppress(FileNotFoundError):
             self._path.unlink()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections.add(task)
+        self._connections.add(writer)
         try:
             pid, uid, _ = peer_credentials(writer.get_extra_info("socket"))
             peer = f"unix uid={uid} pid={pid}"
@@ -94,8 +92,7 @@ class SignerServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-            if task is not None:
-                self._connections.discard(task)
+            self._connections.discard(writer)
 
     async def _requests(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
         while True:

@@ -9,7 +9,9 @@ from oms.context import AppContext
 from oms.models import AuditRecord, ChainSend
 
 
-async def signer_records(ctx: AppContext, object_id: str | None = None, action: str = "signer sign-send") -> list[AuditRecord]:
+async def signer_records(
+    ctx: AppContext, object_id: str | None = None, action: str = "signer sign-send"
+) -> list[AuditRecord]:
     async with ctx.db.session_scope(write=False) as session:
         statement = select(AuditRecord).where(AuditRecord.actor_kind == "signer", AuditRecord.action == action)
         if object_id is not None:
