@@ -96,14 +96,22 @@ def sockets() -> Iterator[Path]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.fixture
-async def signer(settings: Settings, clock: OffsetClock, sockets: Path) -> AsyncIterator[SignerClient]:
-    """A client of a real ``oms signer`` on the test database."""
-    path = sockets / "signer.sock"
+@pytest.fixture(scope="module")
+def signer_path(settings: Settings, clock: OffsetClock) -> Iterator[Path]:
+    """The socket of a real ``oms signer`` on the test database, one per module (it keeps no state of a test's)."""
+    directory = socket_dir()
+    path = directory / "signer.sock"
     with running_signer(signer_env(settings, clock, path)):
-        client = SignerClient(path, timeout=10)
-        yield client
-        await client.close()
+        yield path
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+async def signer(signer_path: Path) -> AsyncIterator[SignerClient]:
+    """A client of that signer."""
+    client = SignerClient(signer_path, timeout=10)
+    yield client
+    await client.close()
 
 
 @pytest.fixture

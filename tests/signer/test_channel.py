@@ -31,8 +31,8 @@ async def _ask(path: Path, message: dict) -> dict:
         writer.close()
 
 
-async def test_the_socket_is_open_to_its_owner_alone(signer: SignerClient, sockets: Path) -> None:
-    mode = (sockets / "signer.sock").stat().st_mode
+async def test_the_socket_is_open_to_its_owner_alone(signer_path: Path) -> None:
+    mode = signer_path.stat().st_mode
     assert stat.S_ISSOCK(mode)
     assert stat.S_IMODE(mode) == 0o600
 
@@ -54,27 +54,26 @@ async def test_a_peer_whose_user_id_is_not_allowed_is_refused(
     assert refused[-1].client_address == f"unix uid={os.getuid()} pid={os.getpid()}"
 
 
-async def test_an_unknown_protocol_version_is_refused(signer: SignerClient, sockets: Path) -> None:
-    answer = await _ask(sockets / "signer.sock", {"v": 2, "op": "hello"})
+async def test_an_unknown_protocol_version_is_refused(signer_path: Path) -> None:
+    answer = await _ask(signer_path, {"v": 2, "op": "hello"})
     assert (answer["ok"], answer["error"]["code"]) == (False, "unsupported_version")
 
 
-async def test_a_request_outside_the_protocol_is_refused(signer: SignerClient, sockets: Path) -> None:
-    path = sockets / "signer.sock"
+async def test_a_request_outside_the_protocol_is_refused(signer_path: Path) -> None:
     for message in (
         {"v": 1, "op": "sign_raw", "bytes": "00"},  # no operation signs what the caller brings
         {"v": 1, "op": "sign_send", "send": "send_abc", "attempt": -1},
         {"v": 1, "op": "sign_send", "send": "not a send", "attempt": 0},
     ):
-        answer = await _ask(path, message)
+        answer = await _ask(signer_path, message)
         assert (answer["ok"], answer["error"]["code"]) == (False, "bad_request"), message
 
 
 async def test_a_second_signer_on_the_same_socket_does_not_start(
-    signer: SignerClient, settings: Settings, clock: OffsetClock, sockets: Path
+    signer: SignerClient, settings: Settings, clock: OffsetClock, signer_path: Path
 ) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "oms", "signer", env=signer_env(settings, clock, sockets / "signer.sock"),
+        sys.executable, "-m", "oms", "signer", env=signer_env(settings, clock, signer_path),
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, err = await asyncio.wait_for(process.communicate(), 60)
