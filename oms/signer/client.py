@@ -76,7 +76,8 @@ class SignerClient:
 
     async def _exchange(self, message: dict[str, Any]) -> dict[str, Any]:
         if self._connection is None:
-            self._connection = await asyncio.open_unix_connection(str(self._path))
+            with protocol.socket_address(self._path) as address:
+                self._connection = await asyncio.open_unix_connection(address)
         reader, writer = self._connection
         writer.write(protocol.frame(message))
         await writer.drain()

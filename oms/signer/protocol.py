@@ -14,7 +14,11 @@ A refusal or failure is ``{"v": 1, "ok": false, "error": {"code": "…", "messag
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import struct
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -25,6 +29,24 @@ from oms.chain.port import SignedTransfer
 VERSION = 1
 MAX_FRAME = 64 * 1024
 _HEADER = struct.Struct(">I")
+
+
+# A Unix socket's path is at most 107 bytes on Linux (sun_path is 108, NUL included).
+MAX_SOCKET_PATH = 107
+
+
+@contextlib.contextmanager
+def socket_address(path: Path) -> Iterator[str]:
+    """The address to bind or connect ``path`` by: itself, or, when it is too long for a Unix socket, the same file
+    reached through an open descriptor of its directory (``/proc/self/fd/N/name``, Linux), for the call's length."""
+    if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
+        yield str(path)
+        return
+    directory = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{directory}/{path.name}"
+    finally:
+        os.close(directory)
 
 
 class ProtocolError(Exception):

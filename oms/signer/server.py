@@ -20,12 +20,6 @@ from oms.signer.service import CONNECT, SendSigning
 
 log = logging.getLogger(__name__)
 _CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
-# Unix socket paths are at most 107 bytes on Linux (sun_path is 108, NUL included).
-MAX_SOCKET_PATH = 107
-
-
-class SocketPathError(ValueError):
-    """The socket cannot be made where it is configured."""
 
 
 def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
@@ -37,8 +31,6 @@ def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
 
 class SignerServer:
     def __init__(self, signing: SendSigning, *, path: Path, allowed_uids: frozenset[int]) -> None:
-        if len(os.fsencode(path)) > MAX_SOCKET_PATH:
-            raise SocketPathError(f"the signer's socket path is over {MAX_SOCKET_PATH} bytes: {path}")
         self._signing = signing
         self._path = path
         self._allowed = allowed_uids
@@ -58,7 +50,8 @@ class SignerServer:
         mode = 0o600 if self._allowed <= {os.getuid()} else 0o660
         previous = os.umask(0o777 & ~mode)
         try:
-            self._server = await asyncio.start_unix_server(self._connection, path=str(self._path))
+            with protocol.socket_address(self._path) as address:
+                self._server = await asyncio.start_unix_server(self._connection, path=address)
         finally:
             os.umask(previous)
         os.chmod(self._path, mode)

@@ -26,7 +26,8 @@ def answers(path: Path, timeout: float = 2.0) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
-            sock.connect(str(path))
+            with protocol.socket_address(path) as address:
+                sock.connect(address)
             sock.sendall(protocol.frame({"v": protocol.VERSION, "op": "hello"}))
             received = b""
             while len(received) < 4 or len(received) < 4 + int.from_bytes(received[:4], "big"):
