@@ -40,9 +40,10 @@ from oms.chain.port import (
 from oms.chain.registry import Chains
 from oms.db import Database
 from oms.kit.ids import new_id
-from oms.kit.isolation import RowFailed, isolated
+from oms.kit.isolation import RowFailed, describe, isolated
 from oms.kit.time import Clock
 from oms.models import ChainSend, ChainSendAttempt
+from oms.outage import unavailable
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -177,6 +178,11 @@ class ChainSender:
                 failed[send_id] = (str(exc), timedelta(seconds=2))
             except ChainError as exc:
                 failed[send_id] = (str(exc), POISON_BACKOFF)
+            except Exception as exc:  # a poison row (a bug, custody that cannot open its seed): this send waits
+                if unavailable(exc) is not None:
+                    raise  # the database is down: the pass ends, as for every other step
+                log.exception("signing a send failed", extra={"send": send_id})
+                failed[send_id] = (describe(exc), POISON_BACKOFF)
         return signed, failed
 
     async def _set_aside(self, session: AsyncSession, failed: dict[str, tuple[str, timedelta]]) -> None:
