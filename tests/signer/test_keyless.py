@@ -9,10 +9,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
+from oms.app import create_app
 from oms.config import Settings
 from oms.context import AppContext
 from oms.custody import keys
-from oms.models import CustodyKey
+from oms.models import ChainSend, CustodyKey
 from tests.signer.conftest import keyless_env, running, running_signer, signer_env
 from tests.signer.support import signer_records
 from tests.support import (
@@ -26,6 +27,8 @@ from tests.support import (
     exchange,
     free_port,
     fund,
+    funded_wallet,
+    new_api,
     quote,
     stored_mnemonic,
     wait_until_serving,
@@ -82,3 +85,29 @@ async def test_keyless_api_and_worker_settle_a_transfer_through_the_signer(
     signed = [record for record in await signer_records(ctx) if record.tenant_id == issued.tenant_id]
     assert len(signed) == 2  # the transfer and its fee's sweep to the treasury, signed by the signer process
     assert all((record.actor_id, record.outcome) == ("oms signer", "succeeded") for record in signed)
+
+
+async def test_a_keyless_api_serves_and_derives_addresses_while_the_signer_is_down(
+    settings: Settings, clock: OffsetClock, ctx: AppContext, sockets: Path, tmp_path: Path
+) -> None:
+    keyless = settings.model_copy(
+        update={"signer": "process", "signer_socket": sockets / "none.sock", "custody_kek": "", "data_dir": tmp_path}
+    )
+    server = AppContext.build(keyless, clock=clock)
+    app = create_app(keyless, ctx=server)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://oms.test/v0.9") as http,
+    ):
+        api = await new_api(http, server)
+        customer, wallet = await funded_wallet(api, server, clock, amount="10.00")  # deposits need no signature
+        offer = await quote(api, customer, wallet, to=EXTERNAL, amount="3.00")
+        transfer = (await api.post("/transactions", {"quoteId": offer.json()["id"]})).json()
+        assert transfer["status"] == "processing"
+        await server.sender.run_once()  # no signer answers: the send waits, queued, at the nonce reserved for it
+        async with server.db.session_scope(write=False) as session:
+            send = (await session.execute(select(ChainSend).where(ChainSend.reference == transfer["id"]))).scalar_one()
+        assert (send.status, send.nonce is not None) == ("queued", True)
+        assert "signer" in (send.last_error or "")
+    assert not (tmp_path / "custody.kek").exists()
