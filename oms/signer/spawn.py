@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,15 +48,22 @@ def signer_for(settings: Settings) -> Iterator[None]:
     if settings.signer != "process" or not settings.signer_spawn or answers(path):
         yield
         return
-    child = subprocess.Popen([sys.executable, "-m", "oms", "signer"], env={**os.environ, PARENT_ENV: str(os.getpid())})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "oms", "signer"], env={**os.environ, PARENT_ENV: str(os.getpid())},
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    relay = _Relay(child)
+    relay.start()
     try:
         deadline = time.monotonic() + START_SECONDS
         while not answers(path, timeout=0.5):
             if child.poll() is not None:
-                raise ConfigurationError(f"the signer (`oms signer`) exited with {child.returncode}; see its log")
+                relay.join(timeout=5)
+                raise ConfigurationError(relay.reason() or f"the signer (`oms signer`) exited with {child.returncode}")
             if time.monotonic() > deadline:
                 raise ConfigurationError(f"the signer (`oms signer`) did not answer on {path}")
             time.sleep(0.05)
+        relay.go_live()
         yield
     finally:
         if child.poll() is None:
@@ -65,3 +73,44 @@ def signer_for(settings: Settings) -> Iterator[None]:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+class _Relay(threading.Thread):
+    """The child's stderr: held until it answers (a signer that cannot start says why in one line, which becomes
+    the parent's one line), then passed on to this process's stderr as it comes."""
+
+    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+        super().__init__(daemon=True)
+        self._child = child
+        self._held: list[bytes] = []
+        self._live = False
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        assert self._child.stderr is not None
+        for line in self._child.stderr:
+            with self._lock:
+                if self._live:
+                    _write(line)
+                else:
+                    self._held.append(line)
+
+    def go_live(self) -> None:
+        with self._lock:
+            if not self._live:
+                self._live = True
+                for line in self._held:
+                    _write(line)
+
+    def reason(self) -> str | None:
+        """The child's own one-line error (``oms: …``), without its prefix."""
+        with self._lock:
+            lines = [line.decode(errors="replace").strip() for line in self._held if line.strip()]
+        errors = [line.removeprefix("oms: ") for line in lines if line.startswith("oms: ")]
+        return errors[-1] if errors else None
+
+
+def _write(line: bytes) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.buffer.write(line)
+        sys.stderr.buffer.flush()
