@@ -12,11 +12,15 @@ from oms.kit.sql import insert_ignore, is_postgres
 from oms.models import ChainNonce, ChainSend, ChainSendAttempt
 
 
-async def set_aside(session: AsyncSession, send_id: str, *, error: str, until: datetime, now: datetime) -> None:
-    """A plain update of one send: the reason it failed, and when to look at it again."""
-    await session.execute(
-        update(ChainSend).where(ChainSend.id == send_id).values(last_error=error, next_check_at=until, updated_at=now)
-    )
+async def set_aside(
+    session: AsyncSession, send_id: str, *, error: str, until: datetime, now: datetime, status: str | None = None
+) -> None:
+    """A plain update of one send: the reason it failed, and when to look at it again (only while it is at
+    ``status``, when given: a send another worker moved on meanwhile is left as it is)."""
+    statement = update(ChainSend).where(ChainSend.id == send_id)
+    if status is not None:
+        statement = statement.where(ChainSend.status == status)
+    await session.execute(statement.values(last_error=error, next_check_at=until, updated_at=now))
 
 
 async def claim_due(session: AsyncSession, status: str, now: datetime, limit: int) -> list[ChainSend]:

@@ -142,7 +142,7 @@ class ChainSender:
                 self._record_attempt(session, send, signature, attempt=0)
                 send.status, send.next_check_at = "signed", self._clock.now()
                 moved += 1
-            await self._set_aside(session, failed)
+            await self._set_aside(session, failed, status="queued")
         return moved
 
     async def _reserve(self, session: AsyncSession, send: ChainSend) -> bool:
@@ -185,10 +185,10 @@ class ChainSender:
                 failed[send_id] = (describe(exc), POISON_BACKOFF)
         return signed, failed
 
-    async def _set_aside(self, session: AsyncSession, failed: dict[str, tuple[str, timedelta]]) -> None:
+    async def _set_aside(self, session: AsyncSession, failed: dict[str, tuple[str, timedelta]], *, status: str) -> None:
         now = self._clock.now()
         for send_id, (error, wait) in failed.items():
-            await repository.set_aside(session, send_id, error=error[:500], until=now + wait, now=now)
+            await repository.set_aside(session, send_id, error=error[:500], until=now + wait, now=now, status=status)
 
     async def _allocate_nonce(self, session: AsyncSession, chain: str, address: str, adapter: ChainAdapter) -> int:
         """The next nonce of ``address``, starting from what the chain reports the first time."""
