@@ -61,6 +61,18 @@ class Settings(BaseSettings):
     signer_allowed_uids: str = ""
     # How long a signature may take (connecting included) before the caller gives up and retries later.
     signer_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A signer on another host, over mutual TLS (docs/custody.md, "A signer on another host"). On the signer:
+    # signer_tls_listen ("host:port") to listen there too, with its certificate and key, and the CA its clients'
+    # certificates must chain to (and, if set, the client certificates' common names it answers). On the others:
+    # signer_tls_connect ("host:port") instead of the socket, with their own certificate and key, the same CA, and
+    # the name the signer's certificate must carry (default: the host).
+    signer_tls_listen: str = ""
+    signer_tls_connect: str = ""
+    signer_tls_cert: Path | None = None
+    signer_tls_key: Path | None = None
+    signer_tls_ca: Path | None = None
+    signer_tls_server_name: str = ""
+    signer_tls_allowed_names: str = ""
 
     host: str = "127.0.0.1"
     port: int = 8080

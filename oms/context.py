@@ -45,7 +45,7 @@ from oms.routing import Provided
 from oms.screening.check import ScreeningCheck
 from oms.screening.port import NoScreening, Screener
 from oms.screening.service import BuiltInList
-from oms.signer.client import SignerClient
+from oms.signer.client import client_for
 from oms.signer.local import InProcessSigner
 from oms.signer.service import SendSigning
 from oms.tracing import Tracing, build_tracing
@@ -175,7 +175,7 @@ class AppContext:
             )
             send_signer = InProcessSigner(signing)
         else:
-            send_signer = SignerClient(settings.signer_socket_path, timeout=settings.signer_timeout_seconds)
+            send_signer = client_for(settings)  # its Unix socket, or mutual TLS to another host
         reviews = Reviews(
             held=HeldTransfers(transactions=transactions, settlement=settlement, clock=clock),
             tenant_clock=tenant_clock,

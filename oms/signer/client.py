@@ -5,12 +5,14 @@ once. Asking again is always safe: the worker records at most one signature per 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from pathlib import Path
 from typing import Any
 
 from oms.chain.port import ChainError, ChainUnavailable, SignedTransfer, SignerUnavailable, SigningRefused
-from oms.signer import protocol
+from oms.config import Settings
+from oms.signer import protocol, tls
 from oms.signer.protocol import ProtocolError
 
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -19,8 +21,12 @@ _FAILURES = {"unavailable": ChainUnavailable, "cannot_sign": ChainError, "intern
 
 
 class SignerClient:
-    def __init__(self, path: Path, *, timeout: float) -> None:
+    """``path``: the signer's Unix socket; or, for a signer on another host, ``tls`` (host, port, context, name)."""
+
+    def __init__(self, path: Path, *, timeout: float, tls: tuple[str, int, ssl.SSLContext, str] | None = None) -> None:
         self._path = path
+        self._tls = tls
+        self._where = f"{tls[0]}:{tls[1]}" if tls else str(path)
         self._timeout = timeout
         self._lock = asyncio.Lock()
         self._connection: _Connection | None = None
@@ -56,12 +62,12 @@ class SignerClient:
             except (OSError, EOFError, TimeoutError, ProtocolError) as exc:
                 self._drop()
                 if not reused or isinstance(exc, TimeoutError):
-                    raise SignerUnavailable(f"the signer ({self._path}) did not answer: {_reason(exc)}") from exc
+                    raise SignerUnavailable(f"the signer ({self._where}) did not answer: {_reason(exc)}") from exc
                 try:  # a connection the signer closed (it restarted): once more, on a new one
                     answer = await asyncio.wait_for(self._exchange(message), self._timeout)
                 except (OSError, EOFError, TimeoutError, ProtocolError) as again:
                     self._drop()
-                    raise SignerUnavailable(f"the signer ({self._path}) did not answer: {_reason(again)}") from again
+                    raise SignerUnavailable(f"the signer ({self._where}) did not answer: {_reason(again)}") from again
         if answer.get("ok") is True and isinstance(answer.get("result"), dict):
             return dict(answer["result"])
         found = answer.get("error")
@@ -75,6 +81,9 @@ class SignerClient:
         raise SigningRefused(code, text)
 
     async def _exchange(self, message: dict[str, Any]) -> dict[str, Any]:
+        if self._connection is None and self._tls is not None:
+            host, port, context, name = self._tls
+            self._connection = await asyncio.open_connection(host, port, ssl=context, server_hostname=name)
         if self._connection is None:
             with protocol.socket_address(self._path) as address:
                 self._connection = await asyncio.open_unix_connection(address)
@@ -87,6 +96,16 @@ class SignerClient:
         if self._connection is not None:
             self._connection[1].close()
             self._connection = None
+
+
+def client_for(settings: Settings) -> SignerClient:
+    """The client of the signer these settings name: over mutual TLS when ``signer_tls_connect`` is set, else the
+    Unix socket."""
+    if not settings.signer_tls_connect:
+        return SignerClient(settings.signer_socket_path, timeout=settings.signer_timeout_seconds)
+    host, port = tls.address(settings.signer_tls_connect, "OMS_SIGNER_TLS_CONNECT")
+    secured = (host, port, tls.client_context(settings), settings.signer_tls_server_name or host)
+    return SignerClient(settings.signer_socket_path, timeout=settings.signer_timeout_seconds, tls=secured)
 
 
 def _reason(exc: BaseException) -> str:

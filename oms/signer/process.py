@@ -25,6 +25,7 @@ from oms.config import Settings
 from oms.custody.service import Custody
 from oms.db import Database
 from oms.kit.time import SystemClock
+from oms.signer import tls
 from oms.signer.server import SignerServer
 from oms.signer.service import SendSigning
 
@@ -82,6 +83,10 @@ async def _serve(settings: Settings, path: Path) -> None:
         server = SignerServer(signing, path=path, allowed_uids=settings.signer_uids())
         await server.start()
         log.info("signer listening", extra={"socket": str(path), "uids": sorted(settings.signer_uids())})
+        if settings.signer_tls_listen:
+            host, port = tls.address(settings.signer_tls_listen, "OMS_SIGNER_TLS_LISTEN")
+            await server.start_tls(host, port, tls.server_context(settings), tls.allowed_names(settings))
+            log.info("signer listening with mutual TLS", extra={"address": settings.signer_tls_listen})
         await _until_stopped()
     finally:
         if server is not None:

@@ -8,13 +8,14 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 import struct
 from pathlib import Path
 from typing import Any
 
 from oms.chain.port import ChainError, ChainUnavailable, SigningRefused
 from oms.custody.service import CustodyError
-from oms.signer import protocol
+from oms.signer import protocol, tls
 from oms.signer.protocol import Hello, ProtocolError
 from oms.signer.service import CONNECT, SendSigning
 
@@ -35,6 +36,8 @@ class SignerServer:
         self._path = path
         self._allowed = allowed_uids
         self._server: asyncio.Server | None = None
+        self._tls_server: asyncio.Server | None = None
+        self._names: frozenset[str] = frozenset()
         self._connections: set[asyncio.StreamWriter] = set()
 
     @property
@@ -57,6 +60,9 @@ class SignerServer:
         os.chmod(self._path, mode)
 
     async def close(self) -> None:
+        if self._tls_server is not None:
+            self._tls_server.close()
+            self._tls_server = None
         if self._server is not None:
             self._server.close()
             for writer in list(self._connections):  # its reader sees the end of the stream, and the handler ends
@@ -66,20 +72,36 @@ class SignerServer:
         with contextlib.suppress(FileNotFoundError):
             self._path.unlink()
 
+    async def start_tls(self, host: str, port: int, context: ssl.SSLContext, names: frozenset[str]) -> None:
+        """Listen on ``host:port`` too, with mutual TLS (``oms.signer.tls``); ``names``: the client certificates'
+        common names answered (empty: any certificate the CA signed)."""
+        self._names = names
+        self._tls_server = await asyncio.start_server(self._tls_connection, host, port, ssl=context)
+
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        pid, uid, _ = peer_credentials(writer.get_extra_info("socket"))
+        await self._serve(reader, writer, f"unix uid={uid} pid={pid}", uid in self._allowed, f"uid {uid}")
+
+    async def _tls_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        name = tls.common_name(writer.get_extra_info("peercert"))
+        host = (writer.get_extra_info("peername") or ("?",))[0]
+        allowed = not self._names or name in self._names
+        await self._serve(reader, writer, f"tls cn={name} {host}", allowed, f"certificate {name!r}")
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str, allowed: bool, who: str
+    ) -> None:
         self._connections.add(writer)
         try:
-            pid, uid, _ = peer_credentials(writer.get_extra_info("socket"))
-            peer = f"unix uid={uid} pid={pid}"
-            if uid not in self._allowed:
-                log.warning("signer: a peer that is not allowed was refused", extra={"uid": uid, "pid": pid})
+            if not allowed:
+                log.warning("signer: a peer that is not allowed was refused", extra={"peer": peer})
                 await self._signing.record(CONNECT, object_id=None, tenant_id=None, peer=peer,
                                            error_code="peer_not_allowed")  # fmt: skip
-                writer.write(protocol.frame(protocol.failure("peer_not_allowed", f"uid {uid} may not use the signer")))
+                writer.write(protocol.frame(protocol.failure("peer_not_allowed", f"{who} may not use the signer")))
                 await writer.drain()
                 return
             await self._requests(reader, writer, peer)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass  # the peer went away
         finally:
             writer.close()

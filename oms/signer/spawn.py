@@ -45,7 +45,8 @@ def answers(path: Path, timeout: float = 2.0) -> bool:
 def signer_for(settings: Settings) -> Iterator[None]:
     """Within it, a signer answers on the socket: the one running, or a child started here and stopped after."""
     path = settings.signer_socket_path
-    if settings.signer != "process" or not settings.signer_spawn or answers(path):
+    remote = bool(settings.signer_tls_connect)  # a signer on another host is not started here
+    if settings.signer != "process" or not settings.signer_spawn or remote or answers(path):
         yield
         return
     child = subprocess.Popen(
