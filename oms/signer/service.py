@@ -63,9 +63,11 @@ class SendSigning:
         """The signed transaction of ``send_id`` (``attempt`` 0: its first; n: its n-th replacement), audited;
         ``SigningRefused`` (audited too) for a send that may not be signed. ``peer`` names who asked."""
         async with self._db.session_scope(write=False) as session:
-            found = await self._signable(session, send_id, attempt)
+            send = await repository.send(session, send_id)
+            found = await self._signable(session, send, send_id, attempt)
         if isinstance(found, SigningRefused):
-            await self.record(SIGN_SEND, object_id=send_id, tenant_id=None, peer=peer, error_code=found.code)
+            tenant_id = send.tenant_id if send is not None else None
+            await self.record(SIGN_SEND, object_id=send_id, tenant_id=tenant_id, peer=peer, error_code=found.code)
             raise found
         adapter = self._chains.get(found.chain)
         signed = await adapter.sign_transfer(found.intent, found.nonce, fee_bump=attempt)
@@ -84,8 +86,9 @@ class SendSigning:
         async with self._db.session_scope() as session:
             await audit.record(session, entry)
 
-    async def _signable(self, session: AsyncSession, send_id: str, attempt: int) -> Signable | SigningRefused:
-        send = await repository.send(session, send_id)
+    async def _signable(
+        self, session: AsyncSession, send: ChainSend | None, send_id: str, attempt: int
+    ) -> Signable | SigningRefused:
         if send is None:
             return SigningRefused("send_not_found", f"there is no chain send {send_id!r}")
         refusal = await self._send_refusal(session, send, attempt) or await self._transaction_refusal(session, send)

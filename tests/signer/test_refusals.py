@@ -38,7 +38,12 @@ async def test_the_signer_refuses_a_held_send(
     assert send.status == "held"
     assert await _refusal(signer, send.id) == "send_held"
     [record] = await signer_records(ctx, send.id)
-    assert (record.actor_id, record.outcome, record.error_code) == ("oms signer", "failed", "send_held")
+    assert (record.actor_id, record.tenant_id, record.outcome, record.error_code) == (
+        "oms signer",
+        api.tenant_id,
+        "failed",
+        "send_held",
+    )
 
 
 async def test_the_signer_refuses_a_send_awaiting_approval_even_marked_queued(
