@@ -32,6 +32,7 @@ from oms.signer.service import SendSigning
 log = logging.getLogger("oms.signer")
 PARENT_ENV = "_OMS_SIGNER_PARENT_PID"
 _PARENT_POLL_SECONDS = 0.5
+POOL = 4  # the most database connections the signer keeps, and the most it opens beyond them
 
 
 class SignerRunning(RuntimeError):
@@ -67,7 +68,9 @@ def run(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, path: Path) -> None:
-    settings = settings.model_copy(update={"hot_reads": False})  # it serves no request
+    # It serves no request (no hot pool), and each of its clients holds one connection at a time: a small pool.
+    pool = {"db_pool_size": min(settings.db_pool_size, POOL), "db_max_overflow": min(settings.db_max_overflow, POOL)}
+    settings = settings.model_copy(update={"hot_reads": False, **pool})
     clock = SystemClock(timedelta(seconds=settings.sandbox_clock_offset_seconds))
     db = Database(settings)
     custody = Custody(settings.custody_kek_bytes(), clock)
