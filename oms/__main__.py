@@ -75,14 +75,18 @@ def expected_error(exc: BaseException) -> str | None:
 
     from oms.chain.port import ChainError
     from oms.config import ConfigurationError
+    from oms.custody.service import CustodyError
     from oms.errors import OMSError
     from oms.kit.logging import redact_all
     from oms.outage import unavailable
+    from oms.signer.process import SignerRunning
 
     if isinstance(exc, ValidationError):  # the environment's settings
         return "invalid configuration: " + "; ".join(
             f"OMS_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in exc.errors()
         )
+    if isinstance(exc, CustodyError | SignerRunning):
+        return str(exc)
     if isinstance(exc, ConfigurationError | ChainError):
         return redact_all(str(exc))  # a node's URL may carry its API key
     if isinstance(exc, OMSError):
@@ -138,6 +142,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     commands.add_parser("worker", help="run the background jobs").set_defaults(handler=_worker)
+    commands.add_parser(
+        "signer", help="the signer: the only process that opens the custody seed and signs (its own service)"
+    ).set_defaults(handler=_signer)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
     commands.add_parser("bootstrap", help="first-start set-up: a sandbox tenant and key, printed once").set_defaults(
         handler=_bootstrap
@@ -384,7 +391,12 @@ def _in_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]], 
         finally:
             await ctx.close()
 
-    return asyncio.run(run())
+    if not start:
+        return asyncio.run(run())
+    from oms.signer.spawn import signer_for
+
+    with signer_for(settings):  # a started context may need the signer (the seed, signatures): one answers
+        return asyncio.run(run())
 
 
 async def _audited(
@@ -799,7 +811,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 print("oms: several API workers need PostgreSQL; serving with one.", file=sys.stderr)
                 workers = 1
             asyncio.run(warn_if_over_budget(settings, workers))
-            serve(host, port, workers)
+            from oms.signer.spawn import signer_for
+
+            with signer_for(settings):  # none configured: the signer runs as this server's child
+                serve(host, port, workers)
     except AddressUnavailable as exc:
         print(f"oms: {exc}", file=sys.stderr)
         return 1
@@ -812,6 +827,12 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
 
     _in_context(settings, worker.run_all)
     return 0
+
+
+def _signer(settings: Settings, _: argparse.Namespace) -> int:
+    from oms.signer import process
+
+    return process.run(settings)
 
 
 def _count_metrics_together(settings: Settings) -> None:

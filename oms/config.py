@@ -45,8 +45,34 @@ class Settings(BaseSettings):
     database_schema: str = ""
     # Root secret for API-key hashing, token signing and PII encryption (base64 or hex, >= 32 bytes).
     secret_key: str = ""
-    # Key-encryption key for the custody seed (base64 or hex, exactly 32 bytes).
+    # Key-encryption key for the custody seed (base64 or hex, exactly 32 bytes). Read only where signatures are
+    # made: by `oms signer`, or by every process when `signer` is "in-process".
     custody_kek: str = ""
+    # --- the signer (oms/signer; README "The signer") ---
+    # "process": signatures come from the `oms signer` process over its Unix socket, and no other process reads the
+    # key-encryption key or opens the seed; "in-process": each process opens the seed and signs (tests, old installs).
+    signer: Literal["process", "in-process"] = "process"
+    # The signer's socket; empty: <data dir>/signer.sock.
+    signer_socket: Path | None = None
+    # `oms serve`, `oms worker` and the commands start `oms signer` as their child when none answers on the socket
+    # (false for a signer run as its own service).
+    signer_spawn: bool = True
+    # The user ids the signer answers (comma-separated); empty: only the signer's own.
+    signer_allowed_uids: str = ""
+    # How long a signature may take (connecting included) before the caller gives up and retries later.
+    signer_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A signer on another host, over mutual TLS (docs/custody.md, "A signer on another host"). On the signer:
+    # signer_tls_listen ("host:port") to listen there too, with its certificate and key, and the CA its clients'
+    # certificates must chain to (and, if set, the client certificates' common names it answers). On the others:
+    # signer_tls_connect ("host:port") instead of the socket, with their own certificate and key, the same CA, and
+    # the name the signer's certificate must carry (default: the host).
+    signer_tls_listen: str = ""
+    signer_tls_connect: str = ""
+    signer_tls_cert: Path | None = None
+    signer_tls_key: Path | None = None
+    signer_tls_ca: Path | None = None
+    signer_tls_server_name: str = ""
+    signer_tls_allowed_names: str = ""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -323,6 +349,18 @@ class Settings(BaseSettings):
 
     def custody_kek_bytes(self) -> bytes:
         return _secret_bytes(self, "custody_kek", "custody.kek", exact=32)
+
+    @property
+    def signer_socket_path(self) -> Path:
+        return self.signer_socket or self.data_dir / "signer.sock"
+
+    def signer_uids(self) -> frozenset[int]:
+        """The peers the signer answers: the configured uids, else its own."""
+        try:
+            listed = {int(part) for part in self.signer_allowed_uids.replace(",", " ").split()}
+        except ValueError:
+            raise ConfigurationError("OMS_SIGNER_ALLOWED_UIDS must be user ids (numbers), comma-separated") from None
+        return frozenset(listed or {os.getuid()})
 
 
 def _at_most_places(value: Decimal, places: int, what: str) -> Decimal:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from oms.audit.service import AuditLog
 from oms.auth.service import AuthService
 from oms.auth.tokens import TokenSigner
+from oms.chain.port import SendSigner
 from oms.chain.registry import Chains, build_chains
 from oms.chain.sender import ChainSender
 from oms.clock.service import TenantClock
@@ -16,7 +17,7 @@ from oms.config import Settings
 from oms.console.service import ConsoleService
 from oms.controls.decision import Controls
 from oms.controls.service import Reviews
-from oms.custody.service import Custody
+from oms.custody.service import Custody, CustodyError
 from oms.customer.service import CustomerService
 from oms.db import Database
 from oms.deposit.service import DepositScanner, FrozenDeposits
@@ -45,6 +46,9 @@ from oms.routing import Provided
 from oms.screening.check import ScreeningCheck
 from oms.screening.port import NoScreening, Screener
 from oms.screening.service import BuiltInList
+from oms.signer.client import client_for
+from oms.signer.local import InProcessSigner
+from oms.signer.service import SendSigning
 from oms.tracing import Tracing, build_tracing
 from oms.transaction.held import HeldTransfers
 from oms.transaction.service import TransactionService
@@ -65,6 +69,7 @@ class AppContext:
     clock: Clock
     auth: AuthService
     custody: Custody
+    signer: SendSigner  # every chain send's signature: `oms signer` over its socket, or this process (oms/signer)
     idempotency: Terms  # every claim's clock, answer lifetime and sealing key: the endpoints' and the fast lane's
     customers: CustomerService
     wallets: WalletService
@@ -104,7 +109,9 @@ class AppContext:
         root = settings.secret_key_bytes()
         signer = TokenSigner(derive_key(root, "jwt-hs256"), clock, settings.token_ttl_seconds)
         auth = AuthService(pepper=derive_key(root, "api-secret-pepper"), signer=signer, clock=clock, mode=settings.mode)
-        custody = Custody(settings.custody_kek_bytes(), clock)
+        # With a signer process, this one never reads the key-encryption key: addresses come from the public key.
+        in_process = settings.signer == "in-process"
+        custody = Custody(settings.custody_kek_bytes() if in_process else None, clock)
         db = db or Database(settings)
         tracing = build_tracing(settings, exporter=span_exporter)
         tracing.instrument(db)
@@ -164,6 +171,14 @@ class AppContext:
         )
         rate_limiting = build_rate_limiting(settings, db=db, clock=clock, root=root)
         audit_log = AuditLog(clock)
+        send_signer: SendSigner
+        if in_process:
+            signing = SendSigning(
+                db=db, chains=chains, custody=custody, clock=clock, audit_log=audit_log, identity="in-process"
+            )
+            send_signer = InProcessSigner(signing)
+        else:
+            send_signer = client_for(settings)  # its Unix socket, or mutual TLS to another host
         reviews = Reviews(
             held=HeldTransfers(transactions=transactions, settlement=settlement, clock=clock),
             tenant_clock=tenant_clock,
@@ -177,6 +192,7 @@ class AppContext:
             clock=clock,
             auth=auth,
             custody=custody,
+            signer=send_signer,
             idempotency=Terms(
                 clock,
                 timedelta(seconds=settings.idempotency_ttl_seconds),
@@ -188,7 +204,7 @@ class AppContext:
             chains=chains,
             quotes=quotes,
             transactions=transactions,
-            sender=ChainSender(db=db, chains=chains, clock=clock),
+            sender=ChainSender(db=db, chains=chains, clock=clock, signer=send_signer),
             deposits=DepositScanner(db=db, chains=chains, clock=clock, screener=screener),
             frozen_deposits=FrozenDeposits(clock=clock),
             screener=screener,
@@ -249,14 +265,23 @@ class AppContext:
         return provided
 
     async def start(self) -> None:
-        """Work every process does once at start: make sure the custody seed exists and is ours."""
-        async with self.db.session_scope() as session:
-            await self.custody.ensure_seed(session)
+        """Work every process does once at start: make sure the custody seed exists and is ours (with a signer
+        process, which creates it on its first start: read it, waiting for the signer if there is none yet)."""
+        try:
+            async with self.db.session_scope() as session:
+                await self.custody.ensure_seed(session)
+        except CustodyError:
+            if self.settings.signer == "in-process":
+                raise
+            await self.signer.ready()
+            async with self.db.session_scope() as session:
+                await self.custody.ensure_seed(session)
         await self.db.start()
         await self.chains.start()
         await self.funding.start(self.db)
 
     async def close(self) -> None:
+        await self.signer.close()
         await self.chains.close()
         await self.webhook_delivery.close()
         await self.rate_limiting.counters.close()

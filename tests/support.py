@@ -75,6 +75,7 @@ def sandbox_settings(data_dir: Path, database: dict[str, str]) -> Settings:
         database_schema=database["schema"],
         secret_key=secrets.token_hex(32),
         custody_kek=secrets.token_hex(32),
+        signer="in-process",  # the suite signs in its own process; tests/signer run `oms signer` itself
         embedded_worker=False,
         sandbox_kyc_delay_seconds=0,
         fee_crypto_to_crypto_rate=Decimal("0.001"),

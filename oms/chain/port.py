@@ -37,6 +37,20 @@ class NonceTooLow(ChainError):
     """A different transaction already used this nonce of the sender."""
 
 
+class SigningRefused(ChainError):
+    """The signer will not sign this send (not queued, held for a review, refused by one): ``code`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SignerUnavailable(ChainUnavailable):
+    """The signer could not be reached or did not answer in time: retry later."""
+
+    unavailable_message: ClassVar[str] = "The signer is unavailable; retry later."
+
+
 @dataclass(frozen=True, slots=True)
 class TokenTransfer:
     """One ERC-20 ``Transfer`` (or sandbox transfer) observed on chain."""
@@ -127,6 +141,23 @@ class ChainAdapter(Protocol):
 
     async def receipt(self, tx_hash: str) -> Receipt | None:
         """The receipt once mined in a canonical block, else None."""
+
+
+class SendSigner(Protocol):
+    """Signatures for chain sends (``oms.signer``): the signer reads the send from the database itself, checks
+    that it may be sent, and builds and signs its transaction with the chain's adapter; the caller names the send
+    and nothing else. Adapters: in this process (``oms.signer.local``), or the ``oms signer`` process over its
+    Unix socket (``oms.signer.client``)."""
+
+    async def sign_send(self, send_id: str, *, attempt: int) -> SignedTransfer:
+        """The signed transaction of send ``send_id`` at the nonce reserved for it: ``attempt`` 0 for its first,
+        n for the n-th replacement at a higher fee. Raises ``SigningRefused`` or ``SignerUnavailable``."""
+
+    async def ready(self) -> None:
+        """Return once signatures can be had (the signer answers), or raise ``SignerUnavailable``."""
+
+    async def close(self) -> None:
+        """Release connections."""
 
 
 @runtime_checkable

@@ -12,11 +12,15 @@ from oms.kit.sql import insert_ignore, is_postgres
 from oms.models import ChainNonce, ChainSend, ChainSendAttempt
 
 
-async def set_aside(session: AsyncSession, send_id: str, *, error: str, until: datetime, now: datetime) -> None:
-    """A plain update of one send: the reason it failed, and when to look at it again."""
-    await session.execute(
-        update(ChainSend).where(ChainSend.id == send_id).values(last_error=error, next_check_at=until, updated_at=now)
-    )
+async def set_aside(
+    session: AsyncSession, send_id: str, *, error: str, until: datetime, now: datetime, status: str | None = None
+) -> None:
+    """A plain update of one send: the reason it failed, and when to look at it again (only while it is at
+    ``status``, when given: a send another worker moved on meanwhile is left as it is)."""
+    statement = update(ChainSend).where(ChainSend.id == send_id)
+    if status is not None:
+        statement = statement.where(ChainSend.status == status)
+    await session.execute(statement.values(last_error=error, next_check_at=until, updated_at=now))
 
 
 async def claim_due(session: AsyncSession, status: str, now: datetime, limit: int) -> list[ChainSend]:
@@ -31,6 +35,14 @@ async def claim_due(session: AsyncSession, status: str, now: datetime, limit: in
     if is_postgres(session):
         statement = statement.with_for_update(key_share=True, skip_locked=True)
     return list((await session.execute(statement)).scalars())
+
+
+async def lock_send(session: AsyncSession, send_id: str) -> ChainSend | None:
+    """One send, locked (re-read: the session may hold an older copy)."""
+    statement = select(ChainSend).where(ChainSend.id == send_id).execution_options(populate_existing=True)
+    if is_postgres(session):
+        statement = statement.with_for_update(key_share=True)
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def attempts_of(session: AsyncSession, send_ids: Collection[str]) -> list[ChainSendAttempt]:

@@ -3,8 +3,10 @@
 A ``ChainSend`` row is written by the service that wants money moved, in the same database
 transaction as the decision (and the ledger hold). This worker then moves it along:
 
-1. **sign**: take the fee payer's next nonce from ``chain_nonces`` (a row lock; survives restarts),
-   sign, and store the signed bytes as an attempt — committed *before* anything is broadcast;
+1. **sign**: reserve the fee payer's next nonce from ``chain_nonces`` for the send (a row lock; committed, so a
+   send signed again after a crash gets the same nonce), ask the signer (``SendSigner``: ``oms signer``, which
+   reads the send from the database itself) outside any transaction, and store the signed bytes as an attempt —
+   committed *before* anything is broadcast;
 2. **broadcast** the stored bytes (idempotent, so a crash here just broadcasts them again);
 3. **watch**: find a receipt for any attempt; final once it has the required confirmations and its
    block is still canonical; a transaction that vanished (reorganisation, dropped) is re-broadcast from
@@ -30,15 +32,18 @@ from oms.chain.port import (
     ChainUnavailable,
     NonceTooLow,
     Receipt,
+    SendSigner,
     SignedTransfer,
+    SigningRefused,
     TransferIntent,
 )
 from oms.chain.registry import Chains
 from oms.db import Database
 from oms.kit.ids import new_id
-from oms.kit.isolation import RowFailed, isolated
+from oms.kit.isolation import RowFailed, describe, isolated
 from oms.kit.time import Clock
 from oms.models import ChainSend, ChainSendAttempt
+from oms.outage import unavailable
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -49,6 +54,10 @@ REPLACE_AFTER = timedelta(minutes=2)
 REBROADCAST_AFTER = timedelta(seconds=5)
 # How long a send whose step failed unexpectedly (a poison row) waits before it is tried again.
 POISON_BACKOFF = timedelta(minutes=1)
+# A send whose signature the signer refused: looked at again this much later (a review may still release it).
+REFUSED_BACKOFF = timedelta(minutes=1)
+# How long a send is left to the worker that reserved its nonce and asked for its signature, before another takes it.
+SIGNING_LEASE = timedelta(seconds=30)
 
 
 def new_send(
@@ -103,10 +112,11 @@ def intent_of(send: ChainSend) -> TransferIntent:
 
 
 class ChainSender:
-    def __init__(self, *, db: Database, chains: Chains, clock: Clock) -> None:
+    def __init__(self, *, db: Database, chains: Chains, clock: Clock, signer: SendSigner) -> None:
         self._db = db
         self._chains = chains
         self._clock = clock
+        self._signer = signer
 
     async def run_once(self) -> int:
         """One pass over every stage; returns how many sends moved."""
@@ -115,25 +125,70 @@ class ChainSender:
     # --- 1. sign ----------------------------------------------------------------------------------------
 
     async def sign_queued(self) -> int:
+        """Reserve nonces (committed), sign outside any transaction (the signer reads the sends and writes its
+        audit record: with SQLite's one writer it could not while this worker held the lock), record the attempts."""
+        async with self._db.session_scope() as session:
+            due = [send.id for send in await self._claim(session, "queued")
+                   if await self._isolated(session, send, partial(self._reserve, session, send))]  # fmt: skip
+        if not due:
+            return 0
+        signed, failed = await self._signatures([(send_id, 0) for send_id in due])
         moved = 0
         async with self._db.session_scope() as session:
-            for send in await self._claim(session, "queued"):
-                moved += await self._isolated(session, send, partial(self._sign, session, send))
+            for send_id, signature in signed.items():
+                send = await repository.lock_send(session, send_id)
+                if send is None or send.status != "queued" or send.nonce != signature.nonce:
+                    continue  # another worker recorded it meanwhile (its lease ran out): theirs stands, never broadcast
+                self._record_attempt(session, send, signature, attempt=0)
+                send.status, send.next_check_at = "signed", self._clock.now()
+                moved += 1
+            await self._set_aside(session, failed, status="queued")
         return moved
 
-    async def _sign(self, session: AsyncSession, send: ChainSend) -> bool:
-        adapter = self._chains.get(send.chain)
-        intent = intent_of(send)
-        payer = adapter.fee_payer(intent)
-        try:
-            nonce = await self._allocate_nonce(session, send.chain, payer.address, adapter)
-            signed = await adapter.sign_transfer(intent, nonce)
-        except ChainUnavailable as exc:
-            self._later(send, str(exc))
-            return False
-        self._record_attempt(session, send, signed, attempt=0)
-        send.status, send.fee_payer, send.nonce = "signed", payer.address, nonce
+    async def _reserve(self, session: AsyncSession, send: ChainSend) -> bool:
+        """The send's nonce (taken once: a send signed again after a crash is signed at the same one), and a lease
+        of ``SIGNING_LEASE`` so another worker leaves it alone while its signature is asked for."""
+        if send.nonce is None:
+            adapter = self._chains.get(send.chain)
+            payer = adapter.fee_payer(intent_of(send))
+            try:
+                send.nonce = await self._allocate_nonce(session, send.chain, payer.address, adapter)
+            except ChainUnavailable as exc:
+                self._later(send, str(exc))
+                return False
+            send.fee_payer = payer.address
+        send.next_check_at = self._clock.now() + SIGNING_LEASE
+        send.updated_at = self._clock.now()
         return True
+
+    async def _signatures(
+        self, requests: list[tuple[str, int]]
+    ) -> tuple[dict[str, SignedTransfer], dict[str, tuple[str, timedelta]]]:
+        """Ask the signer for each (send, attempt), one after the other; what it gave, and why the rest failed."""
+        signed: dict[str, SignedTransfer] = {}
+        failed: dict[str, tuple[str, timedelta]] = {}
+        for send_id, attempt in requests:
+            try:
+                signed[send_id] = await self._signer.sign_send(send_id, attempt=attempt)
+            except SigningRefused as exc:
+                log.warning("the signer refused a send", extra={"send": send_id, "code": exc.code})
+                failed[send_id] = (f"signing refused ({exc.code}): {exc}", REFUSED_BACKOFF)
+            except ChainUnavailable as exc:
+                log.warning("chain send delayed", extra={"send": send_id, "error": str(exc)[:200]})
+                failed[send_id] = (str(exc), timedelta(seconds=2))
+            except ChainError as exc:
+                failed[send_id] = (str(exc), POISON_BACKOFF)
+            except Exception as exc:  # a poison row (a bug, custody that cannot open its seed): this send waits
+                if unavailable(exc) is not None:
+                    raise  # the database is down: the pass ends, as for every other step
+                log.exception("signing a send failed", extra={"send": send_id})
+                failed[send_id] = (describe(exc), POISON_BACKOFF)
+        return signed, failed
+
+    async def _set_aside(self, session: AsyncSession, failed: dict[str, tuple[str, timedelta]], *, status: str) -> None:
+        now = self._clock.now()
+        for send_id, (error, wait) in failed.items():
+            await repository.set_aside(session, send_id, error=error[:500], until=now + wait, now=now, status=status)
 
     async def _allocate_nonce(self, session: AsyncSession, chain: str, address: str, adapter: ChainAdapter) -> int:
         """The next nonce of ``address``, starting from what the chain reports the first time."""
@@ -185,13 +240,33 @@ class ChainSender:
 
     async def watch_broadcast(self) -> int:
         moved = 0
+        replacements: list[tuple[str, int]] = []  # (send, attempt) due a replacement at a higher fee
         async with self._db.session_scope() as session:
             sends = await self._claim(session, "broadcast")
             history = await self._attempts(session, sends)
             heads: dict[str, int] = {}  # one head per chain per pass, not one per send
             for send in sends:
-                moved += await self._isolated(session, send, partial(self._watch, session, send, history, heads))
+                watch = partial(self._watch, session, send, history, heads, replacements)
+                moved += await self._isolated(session, send, watch)
+        if replacements:
+            await self._replace(replacements)
         return moved
+
+    async def _replace(self, replacements: list[tuple[str, int]]) -> None:
+        """Sign the replacements (outside any transaction, as the first signatures), then record each one whose
+        send still waits on the attempt before it; the next pass broadcasts it."""
+        signed, _ = await self._signatures(replacements)  # refused (e.g. the fee cap reached): keep waiting
+        async with self._db.session_scope() as session:
+            for send_id, attempt in replacements:
+                bumped = signed.get(send_id)
+                send = await repository.lock_send(session, send_id)
+                if bumped is None or send is None or send.status != "broadcast" or send.nonce != bumped.nonce:
+                    continue
+                newest = (await self._attempts(session, [send]))[send.id]
+                if not newest or newest[0].attempt != attempt - 1 or newest[0].tx_hash == bumped.tx_hash:
+                    continue
+                self._record_attempt(session, send, bumped, attempt=attempt)
+                send.broadcast_at, send.next_check_at = None, self._clock.now()  # a new transaction: broadcast it
 
     async def _watch(
         self,
@@ -199,12 +274,13 @@ class ChainSender:
         send: ChainSend,
         history: dict[str, list[ChainSendAttempt]],
         heads: dict[str, int],
+        replacements: list[tuple[str, int]],
     ) -> bool:
         adapter = self._chains.get(send.chain)
         try:
             receipt = await self._any_receipt(send, history[send.id])
             if receipt is None:
-                await self._nudge(session, send, history[send.id])
+                await self._nudge(session, send, history[send.id], replacements)
                 return False
             if send.chain not in heads:
                 heads[send.chain] = await adapter.head()
@@ -234,22 +310,19 @@ class ChainSender:
             await postpone(session, send_id, str(failed), self._clock.now())
             return False
 
-    async def _nudge(self, session: AsyncSession, send: ChainSend, history: list[ChainSendAttempt]) -> None:
+    async def _nudge(
+        self,
+        session: AsyncSession,
+        send: ChainSend,
+        history: list[ChainSendAttempt],
+        replacements: list[tuple[str, int]],
+    ) -> None:
         """No receipt yet: re-broadcast the stored bytes now and then (a reorganisation may have dropped
-        them), and replace the transaction at the same nonce with a higher fee once it has waited too long."""
+        them), and ask for a replacement at the same nonce with a higher fee once it has waited too long."""
         attempt = history[0]
         now = self._clock.now()
         if now - attempt.created_at >= REPLACE_AFTER:
-            adapter = self._chains.get(send.chain)
-            try:
-                bumped = await adapter.sign_transfer(intent_of(send), attempt.nonce, fee_bump=attempt.attempt + 1)
-            except ChainError as exc:  # e.g. the fee cap is reached: keep waiting on the current attempt
-                log.warning("no replacement for a pending send", extra={"send": send.id, "error": str(exc)[:200]})
-                bumped = None
-            if bumped is not None and bumped.tx_hash != attempt.tx_hash:
-                history = [self._record_attempt(session, send, bumped, attempt=attempt.attempt + 1), *history]
-                await session.flush()
-                send.broadcast_at = None  # a new transaction: broadcast it now
+            replacements.append((send.id, attempt.attempt + 1))
         due = send.broadcast_at is None or now - send.broadcast_at >= REBROADCAST_AFTER
         if due and await self._broadcast(session, send, history):
             send.broadcast_at = now

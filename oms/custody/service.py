@@ -34,9 +34,12 @@ class CustodyError(RuntimeError):
 
 
 class Custody:
-    def __init__(self, kek: bytes, clock: Clock) -> None:
+    """``kek`` None: public only (a process that asks ``oms signer`` for signatures): addresses from the stored
+    extended public key, never the seed; the seed is created by the signer, and signing here is refused."""
+
+    def __init__(self, kek: bytes | None, clock: Clock) -> None:
         self._kek = kek
-        self._kek_fingerprint = fingerprint(kek)
+        self._kek_fingerprint = fingerprint(kek) if kek is not None else ""
         self._clock = clock
         self._xpub: str | None = None
         # The sealed seed, kept as ciphertext: signing opens it for the moment it needs a key.
@@ -45,7 +48,10 @@ class Custody:
     async def ensure_seed(self, session: AsyncSession, *, mnemonic: str | None = None) -> None:
         """Create the master seed on first start (or import ``mnemonic``); verify it on every start."""
         seed = await repository.seed(session, SEED_ID)
+        if seed is None and self._kek is None:
+            raise CustodyError("there is no custody seed yet: the signer (`oms signer`) creates it on its first start")
         if seed is None:
+            assert self._kek is not None
             phrase = mnemonic or keys.generate_mnemonic()
             nonce, ciphertext = keys.seal_mnemonic(self._kek, phrase, SEED_ID)
             await repository.insert_seed_once(
@@ -60,10 +66,11 @@ class Custody:
             seed = await repository.seed(session, SEED_ID, reread=True)
             assert seed is not None
             log.info("custody seed ready", extra={"kekFingerprint": self._kek_fingerprint})
-        self._xpub = self._verify(seed)
+        self._xpub = self._verify(seed) if self._kek is not None else seed.account_xpub
         self._sealed = (seed.nonce, seed.ciphertext, seed.id)
 
     def _verify(self, seed: CustodySeed) -> str:
+        assert self._kek is not None
         if seed.kek_fingerprint != self._kek_fingerprint:
             raise CustodyError("the configured custody key-encryption key is not the one that sealed the seed")
         try:
@@ -121,6 +128,8 @@ class Custody:
         return keys.address_at(self.xpub, key_index)
 
     def _private_key(self, key_index: int) -> bytes:
+        if self._kek is None:
+            raise CustodyError("this process holds no key: its signatures come from the signer (`oms signer`)")
         if self._sealed is None:
             raise CustodyError("custody is not initialised: call ensure_seed first")
         nonce, ciphertext, seed_id = self._sealed
