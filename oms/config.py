@@ -45,8 +45,20 @@ class Settings(BaseSettings):
     database_schema: str = ""
     # Root secret for API-key hashing, token signing and PII encryption (base64 or hex, >= 32 bytes).
     secret_key: str = ""
+    # --- custody: what wraps the master seed (docs/custody.md) ---------------------------------------------
+    # "configured": AES-256-GCM under custody_kek (sandbox without one: a key generated into the data directory);
+    # "pkcs11": AES-256-GCM inside a PKCS#11 token (an HSM; SoftHSM2 in tests), under a key generated there that
+    # never leaves it.
+    custody_backend: Literal["configured", "pkcs11"] = "configured"
     # Key-encryption key for the custody seed (base64 or hex, exactly 32 bytes).
     custody_kek: str = ""
+    # The PKCS#11 module (the HSM's client library; empty in sandbox: SoftHSM2's, where installed), the token's
+    # label, the AES key's label, and the user PIN (or a file holding it, which wins).
+    custody_pkcs11_module: str = ""
+    custody_pkcs11_token_label: str = ""
+    custody_pkcs11_key_label: str = "oms-custody-kek"
+    custody_pkcs11_pin: str = ""
+    custody_pkcs11_pin_file: Path | None = None
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -270,7 +282,8 @@ class Settings(BaseSettings):
         if self.mode is Mode.live:
             if self.sandbox_clock_offset_seconds:
                 raise ConfigurationError("OMS_SANDBOX_CLOCK_OFFSET_SECONDS is not allowed in live mode")
-            for name in ("secret_key", "custody_kek"):
+            required = ["secret_key", "custody_kek"] if self.custody_backend == "configured" else ["secret_key"]
+            for name in required:
                 if not getattr(self, name):
                     raise ConfigurationError(f"OMS_{name.upper()} is required in live mode")
         return self

@@ -16,6 +16,7 @@ from oms.config import Settings
 from oms.controls.decision import Controls
 from oms.controls.service import Reviews
 from oms.custody.service import Custody
+from oms.custody.wiring import build_custody
 from oms.customer.service import CustomerService
 from oms.db import Database
 from oms.deposit.service import DepositScanner, FrozenDeposits
@@ -102,7 +103,7 @@ class AppContext:
         root = settings.secret_key_bytes()
         signer = TokenSigner(derive_key(root, "jwt-hs256"), clock, settings.token_ttl_seconds)
         auth = AuthService(pepper=derive_key(root, "api-secret-pepper"), signer=signer, clock=clock, mode=settings.mode)
-        custody = Custody(settings.custody_kek_bytes(), clock)
+        custody = build_custody(settings, clock)  # the seed's wrapper: the configured key or a PKCS#11 token
         db = db or Database(settings)
         tracing = build_tracing(settings, exporter=span_exporter)
         tracing.instrument(db)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from oms.custody import keys
 from oms.custody.service import Custody, CustodyError
+from oms.custody.wrapping import ConfiguredKek
 from oms.kit.crypto import DecryptionFailed
 from oms.models import CustodySeed, Wallet
 from tests.support import Api, create_customer, create_wallet, stored_mnemonic
@@ -61,7 +62,7 @@ async def test_the_stored_seed_is_sealed_not_plain(ctx) -> None:
 async def test_a_restart_derives_the_same_addresses(api: Api, ctx) -> None:
     customer = await create_customer(api)
     wallet = await create_wallet(api, customer["id"])
-    restarted = Custody(ctx.settings.custody_kek_bytes(), ctx.clock)
+    restarted = Custody(ConfiguredKek(ctx.settings.custody_kek_bytes()), ctx.clock)
     async with ctx.db.session_scope() as session:
         await restarted.ensure_seed(session)
         row = (await session.execute(select(Wallet).where(Wallet.id == wallet["id"]))).scalar_one()
@@ -70,7 +71,7 @@ async def test_a_restart_derives_the_same_addresses(api: Api, ctx) -> None:
 
 
 async def test_a_different_key_encryption_key_is_refused_at_start(ctx) -> None:
-    wrong = Custody(secrets.token_bytes(32), ctx.clock)
+    wrong = Custody(ConfiguredKek(secrets.token_bytes(32)), ctx.clock)
     async with ctx.db.session_scope() as session:
         with pytest.raises(CustodyError, match="key-encryption key"):
             await wrong.ensure_seed(session)
