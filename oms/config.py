@@ -33,6 +33,8 @@ class ConfigurationError(RuntimeError):
 
 
 _MIN_SECRET_BYTES = 32
+# The sandbox's generated custody key-encryption key, in the data directory (when OMS_CUSTODY_KEK is unset).
+DEVELOPMENT_KEK_FILE = "custody.kek"
 
 
 class Settings(BaseSettings):
@@ -335,7 +337,7 @@ class Settings(BaseSettings):
         return _secret_bytes(self, "secret_key", "secret.key", exact=None)
 
     def custody_kek_bytes(self) -> bytes:
-        return _secret_bytes(self, "custody_kek", "custody.kek", exact=32)
+        return _secret_bytes(self, "custody_kek", DEVELOPMENT_KEK_FILE, exact=32)
 
 
 def _at_most_places(value: Decimal, places: int, what: str) -> Decimal:

@@ -82,13 +82,16 @@ class Pkcs11Config:
 
 _lock = threading.RLock()
 _sessions: dict[tuple[str, str], pkcs11.Session] = {}
+_modules: set[str] = set()  # every module this process loaded (by its real path)
 
 
 def _library(module: str) -> Library:
     if not os.path.isfile(module):
         raise WrappingError(f"the PKCS#11 module {module} does not exist (is the HSM's client library installed?)")
     try:
-        return pkcs11.lib(module)
+        library = pkcs11.lib(module)
+        _modules.add(module)
+        return library
     except (OSError, exceptions.PKCS11Error) as exc:
         raise WrappingError(f"the PKCS#11 module {module} cannot be loaded ({type(exc).__name__})") from exc
 
@@ -137,10 +140,9 @@ def close_all() -> None:
         for session in list(_sessions.values()):
             with contextlib.suppress(exceptions.PKCS11Error):
                 session.close()
-        modules = {module for module, _ in _sessions}
         _sessions.clear()
-        for module in modules:
-            pkcs11.unload(module)
+        for module in _modules:
+            pkcs11.unload(module)  # none of it if it is loaded no more
 
 
 def _with_session(config: Pkcs11Config, operation: Callable[[pkcs11.Session], T]) -> T:
@@ -193,8 +195,15 @@ class Pkcs11Wrapper:
 
     @classmethod
     def provision(cls, config: Pkcs11Config) -> Pkcs11Wrapper:
-        """The wrapper of the key ``config.key_label``, generated inside the token if it is not there yet (an
-        existing key must be sensitive and not extractable)."""
+        """The wrapper of the key ``config.key_label``, the key generated first if the token has none."""
+        wrapper = cls(config)
+        wrapper.ensure_key()
+        return wrapper
+
+    def ensure_key(self) -> None:
+        """Generate the key inside the token if it is not there yet (an existing one must be sensitive and not
+        extractable): for the first wrapping of a seed, never to replace the key that wraps one."""
+        config = self._config
 
         def ensure(session: pkcs11.Session) -> None:
             try:
@@ -226,7 +235,6 @@ class Pkcs11Wrapper:
                 ) from exc
 
         _with_session(config, ensure)
-        return cls(config)
 
     @property
     def config(self) -> Pkcs11Config:
@@ -295,4 +303,5 @@ class Pkcs11Wrapper:
         return _with_session(self._config, decrypt)
 
     def describe(self) -> str:
-        return f"PKCS#11 {self.key_label} ({self.key_id})"
+        known = f" ({self._key_id})" if self._key_id else ""  # never opens the token: a message must not fail
+        return f"PKCS#11 {self.key_label}{known}"

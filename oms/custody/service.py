@@ -74,9 +74,12 @@ def _unwrap(wrapper: SeedWrapper, wrapped: Wrapped, seed_id: int) -> str:
         raise CustodyError("the custody seed opened to something that is not a mnemonic") from exc
 
 
-def _wrap(wrapper: SeedWrapper, mnemonic: str, seed_id: int) -> Wrapped:
-    """``mnemonic`` wrapped by ``wrapper`` and read back through it: a wrapping is written only once it opens."""
+def _wrap(wrapper: SeedWrapper, mnemonic: str, seed_id: int, *, first: bool = False) -> Wrapped:
+    """``mnemonic`` wrapped by ``wrapper`` and read back through it: a wrapping is written only once it opens.
+    ``first``: the seed's first wrapping in this database (a token may generate its key for it)."""
     try:
+        if first:
+            wrapper.ensure_key()
         wrapped = wrapper.wrap(mnemonic.encode(), keys.seed_associated_data(seed_id))
     except WrappingError as exc:
         raise CustodyError(f"the custody seed cannot be wrapped: {exc}") from exc
@@ -102,7 +105,7 @@ class Custody:
         seed = await repository.seed(session, SEED_ID)
         if seed is None:
             phrase = mnemonic or keys.generate_mnemonic()
-            wrapped = _wrap(self._wrapper, phrase, SEED_ID)
+            wrapped = _wrap(self._wrapper, phrase, SEED_ID, first=True)
             await repository.insert_seed_once(
                 session,
                 seed_id=SEED_ID,
@@ -280,7 +283,7 @@ async def recover(session: AsyncSession, *, shares: list[str], wrapper: SeedWrap
                 "differ): nothing written"
             )
         return await _replace_wrapping(session, seed, mnemonic, wrapper, reason=RECOVERED, at=now)
-    wrapped = _wrap(wrapper, mnemonic, SEED_ID)
+    wrapped = _wrap(wrapper, mnemonic, SEED_ID, first=True)
     await repository.insert_seed_once(
         session,
         seed_id=SEED_ID,

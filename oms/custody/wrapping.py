@@ -51,6 +51,10 @@ class SeedWrapper(Protocol):
         """A name an operator recognises (the token and key labels), or None."""
         ...
 
+    def ensure_key(self) -> None:
+        """Make the key ready for a seed's first wrapping (a token generates it if it has none)."""
+        ...
+
     def wrap(self, plaintext: bytes, associated_data: bytes) -> Wrapped: ...
 
     def unwrap(self, wrapped: Wrapped, associated_data: bytes) -> bytes:
@@ -73,6 +77,9 @@ class ConfiguredKek:
             raise ValueError("a key-encryption key is 32 bytes")
         self._kek = kek
         self.key_id = fingerprint(kek)
+
+    def ensure_key(self) -> None:
+        pass  # configured: nothing to make
 
     def wrap(self, plaintext: bytes, associated_data: bytes) -> Wrapped:
         nonce, ciphertext = seal(self._kek, plaintext, associated_data)
