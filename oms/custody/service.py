@@ -282,6 +282,8 @@ async def recover(session: AsyncSession, *, shares: list[str], wrapper: SeedWrap
                 "the shares rebuild another seed than the one this database holds (its addresses would all "
                 "differ): nothing written"
             )
+        if (seed.wrapping_backend, seed.kek_fingerprint) == (wrapper.backend, _key_id(wrapper)):
+            raise CustodyError("this database's seed is wrapped by the configured key already: nothing to recover")
         return await _replace_wrapping(session, seed, mnemonic, wrapper, reason=RECOVERED, at=now)
     wrapped = _wrap(wrapper, mnemonic, SEED_ID, first=True)
     await repository.insert_seed_once(
