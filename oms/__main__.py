@@ -1052,7 +1052,7 @@ def _custody_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
         "`oms migrate`), or on a restored one whose key was lost (the same seed only)",
     )
     recover.add_argument(
-        "--share-file", action="append", default=[], help="a file of shares, one a line (# comments ignored); "
+        "--share-file", action="append", help="a file of shares, one a line (# comments ignored); "
         "repeat for each file (default: ask for each share on the terminal, or read standard input)"
     )  # fmt: skip
     recover.set_defaults(handler=_custody_recover)
@@ -1223,7 +1223,7 @@ def _custody_recover(settings: Settings, args: argparse.Namespace) -> int:
     from oms.custody import service as custody
 
     try:
-        shares = _read_shares(args.share_file)
+        shares = _read_shares(args.share_file or [])
     except OSError as exc:
         print(f"oms: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 1
