@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from oms.custody import hsm, keys
 from oms.custody.hsm import Pkcs11Wrapper
 from oms.custody.service import Custody, CustodyError
+from oms.custody.wrapping import WrappingError
 from oms.models import CustodySeed
 from tests.custody.conftest import SoftHsm, running, server_settings
 from tests.support import OffsetClock, create_customer, create_wallet, new_api, stored_mnemonic
@@ -127,3 +128,15 @@ def test_the_command_line_says_what_is_wrong_with_the_token_in_one_line(
     result = _oms(env, "custody", "backup", "--shares", "2", "--threshold", "2", "--stdout")
     assert_one_line_error(result, *expected)
     assert result.stdout == "" and softhsm.pin not in result.stderr and "999999" not in result.stderr
+
+
+def test_a_token_key_that_could_leave_the_token_is_refused(softhsm: SoftHsm) -> None:
+    token = pkcs11.lib(os.path.realpath(softhsm.module)).get_token(token_label=softhsm.token_label)
+    with token.open(rw=True, user_pin=softhsm.pin) as session:
+        session.generate_key(
+            pkcs11.KeyType.AES, 256, label="exportable", store=True,
+            template={pkcs11.Attribute.EXTRACTABLE: True, pkcs11.Attribute.SENSITIVE: False},
+        )  # fmt: skip
+    hsm.close_all()
+    with pytest.raises(WrappingError, match=r"'exportable' .* is extractable or not sensitive"):
+        Pkcs11Wrapper.provision(softhsm.config("exportable"))
