@@ -98,7 +98,20 @@ def expected_error(exc: BaseException) -> str | None:
             cause = cause.__cause__
         what = "the chain node" if "chain" in outage.message.lower() else "the database"
         return f"{what} is unavailable ({type(cause).__name__}): is it running, and is its address right?"
+    if _unmigrated(exc):
+        return "the database lacks the server's tables: run `oms migrate` first"
     return None
+
+
+def _unmigrated(exc: BaseException) -> bool:
+    """A table missing (SQLite's "no such table", PostgreSQL's 42P01): a database not migrated yet (a fresh one
+    for `oms custody recover`)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if "no such table" in str(cause) or getattr(cause, "sqlstate", None) == "42P01":
+            return True
+        cause = cause.__cause__
+    return False
 
 
 class _DefaultsFormatter(argparse.HelpFormatter):

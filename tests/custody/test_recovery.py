@@ -206,3 +206,13 @@ def test_backup_and_recover_on_the_command_line_rebuild_the_seed_on_a_fresh_inst
         assert recovered.returncode == 0, recovered.stderr
         assert xpub in oms(new_env, "custody", "status").stdout.splitlines()
         assert oms(new_env, "bootstrap").returncode == 0  # the recovered seed opens at start
+
+
+def test_recover_before_the_database_is_migrated_says_to_migrate_in_one_line(
+    install: dict[str, str], tmp_path: Path
+) -> None:
+    share = tmp_path / "share.txt"
+    share.write_text(recovery.split(MNEMONIC, shares=1, threshold=1)[0] + "\n")
+    command = [sys.executable, "-m", "oms", "custody", "recover", "--share-file", str(share)]
+    result = subprocess.run(command, env=install, capture_output=True, text=True, timeout=120)
+    assert_one_line_error(result, "run `oms migrate` first")
