@@ -146,13 +146,18 @@ def close_all() -> None:
 
 
 def _with_session(config: Pkcs11Config, operation: Callable[[pkcs11.Session], T]) -> T:
-    """``operation`` on the token's session; a dropped session is opened again once."""
+    """``operation`` on the token's session; a dropped session is opened again once. Any other failure of the
+    token is a ``WrappingError`` naming its kind."""
     with _lock:
         try:
-            return operation(_open(config))
-        except _SESSION_LOST:
+            try:
+                return operation(_open(config))
+            except _SESSION_LOST:
+                _forget(config)
+                return operation(_open(config))
+        except exceptions.PKCS11Error as exc:
             _forget(config)
-            return operation(_open(config))
+            raise WrappingError(f"the PKCS#11 {config.where} failed ({type(exc).__name__})") from exc
 
 
 def _key(session: pkcs11.Session, config: Pkcs11Config) -> pkcs11.SecretKey:

@@ -216,3 +216,54 @@ def test_recover_before_the_database_is_migrated_says_to_migrate_in_one_line(
     command = [sys.executable, "-m", "oms", "custody", "recover", "--share-file", str(share)]
     result = subprocess.run(command, env=install, capture_output=True, text=True, timeout=120)
     assert_one_line_error(result, "run `oms migrate` first")
+
+
+def _answer_on_a_terminal(command: list[str], env: dict[str, str], answers: list[str]) -> tuple[int, str]:
+    """Run ``command`` on a pseudo-terminal of its own, typing each answer after each ``: `` prompt."""
+    import os
+    import pty
+    import select as selecting
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its terminal is the pty
+        try:
+            os.execve(command[0], command, env)
+        finally:
+            os._exit(127)  # never the test suite again, in a child
+    seen, typed, answered_at = b"", 0, 0
+    try:
+        while True:
+            ready, _, _ = selecting.select([fd], [], [], 60)
+            if not ready:
+                raise AssertionError(f"no prompt within a minute: {seen.decode(errors='replace')}")
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child has ended (EIO)
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if typed < len(answers) and seen[answered_at:].rstrip().endswith(b":"):  # a new prompt
+                os.write(fd, answers[typed].encode() + b"\n")
+                typed += 1
+                answered_at = len(seen)
+    except BaseException:
+        os.kill(pid, 9)
+        raise
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+
+
+def test_recover_asks_for_each_share_on_the_terminal_without_showing_it(
+    fresh_db: dict[str, str], tmp_path: Path
+) -> None:
+    env = process_env(server_settings(tmp_path / "data", fresh_db))
+    shares = recovery.split(MNEMONIC, shares=5, threshold=3)
+    command = [sys.executable, "-m", "oms", "custody", "recover"]
+    code, screen = _answer_on_a_terminal(command, env, [shares[3], shares[0], shares[4]])
+    assert code == 0, screen
+    assert "Share 1 (its words, not shown):" in screen and "Share 3 of 3:" in screen
+    assert f"account xpub {keys.account_xpub(MNEMONIC)}" in screen
+    assert not any(word in screen.split() for share in shares for word in share.split()[4:])  # never echoed
