@@ -1,5 +1,5 @@
 """``oms``: serve, worker, migrate, bootstrap, keys, customers, policies, reconcile, deposits, sandbox, audit,
-screening."""
+screening, custody."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ def expected_error(exc: BaseException) -> str | None:
 
     from oms.chain.port import ChainError
     from oms.config import ConfigurationError
+    from oms.custody.recovery import RecoveryError
     from oms.custody.service import CustodyError
     from oms.errors import OMSError
     from oms.kit.logging import redact_all
@@ -85,8 +86,8 @@ def expected_error(exc: BaseException) -> str | None:
         return "invalid configuration: " + "; ".join(
             f"OMS_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in exc.errors()
         )
-    if isinstance(exc, CustodyError | SignerRunning):
-        return str(exc)
+    if isinstance(exc, CustodyError | RecoveryError | SignerRunning):
+        return str(exc)  # written to be printed: no key, PIN or share in it
     if isinstance(exc, ConfigurationError | ChainError):
         return redact_all(str(exc))  # a node's URL may carry its API key
     if isinstance(exc, OMSError):
@@ -98,7 +99,20 @@ def expected_error(exc: BaseException) -> str | None:
             cause = cause.__cause__
         what = "the chain node" if "chain" in outage.message.lower() else "the database"
         return f"{what} is unavailable ({type(cause).__name__}): is it running, and is its address right?"
+    if _unmigrated(exc):
+        return "the database lacks the server's tables: run `oms migrate` first"
     return None
+
+
+def _unmigrated(exc: BaseException) -> bool:
+    """A table missing (SQLite's "no such table", PostgreSQL's 42P01): a database not migrated yet (a fresh one
+    for `oms custody recover`)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if "no such table" in str(cause) or getattr(cause, "sqlstate", None) == "42P01":
+            return True
+        cause = cause.__cause__
+    return False
 
 
 class _DefaultsFormatter(argparse.HelpFormatter):
@@ -250,6 +264,7 @@ def _parser() -> argparse.ArgumentParser:
     screening.add_parser("lists", help="the imported lists, newest first (the active one marked)").set_defaults(
         handler=_screening_lists
     )
+    _custody_commands(commands)
     return parser
 
 
@@ -1017,6 +1032,249 @@ def _audit_head(settings: Settings, _: argparse.Namespace) -> int:
 
     sequence, digest = _in_context(settings, run, start=False)
     print(f"{sequence}:{digest}")
+    return 0
+
+
+# --- oms custody: the seed's wrapping, its rotation, the recovery kit (docs/custody.md) ---------------------
+
+_KIT_WARNING = """\
+WARNING: these shares ARE the custody master seed. Any {threshold} of them can rebuild it and move every
+customer's funds; fewer reveal nothing. Give each share to a different custodian, keep them offline and apart
+(never together, never in this server's backups, a ticket or a chat), and check each one as it is handed over."""
+
+
+def _custody_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    custody = commands.add_parser(
+        "custody", help="the master seed's wrapping key, its rotation, the recovery kit (docs/custody.md)"
+    ).add_subparsers(dest="custody_command", required=True)
+    custody.add_parser(
+        "status", help="which key wraps the seed, its public key, and the retired keys (nothing secret)"
+    ).set_defaults(handler=_custody_status)
+    rotate = custody.add_parser(
+        "rotate-kek",
+        help="re-wrap the seed under a new key-encryption key (no address changes); the old key is retired. The "
+        "seed is opened with the key the settings configure now",
+    )
+    rotate.add_argument("--to", choices=["configured", "pkcs11"], required=True, help="the new key's backend")
+    rotate.add_argument(
+        "--new-kek-file", help="--to configured: a file holding the new 32-byte key (hex or base64), e.g. written "
+        "by `openssl rand -hex 32`; afterwards set OMS_CUSTODY_KEK to it"
+    )  # fmt: skip
+    rotate.add_argument("--module", help="--to pkcs11: the PKCS#11 module (default: OMS_CUSTODY_PKCS11_MODULE)")
+    rotate.add_argument("--token-label", help="--to pkcs11: the token (default: OMS_CUSTODY_PKCS11_TOKEN_LABEL)")
+    rotate.add_argument(
+        "--key-label", help="--to pkcs11: the new key's label, generated in the token unless there already "
+        "(default: OMS_CUSTODY_PKCS11_KEY_LABEL)"
+    )  # fmt: skip
+    rotate.add_argument("--pin-file", help="--to pkcs11: the token's PIN (default: OMS_CUSTODY_PKCS11_PIN[_FILE])")
+    rotate.set_defaults(handler=_custody_rotate)
+    backup = custody.add_parser(
+        "backup", help="write the recovery kit: the seed as N SLIP-39 shares, any K of which rebuild it"
+    )
+    backup.add_argument("--shares", type=int, required=True, help="how many shares (N, at most 16)")
+    backup.add_argument("--threshold", type=int, required=True, help="how many rebuild the seed (K)")
+    where = backup.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out-dir", help="write share-1-of-N.txt ... there, readable by you only (a new folder)")
+    where.add_argument("--stdout", action="store_true", help="print the shares instead (to a printer, say)")
+    backup.set_defaults(handler=_custody_backup)
+    recover = custody.add_parser(
+        "recover",
+        help="rebuild the seed from K shares and wrap it under the configured key: on a fresh database (after "
+        "`oms migrate`), or on a restored one whose key was lost (the same seed only)",
+    )
+    recover.add_argument(
+        "--share-file", action="append", help="a file of shares, one a line (# comments ignored); "
+        "repeat for each file (default: ask for each share on the terminal, or read standard input)"
+    )  # fmt: skip
+    recover.set_defaults(handler=_custody_recover)
+
+
+def _custody_status(settings: Settings, _: argparse.Namespace) -> int:
+    from oms.custody import keys
+    from oms.custody import service as custody
+
+    async def run(ctx: AppContext) -> None:
+        async with ctx.db.session_scope(write=False) as session:
+            seed, retired = await custody.status(session)
+        label = f" ({seed.wrapping_key_label})" if seed.wrapping_key_label else ""
+        since = _moment(seed.wrapped_at)
+        print(f"wrapped by:    {seed.wrapping_backend} key {seed.kek_fingerprint}{label}, since {since}")
+        print(f"configured:    {settings.custody_backend}")
+        print(f"account xpub:  {seed.account_xpub}")
+        print(f"first address: {keys.address_at(seed.account_xpub, 0)}")
+        for key in retired:
+            what = f"{key.backend} key {key.key_id}" + (f" ({key.key_label})" if key.key_label else "")
+            print(
+                f"retired:       {what}, {key.reason} {_moment(key.retired_at)} "
+                f"(wrapped since {_moment(key.wrapped_since)}), replaced by {key.replaced_by_backend} key "
+                f"{key.replaced_by_key_id}"
+            )
+
+    _in_context(settings, run, start=False)
+    return 0
+
+
+def _custody_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from oms.custody import service as custody
+    from oms.custody import wiring
+    from oms.custody.wrapping import ConfiguredKek, SeedWrapper
+
+    if args.to == "configured" and not args.new_kek_file:
+        print("oms: --to configured needs --new-kek-file (a file holding the new key)", file=sys.stderr)
+        return 2
+    action = f"custody rotate-kek {args.to}"
+
+    async def run(ctx: AppContext) -> custody.Rewrapped:
+        try:
+            new: SeedWrapper
+            if args.to == "configured":
+                new = wiring.new_configured_kek(Path(args.new_kek_file))
+            else:
+                config = wiring.pkcs11_config(
+                    settings,
+                    module=args.module,
+                    token_label=args.token_label,
+                    key_label=args.key_label,
+                    pin_file=Path(args.pin_file) if args.pin_file else None,
+                )
+                new = wiring.provisioned_pkcs11(config)
+            async with ctx.db.session_scope() as session:
+                rewrapped = await custody.rotate(session, current=ctx.custody.wrapper, new=new, clock=ctx.clock)
+                await _audited(ctx, session, action, object_id=rewrapped.key_id)
+        except Exception as exc:
+            if expected_error(exc) is not None:
+                await _refused(ctx, action, object_id=None, error_code="rotation_refused")
+            raise
+        if isinstance(new, ConfiguredKek) and wiring.development_kek_in_use(settings):
+            path = wiring.install_development_kek(settings, Path(args.new_kek_file))
+            print(f"the sandbox's key file {path} now holds the new key")
+        return rewrapped
+
+    rewrapped = _in_context(settings, run, start=False)
+    print(f"re-wrapped the seed under {rewrapped.wrapping}")
+    print(f"retired: {rewrapped.retired}")
+    print(f"account xpub unchanged: {rewrapped.xpub}")
+    if args.to == "configured" and not settings.custody_kek:
+        print("Every process must now run with the new key (the sandbox's key file has it).")
+    elif args.to == "configured":
+        print("Now set OMS_CUSTODY_KEK to the new key (the file's contents) and restart every process.")
+    else:
+        print(
+            "Now set OMS_CUSTODY_BACKEND=pkcs11 and OMS_CUSTODY_PKCS11_* to this token and key, and restart every "
+            "process."
+        )
+    return 0
+
+
+def _custody_backup(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from oms.custody import recovery
+    from oms.custody import service as custody
+
+    try:
+        recovery.check_split(args.shares, args.threshold)
+    except ValueError as exc:
+        print(f"oms: {exc}", file=sys.stderr)
+        return 2
+    folder = Path(args.out_dir) if args.out_dir else None
+    if folder is not None:
+        if folder.exists() and any(folder.iterdir()):
+            print(f"oms: {folder} is not empty: give a new folder for the recovery kit", file=sys.stderr)
+            return 2
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    action = f"custody backup {args.threshold}-of-{args.shares}"
+
+    async def run(ctx: AppContext) -> custody.Kit:
+        try:
+            async with ctx.db.session_scope() as session:
+                kit = await custody.backup(session, ctx.custody.wrapper, shares=args.shares, threshold=args.threshold)
+                await _audited(ctx, session, action, object_id=None)
+                return kit
+        except Exception as exc:
+            if expected_error(exc) is not None:
+                await _refused(ctx, action, object_id=None, error_code="backup_refused")
+            raise
+
+    kit = _in_context(settings, run, start=False)
+    made = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    blocks = []
+    for number, share in enumerate(kit.shares, start=1):
+        blocks.append(
+            f"# OMS custody recovery share {number} of {len(kit.shares)}: any {kit.threshold} rebuild the seed.\n"
+            f"# Seed: account xpub {kit.xpub}, first address {kit.first_address}; made {made}.\n"
+            f"{share}\n"
+        )
+    print(_KIT_WARNING.format(threshold=kit.threshold), file=sys.stderr)
+    if folder is None:
+        print("\n".join(blocks), end="")
+        return 0
+    for number, block in enumerate(blocks, start=1):
+        path = folder / f"share-{number}-of-{len(blocks)}.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(block)
+    print(f"wrote {len(blocks)} shares to {folder} (share-N-of-{len(blocks)}.txt): move each to its custodian")
+    return 0
+
+
+def _read_shares(files: list[str]) -> list[str]:
+    """Every share in ``files`` (one a line, ``#`` comments and blank lines ignored); none given: from the
+    terminal, asked one at a time without echo until the first share's threshold is reached, or from stdin."""
+    import getpass
+
+    from oms.custody import recovery
+
+    def shares_in(text: str) -> list[str]:
+        lines = (line.strip() for line in text.splitlines())
+        return [line for line in lines if line and not line.startswith("#")]
+
+    if files:
+        found: list[str] = []
+        for name in files:
+            with open(name, encoding="utf-8") as file:
+                found.extend(shares_in(file.read()))
+        return found
+    if not sys.stdin.isatty():
+        return shares_in(sys.stdin.read())
+    shares = [getpass.getpass("Share 1 (its words, not shown): ")]
+    needed = recovery.inspect(shares[0], 1).threshold
+    print(f"share 1 read: {needed} shares rebuild the seed", file=sys.stderr)
+    while len(shares) < needed:
+        shares.append(getpass.getpass(f"Share {len(shares) + 1} of {needed}: "))
+    return shares
+
+
+def _custody_recover(settings: Settings, args: argparse.Namespace) -> int:
+    from oms.custody import keys
+    from oms.custody import service as custody
+
+    try:
+        shares = _read_shares(args.share_file or [])
+    except OSError as exc:
+        print(f"oms: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+
+    async def run(ctx: AppContext) -> custody.Rewrapped:
+        try:
+            async with ctx.db.session_scope() as session:
+                rewrapped = await custody.recover(session, shares=shares, wrapper=ctx.custody.wrapper, clock=ctx.clock)
+                await _audited(ctx, session, "custody recover", object_id=rewrapped.key_id)
+                return rewrapped
+        except Exception as exc:
+            if expected_error(exc) is not None:
+                await _refused(ctx, "custody recover", object_id=None, error_code="recovery_refused")
+            raise
+
+    rewrapped = _in_context(settings, run, start=False)
+    print(f"rebuilt the seed: account xpub {rewrapped.xpub}, first address {keys.address_at(rewrapped.xpub, 0)}")
+    print(f"wrapped under {rewrapped.wrapping}")
+    if rewrapped.retired:
+        print(f"retired (lost): {rewrapped.retired}")
     return 0
 
 

@@ -33,6 +33,8 @@ class ConfigurationError(RuntimeError):
 
 
 _MIN_SECRET_BYTES = 32
+# The sandbox's generated custody key-encryption key, in the data directory (when OMS_CUSTODY_KEK is unset).
+DEVELOPMENT_KEK_FILE = "custody.kek"
 
 
 class Settings(BaseSettings):
@@ -45,9 +47,21 @@ class Settings(BaseSettings):
     database_schema: str = ""
     # Root secret for API-key hashing, token signing and PII encryption (base64 or hex, >= 32 bytes).
     secret_key: str = ""
-    # Key-encryption key for the custody seed (base64 or hex, exactly 32 bytes). Read only where signatures are
-    # made: by `oms signer`, or by every process when `signer` is "in-process".
+    # --- custody: what wraps the master seed (docs/custody.md) ---------------------------------------------
+    # "configured": AES-256-GCM under custody_kek (sandbox without one: a key generated into the data directory);
+    # "pkcs11": AES-256-GCM inside a PKCS#11 token (an HSM; SoftHSM2 in tests), under a key generated there that
+    # never leaves it.
+    custody_backend: Literal["configured", "pkcs11"] = "configured"
+    # Key-encryption key for the custody seed (base64 or hex, exactly 32 bytes). Read (and the token reached) only
+    # where signatures are made: by `oms signer`, or by every process when `signer` is "in-process".
     custody_kek: str = ""
+    # The PKCS#11 module (the HSM's client library; empty in sandbox: SoftHSM2's, where installed), the token's
+    # label, the AES key's label, and the user PIN (or a file holding it, which wins).
+    custody_pkcs11_module: str = ""
+    custody_pkcs11_token_label: str = ""
+    custody_pkcs11_key_label: str = "oms-custody-kek"
+    custody_pkcs11_pin: str = ""
+    custody_pkcs11_pin_file: Path | None = None
     # --- the signer (oms/signer; README "The signer") ---
     # "process": signatures come from the `oms signer` process over its Unix socket, and no other process reads the
     # key-encryption key or opens the seed; "in-process": each process opens the seed and signs (tests, old installs).
@@ -296,7 +310,8 @@ class Settings(BaseSettings):
         if self.mode is Mode.live:
             if self.sandbox_clock_offset_seconds:
                 raise ConfigurationError("OMS_SANDBOX_CLOCK_OFFSET_SECONDS is not allowed in live mode")
-            for name in ("secret_key", "custody_kek"):
+            required = ["secret_key", "custody_kek"] if self.custody_backend == "configured" else ["secret_key"]
+            for name in required:
                 if not getattr(self, name):
                     raise ConfigurationError(f"OMS_{name.upper()} is required in live mode")
         return self
@@ -348,7 +363,7 @@ class Settings(BaseSettings):
         return _secret_bytes(self, "secret_key", "secret.key", exact=None)
 
     def custody_kek_bytes(self) -> bytes:
-        return _secret_bytes(self, "custody_kek", "custody.kek", exact=32)
+        return _secret_bytes(self, "custody_kek", DEVELOPMENT_KEK_FILE, exact=32)
 
     @property
     def signer_socket_path(self) -> Path:

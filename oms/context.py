@@ -18,6 +18,7 @@ from oms.console.service import ConsoleService
 from oms.controls.decision import Controls
 from oms.controls.service import Reviews
 from oms.custody.service import Custody, CustodyError
+from oms.custody.wiring import build_custody
 from oms.customer.service import CustomerService
 from oms.db import Database
 from oms.deposit.service import DepositScanner, FrozenDeposits
@@ -109,9 +110,9 @@ class AppContext:
         root = settings.secret_key_bytes()
         signer = TokenSigner(derive_key(root, "jwt-hs256"), clock, settings.token_ttl_seconds)
         auth = AuthService(pepper=derive_key(root, "api-secret-pepper"), signer=signer, clock=clock, mode=settings.mode)
-        # With a signer process, this one never reads the key-encryption key: addresses come from the public key.
-        in_process = settings.signer == "in-process"
-        custody = Custody(settings.custody_kek_bytes() if in_process else None, clock)
+        # With a signer process, this one never reads the key-encryption key nor reaches the token: addresses come
+        # from the public key. In process, the seed's wrapper is the configured key or a PKCS#11 token.
+        custody = build_custody(settings, clock) if settings.signer == "in-process" else Custody(None, clock)
         db = db or Database(settings)
         tracing = build_tracing(settings, exporter=span_exporter)
         tracing.instrument(db)

@@ -346,15 +346,15 @@ async def ledger_is_sound(ctx: AppContext, api: Api) -> None:
 
 
 async def stored_mnemonic(ctx: AppContext) -> str:
-    """The custody seed phrase, opened here with the key-encryption key (the server has no way to return it)."""
+    """The custody seed phrase, opened here with the configured wrapper (the server has no way to return it)."""
     from sqlalchemy import select
 
-    from oms.custody import keys
+    from oms.custody.service import open_seed
     from oms.models import CustodySeed
 
     async with ctx.db.session_scope(write=False) as session:
         seed = (await session.execute(select(CustodySeed))).scalar_one()
-    return keys.open_mnemonic(ctx.settings.custody_kek_bytes(), seed.nonce, seed.ciphertext, seed.id)
+    return open_seed(ctx.custody.wrapper, seed)
 
 
 def assert_error(response: httpx.Response, status: int, code: str, param: str | None = None) -> dict[str, Any]:

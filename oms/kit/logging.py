@@ -36,6 +36,7 @@ _KEPT_PREFIXES = ("bearer", "detail", "argument", "parameters")
 _SECRET_KEYS = {
     "apisecret", "secret", "accesstoken", "authorization", "mnemonic", "seed", "password", "privatekey",
     "private_key", "kek", "secret_key", "custody_kek", "token", "totpcode", "csrftoken", "provisioninguri",
+    "pin", "custody_pkcs11_pin", "share", "shares",
 }  # fmt: skip
 REDACTED = "[REDACTED]"
 

@@ -14,7 +14,7 @@ from oms.models.chain import (
 )
 from oms.models.clock import TenantClock
 from oms.models.controls import Policy, PolicyVersion, ReviewVote, TransactionPolicy, TransactionReview
-from oms.models.custody import CustodyKey, CustodySeed
+from oms.models.custody import CustodyKey, CustodyRetiredKey, CustodySeed
 from oms.models.customer import Customer, Endorsement
 from oms.models.event import Event
 from oms.models.funding import (
@@ -54,6 +54,7 @@ __all__ = [
     "ChainSend",
     "ChainSendAttempt",
     "CustodyKey",
+    "CustodyRetiredKey",
     "CustodySeed",
     "Customer",
     "DepositAddress",

@@ -22,7 +22,7 @@ from typing import IO
 from oms.audit.service import AuditLog
 from oms.chain.registry import build_chains
 from oms.config import Settings
-from oms.custody.service import Custody
+from oms.custody.wiring import build_custody
 from oms.db import Database
 from oms.kit.time import SystemClock
 from oms.signer import tls
@@ -73,7 +73,7 @@ async def _serve(settings: Settings, path: Path) -> None:
     settings = settings.model_copy(update={"hot_reads": False, **pool})
     clock = SystemClock(timedelta(seconds=settings.sandbox_clock_offset_seconds))
     db = Database(settings)
-    custody = Custody(settings.custody_kek_bytes(), clock)
+    custody = build_custody(settings, clock)  # the configured key or a PKCS#11 token
     chains = build_chains(settings, db=db, custody=custody, clock=clock)
     server: SignerServer | None = None
     try:

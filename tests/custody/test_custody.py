@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from oms.config import ConfigurationError, Mode, Settings
 from oms.custody import keys
 from oms.custody.service import Custody, CustodyError
-from oms.kit.crypto import DecryptionFailed
+from oms.custody.wrapping import ConfiguredKek
+from oms.db import Database
+from oms.kit.crypto import DecryptionFailed, fingerprint
+from oms.kit.time import SystemClock
 from oms.models import CustodySeed, Wallet
-from tests.support import Api, create_customer, create_wallet, stored_mnemonic
+from tests.support import Api, create_customer, create_wallet, fresh_database, sandbox_settings, stored_mnemonic
 
 TEST_MNEMONIC = "abandon " * 11 + "about"
 
@@ -61,7 +68,7 @@ async def test_the_stored_seed_is_sealed_not_plain(ctx) -> None:
 async def test_a_restart_derives_the_same_addresses(api: Api, ctx) -> None:
     customer = await create_customer(api)
     wallet = await create_wallet(api, customer["id"])
-    restarted = Custody(ctx.settings.custody_kek_bytes(), ctx.clock)
+    restarted = Custody(ConfiguredKek(ctx.settings.custody_kek_bytes()), ctx.clock)
     async with ctx.db.session_scope() as session:
         await restarted.ensure_seed(session)
         row = (await session.execute(select(Wallet).where(Wallet.id == wallet["id"]))).scalar_one()
@@ -70,7 +77,51 @@ async def test_a_restart_derives_the_same_addresses(api: Api, ctx) -> None:
 
 
 async def test_a_different_key_encryption_key_is_refused_at_start(ctx) -> None:
-    wrong = Custody(secrets.token_bytes(32), ctx.clock)
+    wrong = Custody(ConfiguredKek(secrets.token_bytes(32)), ctx.clock)
     async with ctx.db.session_scope() as session:
         with pytest.raises(CustodyError, match="key-encryption key"):
             await wrong.ensure_seed(session)
+
+
+def test_a_seed_sealed_before_the_wrapping_port_opens_after_the_upgrade(tmp_path: Path) -> None:
+    """A data directory from before migration 0019: its seed row, sealed the old way, opens unchanged."""
+    from oms.migrations.runner import upgrade
+
+    kek = secrets.token_bytes(32)
+    with fresh_database(tmp_path, migrate=False) as database:
+        upgrade(database["url"], schema=database["schema"] or None, revision="0017")
+        settings = sandbox_settings(tmp_path / "data", database).model_copy(update={"custody_kek": kek.hex()})
+        nonce, ciphertext = keys.seal_mnemonic(kek, TEST_MNEMONIC, 1)
+
+        async def insert_the_old_row() -> None:
+            db = Database(settings)
+            async with db.session_scope() as session:
+                await session.execute(
+                    text(
+                        "INSERT INTO custody_seeds (id, nonce, ciphertext, kek_fingerprint, account_xpub, created_at) "
+                        "VALUES (1, :nonce, :ciphertext, :fingerprint, :xpub, :at)"
+                    ),
+                    {"nonce": nonce, "ciphertext": ciphertext, "fingerprint": fingerprint(kek),
+                     "xpub": keys.account_xpub(TEST_MNEMONIC), "at": datetime.now(UTC).replace(tzinfo=None)},
+                )  # fmt: skip
+            await db.dispose()
+
+        async def open_after_the_upgrade() -> tuple[str, str]:
+            db = Database(settings)
+            custody = Custody(ConfiguredKek(kek), SystemClock())
+            async with db.session_scope() as session:
+                await custody.ensure_seed(session)
+                seed = (await session.execute(select(CustodySeed))).scalar_one()
+            await db.dispose()
+            return custody.xpub, seed.wrapping_backend
+
+        asyncio.run(insert_the_old_row())
+        upgrade(database["url"], schema=database["schema"] or None)
+        assert asyncio.run(open_after_the_upgrade()) == (keys.account_xpub(TEST_MNEMONIC), "configured")
+
+
+def test_live_mode_needs_the_configured_key_only_with_the_configured_backend() -> None:
+    live = {"mode": Mode.live, "secret_key": secrets.token_hex(32)}
+    with pytest.raises(ConfigurationError, match="OMS_CUSTODY_KEK is required in live mode"):
+        Settings(**live)
+    assert Settings(**live, custody_backend="pkcs11").custody_kek == ""
