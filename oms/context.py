@@ -112,7 +112,8 @@ class AppContext:
         auth = AuthService(pepper=derive_key(root, "api-secret-pepper"), signer=signer, clock=clock, mode=settings.mode)
         # With a signer process, this one never reads the key-encryption key nor reaches the token: addresses come
         # from the public key. In process, the seed's wrapper is the configured key or a PKCS#11 token.
-        custody = build_custody(settings, clock) if settings.signer == "in-process" else Custody(None, clock)
+        in_process = settings.signer == "in-process"
+        custody = build_custody(settings, clock) if in_process else Custody(None, clock)
         db = db or Database(settings)
         tracing = build_tracing(settings, exporter=span_exporter)
         tracing.instrument(db)
