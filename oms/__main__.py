@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the commands import the application lazily: `oms --help` st
 
     from oms.auth.service import IssuedKey
     from oms.context import AppContext
+    from oms.custody.wrapping import SeedWrapper
     from oms.operator.service import SetupLink
     from oms.reconcile.service import Difference, FlaggedDeposit
 
@@ -1089,6 +1090,14 @@ def _custody_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     recover.set_defaults(handler=_custody_recover)
 
 
+def _configured_wrapper(ctx: AppContext) -> SeedWrapper:
+    """The key the settings configure, whatever ``OMS_SIGNER`` says: a custody ceremony runs where that key is
+    (the signer's host), never through the signer."""
+    from oms.custody.wiring import build_wrapper
+
+    return build_wrapper(ctx.settings)
+
+
 def _custody_status(settings: Settings, _: argparse.Namespace) -> int:
     from oms.custody import keys
     from oms.custody import service as custody
@@ -1119,7 +1128,7 @@ def _custody_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
     from oms.custody import service as custody
     from oms.custody import wiring
-    from oms.custody.wrapping import ConfiguredKek, SeedWrapper
+    from oms.custody.wrapping import ConfiguredKek
 
     if args.to == "configured" and not args.new_kek_file:
         print("oms: --to configured needs --new-kek-file (a file holding the new key)", file=sys.stderr)
@@ -1141,7 +1150,7 @@ def _custody_rotate(settings: Settings, args: argparse.Namespace) -> int:
                 )
                 new = wiring.provisioned_pkcs11(config)
             async with ctx.db.session_scope() as session:
-                rewrapped = await custody.rotate(session, current=ctx.custody.wrapper, new=new, clock=ctx.clock)
+                rewrapped = await custody.rotate(session, current=_configured_wrapper(ctx), new=new, clock=ctx.clock)
                 await _audited(ctx, session, action, object_id=rewrapped.key_id)
         except Exception as exc:
             if expected_error(exc) is not None:
@@ -1192,7 +1201,8 @@ def _custody_backup(settings: Settings, args: argparse.Namespace) -> int:
     async def run(ctx: AppContext) -> custody.Kit:
         try:
             async with ctx.db.session_scope() as session:
-                kit = await custody.backup(session, ctx.custody.wrapper, shares=args.shares, threshold=args.threshold)
+                wrapper = _configured_wrapper(ctx)
+                kit = await custody.backup(session, wrapper, shares=args.shares, threshold=args.threshold)
                 await _audited(ctx, session, action, object_id=None)
                 return kit
         except Exception as exc:
@@ -1262,7 +1272,8 @@ def _custody_recover(settings: Settings, args: argparse.Namespace) -> int:
     async def run(ctx: AppContext) -> custody.Rewrapped:
         try:
             async with ctx.db.session_scope() as session:
-                rewrapped = await custody.recover(session, shares=shares, wrapper=ctx.custody.wrapper, clock=ctx.clock)
+                wrapper = _configured_wrapper(ctx)
+                rewrapped = await custody.recover(session, shares=shares, wrapper=wrapper, clock=ctx.clock)
                 await _audited(ctx, session, "custody recover", object_id=rewrapped.key_id)
                 return rewrapped
         except Exception as exc:
