@@ -391,8 +391,11 @@ def _operator_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     link.set_defaults(handler=_operators_setup_link)
 
 
-def _in_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]], *, start: bool = True) -> T:
-    """Run ``work`` with a fresh application context (started: custody and chains ready), closed after."""
+def _in_context(
+    settings: Settings, work: Callable[[AppContext], Awaitable[T]], *, start: bool = True, signs: bool | None = None
+) -> T:
+    """Run ``work`` with a fresh application context (started: custody and chains ready), closed after.
+    ``signs``: whether ``work`` needs signatures (by default, when the context is started): a signer answers."""
     from oms.context import AppContext
 
     # A worker or a command serves no request: it never opens the hot pool (README, "Connection budget").
@@ -407,7 +410,7 @@ def _in_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]], 
         finally:
             await ctx.close()
 
-    if not start:
+    if not (start if signs is None else signs):
         return asyncio.run(run())
     from oms.signer.spawn import signer_for
 
@@ -784,7 +787,8 @@ def _demo(settings: Settings, _: argparse.Namespace) -> int:
         return 2
     print("seeding the demo tenant through the API (the sandbox chain settles as it goes: about a minute)…")
     try:
-        summary = _in_context(settings.model_copy(update={"embedded_worker": False}), demo.seed, start=False)
+        demo_settings = settings.model_copy(update={"embedded_worker": False})
+        summary = _in_context(demo_settings, demo.seed, start=False, signs=True)  # its transfers are signed
     except demo.DemoFailed as exc:
         print(f"oms: {exc}", file=sys.stderr)
         return 1
