@@ -10,6 +10,7 @@ import sys
 
 from sqlalchemy import select
 
+from oms.chain.sender import SIGNING_LEASE
 from oms.models import ChainSend
 from tests.support import (
     Api,
@@ -70,6 +71,9 @@ async def test_killed_worker_neither_loses_nor_repeats_a_transfer(api: Api, ctx,
         restarted.terminate()
         restarted.wait(timeout=30)
 
+    # Stopped in the middle of a signature (the fee sweep's, say), a worker leaves that send leased: the next one
+    # waits the lease out, as it would after a real restart.
+    clock.advance(seconds=SIGNING_LEASE.total_seconds())
     await settle_until_completed(ctx, clock, api, transaction["id"])
     assert (await api.get(f"/transactions/{transaction['id']}")).json()["status"] == "completed"
     sent = [t for t in await chain.transfers("usdc", 0, await chain.head()) if t.from_address == wallet["address"]]
