@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the commands import the application lazily: `oms --help` st
     from oms.context import AppContext
     from oms.custody.wrapping import SeedWrapper
     from oms.operator.service import SetupLink
-    from oms.reconcile.service import Difference, FlaggedDeposit
+    from oms.reconcile.service import FlaggedDeposit, ReconcileRun
 
 T = TypeVar("T")
 
@@ -609,12 +609,11 @@ async def _tenant_id(ctx: AppContext, name: str | None) -> str | None:
 
 
 def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
-    async def run(ctx: AppContext) -> tuple[int, list[Difference], list[FlaggedDeposit]]:
-        tenant_id = await _tenant_id(ctx, args.tenant)
-        checked, differences = await ctx.reconciler.run(tenant_id=tenant_id)
-        return checked, differences, await ctx.reconciler.flagged(tenant_id=tenant_id)
+    async def run(ctx: AppContext) -> ReconcileRun:
+        return await ctx.reconciler.check(by="cli", tenant_id=await _tenant_id(ctx, args.tenant))
 
-    checked, differences, flagged = _in_context(settings, run)
+    result = _in_context(settings, run)
+    checked, differences, flagged = result.checked, result.differences, result.flagged
     for difference in differences:
         print(f"DIFFERENCE {difference.describe()}")
     for deposit in flagged:

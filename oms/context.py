@@ -187,7 +187,7 @@ class AppContext:
             clock=clock,
             audit_log=audit_log,
         )
-        reconciler = Reconciler(db=db, chains=chains, custody=custody)
+        reconciler = Reconciler(db=db, chains=chains, custody=custody, clock=clock)
         return cls(
             settings=settings,
             db=db,

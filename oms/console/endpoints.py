@@ -651,7 +651,7 @@ async def reconciliation_page(
 ) -> Response:
     """The last comparison of the ledger with the chain made here, or a new one (``?run=now``: ``oms reconcile``'s
     comparison; it changes nothing, so it is a read any operator may ask for)."""
-    last = await console.reconcile(tenant or None) if run == "now" else console.last_run(tenant or None)
+    last = await console.reconcile(tenant or None) if run == "now" else await console.last_run(tenant or None)
     return render(request, "reconciliation.html", caller=caller, run=last, tenant=tenant or "")
 
 

@@ -5,7 +5,7 @@ its own here); the pages (``oms.console.endpoints``) call this and the domain se
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,7 @@ from oms.metrics import repository as metrics_repository
 from oms.models import Transaction
 from oms.outage import unavailable
 from oms.quote import repository as quote_repository
-from oms.reconcile.service import Difference, FlaggedDeposit, Reconciler
+from oms.reconcile.service import Reconciler, ReconcileRun
 from oms.transaction import repository as transaction_repository
 from oms.webhook import repository as webhook_repository
 
@@ -79,21 +79,11 @@ class Step:
     state: str = "done"  # done, waiting, failed
 
 
-@dataclass(frozen=True, slots=True)
-class ReconcileRun:
-    at: datetime
-    tenant_id: str | None
-    checked: int
-    differences: list[Difference]
-    flagged: list[FlaggedDeposit]
-
-
 @dataclass
 class ConsoleService:
     clock: Clock
     chains: Chains
     reconciler: Reconciler
-    last_runs: dict[str | None, ReconcileRun] = field(default_factory=dict)
 
     # --- home -----------------------------------------------------------------------------------------
 
@@ -231,13 +221,10 @@ class ConsoleService:
     # --- reconciliation -------------------------------------------------------------------------------
 
     async def reconcile(self, tenant_id: str | None) -> ReconcileRun:
-        """Compare the ledger with the chain now (``Reconciler.run``, as the worker and ``oms reconcile`` do); the
-        result is this process's last run, shown until the next."""
-        checked, differences = await self.reconciler.run(tenant_id=tenant_id)
-        flagged = await self.reconciler.flagged(tenant_id=tenant_id)
-        run = ReconcileRun(self.clock.now(), tenant_id, checked, differences, flagged)
-        self.last_runs[tenant_id] = run
-        return run
+        """Compare the ledger with the chain now (``Reconciler.check``, as the worker and ``oms reconcile`` do),
+        kept as the last run."""
+        return await self.reconciler.check(by="console", tenant_id=tenant_id)
 
-    def last_run(self, tenant_id: str | None) -> ReconcileRun | None:
-        return self.last_runs.get(tenant_id)
+    async def last_run(self, tenant_id: str | None) -> ReconcileRun | None:
+        """The last run for every tenant or this one, whoever made it (the worker's job, every minute)."""
+        return await self.reconciler.last_run(tenant_id=tenant_id)

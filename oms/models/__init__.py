@@ -35,6 +35,7 @@ from oms.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
 from oms.models.operator import Operator, OperatorSession, OperatorToken
 from oms.models.quote import Quote
 from oms.models.ratelimit import LockoutRecord, RateLimitCounter
+from oms.models.reconcile import ReconcileRecord
 from oms.models.screening import ScreeningAddress, ScreeningList
 from oms.models.tenant import ApiKey, Tenant
 from oms.models.transaction import Transaction
@@ -79,6 +80,7 @@ __all__ = [
     "PolicyVersion",
     "Quote",
     "RateLimitCounter",
+    "ReconcileRecord",
     "ReviewVote",
     "SandboxBlock",
     "SandboxTransaction",

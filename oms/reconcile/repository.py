@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.models import ChainSend, ChainSendAttempt, LedgerAccount, Wallet
+from oms.models import ChainSend, ChainSendAttempt, LedgerAccount, ReconcileRecord, Wallet
 
 
 async def wallets(session: AsyncSession, *, tenant_id: str | None) -> list[Wallet]:
@@ -34,3 +35,19 @@ async def fee_balances_by_currency(session: AsyncSession) -> dict[str, int]:
         .group_by(LedgerAccount.currency)
     )
     return {currency: int(total) for currency, total in rows}
+
+
+async def record_run(session: AsyncSession, record: ReconcileRecord) -> None:
+    session.add(record)
+    await session.flush()
+
+
+async def last_run(session: AsyncSession, *, tenant_id: str | None) -> ReconcileRecord | None:
+    """The newest run for every tenant (``tenant_id`` None) or for this one."""
+    owner = ReconcileRecord.tenant_id.is_(None) if tenant_id is None else ReconcileRecord.tenant_id == tenant_id
+    statement = select(ReconcileRecord).where(owner).order_by(ReconcileRecord.at.desc(), ReconcileRecord.id.desc())
+    return (await session.execute(statement.limit(1))).scalar_one_or_none()
+
+
+async def forget_runs_before(session: AsyncSession, moment: datetime) -> None:
+    await session.execute(delete(ReconcileRecord).where(ReconcileRecord.at < moment))

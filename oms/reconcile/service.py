@@ -8,13 +8,17 @@ Any remaining difference is real: an unrecorded deposit, a lost transfer, or a b
 Deposits the ledger could not take (``flagged`` by the deposit scanner) are reported as well: they are on
 chain and not in the ledger, so their wallet also shows a difference, until an operator reviews them
 (``oms deposits dismiss``): a dismissed deposit's tokens are then expected at its address, outside the ledger.
+
+``check`` runs it and keeps the outcome (``reconcile_runs``): the worker's job every minute, ``oms reconcile`` and the
+console's "run now" all do, so any process shows the last run (``last_run``), whoever made it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,9 +26,11 @@ from oms.chain.registry import Chains
 from oms.custody.service import Custody
 from oms.db import Database
 from oms.deposit import repository as deposit_repository
+from oms.kit.ids import new_id
 from oms.kit.money import ASSETS, format_amount
+from oms.kit.time import Clock
 from oms.ledger import service as ledger
-from oms.models import ChainDeposit
+from oms.models import ChainDeposit, ReconcileRecord
 from oms.reconcile import repository
 
 
@@ -61,11 +67,45 @@ class FlaggedDeposit:
         return f"{self.chain} {self.asset} deposit {self.id} of {amount} to {self.wallet_id}: {self.reason}"
 
 
+RunBy = Literal["worker", "cli", "console"]
+# How long a run is kept (the worker's job makes one a minute); the metrics keep the history.
+KEPT_FOR = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileRun:
+    """A kept run: when, by what, for every tenant (``tenant_id`` None) or one, and what it found."""
+
+    at: datetime
+    tenant_id: str | None
+    by: str
+    checked: int
+    differences: list[Difference]
+    flagged: list[FlaggedDeposit]
+
+
 class Reconciler:
-    def __init__(self, *, db: Database, chains: Chains, custody: Custody) -> None:
+    def __init__(self, *, db: Database, chains: Chains, custody: Custody, clock: Clock) -> None:
         self._db = db
         self._chains = chains
         self._custody = custody
+        self._clock = clock
+
+    async def check(self, *, by: RunBy, tenant_id: str | None = None) -> ReconcileRun:
+        """Run it (the differences, then the flagged deposits) and keep the outcome."""
+        checked, differences = await self.run(tenant_id=tenant_id)
+        flagged = await self.flagged(tenant_id=tenant_id)
+        result = ReconcileRun(self._clock.now(), tenant_id, by, checked, differences, flagged)
+        async with self._db.session_scope() as session:
+            await repository.record_run(session, _record(result))
+            await repository.forget_runs_before(session, result.at - KEPT_FOR)
+        return result
+
+    async def last_run(self, *, tenant_id: str | None = None) -> ReconcileRun | None:
+        """The newest kept run for every tenant (``tenant_id`` None) or for this one."""
+        async with self._db.session_scope(write=False) as session:
+            found = await repository.last_run(session, tenant_id=tenant_id)
+        return _run(found) if found is not None else None
 
     async def run(self, *, tenant_id: str | None = None) -> tuple[int, list[Difference]]:
         """(number of addresses checked, differences); one tenant's wallets (and the treasury) if given."""
@@ -142,3 +182,34 @@ def _flagged(deposit: ChainDeposit) -> FlaggedDeposit:
         tenant_id=deposit.tenant_id,
         seen_at=deposit.created_at,
     )
+
+
+def _record(result: ReconcileRun) -> ReconcileRecord:
+    report: dict[str, Any] = {
+        "differences": [
+            {"chain": d.chain, "asset": d.asset, "address": d.address, "owner": d.owner,
+             "ledger": str(d.ledger), "onChain": str(d.on_chain)}
+            for d in result.differences
+        ],
+        "flagged": [
+            {"id": f.id, "walletId": f.wallet_id, "chain": f.chain, "asset": f.asset, "onChain": str(f.on_chain),
+             "reason": f.reason, "tenantId": f.tenant_id}
+            for f in result.flagged
+        ],
+    }  # fmt: skip
+    return ReconcileRecord(
+        id=new_id("rcn"), tenant_id=result.tenant_id, by=result.by, at=result.at, checked=result.checked,
+        difference_count=len(result.differences), flagged_count=len(result.flagged), report=report,
+    )  # fmt: skip
+
+
+def _run(record: ReconcileRecord) -> ReconcileRun:
+    differences = [
+        Difference(d["chain"], d["asset"], d["address"], d["owner"], int(d["ledger"]), int(d["onChain"]))
+        for d in record.report.get("differences", [])
+    ]
+    flagged = [
+        FlaggedDeposit(f["id"], f["walletId"], f["chain"], f["asset"], int(f["onChain"]), f["reason"], f["tenantId"])
+        for f in record.report.get("flagged", [])
+    ]
+    return ReconcileRun(record.at, record.tenant_id, record.by, record.checked, differences, flagged)

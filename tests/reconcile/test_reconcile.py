@@ -1,11 +1,17 @@
-"""`oms reconcile`: the ledger against the chain, for every wallet and the fee treasury."""
+"""`oms reconcile`: the ledger against the chain, for every wallet and the fee treasury; each run (the worker's, the
+command's, the console's) kept as the last run."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 
-from oms.models import Tenant
+from sqlalchemy import select, update
+
+from oms.models import ReconcileRecord, Tenant
+from oms.reconcile.service import KEPT_FOR
+from oms.worker import reconcile
 from tests.support import Api, OffsetClock, create_customer, create_wallet, fund, process_env, settle
 
 
@@ -66,3 +72,34 @@ async def test_the_command_exits_1_and_names_each_difference(api: Api, ctx, cloc
     clean = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "0 differences" in clean.stdout
+
+
+async def test_the_workers_run_is_kept_and_is_the_last_run_for_every_process(api: Api, ctx, clock: OffsetClock) -> None:
+    customer = await create_customer(api)
+    wallet = await create_wallet(api, customer["id"])
+    await ctx.chains.get("polygon").mint("usdc", wallet["address"], 2_500_000)  # type: ignore[attr-defined]
+    await ctx.chains.get("polygon").mine(1)  # type: ignore[attr-defined]
+    await reconcile(ctx)  # the worker's job
+    last = await ctx.reconciler.last_run()
+    assert last is not None and last.by == "worker" and last.tenant_id is None
+    assert (wallet["id"], 0, 2_500_000) in [(d.owner, d.ledger, d.on_chain) for d in last.differences]
+    await settle(ctx, clock)
+    mine = await ctx.reconciler.check(by="console", tenant_id=api.tenant_id)  # one tenant's: a scope of its own
+    assert (await ctx.reconciler.last_run(tenant_id=api.tenant_id)) == mine and mine.differences == []
+    assert (await ctx.reconciler.last_run()) == last  # every tenant's last run is still the worker's
+
+
+async def test_runs_older_than_a_week_are_forgotten(api: Api, ctx, clock: OffsetClock) -> None:
+    await ctx.reconciler.check(by="console", tenant_id=api.tenant_id)
+    async with ctx.db.session_scope() as session:  # that run, made as if eight days ago
+        await session.execute(
+            update(ReconcileRecord)
+            .where(ReconcileRecord.tenant_id == api.tenant_id)
+            .values(at=clock.now() - KEPT_FOR - timedelta(days=1))
+        )
+    latest = await ctx.reconciler.check(by="console", tenant_id=api.tenant_id)
+    async with ctx.db.session_scope(write=False) as session:
+        kept = (
+            await session.execute(select(ReconcileRecord.at).where(ReconcileRecord.tenant_id == api.tenant_id))
+        ).all()
+    assert [row[0] for row in kept] == [latest.at]
