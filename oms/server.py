@@ -39,16 +39,43 @@ def reserved_address(host: str, port: int) -> Iterator[None]:
     listens there, another server's workers included (SO_REUSEADDR lets it pass the previous run's TIME_WAIT
     connections). Then a socket with SO_REUSEPORT but without SO_REUSEADDR stays bound, never listening, for
     the server's life: our own workers can join it, while another server's probe (or any socket without
-    SO_REUSEPORT) is refused even before our workers listen."""
+    SO_REUSEPORT) is refused even before our workers listen.
+
+    Between a server's probe and its holder, a second server's probe can pass too (two servers started at once):
+    so each first claims the port with a name in Linux's abstract socket namespace, which only one socket can
+    hold at a time and which the kernel frees when the process ends, however it ends."""
     address = _ip_address(host)
     _check_port(port)
-    probe = _bound(address, port, reuse_port=False)
-    probe.close()
-    holder = _bound(address, port, reuse_port=True)
+    claim = _claimed(address, port)
+    try:
+        probe = _bound(address, port, reuse_port=False)
+        probe.close()
+        holder = _bound(address, port, reuse_port=True)
+    except BaseException:
+        claim.close()
+        raise
     try:
         yield
     finally:
         holder.close()
+        claim.close()
+
+
+def _claimed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> socket.socket:
+    """This server's claim on the address and port, for its life."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(f"\0oms-serve-{address}-{port}")
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            shown = f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
+            raise AddressUnavailable(
+                f"cannot listen on {shown}: the address is already in use (another server?); "
+                "choose another port with --port or OMS_PORT"
+            ) from None
+        raise
+    return sock
 
 
 def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
