@@ -477,13 +477,14 @@ async def reject_review(
     return redirect("/approvals", notice="rejected")
 
 
-async def _decide_deposit(
-    deposit_id: str, request: Request, caller_id: str, db: Session, deposits: FrozenDeposits, *, release: bool
-) -> Response:
+async def _reason_of(request: Request) -> str:
+    """A decision's reason, required (the admin API's rule: ``oms.admin.deposits.Decision``)."""
     form = await form_of(request)
-    body = validated(DepositDecision, {"reason": str(form.get("reason") or "").strip()})
-    deposit = await deposits.decide(db, deposit_id, release=release, operator_id=caller_id, reason=body.reason)
-    request.state.tenant_id = deposit.tenant_id
+    return validated(DepositDecision, {"reason": str(form.get("reason") or "").strip()}).reason
+
+
+def _decided(request: Request, tenant_id: str, *, release: bool) -> Response:
+    request.state.tenant_id = tenant_id
     return redirect("/approvals", notice="released" if release else "rejected")
 
 
@@ -491,38 +492,40 @@ async def _decide_deposit(
 async def release_deposit(
     deposit_id: str, request: Request, caller: Approver, db: Session, deposits: Deposits
 ) -> Response:
-    return await _decide_deposit(deposit_id, request, caller.operator_id, db, deposits, release=True)
+    reason = await _reason_of(request)
+    deposit = await deposits.decide(db, deposit_id, release=True, operator_id=caller.operator_id, reason=reason)
+    return _decided(request, deposit.tenant_id, release=True)
 
 
 @router.post("/deposits/{deposit_id}/reject")
 async def reject_deposit(
     deposit_id: str, request: Request, caller: Approver, db: Session, deposits: Deposits
 ) -> Response:
-    return await _decide_deposit(deposit_id, request, caller.operator_id, db, deposits, release=False)
-
-
-async def _decide_transfer(
-    transfer_id: str, request: Request, caller_id: str, db: Session, service: DepositAddressService, *, release: bool
-) -> Response:
-    form = await form_of(request)
-    body = validated(DepositDecision, {"reason": str(form.get("reason") or "").strip()})
-    decided = await service.decide(db, transfer_id, release=release, operator_id=caller_id, reason=body.reason)
-    request.state.tenant_id = decided["tenantId"]
-    return redirect("/approvals", notice="released" if release else "rejected")
+    reason = await _reason_of(request)
+    deposit = await deposits.decide(db, deposit_id, release=False, operator_id=caller.operator_id, reason=reason)
+    return _decided(request, deposit.tenant_id, release=False)
 
 
 @router.post("/deposit-address-transfers/{transfer_id}/release")
 async def release_transfer(
     transfer_id: str, request: Request, caller: Approver, db: Session, deposit_addresses: DepositAddresses
 ) -> Response:
-    return await _decide_transfer(transfer_id, request, caller.operator_id, db, deposit_addresses, release=True)
+    reason = await _reason_of(request)
+    decided = await deposit_addresses.decide(
+        db, transfer_id, release=True, operator_id=caller.operator_id, reason=reason
+    )
+    return _decided(request, decided["tenantId"], release=True)
 
 
 @router.post("/deposit-address-transfers/{transfer_id}/reject")
 async def reject_transfer(
     transfer_id: str, request: Request, caller: Approver, db: Session, deposit_addresses: DepositAddresses
 ) -> Response:
-    return await _decide_transfer(transfer_id, request, caller.operator_id, db, deposit_addresses, release=False)
+    reason = await _reason_of(request)
+    decided = await deposit_addresses.decide(
+        db, transfer_id, release=False, operator_id=caller.operator_id, reason=reason
+    )
+    return _decided(request, decided["tenantId"], release=False)
 
 
 # --- webhooks and events --------------------------------------------------------------------------------
