@@ -112,10 +112,16 @@ async def test_mixed_load_never_deadlocks(
     assert not [status for status in statuses if status >= 500], statuses
     assert statuses[201] > 100, statuses  # the load did move money
     await ledger_is_sound(ctx, api)
-    troubles = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and _trouble(r)]
+    troubles = [_described(r) for r in caplog.records if r.levelno >= logging.WARNING and _trouble(r)]
     assert troubles == []
     await ctx.db.dispose()  # every backend flushes its statistics as it ends
     assert await deadlocks(own_database) == before
+
+
+def _described(record: logging.LogRecord) -> str:
+    """The warning with what names the conflict (the work retried, its SQLSTATE), should one be found."""
+    named = {name: getattr(record, name) for name in ("work", "sqlstate", "path", "job") if hasattr(record, name)}
+    return f"{record.getMessage()} {named}"
 
 
 def _trouble(record: logging.LogRecord) -> bool:
