@@ -45,6 +45,8 @@ async def prepare(url: str, schema: str, wallets: int, amount: str, out: Path) -
         secret_key=env["OMS_SECRET_KEY"],
         custody_kek=env["OMS_CUSTODY_KEK"],
         data_dir=out / "data",
+        # Made in this one process, which creates the seed and signs the funding itself (no `oms signer`).
+        signer="in-process",
         embedded_worker=False,
         log_level="WARNING",
     )

@@ -174,6 +174,8 @@ async def drive(args: argparse.Namespace) -> None:
         secret_key=env["OMS_SECRET_KEY"],
         custody_kek=env["OMS_CUSTODY_KEK"],
         data_dir=data_dir,
+        # Made in this one process, which creates the seed and signs the funding itself (no `oms signer`).
+        signer="in-process",
         embedded_worker=False,
     )
     port = free_port()
