@@ -21,11 +21,15 @@ CONFLICT_STATES = frozenset({"40P01", "40001"})
 _ASYNCPG = asyncpg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
 
 
+def insert_for(session: AsyncSession, model: Any) -> Any:
+    """The session's dialect's ``INSERT`` (it has ``on_conflict_do_nothing`` / ``on_conflict_do_update``)."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(model)
+
+
 def insert_ignore(session: AsyncSession, model: Any) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(model).on_conflict_do_nothing()
+    return insert_for(session, model).on_conflict_do_nothing()
 
 
 def is_postgres(session: AsyncSession) -> bool:

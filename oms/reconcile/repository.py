@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms.kit.sql import insert_for
 from oms.models import ChainSend, ChainSendAttempt, LedgerAccount, ReconcileRecord, Wallet
 
 
@@ -37,17 +38,20 @@ async def fee_balances_by_currency(session: AsyncSession) -> dict[str, int]:
     return {currency: int(total) for currency, total in rows}
 
 
-async def record_run(session: AsyncSession, record: ReconcileRecord) -> None:
-    session.add(record)
-    await session.flush()
+EVERY_TENANT = "*"  # the scope of a run over every tenant's wallets
+
+
+def scope_of(tenant_id: str | None) -> str:
+    return EVERY_TENANT if tenant_id is None else tenant_id
+
+
+async def record_run(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Keep this run as its scope's last (it replaces the one before)."""
+    statement = insert_for(session, ReconcileRecord).values(**values)
+    changed = {name: statement.excluded[name] for name in values if name != "scope"}
+    await session.execute(statement.on_conflict_do_update(index_elements=["scope"], set_=changed))
 
 
 async def last_run(session: AsyncSession, *, tenant_id: str | None) -> ReconcileRecord | None:
-    """The newest run for every tenant (``tenant_id`` None) or for this one."""
-    owner = ReconcileRecord.tenant_id.is_(None) if tenant_id is None else ReconcileRecord.tenant_id == tenant_id
-    statement = select(ReconcileRecord).where(owner).order_by(ReconcileRecord.at.desc(), ReconcileRecord.id.desc())
-    return (await session.execute(statement.limit(1))).scalar_one_or_none()
-
-
-async def forget_runs_before(session: AsyncSession, moment: datetime) -> None:
-    await session.execute(delete(ReconcileRecord).where(ReconcileRecord.at < moment))
+    """The last run for every tenant (``tenant_id`` None) or for this one."""
+    return await session.get(ReconcileRecord, scope_of(tenant_id))

@@ -9,15 +9,16 @@ Deposits the ledger could not take (``flagged`` by the deposit scanner) are repo
 chain and not in the ledger, so their wallet also shows a difference, until an operator reviews them
 (``oms deposits dismiss``): a dismissed deposit's tokens are then expected at its address, outside the ledger.
 
-``check`` runs it and keeps the outcome (``reconcile_runs``): the worker's job every minute, ``oms reconcile`` and the
-console's "run now" all do, so any process shows the last run (``last_run``), whoever made it.
+``check`` runs it and keeps the outcome as its scope's last run (``reconcile_runs``: every tenant, or one): the
+worker's job every minute, ``oms reconcile`` and the console's "run now" all do, so any process shows the last run
+(``last_run``), whoever made it. The metrics keep the history.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,6 @@ from oms.chain.registry import Chains
 from oms.custody.service import Custody
 from oms.db import Database
 from oms.deposit import repository as deposit_repository
-from oms.kit.ids import new_id
 from oms.kit.money import ASSETS, format_amount
 from oms.kit.time import Clock
 from oms.ledger import service as ledger
@@ -68,8 +68,6 @@ class FlaggedDeposit:
 
 
 RunBy = Literal["worker", "cli", "console"]
-# How long a run is kept (the worker's job makes one a minute); the metrics keep the history.
-KEPT_FOR = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +96,10 @@ class Reconciler:
         result = ReconcileRun(self._clock.now(), tenant_id, by, checked, differences, flagged)
         async with self._db.session_scope() as session:
             await repository.record_run(session, _record(result))
-            await repository.forget_runs_before(session, result.at - KEPT_FOR)
         return result
 
     async def last_run(self, *, tenant_id: str | None = None) -> ReconcileRun | None:
-        """The newest kept run for every tenant (``tenant_id`` None) or for this one."""
+        """The last run for every tenant (``tenant_id`` None) or for this one."""
         async with self._db.session_scope(write=False) as session:
             found = await repository.last_run(session, tenant_id=tenant_id)
         return _run(found) if found is not None else None
@@ -184,7 +181,7 @@ def _flagged(deposit: ChainDeposit) -> FlaggedDeposit:
     )
 
 
-def _record(result: ReconcileRun) -> ReconcileRecord:
+def _record(result: ReconcileRun) -> dict[str, Any]:
     report: dict[str, Any] = {
         "differences": [
             {"chain": d.chain, "asset": d.asset, "address": d.address, "owner": d.owner,
@@ -197,10 +194,11 @@ def _record(result: ReconcileRun) -> ReconcileRecord:
             for f in result.flagged
         ],
     }  # fmt: skip
-    return ReconcileRecord(
-        id=new_id("rcn"), tenant_id=result.tenant_id, by=result.by, at=result.at, checked=result.checked,
-        difference_count=len(result.differences), flagged_count=len(result.flagged), report=report,
-    )  # fmt: skip
+    return {
+        "scope": repository.scope_of(result.tenant_id), "tenant_id": result.tenant_id, "by": result.by,
+        "at": result.at, "checked": result.checked, "difference_count": len(result.differences),
+        "flagged_count": len(result.flagged), "report": report,
+    }  # fmt: skip
 
 
 def _run(record: ReconcileRecord) -> ReconcileRun:

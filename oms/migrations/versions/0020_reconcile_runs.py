@@ -1,4 +1,5 @@
-"""Reconciliation runs, kept: what the worker's job, `oms reconcile` or the console found, for every process to show.
+"""The last reconciliation run of each scope (every tenant, or one), kept: what the worker's job, `oms reconcile` or
+the console found, for every process to show.
 
 Revision ID: 0020
 Revises: 0019
@@ -20,7 +21,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "reconcile_runs",
-        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("scope", sa.String(length=64), nullable=False),
         sa.Column("tenant_id", sa.String(length=64), nullable=True),
         sa.Column("by", sa.String(length=16), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -28,11 +29,9 @@ def upgrade() -> None:
         sa.Column("difference_count", sa.Integer(), nullable=False),
         sa.Column("flagged_count", sa.Integer(), nullable=False),
         sa.Column("report", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_reconcile_runs")),
+        sa.PrimaryKeyConstraint("scope", name=op.f("pk_reconcile_runs")),
     )
-    op.create_index("ix_reconcile_runs_tenant_at", "reconcile_runs", ["tenant_id", "at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_reconcile_runs_tenant_at", table_name="reconcile_runs")
     op.drop_table("reconcile_runs")
