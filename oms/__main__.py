@@ -636,7 +636,8 @@ def _deposits_flagged(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _deposits_dismiss(settings: Settings, args: argparse.Namespace) -> int:
-    from oms.deposit.service import MAX_REVIEW_NOTE, dismiss_flagged
+    from oms.deposit.service import dismiss_flagged
+    from oms.models import MAX_REVIEW_NOTE
 
     reason = args.reason.strip()
     if not reason or len(reason) > MAX_REVIEW_NOTE or "\0" in reason:

@@ -285,9 +285,10 @@ def _entry(
     request: Request, action: str, status: int, response: Response | None = None, code: str | None = None
 ) -> Entry:
     """What the audit log keeps of a request: ids, never its body. The object is the resource the answer
-    names (a created one's ``id``), else the route's last path parameter."""
+    names (a created one's ``id``; a route answering no JSON names it in ``request.state.object_id``), else the
+    route's last path parameter."""
     actor: Actor = getattr(request.state, "actor", None) or ANONYMOUS
-    object_id = getattr(response, "resource_id", None)  # oms.responses.JSONResponse's
+    object_id = getattr(response, "resource_id", None) or getattr(request.state, "object_id", None)
     if object_id is None and request.path_params:
         # the client's text (a refused request's path may hold anything): as the column can keep it
         object_id = str(list(request.path_params.values())[-1]).replace("\x00", "")[:255]

@@ -9,9 +9,11 @@ sets ``request.state.actor`` to the operator; the admin OpenAPI document reads w
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.responses import Response
 
 from oms.audit import Actor
 from oms.auth.tokens import bearer_token
@@ -58,6 +60,14 @@ async def session_operator(request: Request, cookie: str, csrf_token: str | None
 
 
 Operator = Annotated[OperatorContext, Depends(authenticate_operator)]
+
+
+def set_session_cookie(response: Response, name: str, value: str, *, path: str, max_age: timedelta) -> None:
+    """An operator session's cookie (or its CSRF token's, for the console): Secure, HttpOnly, SameSite=Strict,
+    for ``path`` only, as long as the session may last."""
+    response.set_cookie(
+        name, value, max_age=int(max_age.total_seconds()), path=path, secure=True, httponly=True, samesite="strict"
+    )
 
 
 def at_least(caller: OperatorContext, role: OperatorRole) -> OperatorContext:

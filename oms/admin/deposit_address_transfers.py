@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from oms.admin.dependencies import Approver, Viewer
-from oms.admin.deposits import Decision
+from oms.admin.schemas import Decision
 from oms.funding.deposit_address.schemas import ScreenedDepositAddressTransfer, ScreenedDepositAddressTransferList
 from oms.funding.deposit_address.service import DepositAddressService
 from oms.kit.pagination import PageQuery

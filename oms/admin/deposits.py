@@ -7,23 +7,17 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 
 from oms.admin.dependencies import Approver, Viewer
+from oms.admin.schemas import Decision
 from oms.deposit.schemas import ScreenedDeposit, ScreenedDepositList
-from oms.deposit.service import MAX_REVIEW_NOTE, FrozenDeposits, render_screened
+from oms.deposit.service import FrozenDeposits, render_screened
 from oms.kit.pagination import PageQuery
 from oms.responses import JSONResponse, errors
 from oms.routing import OMSRoute, Session, provided
 
 router = APIRouter(route_class=OMSRoute, tags=["Screened deposits"])
 Deposits = Annotated[FrozenDeposits, Depends(provided(FrozenDeposits))]
-
-
-class Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    # Why (kept with the deposit for the compliance record; at most 500 characters).
-    reason: str = Field(min_length=1, max_length=MAX_REVIEW_NOTE, pattern=r"\S")
 
 
 @router.get("/deposits", response_model=ScreenedDepositList, summary="List deposits frozen by a screening hit")

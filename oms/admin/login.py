@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from oms.admin.dependencies import SESSION_COOKIE, Viewer
+from oms.admin.dependencies import SESSION_COOKIE, Viewer, set_session_cookie
 from oms.audit import Actor
 from oms.errors import InvalidRequest
 from oms.kit.address import ClientAddress
@@ -69,15 +69,7 @@ async def log_in(body: Login, request: Request, db: Db, operators: Operators, ad
     # The email's failures are forgotten once the login's transaction has ended (SQLite has one writer).
     forget = BackgroundTask(operators.guard.forget, list(new.proven)) if new.proven else None
     response = JSONResponse(answer, status_code=201, background=forget)
-    response.set_cookie(
-        SESSION_COOKIE,
-        new.cookie,
-        max_age=int(operators.absolute.total_seconds()),
-        path=COOKIE_PATH,
-        secure=True,
-        httponly=True,
-        samesite="strict",
-    )
+    set_session_cookie(response, SESSION_COOKIE, new.cookie, path=COOKIE_PATH, max_age=operators.absolute)
     return response
 
 

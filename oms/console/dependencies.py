@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
@@ -22,9 +23,8 @@ from oms.auth.schemas import TenantResource
 from oms.auth.service import AuthService
 from oms.errors import AuthenticationFailed, InvalidRequest
 from oms.kit.pagination import PageParams
-from oms.models.operator import OperatorRole
 from oms.operator.service import OperatorContext
-from oms.routing import WRITE_METHODS, provided_by
+from oms.routing import WRITE_METHODS, provided_by, validation_error
 
 PREFIX = "/console"
 SESSION_COOKIE = "oms_console_session"
@@ -47,11 +47,7 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        param = ".".join(str(part) for part in first.get("loc", ())) or None
-        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-        code = "parameter_missing" if first.get("type") == "missing" else "parameter_invalid"
-        raise InvalidRequest(code, f"Invalid {param}: {message}.", param=param) from None
+        raise validation_error(RequestValidationError(exc.errors())) from None
 
 
 async def console_operator(request: Request) -> OperatorContext:
@@ -120,4 +116,3 @@ async def tenancy(request: Request, tenant: Annotated[str | None, Query(max_leng
 
 TenantOf = Annotated[Tenancy, Depends(tenancy)]
 Notice = Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")]
-ROLE_OF: dict[object, OperatorRole] = {require_viewer: "viewer", require_approver: "approver", require_admin: "admin"}

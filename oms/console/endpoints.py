@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.background import BackgroundTask
 from starlette.responses import RedirectResponse, Response
 
-from oms.admin.deposits import Decision as DepositDecision
-from oms.admin.schemas import CustomerStatusUpdate
+from oms.admin.dependencies import set_session_cookie
+from oms.admin.schemas import CustomerStatusUpdate, Decision
 from oms.audit import Actor
 from oms.audit import service as audit
 from oms.audit.repository import Filters
@@ -53,6 +53,7 @@ from oms.event import service as events
 from oms.funding.deposit_address.service import DepositAddressService
 from oms.kit.address import ClientAddress
 from oms.kit.pagination import PageParams
+from oms.operator.schemas import Login
 from oms.operator.service import OperatorService
 from oms.routing import Session, provided
 from oms.transaction.service import TransactionService
@@ -119,22 +120,15 @@ async def log_in(request: Request, db: Session, operators: Operators, addresses:
     email, password, code = (str(form.get(name) or "") for name in ("email", "password", "totp"))
     if not email or not password:
         raise InvalidRequest("parameter_missing", "Enter the email and the password.", param="email")
+    body = validated(Login, {"email": email, "password": password, "totpCode": code or None})  # the admin API's limits
     new = await operators.login(
-        db, email=email, password=password, totp_code=code or None, address=addresses.of(request.scope)
+        db, email=body.email, password=body.password, totp_code=body.totpCode, address=addresses.of(request.scope)
     )
     request.state.actor = Actor("operator", new.operator.id)
     forget = BackgroundTask(operators.guard.forget, list(new.proven)) if new.proven else None
     response = RedirectResponse(safe_next(str(form.get("next") or "")), status_code=303, background=forget)
     for name, value in ((SESSION_COOKIE, new.cookie), (CSRF_COOKIE, new.csrf_token)):
-        response.set_cookie(
-            name,
-            value,
-            max_age=int(operators.absolute.total_seconds()),
-            path=PREFIX,
-            secure=True,
-            httponly=True,
-            samesite="strict",
-        )
+        set_session_cookie(response, name, value, path=PREFIX, max_age=operators.absolute)
     return response
 
 
@@ -205,7 +199,7 @@ async def create_tenant(request: Request, caller: Admin, db: Session, keys: Keys
     form = await form_of(request)
     body = validated(TenantCreate, {"name": form.get("name")})
     tenant = await keys.create_tenant(db, body.name)
-    request.state.tenant_id = tenant["id"]
+    request.state.tenant_id = request.state.object_id = tenant["id"]
     return redirect("/tenants", notice="tenant_created", tenant=tenant["id"])
 
 
@@ -231,6 +225,7 @@ async def create_api_key(request: Request, caller: Admin, db: Session, keys: Key
     body = validated(ApiKeyCreate, {k: v for k, v in fields.items() if v is not None})
     request.state.tenant_id = body.tenantId
     created = await keys.issue_key(db, body)
+    request.state.object_id = created["apiKey"]["id"]
     return render(request, "key_created.html", 201, caller=caller, created=created)
 
 
@@ -451,41 +446,41 @@ async def approvals_page(
     )
 
 
-async def _reason(request: Request, model: type[ReviewDecision]) -> ReviewDecision:
+async def _review_reason(request: Request) -> str | None:
+    """A vote's reason, optional (the admin API's rule: ``ReviewDecision``)."""
     form = await form_of(request)
     reason = str(form.get("reason") or "").strip()
-    return validated(model, {"reason": reason} if reason else {})
+    return validated(ReviewDecision, {"reason": reason} if reason else {}).reason
 
 
 @router.post("/reviews/{review_id}/approve")
 async def approve_review(
     review_id: str, request: Request, caller: Approver, db: Session, reviews: ReviewService
 ) -> Response:
-    body = await _reason(request, ReviewDecision)
-    tenant_id, _ = await reviews.vote(db, review_id, caller.operator_id, "approve", body.reason)
-    request.state.tenant_id = tenant_id
-    return redirect("/approvals", notice="approved")
+    reason = await _review_reason(request)
+    tenant_id, _ = await reviews.vote(db, review_id, caller.operator_id, "approve", reason)
+    return _decided(request, tenant_id, "approved")
 
 
 @router.post("/reviews/{review_id}/reject")
 async def reject_review(
     review_id: str, request: Request, caller: Approver, db: Session, reviews: ReviewService
 ) -> Response:
-    body = await _reason(request, ReviewDecision)
-    tenant_id, _ = await reviews.vote(db, review_id, caller.operator_id, "reject", body.reason)
-    request.state.tenant_id = tenant_id
-    return redirect("/approvals", notice="rejected")
+    reason = await _review_reason(request)
+    tenant_id, _ = await reviews.vote(db, review_id, caller.operator_id, "reject", reason)
+    return _decided(request, tenant_id, "rejected")
 
 
 async def _reason_of(request: Request) -> str:
-    """A decision's reason, required (the admin API's rule: ``oms.admin.deposits.Decision``)."""
+    """A frozen deposit's (or transfer's) decision's reason, required (the admin API's rule: ``Decision``)."""
     form = await form_of(request)
-    return validated(DepositDecision, {"reason": str(form.get("reason") or "").strip()}).reason
+    return validated(Decision, {"reason": str(form.get("reason") or "").strip()}).reason
 
 
-def _decided(request: Request, tenant_id: str, *, release: bool) -> Response:
+def _decided(request: Request, tenant_id: str, notice: str) -> Response:
+    """Back to the approvals page, saying what was done (the audit record names the decision's tenant)."""
     request.state.tenant_id = tenant_id
-    return redirect("/approvals", notice="released" if release else "rejected")
+    return redirect("/approvals", notice=notice)
 
 
 @router.post("/deposits/{deposit_id}/release")
@@ -494,7 +489,7 @@ async def release_deposit(
 ) -> Response:
     reason = await _reason_of(request)
     deposit = await deposits.decide(db, deposit_id, release=True, operator_id=caller.operator_id, reason=reason)
-    return _decided(request, deposit.tenant_id, release=True)
+    return _decided(request, deposit.tenant_id, "released")
 
 
 @router.post("/deposits/{deposit_id}/reject")
@@ -503,7 +498,7 @@ async def reject_deposit(
 ) -> Response:
     reason = await _reason_of(request)
     deposit = await deposits.decide(db, deposit_id, release=False, operator_id=caller.operator_id, reason=reason)
-    return _decided(request, deposit.tenant_id, release=False)
+    return _decided(request, deposit.tenant_id, "rejected")
 
 
 @router.post("/deposit-address-transfers/{transfer_id}/release")
@@ -514,7 +509,7 @@ async def release_transfer(
     decided = await deposit_addresses.decide(
         db, transfer_id, release=True, operator_id=caller.operator_id, reason=reason
     )
-    return _decided(request, decided["tenantId"], release=True)
+    return _decided(request, decided["tenantId"], "released")
 
 
 @router.post("/deposit-address-transfers/{transfer_id}/reject")
@@ -525,7 +520,7 @@ async def reject_transfer(
     decided = await deposit_addresses.decide(
         db, transfer_id, release=False, operator_id=caller.operator_id, reason=reason
     )
-    return _decided(request, decided["tenantId"], release=False)
+    return _decided(request, decided["tenantId"], "rejected")
 
 
 # --- webhooks and events --------------------------------------------------------------------------------

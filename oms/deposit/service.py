@@ -40,7 +40,7 @@ from oms.kit.money import ASSETS, format_amount
 from oms.kit.pagination import Listed, PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
-from oms.models import ChainDeposit, DepositStatus, Wallet
+from oms.models import MAX_REVIEW_NOTE, ChainDeposit, DepositStatus, Wallet
 from oms.screening.ofac import normalise
 from oms.screening.port import Screener
 from oms.wallet.service import render as render_wallet
@@ -310,8 +310,6 @@ async def _compliance_event(session: AsyncSession, wallet: Wallet, deposit: Chai
 
 
 # --- operator review (``oms deposits``) -------------------------------------------------------------------
-
-MAX_REVIEW_NOTE = 500
 
 
 async def dismiss_flagged(session: AsyncSession, deposit_id: str, *, reason: str, now: datetime) -> ChainDeposit:

@@ -1,7 +1,7 @@
 """SQLAlchemy models, one file per aggregate. Importing this package registers every table."""
 
 from oms.models.audit import AuditChainHead, AuditRecord
-from oms.models.base import Base
+from oms.models.base import MAX_REVIEW_NOTE, Base
 from oms.models.chain import (
     ChainCursor,
     ChainDeposit,
@@ -43,6 +43,7 @@ from oms.models.wallet import Wallet
 from oms.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "MAX_REVIEW_NOTE",
     "AccountholderName",
     "ApiKey",
     "AuditChainHead",

@@ -43,6 +43,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 # 64-bit keys on PostgreSQL; SQLite only auto-increments a plain INTEGER PRIMARY KEY (which is 64-bit).
 BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+# An operator's review note (a screened or flagged deposit's, a deposit-address transfer's): its columns' length.
+MAX_REVIEW_NOTE = 500
 
 
 class Base(DeclarativeBase):

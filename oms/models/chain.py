@@ -6,7 +6,7 @@ from typing import Literal
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from oms.models.base import Base
+from oms.models.base import MAX_REVIEW_NOTE, Base
 
 
 class SandboxBlock(Base):
@@ -91,7 +91,7 @@ class ChainDeposit(Base):
     chain_amount: Mapped[str | None] = mapped_column(String(78))
     flag_reason: Mapped[str | None] = mapped_column(String(200))
     reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str | None] = mapped_column(String(500))
+    review_note: Mapped[str | None] = mapped_column(String(MAX_REVIEW_NOTE))
     # Compliance-only: why it was frozen (the list entry its sender matched), and the operator who decided.
     screening_reason: Mapped[str | None] = mapped_column(String(300))
     reviewed_by: Mapped[str | None] = mapped_column(String(64))

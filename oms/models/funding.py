@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from oms.models.base import Base
+from oms.models.base import MAX_REVIEW_NOTE, Base
 
 CashInStatus = Literal["pending", "processing", "completed", "failed", "expired"]
 
@@ -167,7 +167,7 @@ class DepositAddressDeposit(Base):
     screening_reason: Mapped[str | None] = mapped_column(String(300))
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str | None] = mapped_column(String(500))
+    review_note: Mapped[str | None] = mapped_column(String(MAX_REVIEW_NOTE))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -56,6 +56,7 @@ from oms.kit.pagination import Listed, PageParams, paginate
 from oms.kit.time import Clock, isoformat
 from oms.ledger import service as ledger
 from oms.models import (
+    MAX_REVIEW_NOTE,
     DepositAddress,
     DepositAddressDeposit,
     DepositAddressTransferStatus,
@@ -73,7 +74,6 @@ HELD_EVENT = "depositAddress.transferHeld"
 FROZEN_EVENT, RELEASED_EVENT, BLOCKED_EVENT = (
     "depositAddress.transferFrozen", "depositAddress.transferReleased", "depositAddress.transferBlocked",
 )  # fmt: skip
-MAX_REVIEW_NOTE = 500
 MAX_BLOCKS_PER_PASS = 2_000
 
 
