@@ -74,7 +74,10 @@ async def test_a_released_transfer_is_forwarded_once_and_the_decision_is_audited
     await settle(ctx, clock, rounds=8)
     total, available, _ = await balance(api, wallet)
     assert total == available != "0.00"  # 10.00 less the forwarding fee, once
-    assert (await api.get(f"/transactions/{decided['transactionId']}")).json()["status"] == "completed"
+    forward = (await api.get(f"/transactions/{decided['transactionId']}")).json()
+    assert forward["status"] == "completed"
+    listed = (await api.get("/transactions", customerId=wallet["customerId"])).json()["data"]
+    assert [t["id"] for t in listed] == [forward["id"]]  # one forward, never a second
     [record] = [r for r in await records(ctx, object_id=transfer["id"]) if r["outcome"] == "succeeded"]
     assert record["actor"] == {"kind": "operator", "id": approver.id}
     assert record["action"] == "POST /admin/v1/deposit-address-transfers/{transfer_id}/release"

@@ -83,3 +83,11 @@ async def get(session: AsyncSession, deposit_id: str, *, for_update: bool = Fals
     if for_update:
         statement = statement.with_for_update(key_share=True)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def deposit_addresses(session: AsyncSession, ids: Collection[str]) -> dict[str, DepositAddress]:
+    """These deposit addresses by id, in one query."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(DepositAddress).where(DepositAddress.id.in_(list(ids))))
+    return {address.id: address for address in rows.scalars()}

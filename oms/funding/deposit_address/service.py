@@ -45,6 +45,7 @@ from oms.funding.deposit_address.schemas import (
 )
 from oms.funding.errors import chain_unavailable
 from oms.funding.fees import parse, token_amount
+from oms.funding.instrument import repository as instrument_repository
 from oms.funding.instrument.lifecycle import Kind
 from oms.funding.instrument.service import InstrumentService
 from oms.funding.liquidity import mint_on
@@ -287,15 +288,14 @@ class DepositAddressService(
         statement = repository.screened_statement(status=status, tenant_id=tenant_id)
         scope = DepositAddressDeposit.screening_reason.is_not(None)
         found = await paginate(session, statement, DepositAddressDeposit, page, scope=scope)
-        instruments = {d.deposit_address_id for d in found.items}
-        addresses = {a: await self._instrument(session, a) for a in instruments}
+        addresses = await repository.deposit_addresses(session, {d.deposit_address_id for d in found.items})
         return found.listed([render_screened(addresses[d.deposit_address_id], d) for d in found.items])
 
     async def screened(self, session: AsyncSession, transfer_id: str) -> ScreenedDepositAddressTransfer:
         deposit = await repository.get(session, transfer_id) if is_valid_id(transfer_id, "dad") else None
         if deposit is None or deposit.screening_reason is None:
             raise NotFound.resource("deposit-address transfer", transfer_id)
-        return render_screened(await self._instrument(session, deposit.deposit_address_id), deposit)
+        return render_screened(await self._instrument(session, deposit), deposit)
 
     async def decide(
         self, session: AsyncSession, transfer_id: str, *, release: bool, operator_id: str, reason: str
@@ -309,14 +309,12 @@ class DepositAddressService(
             raise NotFound.resource("deposit-address transfer", transfer_id)
         if deposit.status != "frozen":
             raise Conflict("transfer_not_frozen", f"This transfer was already decided: it is {deposit.status}.")
-        deposit_address = await self._instrument(session, deposit.deposit_address_id)
+        # Locked as a PATCH locks it: a reactivation (which routes what is held) and this release run one at a time.
+        deposit_address = await self._instrument(session, deposit, for_update=True)
         now = self._clock.now()
         deposit.reviewed_at = deposit.updated_at = now
         deposit.reviewed_by, deposit.review_note = operator_id, reason[:MAX_REVIEW_NOTE]
         if release:
-            currency = ledger.currency_of(deposit.asset, deposit.chain)
-            system = {(deposit.tenant_id, currency, kind) for kind in ("chain", "funding_transit")}
-            await ledger.lock_accounts(session, system=system, at=now)
             deposit.status, deposit.hold_reason = "held", None  # now as any transfer that arrived
             await self._route_isolated(session, deposit_address, deposit)
         else:
@@ -325,8 +323,12 @@ class DepositAddressService(
         await self._compliance_event(session, deposit_address, deposit, RELEASED_EVENT if release else BLOCKED_EVENT)
         return render_screened(deposit_address, deposit)
 
-    async def _instrument(self, session: AsyncSession, deposit_address_id: str) -> DepositAddress:
-        found = await session.get(DepositAddress, deposit_address_id)
+    async def _instrument(
+        self, session: AsyncSession, deposit: DepositAddressDeposit, *, for_update: bool = False
+    ) -> DepositAddress:
+        found = await instrument_repository.get(
+            session, DepositAddress, KIND.prefix, deposit.tenant_id, deposit.deposit_address_id, for_update=for_update
+        )
         assert found is not None, "a transfer's deposit address is never deleted (only marked deleted)"
         return found
 
