@@ -37,12 +37,19 @@ async def claim_due(session: AsyncSession, status: str, now: datetime, limit: in
     return list((await session.execute(statement)).scalars())
 
 
-async def lock_send(session: AsyncSession, send_id: str) -> ChainSend | None:
-    """One send, locked (re-read: the session may hold an older copy)."""
-    statement = select(ChainSend).where(ChainSend.id == send_id).execution_options(populate_existing=True)
+async def lock_sends(session: AsyncSession, send_ids: Collection[str]) -> dict[str, ChainSend]:
+    """These sends, locked in id order in one statement (re-read: the session may hold older copies)."""
+    if not send_ids:
+        return {}
+    statement = (
+        select(ChainSend)
+        .where(ChainSend.id.in_(list(send_ids)))
+        .order_by(ChainSend.id)
+        .execution_options(populate_existing=True)
+    )
     if is_postgres(session):
         statement = statement.with_for_update(key_share=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return {send.id: send for send in (await session.execute(statement)).scalars()}
 
 
 async def attempts_of(session: AsyncSession, send_ids: Collection[str]) -> list[ChainSendAttempt]:

@@ -34,6 +34,7 @@ from oms.chain.port import (
     Receipt,
     SendSigner,
     SignedTransfer,
+    SignerUnavailable,
     SigningRefused,
     TransferIntent,
 )
@@ -56,6 +57,8 @@ REBROADCAST_AFTER = timedelta(seconds=5)
 POISON_BACKOFF = timedelta(minutes=1)
 # A send whose signature the signer refused: looked at again this much later (a review may still release it).
 REFUSED_BACKOFF = timedelta(minutes=1)
+# A send whose chain node or signer could not be reached: tried again this much later.
+UNAVAILABLE_BACKOFF = timedelta(seconds=2)
 # How long a send is left to the worker that reserved its nonce and asked for its signature, before another takes it.
 SIGNING_LEASE = timedelta(seconds=30)
 
@@ -135,8 +138,9 @@ class ChainSender:
         signed, failed = await self._signatures([(send_id, 0) for send_id in due])
         moved = 0
         async with self._db.session_scope() as session:
+            locked = await repository.lock_sends(session, signed)
             for send_id, signature in signed.items():
-                send = await repository.lock_send(session, send_id)
+                send = locked.get(send_id)
                 if send is None or send.status != "queued" or send.nonce != signature.nonce:
                     continue  # another worker recorded it meanwhile (its lease ran out): theirs stands, never broadcast
                 self._record_attempt(session, send, signature, attempt=0)
@@ -164,18 +168,24 @@ class ChainSender:
     async def _signatures(
         self, requests: list[tuple[str, int]]
     ) -> tuple[dict[str, SignedTransfer], dict[str, tuple[str, timedelta]]]:
-        """Ask the signer for each (send, attempt), one after the other; what it gave, and why the rest failed."""
+        """Ask the signer for each (send, attempt), one after the other; what it gave, and why the rest failed. A
+        signer that cannot be reached is not asked again in this pass: every send left waits a little."""
         signed: dict[str, SignedTransfer] = {}
         failed: dict[str, tuple[str, timedelta]] = {}
-        for send_id, attempt in requests:
+        for index, (send_id, attempt) in enumerate(requests):
             try:
                 signed[send_id] = await self._signer.sign_send(send_id, attempt=attempt)
+            except SignerUnavailable as exc:
+                waiting = requests[index:]
+                log.warning("the signer is unavailable", extra={"sends": len(waiting), "error": str(exc)[:200]})
+                failed.update((left, (str(exc), UNAVAILABLE_BACKOFF)) for left, _ in waiting)
+                break
             except SigningRefused as exc:
                 log.warning("the signer refused a send", extra={"send": send_id, "code": exc.code})
                 failed[send_id] = (f"signing refused ({exc.code}): {exc}", REFUSED_BACKOFF)
             except ChainUnavailable as exc:
                 log.warning("chain send delayed", extra={"send": send_id, "error": str(exc)[:200]})
-                failed[send_id] = (str(exc), timedelta(seconds=2))
+                failed[send_id] = (str(exc), UNAVAILABLE_BACKOFF)
             except ChainError as exc:
                 failed[send_id] = (str(exc), POISON_BACKOFF)
             except Exception as exc:  # a poison row (a bug, custody that cannot open its seed): this send waits
@@ -257,12 +267,14 @@ class ChainSender:
         send still waits on the attempt before it; the next pass broadcasts it."""
         signed, _ = await self._signatures(replacements)  # refused (e.g. the fee cap reached): keep waiting
         async with self._db.session_scope() as session:
+            locked = await repository.lock_sends(session, signed)
+            history = await self._attempts(session, list(locked.values()))
             for send_id, attempt in replacements:
                 bumped = signed.get(send_id)
-                send = await repository.lock_send(session, send_id)
+                send = locked.get(send_id)
                 if bumped is None or send is None or send.status != "broadcast" or send.nonce != bumped.nonce:
                     continue
-                newest = (await self._attempts(session, [send]))[send.id]
+                newest = history[send.id]
                 if not newest or newest[0].attempt != attempt - 1 or newest[0].tx_hash == bumped.tx_hash:
                     continue
                 self._record_attempt(session, send, bumped, attempt=attempt)
