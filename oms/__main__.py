@@ -1109,14 +1109,13 @@ def _custody_status(settings: Settings, _: argparse.Namespace) -> int:
     async def run(ctx: AppContext) -> None:
         async with ctx.db.session_scope(write=False) as session:
             seed, retired = await custody.status(session)
-        label = f" ({seed.wrapping_key_label})" if seed.wrapping_key_label else ""
-        since = _moment(seed.wrapped_at)
-        print(f"wrapped by:    {seed.wrapping_backend} key {seed.kek_fingerprint}{label}, since {since}")
+        wrapping = custody.describe_key(seed.wrapping_backend, seed.kek_fingerprint, seed.wrapping_key_label)
+        print(f"wrapped by:    {wrapping}, since {_moment(seed.wrapped_at)}")
         print(f"configured:    {settings.custody_backend}")
         print(f"account xpub:  {seed.account_xpub}")
         print(f"first address: {keys.address_at(seed.account_xpub, 0)}")
         for key in retired:
-            what = f"{key.backend} key {key.key_id}" + (f" ({key.key_label})" if key.key_label else "")
+            what = custody.describe_key(key.backend, key.key_id, key.key_label)
             print(
                 f"retired:       {what}, {key.reason} {_moment(key.retired_at)} "
                 f"(wrapped since {_moment(key.wrapped_since)}), replaced by {key.replaced_by_backend} key "

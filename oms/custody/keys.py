@@ -1,4 +1,4 @@
-"""Pure key material operations: BIP-39 seeds, BIP-32/44 derivation, sealing the seed. No I/O."""
+"""Pure key material operations: BIP-39 seeds, BIP-32/44 derivation, the seed's associated data. No I/O."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from bip_utils import (
 )
 from bip_utils.bip.bip44_base import Bip44Base
 from eth_utils import to_checksum_address
-
-from oms.kit.crypto import open_sealed, seal
 
 SEED_AAD_PREFIX = b"oms/custody/seed/v1/"
 
@@ -52,11 +50,3 @@ def private_key_at(mnemonic: str, index: int) -> bytes:
 
 def seed_associated_data(seed_id: int) -> bytes:
     return SEED_AAD_PREFIX + str(seed_id).encode()
-
-
-def seal_mnemonic(kek: bytes, mnemonic: str, seed_id: int) -> tuple[bytes, bytes]:
-    return seal(kek, mnemonic.encode(), seed_associated_data(seed_id))
-
-
-def open_mnemonic(kek: bytes, nonce: bytes, ciphertext: bytes, seed_id: int) -> str:
-    return open_sealed(kek, nonce, ciphertext, seed_associated_data(seed_id)).decode()

@@ -64,10 +64,10 @@ def inspect(share: str, position: int) -> ShareInfo:
     """The share's own description; ``position`` (1-based, as given) names it in an error."""
     try:
         parsed = shamir_mnemonic.Share.from_mnemonic(normalise(share))
-    except shamir_mnemonic.MnemonicError as exc:
+    except shamir_mnemonic.MnemonicError:
         raise RecoveryError(
             f"share {position} is not a valid SLIP-39 share (a word misspelt, missing or out of order)"
-        ) from exc
+        ) from None  # the library's message may quote the share's words: not even in a traceback
     if parsed.group_count != 1 or parsed.group_threshold != 1:
         raise RecoveryError(f"share {position} is a multi-group SLIP-39 share, not an OMS recovery share")
     return ShareInfo(parsed.identifier, parsed.index + 1, parsed.member_threshold)
@@ -94,11 +94,11 @@ def combine(shares: Sequence[str]) -> str:
     chosen = [normalise(share) for share in shares[: first.threshold]]
     try:
         entropy = shamir_mnemonic.combine_mnemonics(chosen, b"")
-    except shamir_mnemonic.MnemonicError as exc:
+    except shamir_mnemonic.MnemonicError:
         raise RecoveryError(
             "the shares do not rebuild a seed: one of them is wrong (altered, or from another backup)"
-        ) from exc
+        ) from None
     try:
         return str(Bip39MnemonicEncoder().Encode(entropy))
-    except ValueError as exc:
-        raise RecoveryError("the shares rebuild a secret that is not a BIP-39 seed's entropy") from exc
+    except ValueError:
+        raise RecoveryError("the shares rebuild a secret that is not a BIP-39 seed's entropy") from None

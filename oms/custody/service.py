@@ -37,9 +37,13 @@ class CustodyError(RuntimeError):
     one line, safe to print (no key, PIN or seed)."""
 
 
+def describe_key(backend: str, key_id: str, label: str | None) -> str:
+    """A wrapping key as operators read it: ``pkcs11 key 3f…a1 (oms-custody-kek)``."""
+    return f"{backend} key {key_id}" + (f" ({label})" if label else "")
+
+
 def _describe_wrapping(seed: CustodySeed) -> str:
-    label = f" ({seed.wrapping_key_label})" if seed.wrapping_key_label else ""
-    return f"{seed.wrapping_backend} key {seed.kek_fingerprint}{label}"
+    return describe_key(seed.wrapping_backend, seed.kek_fingerprint, seed.wrapping_key_label)
 
 
 def _key_id(wrapper: SeedWrapper) -> str:
@@ -180,12 +184,11 @@ class Custody:
         return keys.address_at(self.xpub, key_index)
 
     def _private_key(self, key_index: int) -> bytes:
-        if self._wrapper is None:
-            raise CustodyError("this process holds no key: its signatures come from the signer (`oms signer`)")
+        wrapper = self.wrapper  # refused in a process that holds no key
         if self._sealed is None:
             raise CustodyError("custody is not initialised: call ensure_seed first")
         wrapped, seed_id = self._sealed
-        return keys.private_key_at(_unwrap(self._wrapper, wrapped, seed_id), key_index)
+        return keys.private_key_at(_unwrap(wrapper, wrapped, seed_id), key_index)
 
 
 # --- rotation, backup and recovery (the `oms custody` commands) --------------------------------------------

@@ -15,7 +15,7 @@ from oms.custody import keys
 from oms.custody.service import Custody, CustodyError
 from oms.custody.wrapping import ConfiguredKek
 from oms.db import Database
-from oms.kit.crypto import DecryptionFailed, fingerprint
+from oms.kit.crypto import DecryptionFailed, fingerprint, open_sealed, seal
 from oms.kit.time import SystemClock
 from oms.models import CustodySeed, Wallet
 from tests.support import Api, create_customer, create_wallet, fresh_database, sandbox_settings, stored_mnemonic
@@ -41,10 +41,19 @@ def test_invalid_mnemonic_is_refused() -> None:
         keys.account_xpub("abandon " * 12)
 
 
+def sealed_the_old_way(kek: bytes, mnemonic: str, seed_id: int) -> tuple[bytes, bytes]:
+    """How the seed was sealed before the wrapping port (migration 0019), which ``ConfiguredKek`` keeps."""
+    return seal(kek, mnemonic.encode(), keys.seed_associated_data(seed_id))
+
+
+def opened_the_old_way(kek: bytes, nonce: bytes, ciphertext: bytes, seed_id: int) -> str:
+    return open_sealed(kek, nonce, ciphertext, keys.seed_associated_data(seed_id)).decode()
+
+
 @pytest.mark.parametrize("part", ["ciphertext", "nonce", "associated_data"])
 def test_a_changed_byte_fails_decryption(part: str) -> None:
     kek = secrets.token_bytes(32)
-    nonce, ciphertext = keys.seal_mnemonic(kek, TEST_MNEMONIC, 1)
+    nonce, ciphertext = sealed_the_old_way(kek, TEST_MNEMONIC, 1)
     seed_id = 1
     if part == "ciphertext":
         ciphertext = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
@@ -53,8 +62,8 @@ def test_a_changed_byte_fails_decryption(part: str) -> None:
     else:
         seed_id = 2  # the associated data binds the ciphertext to its seed row
     with pytest.raises(DecryptionFailed):
-        keys.open_mnemonic(kek, nonce, ciphertext, seed_id)
-    assert keys.open_mnemonic(kek, *keys.seal_mnemonic(kek, TEST_MNEMONIC, 1), 1) == TEST_MNEMONIC
+        opened_the_old_way(kek, nonce, ciphertext, seed_id)
+    assert opened_the_old_way(kek, *sealed_the_old_way(kek, TEST_MNEMONIC, 1), 1) == TEST_MNEMONIC
 
 
 async def test_the_stored_seed_is_sealed_not_plain(ctx) -> None:
@@ -91,7 +100,7 @@ def test_a_seed_sealed_before_the_wrapping_port_opens_after_the_upgrade(tmp_path
     with fresh_database(tmp_path, migrate=False) as database:
         upgrade(database["url"], schema=database["schema"] or None, revision="0017")
         settings = sandbox_settings(tmp_path / "data", database).model_copy(update={"custody_kek": kek.hex()})
-        nonce, ciphertext = keys.seal_mnemonic(kek, TEST_MNEMONIC, 1)
+        nonce, ciphertext = sealed_the_old_way(kek, TEST_MNEMONIC, 1)
 
         async def insert_the_old_row() -> None:
             db = Database(settings)
