@@ -232,7 +232,7 @@ class AppContext:
             controls=controls,
             reviews=reviews,
             policies=PolicyService(clock=clock),
-            console=ConsoleService(clock=clock, chains=chains, reconciler=reconciler),
+            console=ConsoleService(clock=clock, chains=chains),
         )
 
     def provided(self) -> Provided:
@@ -264,6 +264,7 @@ class AppContext:
         provided.add(MetricsAccess, self.metrics.access)
         provided.add(Scrape, self.metrics.scrape)
         provided.add(ConsoleService, self.console)
+        provided.add(Reconciler, self.reconciler)
         return provided
 
     async def start(self) -> None:

@@ -55,6 +55,7 @@ from oms.kit.address import ClientAddress
 from oms.kit.pagination import PageParams
 from oms.operator.schemas import Login
 from oms.operator.service import OperatorService
+from oms.reconcile.service import Reconciler, ReconcileRun
 from oms.routing import Session, provided
 from oms.transaction.service import TransactionService
 from oms.wallet.service import WalletService
@@ -64,6 +65,7 @@ router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=Fa
 assets = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 Console = Annotated[ConsoleService, Depends(provided(ConsoleService))]
+Reconciling = Annotated[Reconciler, Depends(provided(Reconciler))]
 Keys = Annotated[AuthService, Depends(provided(AuthService))]
 Customers = Annotated[CustomerService, Depends(provided(CustomerService))]
 Wallets = Annotated[WalletService, Depends(provided(WalletService))]
@@ -643,13 +645,18 @@ async def audit_page(
 async def reconciliation_page(
     request: Request,
     caller: Viewer,
-    console: Console,
+    reconciler: Reconciling,
     tenant: Annotated[str | None, Query(max_length=64)] = None,
     run: Literal["now"] | None = None,
 ) -> Response:
-    """The last comparison of the ledger with the chain made here, or a new one (``?run=now``: ``oms reconcile``'s
-    comparison; it changes nothing, so it is a read any operator may ask for)."""
-    last = await console.reconcile(tenant or None) if run == "now" else await console.last_run(tenant or None)
+    """The last comparison of the ledger with the chain (the worker's, every minute), or a new one (``?run=now``:
+    ``oms reconcile``'s comparison; it changes no balance, so it is a read any operator may ask for)."""
+    scope = tenant or None
+    last: ReconcileRun | None
+    if run == "now":
+        last = await reconciler.check(by="console", tenant_id=scope)
+    else:
+        last = await reconciler.last_run(tenant_id=scope)
     return render(request, "reconciliation.html", caller=caller, run=last, tenant=tenant or "")
 
 

@@ -18,10 +18,9 @@ from oms.kit.money import ASSETS, format_amount
 from oms.kit.time import Clock
 from oms.ledger import repository as ledger_repository
 from oms.metrics import repository as metrics_repository
-from oms.models import Transaction
+from oms.models import ChainSend, ChainSendAttempt, Transaction
 from oms.outage import unavailable
 from oms.quote import repository as quote_repository
-from oms.reconcile.service import Reconciler, ReconcileRun
 from oms.transaction import repository as transaction_repository
 from oms.webhook import repository as webhook_repository
 
@@ -83,7 +82,6 @@ class Step:
 class ConsoleService:
     clock: Clock
     chains: Chains
-    reconciler: Reconciler
 
     # --- home -----------------------------------------------------------------------------------------
 
@@ -173,19 +171,20 @@ class ConsoleService:
             if review.status == "pending":
                 steps.append(Step(None, "review", "Awaiting a decision", review.id, None, "waiting"))
         sends = await transaction_repository.sends_of(session, transaction.id)
-        attempts = await chain_repository.attempts_of(session, [s.id for s in sends])
+        attempts: dict[str, list[ChainSendAttempt]] = defaultdict(list)
+        for attempt in await chain_repository.attempts_of(session, [s.id for s in sends]):
+            attempts[attempt.send_id].append(attempt)
+        heads: dict[str, int | None] = {}  # one head per chain for the page, not one per send
         for send in sends:
             what = f"{send.purpose} of {amount(send.amount)} to {send.to_address}"
             steps.append(Step(send.created_at, "send", f"Chain send queued ({send.purpose})", what))
-            for attempt in sorted((a for a in attempts if a.send_id == send.id), key=lambda a: a.attempt):
+            for attempt in sorted(attempts[send.id], key=lambda a: a.attempt):
                 steps.append(
                     Step(attempt.created_at, "send", f"Signed (attempt {attempt.attempt + 1})", what, attempt.tx_hash)
                 )
             if send.broadcast_at is not None:
                 steps.append(Step(send.broadcast_at, "send", "Broadcast", what, send.tx_hash))
-            steps.append(
-                await self._confirmations(send.chain, send.block_number, send.status, send.tx_hash, send.updated_at)
-            )
+            steps.append(await self._confirmations(send, heads))
         if transaction.status == "completed":
             steps.append(Step(transaction.completed_at, "settled", "Settled: completed", transaction.sub_status or ""))
         elif transaction.status == "failed":
@@ -197,19 +196,22 @@ class ConsoleService:
             steps.append(Step(None, "settled", "Awaiting settlement", transaction.sub_status or "", None, "waiting"))
         return sorted(steps, key=lambda s: (s.at is None, s.at or transaction.created_at))
 
-    async def _confirmations(
-        self, chain: str, block: int | None, status: str, tx_hash: str | None, at: datetime
-    ) -> Step:
+    async def _confirmations(self, send: ChainSend, heads: dict[str, int | None]) -> Step:
+        block, status, tx_hash, at = send.block_number, send.status, send.tx_hash, send.updated_at
         if block is None:
             return Step(None, "confirmations", "Not mined yet", status, tx_hash, "waiting")
-        if not self.chains.serves(chain):
+        if not self.chains.serves(send.chain):
             return Step(at, "confirmations", f"Mined in block {block}", status, tx_hash)
-        adapter = self.chains.get(chain)
-        try:
-            head = await adapter.head()
-        except Exception as exc:  # the node is down: the page still shows what the database knows
-            if unavailable(exc) is None:
-                raise
+        adapter = self.chains.get(send.chain)
+        if send.chain not in heads:
+            try:
+                heads[send.chain] = await adapter.head()
+            except Exception as exc:  # the node is down: the page still shows what the database knows
+                if unavailable(exc) is None:
+                    raise
+                heads[send.chain] = None
+        head = heads[send.chain]
+        if head is None:
             return Step(at, "confirmations", f"Mined in block {block}", "chain head unknown", tx_hash, "waiting")
         seen = max(0, head - block + 1)
         final = status in {"confirmed", "failed"}
@@ -217,14 +219,3 @@ class ConsoleService:
         title = f"Mined in block {block}: {min(seen, adapter.confirmations)}/{adapter.confirmations} confirmations"
         outcome = "reverted on chain" if status == "failed" else status
         return Step(at, "confirmations", title, outcome, tx_hash, state)
-
-    # --- reconciliation -------------------------------------------------------------------------------
-
-    async def reconcile(self, tenant_id: str | None) -> ReconcileRun:
-        """Compare the ledger with the chain now (``Reconciler.check``, as the worker and ``oms reconcile`` do),
-        kept as the last run."""
-        return await self.reconciler.check(by="console", tenant_id=tenant_id)
-
-    async def last_run(self, tenant_id: str | None) -> ReconcileRun | None:
-        """The last run for every tenant or this one, whoever made it (the worker's job, every minute)."""
-        return await self.reconciler.last_run(tenant_id=tenant_id)
