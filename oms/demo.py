@@ -20,6 +20,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -63,17 +64,20 @@ IDENTITY = {
 }
 
 
-class _Receiver:
-    """A webhook receiver on loopback for the demo's own subscription: answers 200 to every delivery."""
+class LoopbackReceiver:
+    """A webhook receiver on loopback (the demo's own subscription's): answers ``status`` to every delivery (200
+    unless told; a test may change it as it goes) and counts them."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: int = 200, path: str = "/oms/webhooks") -> None:
+        self.status = status
         self.received = 0
+        self._path = path
         self._server: asyncio.Server | None = None
 
     async def start(self) -> str:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/oms/webhooks"
+        return f"http://127.0.0.1:{port}{self._path}"
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -88,7 +92,8 @@ class _Receiver:
             )
             await reader.readexactly(length)
             self.received += 1
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            reason = HTTPStatus(self.status).phrase.encode()
+            writer.write(b"HTTP/1.1 %d %s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n" % (self.status, reason))
             await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
             pass
@@ -133,7 +138,7 @@ async def seed(ctx: AppContext) -> Summary:
         await audit.record(session, entry)
         summary.tenant_id, summary.api_key, summary.api_secret = issued.tenant_id, issued.key_id, issued.secret
     app = create_app(ctx.settings, ctx=ctx)
-    receiver = _Receiver()
+    receiver = LoopbackReceiver()
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

@@ -15,8 +15,9 @@ from oms import demo, worker
 from oms.app import create_app
 from oms.config import Settings
 from oms.context import AppContext
+from oms.demo import LoopbackReceiver
 from tests.admin.support import make_operator, with_token
-from tests.console.scenario import Extras, Receiver, add_extras
+from tests.console.scenario import Extras, add_extras
 from tests.console.support import CONSOLE_BASE, Console
 from tests.support import fresh_database, sandbox_settings
 
@@ -37,13 +38,13 @@ def console_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
 
 
 @contextlib.asynccontextmanager
-async def seeded(settings: Settings) -> AsyncIterator[tuple[Sandbox, Receiver]]:
+async def seeded(settings: Settings) -> AsyncIterator[tuple[Sandbox, LoopbackReceiver]]:
     """``oms demo`` on the settings' empty database, then the extras (tests/console/scenario.py), in this
     process; the receiver of the extras' webhook runs until the block ends."""
     summary = await demo.seed(AppContext.build(settings))
     ctx = AppContext.build(settings)
     app = create_app(settings, ctx=ctx)
-    receiver = Receiver(410)
+    receiver = LoopbackReceiver(410, "/hooks")
     try:
         async with app.router.lifespan_context(app):
             operator = await with_token(ctx, await make_operator(ctx, "admin"))

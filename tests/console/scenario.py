@@ -5,51 +5,13 @@ that its failed delivery can be retried. ``wait`` lets the worker run (in-proces
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-
-class Receiver:
-    """A webhook receiver on loopback answering ``status`` to every delivery (410 first, then 200)."""
-
-    def __init__(self, status: int = 410) -> None:
-        self.status = status
-        self.received = 0
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> str:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/hooks"
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                (
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            await reader.readexactly(length)
-            self.received += 1
-            reason = b"OK" if self.status == 200 else b"Gone"
-            writer.write(b"HTTP/1.1 %d %s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n" % (self.status, reason))
-            await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
-            pass
-        finally:
-            writer.close()
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+from oms.demo import LoopbackReceiver
 
 
 @dataclass
@@ -85,7 +47,7 @@ async def add_extras(
     api_key: str,
     api_secret: str,
     operator_token: str,
-    receiver: Receiver,
+    receiver: LoopbackReceiver,
     wait: Callable[[Callable[[], Awaitable[bool]]], Awaitable[None]],
 ) -> Extras:
     """``api_http`` is based at ``/v0.9``, ``admin_http`` at ``/admin/v1``; ``wait(done)`` runs the worker until
