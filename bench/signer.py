@@ -34,7 +34,7 @@ from oms.context import AppContext
 from oms.db import normalise_url
 from oms.migrations.runner import upgrade
 from oms.models import ChainSend, ChainSendAttempt
-from oms.signer.spawn import answers
+from oms.signer.spawn import START_SECONDS, answers
 
 
 def _settings(data: Path, url: str, schema: str, **extra: Any) -> Settings:
@@ -117,7 +117,10 @@ async def bench(url: str, schema: str, data: Path, sends: int, rounds: int) -> d
     signer = subprocess.Popen([sys.executable, "-m", "oms", "signer"], env=env)
     results: dict[str, list[float]] = {"in-process": [], "signer": []}
     try:
+        deadline = time.monotonic() + START_SECONDS
         while not answers(local.signer_socket_path):
+            if signer.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"bench: the signer did not start (exit {signer.poll()})")
             time.sleep(0.05)
         through_signer = AppContext.build(remote)
         await through_signer.start()

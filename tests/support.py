@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -394,3 +395,14 @@ def captured_logs(*, json_lines: bool = True) -> Iterator[io.StringIO]:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """A child process stopped: terminated, killed if it has not ended within 30 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -21,7 +21,7 @@ import pytest
 
 from oms.config import Settings
 from oms.context import AppContext
-from tests.support import POSTGRES_URL, create_key, free_port, process_env
+from tests.support import POSTGRES_URL, create_key, free_port, process_env, stop
 
 OMS = [sys.executable, "-m", "oms"]
 STARTUP_SECONDS = 90  # generous deadlines on a busy machine; none of them is what a test asserts
@@ -65,16 +65,6 @@ def wait_until_healthy(process: subprocess.Popen[bytes], port: int) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     pytest.fail("the server did not start")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def refusal(env: dict[str, str], *args: str) -> tuple[int, list[str]]:

@@ -8,14 +8,27 @@ that the suite fails instead of silently skipping there.
 from __future__ import annotations
 
 import functools
+import json
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from web3 import AsyncHTTPProvider, AsyncWeb3
 
-from oms.chain.anvil import CHAIN_ID, AnvilChain, AnvilNode, AnvilUnavailable, deploy_test_token, install_anvil
+from oms.chain.anvil import (
+    CHAIN_ID,
+    DEV_ACCOUNT,
+    TOKEN_ARTIFACT,
+    AnvilChain,
+    AnvilNode,
+    AnvilUnavailable,
+    deploy_test_token,
+    install_anvil,
+    node_call,
+)
 from oms.config import Settings
 from oms.context import AppContext
 
@@ -38,6 +51,16 @@ def anvil_binary() -> Path:
     if REQUIRE_ANVIL:
         pytest.fail(f"anvil is required (OMS_TEST_REQUIRE_ANVIL=1) but could not be installed: {installed}")
     pytest.skip(f"anvil could not be installed: {installed}")
+
+
+@contextmanager
+def anvil_node(directory: Path) -> Iterator[AnvilNode]:
+    """A fresh node for one test, its log in ``directory``, stopped after it."""
+    started = AnvilNode.start(anvil_binary(), log_path=directory / "anvil.log")
+    try:
+        yield started
+    finally:
+        started.stop()
 
 
 def anvil_settings(settings: Settings, rpc_url: str, token: str) -> Settings:
@@ -76,3 +99,24 @@ async def anvil_chain(ctx: AppContext, settings: Settings, tmp_path: Path) -> As
     """``ChainAdapter`` + ``DevChainControl`` over a fresh anvil node (mining is manual: call ``mine``)."""
     async with started_anvil_chain(ctx, settings, tmp_path) as chain:
         yield chain
+
+
+async def erc20(rpc_url: str, token: str) -> Any:
+    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
+    return w3, w3.eth.contract(address=token, abi=json.loads(TOKEN_ARTIFACT.read_text())["abi"])
+
+
+async def send_from_outside(rpc_url: str, token: str, to: str, amount: int) -> None:
+    """An ordinary ERC-20 transfer by an account OMS knows nothing about (anvil's dev account)."""
+    w3, contract = await erc20(rpc_url, token)
+    await contract.functions.mint(DEV_ACCOUNT, amount).transact({"from": DEV_ACCOUNT})
+    await node_call(rpc_url, "anvil_mine", [1])  # mining is manual: the transfer must see the mint
+    await contract.functions.transfer(to, amount).transact({"from": DEV_ACCOUNT})
+    await w3.provider.disconnect()
+
+
+async def balance_of(rpc_url: str, token: str, address: str) -> int:
+    w3, contract = await erc20(rpc_url, token)
+    found = await contract.functions.balanceOf(address).call()
+    await w3.provider.disconnect()
+    return int(found)

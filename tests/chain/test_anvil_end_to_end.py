@@ -5,26 +5,23 @@ mid-send, and concurrent sends from one wallet through the gas account's nonces.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from web3 import AsyncHTTPProvider, AsyncWeb3
 
 from oms.app import create_app
-from oms.chain.anvil import DEV_ACCOUNT, TOKEN_ARTIFACT, AnvilNode, deploy_test_token, node_call
+from oms.chain.anvil import AnvilNode, deploy_test_token
 from oms.config import Settings
 from oms.context import AppContext
 from oms.kit.money import parse_amount
 from oms.models import ChainSend
-from tests.chain.anvil import anvil_binary, anvil_settings
+from tests.chain.anvil import anvil_node, anvil_settings, balance_of, send_from_outside
 from tests.support import (
     OffsetClock,
     balance,
@@ -44,11 +41,8 @@ OUTSIDE = "0x000000000000000000000000000000000000bEEF"
 
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[AnvilNode]:
-    started = AnvilNode.start(anvil_binary(), log_path=tmp_path / "anvil.log")
-    try:
+    with anvil_node(tmp_path) as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture
@@ -70,27 +64,6 @@ async def on_anvil(node: AnvilNode, own_database: dict[str, str], settings: Sett
     base_url = "http://oms.test/v0.9"
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url=base_url) as client:
         yield ctx, await new_api(client, ctx), token, configured
-
-
-async def erc20(rpc_url: str, token: str) -> Any:
-    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
-    return w3, w3.eth.contract(address=token, abi=json.loads(TOKEN_ARTIFACT.read_text())["abi"])
-
-
-async def send_from_outside(rpc_url: str, token: str, to: str, amount: int) -> None:
-    """An ordinary ERC-20 transfer by an account OMS knows nothing about (anvil's dev account)."""
-    w3, contract = await erc20(rpc_url, token)
-    await contract.functions.mint(DEV_ACCOUNT, amount).transact({"from": DEV_ACCOUNT})
-    await node_call(rpc_url, "anvil_mine", [1])  # mining is manual: the transfer must see the mint
-    await contract.functions.transfer(to, amount).transact({"from": DEV_ACCOUNT})
-    await w3.provider.disconnect()
-
-
-async def balance_of(rpc_url: str, token: str, address: str) -> int:
-    w3, contract = await erc20(rpc_url, token)
-    found = await contract.functions.balanceOf(address).call()
-    await w3.provider.disconnect()
-    return int(found)
 
 
 async def test_deposit_transfer_and_payout_agree_with_the_chain(on_anvil, node: AnvilNode, clock: OffsetClock) -> None:

@@ -19,7 +19,7 @@ from oms.signer.client import SignerClient
 from oms.signer.spawn import answers
 from tests.admin.conftest import admin_http
 from tests.controls.support import HoldEverything
-from tests.support import Api, OffsetClock, process_env
+from tests.support import Api, OffsetClock, process_env, stop
 
 __all__ = ["admin_http"]
 OMS = [sys.executable, "-m", "oms"]
@@ -54,16 +54,6 @@ def running(command: str, env: dict[str, str]) -> Iterator[subprocess.Popen[byte
         yield process
     finally:
         stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def start_signer(env: dict[str, str]) -> subprocess.Popen[bytes]:

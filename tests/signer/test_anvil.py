@@ -15,8 +15,7 @@ from oms.chain.anvil import AnvilNode, deploy_test_token
 from oms.config import Settings
 from oms.context import AppContext
 from oms.custody.service import CustodyError
-from tests.chain.anvil import anvil_binary, anvil_settings
-from tests.chain.test_anvil_end_to_end import balance_of, send_from_outside
+from tests.chain.anvil import anvil_node, anvil_settings, balance_of, send_from_outside
 from tests.signer.conftest import running_signer, signer_env
 from tests.signer.support import signer_records
 from tests.support import (
@@ -36,11 +35,8 @@ OUTSIDE = "0x000000000000000000000000000000000000bEEF"
 
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[AnvilNode]:
-    started = AnvilNode.start(anvil_binary(), log_path=tmp_path / "anvil.log")
-    try:
+    with anvil_node(tmp_path) as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture

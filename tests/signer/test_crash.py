@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from oms.config import Settings
 from oms.context import AppContext
 from oms.models import ChainSend
-from tests.signer.conftest import keyless_env, running, running_signer, signer_env, start_signer, stop
+from tests.signer.conftest import keyless_env, running, running_signer, signer_env, start_signer
 from tests.signer.support import signer_records
-from tests.support import Api, OffsetClock, execute, funded_wallet, ledger_is_sound, quote
+from tests.support import Api, OffsetClock, execute, funded_wallet, ledger_is_sound, quote, stop
 
 TRANSFERS = 40
 
