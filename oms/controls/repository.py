@@ -33,15 +33,19 @@ async def lock_transaction(session: AsyncSession, transaction_id: str) -> Transa
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def lock_reviews_of(session: AsyncSession, transaction_id: str) -> list[TransactionReview]:
+async def reviews_of(
+    session: AsyncSession, transaction_id: str, *, for_update: bool = False
+) -> list[TransactionReview]:
+    """A transaction's reviews, oldest first; ``for_update``: locked (re-read: the session may hold older copies),
+    after the transaction's row (the lock order)."""
     statement = (
         select(TransactionReview)
         .where(TransactionReview.transaction_id == transaction_id)
         .order_by(TransactionReview.id)
-        .with_for_update()
     )
-    rows = (await session.execute(statement.execution_options(populate_existing=True))).scalars()
-    return list(rows)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return list((await session.execute(statement)).scalars())
 
 
 async def votes_of(session: AsyncSession, review_ids: Sequence[str]) -> dict[str, list[ReviewVote]]:
@@ -84,13 +88,3 @@ async def count_pending(session: AsyncSession, transaction_id: str) -> int:
         TransactionReview.transaction_id == transaction_id, TransactionReview.status == "pending"
     )
     return int(await session.scalar(statement) or 0)
-
-
-async def reviews_of(session: AsyncSession, transaction_id: str) -> list[TransactionReview]:
-    """A transaction's reviews (read only: the console's timeline), oldest first."""
-    statement = (
-        select(TransactionReview)
-        .where(TransactionReview.transaction_id == transaction_id)
-        .order_by(TransactionReview.created_at, TransactionReview.id)
-    )
-    return list((await session.execute(statement)).scalars())

@@ -118,7 +118,7 @@ class Reviews:
             raise NotFound.resource("review", review_id)
         transaction = await repository.lock_transaction(session, found.transaction_id)
         assert transaction is not None, "a review's transaction is never deleted"
-        reviews = await repository.lock_reviews_of(session, transaction.id)
+        reviews = await repository.reviews_of(session, transaction.id, for_update=True)
         review = next(each for each in reviews if each.id == review_id)
         if review.status != "pending":
             raise Conflict("review_decided", f"Review '{review_id}' is already {review.status}.")
@@ -159,7 +159,7 @@ class Reviews:
                 continue
             transaction = await repository.lock_transaction(session, candidate.transaction_id)
             assert transaction is not None, "a review's transaction is never deleted"
-            reviews = await repository.lock_reviews_of(session, transaction.id)
+            reviews = await repository.reviews_of(session, transaction.id, for_update=True)
             review = next(each for each in reviews if each.id == candidate.id)
             if review.status != "pending":  # decided meanwhile
                 continue

@@ -1,11 +1,12 @@
-"""The signer's SQL: the send it is asked to sign, its attempts so far, and the reviews of its transaction."""
+"""The signer's SQL: the send it is asked to sign, its attempts so far, its transaction (the reviews are
+``oms.controls.repository``'s)."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms.models import ChainSend, ChainSendAttempt, Transaction, TransactionReview
+from oms.models import ChainSend, ChainSendAttempt, Transaction
 
 
 async def send(session: AsyncSession, send_id: str) -> ChainSend | None:
@@ -20,11 +21,3 @@ async def newest_attempt(session: AsyncSession, send_id: str) -> int | None:
 
 async def transaction(session: AsyncSession, transaction_id: str) -> Transaction | None:
     return await session.get(Transaction, transaction_id)
-
-
-async def review_statuses(session: AsyncSession, transaction_id: str) -> list[str]:
-    """The status of every review (approval, screening) the transaction was held for."""
-    rows = await session.execute(
-        select(TransactionReview.status).where(TransactionReview.transaction_id == transaction_id)
-    )
-    return [str(status) for status in rows.scalars()]

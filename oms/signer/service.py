@@ -21,6 +21,7 @@ from oms.audit.service import AuditLog
 from oms.chain.port import SignedTransfer, SigningRefused, TransferIntent
 from oms.chain.registry import Chains
 from oms.chain.sender import intent_of
+from oms.controls import repository as controls_repository
 from oms.custody.service import Custody
 from oms.db import Database
 from oms.kit.time import Clock
@@ -118,7 +119,7 @@ class SendSigning:
         transaction = await repository.transaction(session, send.reference)
         if transaction is None:
             return SigningRefused("transaction_not_found", "the send belongs to no transaction")
-        statuses = await repository.review_statuses(session, transaction.id)
+        statuses = [review.status for review in await controls_repository.reviews_of(session, transaction.id)]
         if "pending" in statuses:
             return SigningRefused("awaiting_approval", "the send's transaction awaits a review (an approval)")
         if any(status in REFUSING_REVIEWS for status in statuses):
